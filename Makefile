@@ -1,0 +1,140 @@
+# llmload - GNU Make build. Quiet by default (`V=1` shows full commands).
+#
+#   make            release build: build/release/llmload (and ./llmload, a link to it)
+#   make test       install missing Debian packages, build, run every test (release, then ASan+UBSan)
+#   make asan       AddressSanitizer + UBSan build and its test run
+#   make fuzz       libFuzzer targets (clang), FUZZ_SECONDS each (default 60)
+#   make demo       simulator + sweep, prints the table and where the reports are
+#   make bench      speed yardstick (scripts/bench), writes docs/performance.md figures
+#   make install    PREFIX=/usr/local
+#
+# Objects live in build/<mode>/ so release and sanitizer builds never mix; header dependencies
+# come from -MMD -MP.
+
+MODE ?= release
+BUILD := build/$(MODE)
+CC ?= cc
+PYTHON ?= /usr/bin/python3
+PREFIX ?= /usr/local
+FUZZ_SECONDS ?= 60
+
+PKGS := libuv libcurl libcjson gsl
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser -lm -lpthread
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+
+VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
+BASE_VERSION := 0.1.0
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -Iinclude $(PKG_CFLAGS) $(WARN) -MMD -MP
+ifeq ($(MODE),asan)
+CFLAGS_MODE := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+LDFLAGS_MODE := -fsanitize=address,undefined
+else ifeq ($(MODE),debug)
+CFLAGS_MODE := -O0 -g
+else
+CFLAGS_MODE := -O2 -g
+endif
+ALL_CFLAGS := $(CFLAGS_COMMON) $(CFLAGS_MODE) $(CFLAGS)
+ALL_LDFLAGS := $(LDFLAGS_MODE) $(LDFLAGS)
+
+LIB_SRCS := $(filter-out src/main.c,$(wildcard src/*.c src/sim/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+MAIN_OBJ := $(BUILD)/src/main.o
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+REPLAY_BINS := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=$(BUILD)/tests/replay_%)
+BIN := $(BUILD)/llmload
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+.PHONY: all test asan fuzz demo bench install clean deps check-deps tests-build style
+
+all: $(BIN)
+ifeq ($(MODE),release)
+	@ln -sf $(BIN) llmload
+endif
+
+$(BIN): $(MAIN_OBJ) $(BUILD)/libllmload.a
+	@echo "  LINK  $@"
+	$(Q)$(CC) -o $@ $^ $(ALL_LDFLAGS) $(PKG_LIBS)
+
+$(BUILD)/libllmload.a: $(LIB_OBJS)
+	@echo "  AR    $@"
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/src/version.o: ALL_CFLAGS += -DLLMLOAD_VERSION='"$(BASE_VERSION)"' -DLLMLOAD_GIT='"$(VERSION)"'
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC    $<"
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libllmload.a
+	@mkdir -p $(dir $@)
+	@echo "  TEST  $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libllmload.a $(ALL_LDFLAGS) $(PKG_LIBS) $(CMOCKA_LIBS)
+
+# gcc-built replay of each fuzz target over its committed corpus, so `make test` runs the corpus.
+$(BUILD)/tests/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c $(BUILD)/libllmload.a
+	@mkdir -p $(dir $@)
+	@echo "  FUZZR $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< tests/fuzz/replay_main.c $(BUILD)/libllmload.a $(ALL_LDFLAGS) $(PKG_LIBS)
+
+tests-build: $(BIN) $(UNIT_BINS) $(REPLAY_BINS)
+
+check-deps:
+	@scripts/install-deps.sh --check >/dev/null 2>&1 || scripts/install-deps.sh
+
+deps:
+	scripts/install-deps.sh
+
+# The full suite: release pass, then the sanitizer pass; one closing `N passed, N failed` line.
+test: check-deps
+	@$(MAKE) --no-print-directory all tests-build
+	@$(MAKE) --no-print-directory MODE=asan tests-build
+	@scripts/run-tests.sh build/release build/asan
+
+asan: check-deps
+	@$(MAKE) --no-print-directory MODE=asan tests-build
+	@scripts/run-tests.sh build/asan
+
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude $(PKG_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined
+fuzz: check-deps
+	@mkdir -p build/fuzz
+	@for f in $(FUZZ_SRCS); do \
+	  n=$$(basename $$f .c | sed 's/^fuzz_//'); \
+	  echo "  FUZZ  $$n ($(FUZZ_SECONDS) s)"; \
+	  clang $(FUZZ_CFLAGS) -o build/fuzz/$$n $$f $$(ls $(LIB_SRCS)) $(PKG_LIBS) || exit 1; \
+	  mkdir -p build/fuzz/corpus-$$n; \
+	  dict=""; [ -f tests/fuzz/$$n.dict ] && dict="-dict=tests/fuzz/$$n.dict"; \
+	  build/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 $$dict \
+	    -artifact_prefix=build/fuzz/$$n- build/fuzz/corpus-$$n tests/fuzz/corpus/$$n >build/fuzz/$$n.log 2>&1 \
+	    || { tail -n 30 build/fuzz/$$n.log; echo "fuzz target $$n found a crash"; exit 1; }; \
+	  grep -E '^(#[0-9]+|Done)' build/fuzz/$$n.log | tail -n 1; \
+	done
+
+demo: check-deps all
+	@scripts/demo.sh
+
+bench: check-deps all
+	@scripts/bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/llmload/profiles
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/llmload
+	install -m 644 profiles/*.json $(DESTDIR)$(PREFIX)/share/llmload/profiles/
+
+style:
+	@scripts/check-style.sh
+
+clean:
+	rm -rf build llmload
+
+-include $(shell find build/$(MODE) -name '*.d' 2>/dev/null)

@@ -1,0 +1,49 @@
+/*
+ * chunk.h - the response fast path: classify one SSE event's JSON payload without building a tree.
+ *
+ * Sits after sse in the receive path (client -> sse -> chunk -> record). One pass over the bytes
+ * with a small JSON lexer that tracks the key path; it allocates nothing and never reads outside
+ * [data, data+len). Recognises OpenAI chat and completions chunks (vLLM, llama.cpp, TGI, SGLang,
+ * Ollama, OpenAI): `choices[0].delta.content`, `delta.reasoning_content` / `delta.reasoning`,
+ * `delta.tool_calls`, `choices[0].text`, `finish_reason`, the `usage` object (also the running
+ * usage of continuous_usage_stats) and a top-level `error` object.
+ */
+#ifndef LLMLOAD_CHUNK_H
+#define LLMLOAD_CHUNK_H
+
+#include <stddef.h>
+
+enum chunk_finish {
+    CHUNK_FINISH_NONE = 0,  /* null or absent */
+    CHUNK_FINISH_STOP,
+    CHUNK_FINISH_LENGTH,
+    CHUNK_FINISH_TOOL_CALLS,
+    CHUNK_FINISH_OTHER
+};
+
+typedef struct chunk_info {
+    int output_chars;      /* length of escaped content/text string(s) (non-reasoning), > 0 is a token */
+    int reasoning_chars;   /* length of reasoning_content / reasoning string(s) */
+    int tool_call;         /* 1 when a delta carries tool_calls with any entry */
+    int finish;            /* enum chunk_finish */
+    int has_usage;         /* 1 when a non-null usage object was present */
+    long prompt_tokens;    /* from usage; -1 when absent */
+    long completion_tokens;
+    int has_error;         /* 1 when a top-level "error" member (object or string) is present */
+    int error_code;        /* error.code when numeric, else 0 */
+    const char *error_msg; /* slice of data: error.message (still JSON-escaped); NULL if none */
+    size_t error_msg_len;
+} chunk_info;
+
+/* Scan one event payload. Returns 0 when it was a JSON object (fields filled, missing ones zero /
+ * -1 as documented) or LL_EPARSE when it is not valid JSON (info then says nothing reliable). */
+int chunk_scan(const char *data, size_t len, chunk_info *info);
+
+/* True when the event carries a token by design.md's rule: non-empty content, reasoning, text or a
+ * tool-call delta. A role-only or empty chunk is not a token. */
+static inline int chunk_has_token(const chunk_info *ci)
+{
+    return ci->output_chars > 0 || ci->reasoning_chars > 0 || ci->tool_call;
+}
+
+#endif

@@ -1,0 +1,23 @@
+/*
+ * clock.h - the one clock every llmload timestamp comes from.
+ *
+ * CLOCK_MONOTONIC in nanoseconds: it never jumps with NTP and has the resolution token timing
+ * needs. Never use uv_now() (cached per loop tick, milliseconds) or the wall clock for latency.
+ * clock_wall_s() exists only for labelling reports with a start time.
+ */
+#ifndef LLMLOAD_CLOCK_H
+#define LLMLOAD_CLOCK_H
+
+#include <stdint.h>
+
+/* Monotonic time in nanoseconds since an arbitrary origin. */
+uint64_t clock_now_ns(void);
+/* Wall-clock seconds since the epoch, for report labels only. */
+double clock_wall_s(void);
+/* Seconds of CPU this process has used (user + system). */
+double clock_cpu_s(void);
+
+#define CLOCK_NS_PER_MS 1000000ULL
+#define CLOCK_NS_PER_S 1000000000ULL
+
+#endif

@@ -1,0 +1,119 @@
+/*
+ * config.h - the resolved settings of one `llmload run` (first box of the data flow).
+ *
+ * Built in three layers, later ones winning: defaults (config_init), a profile JSON file (the
+ * positional PROFILE.json argument; same keys as the long flags, e.g. "max-seconds" or
+ * "max_seconds"), then command-line flags. All options live in one table in config.c, which also
+ * generates `llmload run --help`. Every string in the struct is owned by the config and freed by
+ * config_free. A plain struct rather than an opaque one: it is read-only data that every later
+ * stage reads, and tests build it field by field.
+ */
+#ifndef LLMLOAD_CONFIG_H
+#define LLMLOAD_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef enum config_api { CONFIG_API_CHAT = 0, CONFIG_API_COMPLETIONS } config_api;
+
+typedef enum config_schedule {
+    CONFIG_SCHED_SYNCHRONOUS = 0, /* one request at a time */
+    CONFIG_SCHED_CONCURRENT,      /* rate = streams kept in flight (closed loop) */
+    CONFIG_SCHED_THROUGHPUT,      /* as many as max_concurrency allows, all at once */
+    CONFIG_SCHED_CONSTANT,        /* rate = req/s, evenly spaced (open loop) */
+    CONFIG_SCHED_POISSON,         /* rate = req/s, exponential gaps (open loop) */
+    CONFIG_SCHED_SWEEP            /* rate = number of points */
+} config_schedule;
+
+/* Synthetic data: token counts drawn from a normal distribution, clamped to [min, max] and
+ * rounded; stdev 0 means every request gets the mean. Or a dataset file (path set). */
+typedef struct config_data {
+    char *path;                 /* dataset file; NULL for synthetic */
+    double prompt_tokens;       /* default 256 */
+    double prompt_tokens_stdev; /* default 0 */
+    long prompt_tokens_min;     /* default 1 */
+    long prompt_tokens_max;     /* default 1000000 */
+    double output_tokens;       /* default 128 */
+    double output_tokens_stdev; /* default 0 */
+    long output_tokens_min;     /* default 1 */
+    long output_tokens_max;     /* default 1000000 */
+    long prefix_tokens;         /* shared prefix in every prompt (prefix-cache studies), default 0 */
+} config_data;
+
+typedef struct config {
+    char *profile_path;        /* the profile file loaded, or NULL */
+    char *target;              /* base URL, no trailing '/'; required (flag, profile or LLMLOAD_TARGET) */
+    config_api api;
+    char *model;               /* NULL: first id from GET /v1/models */
+    char *api_key_env;         /* name of the variable holding the key */
+    char *api_key;             /* its value; secret: never printed or written to a report */
+    char **headers;            /* "K: V" strings, n_headers of them */
+    size_t n_headers;
+    config_schedule schedule;
+    double *rates;             /* n_rates values; schedules without a rate get one 0 entry */
+    size_t n_rates;
+    int sweep_poisson;         /* --sweep-arrivals poisson */
+    double max_seconds;        /* default 30 (0 = no time limit, then max_requests must be set) */
+    long max_requests;         /* default 0 = no limit */
+    double warmup_s, cooldown_s;
+    long max_concurrency;      /* cap on in-flight requests; default 512 (throughput, open loop) */
+    config_data data;
+    uint64_t seed;             /* default 42 */
+    char *out_dir;             /* NULL: no files written */
+    char *slo;                 /* raw --slo text, parsed by the gate */
+    char *pushgateway, *job;
+    char *metrics_listen;
+    char *server_metrics;      /* URL, or "" for <target>/metrics; NULL = off */
+    int shard_index, shard_count; /* 0/1 when not sharded */
+    double start_at;           /* epoch seconds, 0 = now */
+    double request_timeout_s;  /* until the first byte; default 600 */
+    double stream_timeout_s;   /* longest silence mid-stream; default 60 */
+    double connect_timeout_s;  /* default 5 */
+    double drain_s;            /* in-flight grace after SIGINT/SIGTERM; default 5 */
+    int respect_retry_after;
+    int insecure;
+    char *ca_cert;
+    int workers;               /* event loops (threads); default 1 */
+    int stream_usage;          /* ask stream_options.include_usage (default 1) */
+    int continuous_usage;      /* ask stream_options.continuous_usage_stats (default 0) */
+    int ignore_eos;            /* send ignore_eos (default 1) */
+    int progress;              /* -1 auto (a tty), 0 off, 1 on */
+    int quiet;
+} config;
+
+/* Defaults, then LLMLOAD_TARGET and the api-key variable from the environment. Returns 0 or LL_ENOMEM. */
+int config_init(config *c);
+void config_free(config *c);
+
+/* Parses `llmload run` arguments (argv[0] is "run"): loads the profile named by the first
+ * positional argument, then applies the flags. On a bad flag, value or profile returns LL_EUSAGE
+ * (or LL_ENOENT / LL_EIO for an unreadable profile) and writes one line, naming the input and what
+ * is wrong, to err. Returns 1 (not an error) when --help was given and printed to stdout. */
+int config_parse_run(config *c, int argc, char **argv, char *err, size_t errlen);
+
+/* Loads a profile file into c (keys override what c has). Same error contract as above. */
+int config_load_profile(config *c, const char *path, char *err, size_t errlen);
+/* Loads a profile from memory (what config_load_profile and the fuzzer use). */
+int config_load_profile_text(config *c, const char *text, size_t len, const char *name, char *err,
+                             size_t errlen);
+
+/* Parses a --data value: a synthetic spec "prompt_tokens=256,output_tokens=128,..." or, when it
+ * names an existing file or ends in .jsonl/.json/.csv/.txt, a dataset path. LL_EUSAGE + err on error. */
+int config_parse_data(config_data *d, const char *spec, char *err, size_t errlen);
+
+/* Checks cross-field rules (target present and http(s), limits set, warmup+cooldown < duration...). */
+int config_validate(const config *c, char *err, size_t errlen);
+
+/* Names for enum values ("chat", "poisson"...); static strings. */
+const char *config_api_name(config_api a);
+const char *config_schedule_name(config_schedule s);
+
+/* Writes the resolved config as a cJSON object (api_key and header values redacted) into
+ * *out (ownership moves to caller: cJSON_Delete). Returns 0 or LL_ENOMEM. */
+struct cJSON;
+int config_to_json(const config *c, struct cJSON **out);
+
+void config_print_run_help(FILE *f);
+
+#endif

@@ -1,0 +1,37 @@
+/*
+ * source.h - where request contents come from (config -> source -> scheduler).
+ *
+ * Synthetic: prompt and output lengths drawn from GSL normals per config_data, with a seeded RNG
+ * so the same seed gives the same requests. Prompts are built from a fixed vocabulary of common
+ * English words, one word per token by the counting rule the simulator uses (docs/simulator.md):
+ * tokens = whitespace-separated words. Each prompt starts with a per-request unique word so a
+ * server's prefix cache does not hide prefill work (after config_data.prefix_tokens shared words).
+ * (Dataset files come through the same interface later.)
+ */
+#ifndef LLMLOAD_SOURCE_H
+#define LLMLOAD_SOURCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "llmload/config.h"
+
+typedef struct source source;
+
+typedef struct source_request {
+    const char *prompt;   /* borrowed: valid until the next source_next or source_destroy */
+    size_t prompt_len;
+    long prompt_tokens;   /* by the counting rule */
+    long max_tokens;      /* output length to ask for */
+} source_request;
+
+/* Creates a source; *out owned by caller (source_destroy). LL_EUSAGE + err for a bad spec,
+ * LL_ENOMEM. */
+int source_create(source **out, const config_data *d, uint64_t seed, char *err, size_t errlen);
+void source_destroy(source *s);
+/* Next request. Returns 0, or LL_ENOMEM. Never runs out for synthetic data. */
+int source_next(source *s, source_request *out);
+/* Largest prompt in bytes that source_next can produce (to size request buffers). */
+size_t source_max_prompt_bytes(const source *s);
+
+#endif

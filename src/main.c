@@ -1,0 +1,52 @@
+/*
+ * main.c - llmload's entry point: a thin dispatcher from the first argument to a subcommand.
+ * Everything else lives in its module; the only state here is argv.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "llmload/cmd.h"
+#include "llmload/exitcode.h"
+#include "llmload/sim.h"
+#include "llmload/version.h"
+
+static const struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *summary;
+} commands[] = {
+    {"run", cmd_run, "run one benchmark or a sweep against an OpenAI-compatible server"},
+    {"sim", sim_main, "start the simulated inference server"},
+    {"report", cmd_report, "re-render a saved report.json as html, csv, md or prom"},
+    {"compare", cmd_compare, "compare a candidate result with a baseline (exit 3 on regression)"},
+    {"merge", cmd_merge, "combine shard results into one report"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: llmload <command> [options]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n`llmload <command> --help` describes each command; `llmload --version` prints the version.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return EXIT_OK_;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+        printf("llmload %s (%s)\n", version_string(), version_git());
+        return EXIT_OK_;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "llmload: unknown command '%s' (try llmload --help)\n", argv[1]);
+    return EXIT_USAGE;
+}

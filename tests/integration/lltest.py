@@ -1,0 +1,161 @@
+"""lltest - shared helpers for llmload's end-to-end tests (Python standard library only).
+
+Every test talks only to 127.0.0.1, bounds every loop in time and count, and stops each process it
+started by its PID. Results are TAP-style lines (`ok - ...` / `not ok - ...`) that
+scripts/run-tests.sh counts. Timeouts scale with LLMLOAD_TEST_TIMEOUT_MULTIPLIER; under the
+sanitizer build (LLMLOAD_MODE=asan) timing margins are widened by ASAN_SLACK, because the
+instrumented binary is several times slower.
+"""
+import http.client
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+BIN = os.environ.get("LLMLOAD_BIN") or os.path.join(
+    os.path.dirname(__file__), "..", "..", "build", "release", "llmload")
+MULT = float(os.environ.get("LLMLOAD_TEST_TIMEOUT_MULTIPLIER", "1"))
+MODE = os.environ.get("LLMLOAD_MODE", "release")
+ASAN = MODE == "asan"
+ASAN_SLACK = 4.0 if ASAN else 1.0
+
+_failures = 0
+_count = 0
+
+
+def ok(cond, desc, detail=""):
+    """Print one TAP line; a failing check shows its detail (both sides of the comparison)."""
+    global _failures, _count
+    _count += 1
+    if cond:
+        print(f"ok {_count} - {desc}", flush=True)
+    else:
+        _failures += 1
+        print(f"not ok {_count} - {desc}" + (f" # {detail}" if detail else ""), flush=True)
+    return cond
+
+
+def near(actual, expected, margin, desc):
+    """ok() for |actual - expected| <= margin, printing both values."""
+    good = actual is not None and abs(actual - expected) <= margin
+    return ok(good, f"{desc}: {actual} within {margin} of {expected}",
+              f"actual={actual} expected={expected} margin={margin}")
+
+
+def done():
+    """Exit non-zero when any check failed or none ran."""
+    sys.exit(1 if _failures or _count == 0 else 0)
+
+
+class Sim:
+    """`llmload sim` on 127.0.0.1 with an OS-chosen port, stopped by PID on exit.
+
+    The simulator prints `listening on http://127.0.0.1:PORT` on stdout once it accepts.
+    """
+
+    def __init__(self, *args, ready_timeout=10.0):
+        self.args = [BIN, "sim", "--listen", "127.0.0.1:0", *map(str, args)]
+        self.ready_timeout = ready_timeout * MULT
+        self.proc = None
+        self.port = None
+        self.url = None
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def start(self):
+        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True)
+        deadline = time.monotonic() + self.ready_timeout
+        import select
+        line = ""
+        while time.monotonic() < deadline:
+            r, _, _ = select.select([self.proc.stdout], [], [], 0.2)
+            if r:
+                line = self.proc.stdout.readline()
+                break
+            if self.proc.poll() is not None:
+                break
+        if "listening on http://" not in line:
+            err = ""
+            if self.proc.poll() is not None:
+                err = self.proc.stderr.read()
+            self.stop()
+            raise RuntimeError(f"sim did not start: {line!r} {err!r}")
+        self.url = line.strip().split("listening on ", 1)[1]
+        self.port = int(self.url.rsplit(":", 1)[1])
+        return self
+
+    def stop(self, sig=signal.SIGTERM, timeout=10.0):
+        """Stop by PID; returns (exit code, stderr text)."""
+        if not self.proc:
+            return None, ""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=timeout * MULT)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        err = self.proc.stderr.read() if self.proc.stderr else ""
+        rc = self.proc.returncode
+        self.proc = None
+        return rc, err
+
+    def conn(self, timeout=10.0):
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout * MULT)
+
+    def request(self, method, path, body=None, headers=None, timeout=10.0):
+        """One request on a new connection; returns (status, headers dict, body bytes)."""
+        c = self.conn(timeout)
+        try:
+            if isinstance(body, (dict, list)):
+                body = json.dumps(body)
+            hdrs = {"Content-Type": "application/json"} if body is not None else {}
+            hdrs.update(headers or {})
+            c.request(method, path, body=body, headers=hdrs)
+            r = c.getresponse()
+            data = r.read()
+            return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+        finally:
+            c.close()
+
+    def metrics(self):
+        """GET /metrics parsed to {name{labels}: value} (labels kept verbatim in the key)."""
+        _, _, body = self.request("GET", "/metrics")
+        out = {}
+        for line in body.decode().splitlines():
+            if not line or line.startswith("#"):
+                continue
+            key, _, val = line.rpartition(" ")
+            try:
+                out[key] = float(val)
+            except ValueError:
+                pass
+        return out
+
+
+def run(args, timeout=60.0, env=None, input=None):
+    """Run llmload with args; returns CompletedProcess (text). Bounded by timeout * MULT."""
+    e = dict(os.environ)
+    if env:
+        e.update(env)
+    return subprocess.run([BIN, *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout * MULT, env=e, input=input)
+
+
+def sse_events(raw):
+    """Split an SSE body into the list of `data:` payload strings."""
+    events = []
+    for block in raw.decode().replace("\r\n", "\n").split("\n\n"):
+        data = [ln[5:].lstrip(" ") if ln.startswith("data:") else None for ln in block.split("\n")]
+        data = [d for d in data if d is not None]
+        if data:
+            events.append("\n".join(data))
+    return events
