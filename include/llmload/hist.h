@@ -23,15 +23,28 @@ typedef struct hist hist;
 /* Creates an empty histogram; *out is owned by the caller, who frees with hist_destroy.
  * Returns 0 or LL_ENOMEM. */
 int hist_create(hist **out);
+
+/* Where a histogram's one block of memory comes from. hist_create uses malloc/free; tests pass an
+ * allocator that fails on demand, so that the LL_ENOMEM path is exercised, not assumed. */
+typedef struct hist_allocator {
+    void *(*alloc)(void *ctx, size_t size); /* NULL on failure */
+    void (*release)(void *ctx, void *ptr);
+    void *ctx; /* borrowed, valid until hist_destroy of every histogram made with it */
+} hist_allocator;
+
+/* As hist_create, with memory from *a (copied; hist_destroy gives the block back through it).
+ * Returns 0, LL_EINVAL (NULL out, a, or function), or LL_ENOMEM; *out is NULL on failure. */
+int hist_create_with(hist **out, const hist_allocator *a);
 void hist_destroy(hist *h); /* NULL is fine */
 void hist_clear(hist *h);
 
-/* Record one value (n times). Returns false, and counts it in out_of_range, when v > HIST_MAX_NS. */
+/* Record one value (n times). Returns false, and counts it in out_of_range, when v > HIST_MAX_NS.
+ * hist_record_n also returns false, recording nothing, if the total would pass 2^64-1. */
 bool hist_record(hist *h, uint64_t v);
 bool hist_record_n(hist *h, uint64_t v, uint64_t n);
 
 /* Adds src's counts to dst. Returns how many of src's values dst could not hold (always 0 for two
- * histograms of this scheme; out_of_range counts are added too). */
+ * histograms of this scheme, unless a total would pass 2^64-1; out_of_range counts are added too). */
 uint64_t hist_merge(hist *dst, const hist *src);
 
 uint64_t hist_count(const hist *h);        /* values held (out_of_range excluded) */
@@ -46,10 +59,13 @@ double hist_percentile(const hist *h, double p);
 /* Serialisation: the bucket table is a flat index space [0, hist_bucket_slots()). */
 size_t hist_bucket_slots(void);
 uint64_t hist_bucket_count(const hist *h, size_t idx);
-/* Lowest and highest value that fall in bucket idx (inclusive). */
+/* Lowest and highest value that fall in bucket idx (inclusive); lo = hi = 0 for a bad index. */
 void hist_bucket_range(size_t idx, uint64_t *lo, uint64_t *hi);
+/* Bucket that holds value v, or hist_bucket_slots() when v > HIST_MAX_NS (e.g. for mapping the
+ * buckets onto Prometheus `le` bounds, and for testing the scheme). */
+size_t hist_bucket_index(uint64_t v);
 /* Adds n values to bucket idx (for loading a serialised histogram); LL_ERANGE on a bad index.
- * min/max are set with hist_set_extremes after loading. */
+ * min/max are set with hist_set_extremes after loading (ignored while the histogram is empty). */
 int hist_add_bucket(hist *h, size_t idx, uint64_t n);
 void hist_set_extremes(hist *h, uint64_t min, uint64_t max, uint64_t out_of_range);
 
