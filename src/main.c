@@ -2,6 +2,8 @@
  * main.c - llmload's entry point: a thin dispatcher from the first argument to a subcommand.
  * Everything else lives in its module; the only state here is argv.
  */
+#include <curl/curl.h>
+#include <gsl/gsl_errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -44,9 +46,19 @@ int main(int argc, char **argv)
         printf("llmload %s (%s)\n", version_string(), version_git());
         return EXIT_OK_;
     }
+    /* Process-wide library state, set once here before any thread starts: GSL must report
+     * errors instead of aborting; curl's global init is not thread-safe. */
+    gsl_set_error_handler_off();
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (strcmp(argv[1], commands[i].name) == 0)
-            return commands[i].fn(argc - 1, argv + 1);
+        if (strcmp(argv[1], commands[i].name) == 0) {
+            if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+                fprintf(stderr, "llmload: cannot initialise libcurl\n");
+                return EXIT_RUNTIME;
+            }
+            int rc = commands[i].fn(argc - 1, argv + 1);
+            curl_global_cleanup();
+            return rc;
+        }
     fprintf(stderr, "llmload: unknown command '%s' (try llmload --help)\n", argv[1]);
     return EXIT_USAGE;
 }

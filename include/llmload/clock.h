@@ -16,6 +16,8 @@ uint64_t clock_now_ns(void);
 double clock_wall_s(void);
 /* Seconds of CPU this process has used (user + system). */
 double clock_cpu_s(void);
+/* Seconds of CPU the calling thread has used (one worker loop's cost). */
+double clock_thread_cpu_s(void);
 
 #define CLOCK_NS_PER_MS 1000000ULL
 #define CLOCK_NS_PER_S 1000000000ULL

@@ -1,0 +1,70 @@
+/*
+ * aggregate.h - turns one benchmark's records and histograms into the statistics design.md
+ * defines (record -> aggregate -> report).
+ *
+ * Measured requests are those scheduled inside [t0 + warmup, t0 + max_seconds - cooldown). Exact
+ * per-request samples give ttft/ttfot/ttfb/tpot/e2e/schedule-lag percentiles; token gaps come
+ * from the histograms. The measured duration is the window when the time limit ended the run, and
+ * from the window start to the last completion otherwise (request limit, interruption).
+ * See docs/metrics.md for every definition.
+ */
+#ifndef LLMLOAD_AGGREGATE_H
+#define LLMLOAD_AGGREGATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "llmload/bench.h"
+#include "llmload/record.h"
+#include "llmload/stats.h"
+
+typedef struct agg_second {
+    double t;            /* end of the second, from the benchmark start */
+    double in_flight;    /* time-weighted mean over the second */
+    uint64_t completed;  /* requests that ended OK in the second */
+    uint64_t errors;
+    double output_tps;   /* output tokens produced in the second */
+} agg_second;
+
+typedef struct bench_summary {
+    char name[64];
+    const char *schedule;     /* static string */
+    double target_rate;
+    double achieved_rate;     /* requests sent per second in the window */
+    double duration_s;        /* measured duration */
+    int open_loop;
+    int interrupted;
+    uint64_t started;         /* every request sent, warmup included */
+    uint64_t measured;        /* requests in the window */
+    uint64_t completed, errored, incomplete, short_output;
+    uint64_t errors_by_kind[RECORD_ERR_COUNT_];
+    char first_errors[3][128];
+    size_t n_first_errors;
+
+    /* milliseconds */
+    stats_summary ttft, ttfot, ttfb, tpot, e2e, itl, itl_token, itl_request_mean, schedule_lag;
+    stats_summary ttft_from_scheduled, e2e_from_scheduled; /* open loop only (n = 0 otherwise) */
+    /* tokens */
+    stats_summary prompt_tokens, output_tokens;
+
+    double request_throughput, output_token_throughput, total_token_throughput;
+    double concurrency_mean;
+    double tokens_per_event;
+    const char *output_tokens_source; /* "usage", "events" or "mixed" */
+    uint64_t itl_out_of_range;
+
+    agg_second *series; /* owned; n_series entries */
+    size_t n_series;
+
+    double loop_lag_ms_p99, loop_lag_ms_max, cpu_percent;
+    size_t slots;
+    int client_bound;
+    char client_bound_reason[96];
+} bench_summary;
+
+/* Fills out from res. Marks res's records' `measured` flag. 0 or LL_ENOMEM.
+ * out->series is owned by out: bench_summary_free. */
+int aggregate_bench(bench_result *res, bench_summary *out);
+void bench_summary_free(bench_summary *s);
+
+#endif

@@ -1,0 +1,68 @@
+/*
+ * bench.h - runs benchmarks on one event loop: the scheduler box of the data flow
+ * (source -> bench -> client), plus the loop's own health (lag, CPU) and signal handling.
+ *
+ * A runner owns the loop, the client with its preallocated slots and the pacers; it runs one
+ * benchmark (bench_plan) at a time and leaves behind a bench_result holding every record and the
+ * token-gap histograms. Open-loop plans take arrival times from arrival.h and send each request
+ * when its time comes (a request that finds no free slot waits, and its latency still counts from
+ * its scheduled time). Closed-loop plans start the next request from the completion callback.
+ */
+#ifndef LLMLOAD_BENCH_H
+#define LLMLOAD_BENCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "llmload/config.h"
+#include "llmload/hist.h"
+#include "llmload/record.h"
+
+typedef struct bench_plan {
+    char name[64];             /* e.g. "poisson@20" */
+    config_schedule schedule;  /* never CONFIG_SCHED_SWEEP: a sweep is a list of plans */
+    double rate;               /* req/s (open loop), streams (concurrent); 0 otherwise */
+    double max_seconds;        /* 0 = no limit */
+    long max_requests;         /* 0 = no limit */
+    double warmup_s, cooldown_s;
+    uint64_t seed;
+} bench_plan;
+
+typedef struct bench_result {
+    bench_plan plan;
+    record_log records;        /* owned; bench_result_free */
+    hist *itl;                 /* owned: gaps between token events (measured requests) */
+    hist *itl_token;           /* owned: per-token gaps */
+    hist *loop_lag;            /* owned: lateness of the loop's 100 ms housekeeping tick */
+    uint64_t t0_ns;            /* benchmark start */
+    uint64_t sched_end_ns;     /* when scheduling stopped */
+    uint64_t end_ns;           /* last request ended */
+    uint64_t window_start_ns, window_end_ns; /* measured window, by scheduled time */
+    double wall_start;         /* epoch seconds at t0, for labels */
+    double cpu_s;              /* CPU the loop's thread used during the benchmark */
+    uint64_t started;
+    int interrupted;           /* a signal cut it short: results are partial */
+    size_t slots;              /* in-flight capacity */
+} bench_result;
+
+typedef struct runner runner;
+
+/* Creates the loop and the client (slots = largest in-flight count any plan needs). *out owned by
+ * caller (runner_destroy). On failure returns a negative code with one line in err. */
+int runner_create(runner **out, const config *cfg, const char *model, size_t slots, char *err,
+                  size_t errlen);
+
+/* Runs one plan to its end; res is filled (caller frees with bench_result_free). Returns 0, or a
+ * negative code with err set. A SIGINT/SIGTERM during the run sets res->interrupted and makes
+ * runner_interrupted() true, so callers skip the remaining plans. */
+int runner_run(runner *r, const bench_plan *plan, bench_result *res, char *err, size_t errlen);
+
+int runner_interrupted(const runner *r);
+void runner_destroy(runner *r);
+
+void bench_result_free(bench_result *res);
+
+/* Slots a plan needs: its concurrency for closed loops, max_concurrency for open loops. */
+size_t bench_plan_slots(const bench_plan *p, const config *cfg);
+
+#endif

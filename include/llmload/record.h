@@ -1,0 +1,85 @@
+/*
+ * record.h - what one request leaves behind (sse/chunk -> record -> aggregate).
+ *
+ * One fixed-size struct per request, filled in place by the client while the stream runs and
+ * appended to the benchmark's record_log when it ends. Per-token gaps are NOT stored here (they go
+ * to histograms), so a record's size does not depend on the number of tokens. All times are
+ * CLOCK_MONOTONIC nanoseconds (clock.h); 0 means "did not happen".
+ */
+#ifndef LLMLOAD_RECORD_H
+#define LLMLOAD_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum record_status {
+    RECORD_OK = 0,       /* full stream, [DONE] seen, HTTP 2xx */
+    RECORD_ERROR,        /* failed; error_kind says how */
+    RECORD_INCOMPLETE    /* cut by the end of the run (signal or drain); not a server failure */
+} record_status;
+
+/* Failure kinds: the keys of report.json's errors_by_kind. Append only. */
+#define RECORD_ERROR_KINDS(X)                                                         \
+    X(NONE, "none")                                                                   \
+    X(CONNECT, "connect")               /* refused, unreachable, DNS, TLS handshake */ \
+    X(TIMEOUT, "timeout")               /* no first byte within --request-timeout */    \
+    X(STREAM_TIMEOUT, "stream_timeout") /* silence mid-stream past --stream-timeout */  \
+    X(RATE_LIMITED, "rate_limited")     /* HTTP 429 */                                  \
+    X(HTTP_4XX, "http_4xx")                                                           \
+    X(HTTP_5XX, "http_5xx")                                                           \
+    X(MALFORMED, "malformed")           /* an SSE event or JSON payload that does not parse */ \
+    X(DISCONNECT, "disconnect")         /* connection reset or closed mid-stream */     \
+    X(NO_DONE, "no_done")               /* clean end of body without data: [DONE] */    \
+    X(SERVER_ERROR, "server_error")     /* an error object inside the stream */        \
+    X(OVERSIZE, "oversize")             /* an event past the SSE size cap */           \
+    X(OTHER, "other")
+
+typedef enum record_error_kind {
+#define RECORD_KIND_ENUM_(n, s) RECORD_ERR_##n,
+    RECORD_ERROR_KINDS(RECORD_KIND_ENUM_)
+#undef RECORD_KIND_ENUM_
+    RECORD_ERR_COUNT_
+} record_error_kind;
+
+typedef struct record {
+    uint64_t id;                  /* request number within its benchmark, from 0 */
+    uint64_t scheduled_ns;        /* when the schedule meant it to start */
+    uint64_t sent_ns;             /* handed to the socket (curl's pre-request callback) */
+    uint64_t first_byte_ns;       /* status line arrived */
+    uint64_t first_token_ns;      /* first token-bearing event (reasoning counts) */
+    uint64_t first_output_ns;     /* first non-reasoning token-bearing event */
+    uint64_t last_token_ns;
+    uint64_t end_ns;              /* stream finished (or failed) */
+    uint64_t itl_sum_ns;          /* sum of gaps between token events (itl_count of them) */
+    uint64_t itl_max_ns;
+    uint32_t itl_count;
+    uint32_t token_events;        /* token-bearing events */
+    int32_t prompt_tokens;        /* from usage; else the source's count */
+    int32_t output_tokens;        /* from usage when has_usage, else token_events */
+    int32_t max_tokens;           /* asked */
+    int16_t http_status;
+    uint8_t status;               /* record_status */
+    uint8_t error_kind;           /* record_error_kind */
+    uint8_t usage_seen;           /* output_tokens came from the server's usage */
+    uint8_t short_output;         /* asked max_tokens with ignore_eos and got fewer */
+    uint8_t done_seen;            /* data: [DONE] arrived */
+    uint8_t measured;             /* inside the measured window (set by the aggregator) */
+    char error_msg[96];           /* first part of the server's error text, NUL-terminated */
+} record;
+
+/* Name of an error kind ("rate_limited"); static string. */
+const char *record_error_kind_name(int kind);
+
+/* Growable array of records for one benchmark. Zero-initialised is valid and empty. */
+typedef struct record_log {
+    record *items; /* owned; freed by record_log_free */
+    size_t len, cap;
+} record_log;
+
+/* Appends a copy of r. 0 or LL_ENOMEM (the log is unchanged then). Amortised O(1). */
+int record_log_append(record_log *log, const record *r);
+/* Appends all of src to dst (merging workers). 0 or LL_ENOMEM. */
+int record_log_extend(record_log *dst, const record_log *src);
+void record_log_free(record_log *log);
+
+#endif

@@ -1,0 +1,254 @@
+/*
+ * aggregate.c - statistics of one benchmark from its records (record -> aggregate -> report).
+ * Everything here is computed after the run, from exact per-request timestamps, so the hot path
+ * only appends records and feeds token gaps to histograms.
+ */
+#include "llmload/aggregate.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "llmload/clock.h"
+#include "llmload/error.h"
+#include "llmload/hist.h"
+
+#define SERIES_MAX 86400 /* one day of seconds: a longer run's series is cut, not grown */
+#define CLIENT_BOUND_CPU_PERCENT 90.0
+#define CLIENT_BOUND_LAG_MS 10.0
+
+static double ms(uint64_t a, uint64_t b) { return a > b ? (double)(a - b) / 1e6 : 0.0; }
+
+static void hist_summary(const hist *h, stats_summary *s, double scale)
+{
+    memset(s, 0, sizeof *s);
+    s->n = (size_t)hist_count(h);
+    if (!s->n)
+        return;
+    s->mean = hist_mean(h) * scale;
+    s->stdev = hist_stdev(h) * scale;
+    s->min = (double)hist_min(h) * scale;
+    s->max = (double)hist_max(h) * scale;
+    s->p50 = hist_percentile(h, 50) * scale;
+    s->p90 = hist_percentile(h, 90) * scale;
+    s->p95 = hist_percentile(h, 95) * scale;
+    s->p99 = hist_percentile(h, 99) * scale;
+    s->p999 = hist_percentile(h, 99.9) * scale;
+}
+
+/* Adds weight * overlap of [a, b) with each second of the series. */
+static void spread(agg_second *series, size_t n, uint64_t t0, uint64_t a, uint64_t b, double per_ns_weight,
+                   int as_count, double total)
+{
+    if (b <= a) {
+        size_t k = (size_t)((a - t0) / CLOCK_NS_PER_S);
+        if (k < n) {
+            if (as_count)
+                series[k].output_tps += total;
+            else
+                series[k].in_flight += 0;
+        }
+        return;
+    }
+    size_t k0 = (size_t)((a - t0) / CLOCK_NS_PER_S);
+    size_t k1 = (size_t)((b - 1 - t0) / CLOCK_NS_PER_S);
+    for (size_t k = k0; k <= k1 && k < n; k++) {
+        uint64_t s0 = t0 + k * CLOCK_NS_PER_S, s1 = s0 + CLOCK_NS_PER_S;
+        uint64_t lo = a > s0 ? a : s0, hi = b < s1 ? b : s1;
+        double w = (double)(hi - lo) * per_ns_weight;
+        if (as_count)
+            series[k].output_tps += w;
+        else
+            series[k].in_flight += w;
+    }
+}
+
+static int build_series(const bench_result *res, bench_summary *out)
+{
+    uint64_t t0 = res->t0_ns;
+    uint64_t span = res->end_ns > t0 ? res->end_ns - t0 : 0;
+    size_t n = (size_t)((span + CLOCK_NS_PER_S - 1) / CLOCK_NS_PER_S);
+    if (n == 0)
+        n = 1;
+    if (n > SERIES_MAX)
+        n = SERIES_MAX;
+    agg_second *series = calloc(n, sizeof *series);
+    if (!series)
+        return LL_ENOMEM;
+    for (size_t k = 0; k < n; k++)
+        series[k].t = (double)(k + 1);
+    for (size_t i = 0; i < res->records.len; i++) {
+        const record *r = &res->records.items[i];
+        uint64_t start = r->sent_ns ? r->sent_ns : r->scheduled_ns;
+        if (start < t0 || !r->end_ns)
+            continue;
+        spread(series, n, t0, start, r->end_ns, 1.0 / 1e9, 0, 0);
+        size_t k = (size_t)((r->end_ns - t0) / CLOCK_NS_PER_S);
+        if (k < n) {
+            if (r->status == RECORD_OK)
+                series[k].completed++;
+            else if (r->status == RECORD_ERROR)
+                series[k].errors++;
+        }
+        if (r->output_tokens > 0 && r->first_token_ns >= t0) {
+            uint64_t a = r->first_token_ns, b = r->last_token_ns;
+            double per_ns = b > a ? (double)r->output_tokens / (double)(b - a) : 0;
+            spread(series, n, t0, a, b, per_ns, 1, (double)r->output_tokens);
+        }
+    }
+    /* The last second may be partial: scale its rates to per-second figures. */
+    double last_len = (double)(span - (uint64_t)(n - 1) * CLOCK_NS_PER_S) / 1e9;
+    if (span && last_len > 0 && last_len < 1.0 && n <= SERIES_MAX) {
+        series[n - 1].t = (double)(n - 1) + last_len;
+        series[n - 1].in_flight /= last_len;
+        series[n - 1].output_tps /= last_len;
+    }
+    out->series = series;
+    out->n_series = n;
+    return 0;
+}
+
+static int summarize_vec(double *v, size_t n, stats_summary *s)
+{
+    return stats_summarize(v, n, s);
+}
+
+int aggregate_bench(bench_result *res, bench_summary *out)
+{
+    const bench_plan *p = &res->plan;
+    size_t n = res->records.len;
+    int rc = LL_ENOMEM;
+    memset(out, 0, sizeof *out);
+    snprintf(out->name, sizeof out->name, "%s", p->name);
+    out->schedule = config_schedule_name(p->schedule);
+    out->target_rate = p->rate;
+    out->open_loop = p->schedule == CONFIG_SCHED_CONSTANT || p->schedule == CONFIG_SCHED_POISSON;
+    out->interrupted = res->interrupted;
+    out->started = res->started;
+    out->slots = res->slots;
+
+    /* The measured window: by the time limit when it ended the run, else to the last completion. */
+    uint64_t ws = res->window_start_ns, we;
+    int time_limited = p->max_seconds > 0 && !res->interrupted &&
+                       res->sched_end_ns >= res->t0_ns + (uint64_t)(p->max_seconds * 1e9);
+    we = time_limited ? res->window_end_ns : res->end_ns;
+    if (res->window_end_ns < we)
+        we = res->window_end_ns;
+    if (we < ws)
+        we = ws;
+    out->duration_s = (double)(we - ws) / 1e9;
+
+    double *v[13] = {0};
+    for (size_t i = 0; i < 13; i++)
+        if (!(v[i] = malloc((n ? n : 1) * sizeof(double))))
+            goto out;
+    size_t nt = 0, nto = 0, nfb = 0, ntp = 0, ne = 0, nil = 0, nlag = 0, nts = 0, nes = 0, npt = 0, not_ = 0;
+    uint64_t sent_in_window = 0, out_tok = 0, in_tok = 0, usage_n = 0, events_total = 0;
+    double conc = 0;
+    for (size_t i = 0; i < n; i++) {
+        record *r = &res->records.items[i];
+        r->measured = r->scheduled_ns >= res->window_start_ns && r->scheduled_ns < res->window_end_ns;
+        if (!r->measured)
+            continue;
+        out->measured++;
+        if (r->sent_ns >= ws && r->sent_ns < we)
+            sent_in_window++;
+        if (r->sent_ns && r->end_ns) {
+            uint64_t a = r->sent_ns > ws ? r->sent_ns : ws, b = r->end_ns < we ? r->end_ns : we;
+            if (b > a)
+                conc += (double)(b - a);
+        }
+        if (r->sent_ns)
+            v[7][nlag++] = ms(r->sent_ns, r->scheduled_ns);
+        if (r->status == RECORD_INCOMPLETE) {
+            out->incomplete++;
+            continue;
+        }
+        if (r->status == RECORD_ERROR) {
+            out->errored++;
+            out->errors_by_kind[r->error_kind < RECORD_ERR_COUNT_ ? r->error_kind : RECORD_ERR_OTHER]++;
+            if (r->error_msg[0] && out->n_first_errors < 3)
+                snprintf(out->first_errors[out->n_first_errors++], sizeof out->first_errors[0], "%s: %s",
+                         record_error_kind_name(r->error_kind), r->error_msg);
+            continue;
+        }
+        out->completed++;
+        out->short_output += r->short_output;
+        out_tok += (uint64_t)(r->output_tokens > 0 ? r->output_tokens : 0);
+        in_tok += (uint64_t)(r->prompt_tokens > 0 ? r->prompt_tokens : 0);
+        usage_n += r->usage_seen;
+        events_total += r->token_events;
+        v[10][npt++] = r->prompt_tokens;
+        v[11][not_++] = r->output_tokens;
+        if (r->first_token_ns)
+            v[0][nt++] = ms(r->first_token_ns, r->sent_ns);
+        if (r->first_output_ns)
+            v[1][nto++] = ms(r->first_output_ns, r->sent_ns);
+        if (r->first_byte_ns)
+            v[2][nfb++] = ms(r->first_byte_ns, r->sent_ns);
+        if (r->first_token_ns && r->output_tokens >= 2)
+            v[3][ntp++] = ms(r->end_ns, r->first_token_ns) / (double)(r->output_tokens - 1);
+        v[4][ne++] = ms(r->end_ns, r->sent_ns);
+        if (r->itl_count)
+            v[5][nil++] = (double)r->itl_sum_ns / (double)r->itl_count / 1e6;
+        if (out->open_loop) {
+            if (r->first_token_ns)
+                v[8][nts++] = ms(r->first_token_ns, r->scheduled_ns);
+            v[9][nes++] = ms(r->end_ns, r->scheduled_ns);
+        }
+    }
+    summarize_vec(v[0], nt, &out->ttft);
+    summarize_vec(v[1], nto, &out->ttfot);
+    summarize_vec(v[2], nfb, &out->ttfb);
+    summarize_vec(v[3], ntp, &out->tpot);
+    summarize_vec(v[4], ne, &out->e2e);
+    summarize_vec(v[5], nil, &out->itl_request_mean);
+    summarize_vec(v[7], nlag, &out->schedule_lag);
+    summarize_vec(v[8], nts, &out->ttft_from_scheduled);
+    summarize_vec(v[9], nes, &out->e2e_from_scheduled);
+    summarize_vec(v[10], npt, &out->prompt_tokens);
+    summarize_vec(v[11], not_, &out->output_tokens);
+    hist_summary(res->itl, &out->itl, 1e-6);
+    hist_summary(res->itl_token, &out->itl_token, 1e-6);
+    out->itl_out_of_range = hist_out_of_range(res->itl);
+
+    if (out->duration_s > 0) {
+        out->achieved_rate = (double)sent_in_window / out->duration_s;
+        out->request_throughput = (double)out->completed / out->duration_s;
+        out->output_token_throughput = (double)out_tok / out->duration_s;
+        out->total_token_throughput = (double)(out_tok + in_tok) / out->duration_s;
+        out->concurrency_mean = conc / 1e9 / out->duration_s;
+    }
+    out->tokens_per_event = events_total ? (double)out_tok / (double)events_total : 0;
+    out->output_tokens_source = usage_n == out->completed ? "usage" : usage_n == 0 ? "events" : "mixed";
+
+    double wall = res->end_ns > res->t0_ns ? (double)(res->end_ns - res->t0_ns) / 1e9 : 0;
+    out->cpu_percent = wall > 0 ? 100.0 * res->cpu_s / wall : 0;
+    out->loop_lag_ms_p99 = hist_count(res->loop_lag) ? hist_percentile(res->loop_lag, 99) / 1e6 : 0;
+    out->loop_lag_ms_max = (double)hist_max(res->loop_lag) / 1e6;
+    if (out->cpu_percent >= CLIENT_BOUND_CPU_PERCENT) {
+        out->client_bound = 1;
+        snprintf(out->client_bound_reason, sizeof out->client_bound_reason,
+                 "client CPU at %.0f%% of a core", out->cpu_percent);
+    } else if (out->loop_lag_ms_p99 > CLIENT_BOUND_LAG_MS) {
+        out->client_bound = 1;
+        snprintf(out->client_bound_reason, sizeof out->client_bound_reason,
+                 "event-loop lag p99 %.1f ms", out->loop_lag_ms_p99);
+    } else if (out->open_loop && out->schedule_lag.p99 > CLIENT_BOUND_LAG_MS) {
+        out->client_bound = 1;
+        snprintf(out->client_bound_reason, sizeof out->client_bound_reason,
+                 "schedule lag p99 %.1f ms (every slot busy or the loop late)", out->schedule_lag.p99);
+    }
+    rc = build_series(res, out);
+out:
+    for (size_t i = 0; i < 13; i++)
+        free(v[i]);
+    return rc;
+}
+
+void bench_summary_free(bench_summary *s)
+{
+    free(s->series);
+    s->series = NULL;
+    s->n_series = 0;
+}

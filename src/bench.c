@@ -1,0 +1,421 @@
+/*
+ * bench.c - the scheduler: runs one benchmark plan on a libuv loop (source -> bench -> client).
+ *
+ * Open loop: arrival offsets drawn ahead (arrival.h), a pacer (timerfd) armed at the next one,
+ * every due request sent on each wake-up; when no slot is free the due request waits for one and
+ * keeps its scheduled time, so the wait shows up in latency-from-schedule instead of vanishing
+ * (coordinated omission). Closed loop: N requests at start, one more from each completion.
+ * A 100 ms housekeeping pacer checks time limits and request timeouts, prints progress and
+ * measures its own wake-up lateness as the loop lag.
+ */
+#include "llmload/bench.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "llmload/arrival.h"
+#include "llmload/client.h"
+#include "llmload/clock.h"
+#include "llmload/console.h"
+#include "llmload/error.h"
+#include "llmload/pacer.h"
+#include "llmload/source.h"
+
+#define TICK_NS (100 * CLOCK_NS_PER_MS)
+
+struct runner {
+    uv_loop_t loop;
+    int loop_open;
+    const config *cfg;
+    client *cl;
+    pacer *sched_pacer;
+    pacer *tick_pacer;
+    uv_signal_t sigint, sigterm;
+    int signals_open;
+    int signals_seen;
+    uint64_t drain_deadline_ns;
+    int progress_tty; /* 1 live line, 0 plain lines, -1 none */
+
+    /* the benchmark being run */
+    const bench_plan *plan;
+    bench_result *res;
+    source *src;
+    arrival *arr;
+    uint64_t next_offset_ns;
+    int open_loop;
+    long closed_target;  /* streams to keep in flight */
+    int scheduling;      /* still starting requests */
+    int waiting_slot;    /* an open-loop arrival is due but every slot is busy */
+    uint64_t next_tick_ns;
+    uint64_t next_progress_ns;
+    uint64_t completed, errors;
+    int failed;          /* fatal error inside a callback */
+    char err[256];
+};
+
+size_t bench_plan_slots(const bench_plan *p, const config *cfg)
+{
+    switch (p->schedule) {
+    case CONFIG_SCHED_SYNCHRONOUS:
+        return 1;
+    case CONFIG_SCHED_CONCURRENT:
+        return p->rate >= 1 ? (size_t)p->rate : 1;
+    default:
+        return cfg->max_concurrency > 0 ? (size_t)cfg->max_concurrency : 512;
+    }
+}
+
+static void finish_if_done(runner *r)
+{
+    if (!r->scheduling && client_in_flight(r->cl) == 0) {
+        r->res->end_ns = clock_now_ns();
+        uv_stop(&r->loop);
+    }
+}
+
+static void stop_scheduling(runner *r, uint64_t now)
+{
+    if (!r->scheduling)
+        return;
+    r->scheduling = 0;
+    r->res->sched_end_ns = now;
+    pacer_disarm(r->sched_pacer);
+}
+
+static int limit_reached(runner *r, uint64_t at_ns)
+{
+    const bench_plan *p = r->plan;
+    if (p->max_requests > 0 && r->res->started >= (uint64_t)p->max_requests)
+        return 1;
+    if (p->max_seconds > 0 && at_ns >= r->res->t0_ns + (uint64_t)(p->max_seconds * 1e9))
+        return 1;
+    return 0;
+}
+
+static int start_one(runner *r, uint64_t scheduled_ns)
+{
+    source_request sr;
+    int rc = source_next(r->src, &sr);
+    if (rc == 0)
+        rc = client_start(r->cl, sr.prompt, sr.prompt_len, sr.prompt_tokens, sr.max_tokens,
+                          r->res->started, scheduled_ns);
+    if (rc != 0) {
+        if (rc != LL_ESTATE) {
+            snprintf(r->err, sizeof r->err, "cannot start a request: %s", ll_strerror(rc));
+            r->failed = 1;
+            stop_scheduling(r, clock_now_ns());
+        }
+        return rc;
+    }
+    r->res->started++;
+    return 0;
+}
+
+/* Sends every open-loop arrival whose time has come, then arms the pacer for the next one (or for
+ * the time limit, so that the benchmark lasts its full duration even when arrivals are sparse). */
+static void send_due(runner *r, uint64_t now)
+{
+    const bench_plan *p = r->plan;
+    uint64_t limit_ns = p->max_seconds > 0 ? r->res->t0_ns + (uint64_t)(p->max_seconds * 1e9) : UINT64_MAX;
+    r->waiting_slot = 0;
+    while (r->scheduling) {
+        uint64_t due = r->res->t0_ns + r->next_offset_ns;
+        if (p->max_requests > 0 && r->res->started >= (uint64_t)p->max_requests) {
+            stop_scheduling(r, now);
+            break;
+        }
+        if (due >= limit_ns) {
+            if (now >= limit_ns)
+                stop_scheduling(r, limit_ns);
+            else
+                pacer_arm(r->sched_pacer, limit_ns);
+            break;
+        }
+        if (due > now) {
+            pacer_arm(r->sched_pacer, due);
+            break;
+        }
+        if (client_in_flight(r->cl) >= client_slots(r->cl)) {
+            r->waiting_slot = 1; /* the next completion sends it */
+            break;
+        }
+        if (start_one(r, due) != 0)
+            break;
+        r->next_offset_ns = arrival_next_ns(r->arr);
+        /* Sending takes time; refresh the clock so a burst does not run ahead of the schedule. */
+        now = clock_now_ns();
+    }
+}
+
+static void on_sched(pacer *p, uint64_t now, void *ud)
+{
+    (void)p;
+    send_due(ud, now);
+}
+
+static void on_request_done(void *ud, const record *rec)
+{
+    runner *r = ud;
+    if (record_log_append(&r->res->records, rec) != 0 && !r->failed) {
+        snprintf(r->err, sizeof r->err, "out of memory storing request records");
+        r->failed = 1;
+        stop_scheduling(r, clock_now_ns());
+    }
+    if (rec->status == RECORD_OK)
+        r->completed++;
+    else if (rec->status == RECORD_ERROR)
+        r->errors++;
+    if (r->scheduling) {
+        uint64_t now = clock_now_ns();
+        if (r->open_loop) {
+            if (r->waiting_slot)
+                send_due(r, now);
+        } else if (limit_reached(r, now)) {
+            stop_scheduling(r, now);
+        } else if ((long)client_in_flight(r->cl) < r->closed_target) {
+            /* Closed loop: the next request's intended start is this completion. */
+            start_one(r, now);
+        }
+    }
+    finish_if_done(r);
+}
+
+static void print_progress(runner *r, uint64_t now, int final)
+{
+    if (r->progress_tty < 0)
+        return;
+    double elapsed = (double)(now - r->res->t0_ns) / 1e9;
+    console_progress(stderr, r->progress_tty, r->plan->name, elapsed,
+                     elapsed > 0 ? (double)r->res->started / elapsed : 0.0, client_in_flight(r->cl),
+                     r->completed, r->errors, final);
+}
+
+static void on_tick(pacer *p, uint64_t now, void *ud)
+{
+    runner *r = ud;
+    (void)p;
+    uint64_t lag = now > r->next_tick_ns ? now - r->next_tick_ns : 0;
+    hist_record(r->res->loop_lag, lag);
+    if (r->scheduling && limit_reached(r, now))
+        stop_scheduling(r, now);
+    client_check_timeouts(r->cl, now);
+    if (r->drain_deadline_ns && now >= r->drain_deadline_ns)
+        client_cancel_all(r->cl);
+    if (now >= r->next_progress_ns) {
+        print_progress(r, now, 0);
+        r->next_progress_ns = now + (r->progress_tty == 1 ? CLOCK_NS_PER_S : 5 * CLOCK_NS_PER_S);
+    }
+    /* Absolute deadlines: a late tick does not push later ticks back. */
+    r->next_tick_ns += TICK_NS;
+    if (r->next_tick_ns <= now)
+        r->next_tick_ns = now + TICK_NS;
+    pacer_arm(r->tick_pacer, r->next_tick_ns);
+    finish_if_done(r);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    runner *r = h->data;
+    r->signals_seen++;
+    if (r->signals_seen > 1) {
+        /* Second signal: the user wants out now, reports or not. */
+        static const char msg[] = "\nllmload: second signal, exiting without reports\n";
+        ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
+        (void)w;
+        _exit(128 + signum);
+    }
+    fprintf(stderr, "\nllmload: %s received: stopping, giving in-flight requests %.1f s, then writing partial reports\n",
+            signum == SIGINT ? "SIGINT" : "SIGTERM", r->cfg->drain_s);
+    if (r->res) {
+        uint64_t now = clock_now_ns();
+        r->res->interrupted = 1;
+        stop_scheduling(r, now);
+        r->drain_deadline_ns = now + (uint64_t)(r->cfg->drain_s * 1e9);
+        if (r->drain_deadline_ns == now)
+            client_cancel_all(r->cl);
+        finish_if_done(r);
+    }
+}
+
+int runner_create(runner **out, const config *cfg, const char *model, size_t slots, char *err,
+                  size_t errlen)
+{
+    int rc;
+    runner *r = calloc(1, sizeof *r);
+    if (!r) {
+        snprintf(err, errlen, "out of memory");
+        return LL_ENOMEM;
+    }
+    r->cfg = cfg;
+    if (uv_loop_init(&r->loop) != 0) {
+        free(r);
+        snprintf(err, errlen, "libuv: cannot create an event loop");
+        return LL_ELIB;
+    }
+    r->loop_open = 1;
+    /* Timer slack defaults to 50 us; the schedule wants wake-ups as close to deadlines as the
+     * kernel gives. */
+    prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+    client_options co = {.cfg = cfg, .model = model, .slots = slots, .on_done = on_request_done, .ud = r};
+    if ((rc = client_create(&r->cl, &r->loop, &co, err, errlen)) != 0)
+        goto fail;
+    if ((rc = pacer_create(&r->sched_pacer, &r->loop, on_sched, r)) != 0 ||
+        (rc = pacer_create(&r->tick_pacer, &r->loop, on_tick, r)) != 0) {
+        snprintf(err, errlen, "cannot create a timerfd: %s", ll_strerror(rc));
+        goto fail;
+    }
+    if (uv_signal_init(&r->loop, &r->sigint) != 0 || uv_signal_init(&r->loop, &r->sigterm) != 0) {
+        snprintf(err, errlen, "libuv: cannot watch signals");
+        rc = LL_ELIB;
+        goto fail;
+    }
+    r->signals_open = 1;
+    r->sigint.data = r->sigterm.data = r;
+    uv_signal_start(&r->sigint, on_signal, SIGINT);
+    uv_signal_start(&r->sigterm, on_signal, SIGTERM);
+    if (cfg->quiet || cfg->progress == 0)
+        r->progress_tty = -1;
+    else if (cfg->progress == 1)
+        r->progress_tty = isatty(STDERR_FILENO) ? 1 : 0;
+    else
+        r->progress_tty = isatty(STDERR_FILENO) ? 1 : 0;
+    *out = r;
+    return 0;
+fail:
+    runner_destroy(r);
+    return rc;
+}
+
+int runner_interrupted(const runner *r)
+{
+    return r->signals_seen > 0;
+}
+
+static int result_init(bench_result *res, const bench_plan *plan)
+{
+    memset(res, 0, sizeof *res);
+    res->plan = *plan;
+    if (hist_create(&res->itl) != 0 || hist_create(&res->itl_token) != 0 || hist_create(&res->loop_lag) != 0)
+        return LL_ENOMEM;
+    return 0;
+}
+
+void bench_result_free(bench_result *res)
+{
+    record_log_free(&res->records);
+    hist_destroy(res->itl);
+    hist_destroy(res->itl_token);
+    hist_destroy(res->loop_lag);
+    res->itl = res->itl_token = res->loop_lag = NULL;
+}
+
+int runner_run(runner *r, const bench_plan *plan, bench_result *res, char *err, size_t errlen)
+{
+    int rc = result_init(res, plan);
+    if (rc != 0) {
+        snprintf(err, errlen, "out of memory");
+        return rc;
+    }
+    res->slots = client_slots(r->cl);
+    if (runner_interrupted(r)) {
+        res->interrupted = 1;
+        return 0;
+    }
+    if ((rc = source_create(&r->src, &r->cfg->data, plan->seed, err, errlen)) != 0)
+        return rc;
+    r->plan = plan;
+    r->res = res;
+    r->completed = r->errors = 0;
+    r->failed = 0;
+    r->waiting_slot = 0;
+    r->drain_deadline_ns = 0;
+    r->open_loop = plan->schedule == CONFIG_SCHED_CONSTANT || plan->schedule == CONFIG_SCHED_POISSON;
+    if (r->open_loop) {
+        rc = arrival_create(&r->arr, plan->schedule == CONFIG_SCHED_POISSON ? ARRIVAL_POISSON : ARRIVAL_CONSTANT,
+                            plan->rate, plan->seed);
+        if (rc != 0) {
+            snprintf(err, errlen, "bad arrival rate %g: %s", plan->rate, ll_strerror(rc));
+            source_destroy(r->src);
+            r->src = NULL;
+            return rc;
+        }
+        r->next_offset_ns = arrival_next_ns(r->arr);
+    }
+    r->closed_target = (long)bench_plan_slots(plan, r->cfg);
+
+    uint64_t t0 = clock_now_ns();
+    res->t0_ns = t0;
+    res->wall_start = clock_wall_s();
+    res->window_start_ns = t0 + (uint64_t)(plan->warmup_s * 1e9);
+    res->window_end_ns = plan->max_seconds > 0 ? t0 + (uint64_t)((plan->max_seconds - plan->cooldown_s) * 1e9)
+                                               : UINT64_MAX;
+    client_sinks sinks = {.itl = res->itl, .itl_token = res->itl_token,
+                          .window_start_ns = res->window_start_ns, .window_end_ns = res->window_end_ns};
+    client_set_sinks(r->cl, &sinks);
+    double cpu0 = clock_thread_cpu_s();
+    r->scheduling = 1;
+    r->next_tick_ns = t0 + TICK_NS;
+    r->next_progress_ns = t0 + (r->progress_tty == 1 ? CLOCK_NS_PER_S : 5 * CLOCK_NS_PER_S);
+    pacer_arm(r->tick_pacer, r->next_tick_ns);
+    if (r->open_loop) {
+        send_due(r, clock_now_ns());
+    } else {
+        for (long i = 0; i < r->closed_target && r->scheduling; i++) {
+            if (limit_reached(r, t0)) {
+                stop_scheduling(r, t0);
+                break;
+            }
+            if (start_one(r, t0) != 0)
+                break;
+        }
+    }
+    finish_if_done(r);
+    if (r->scheduling || client_in_flight(r->cl) > 0)
+        uv_run(&r->loop, UV_RUN_DEFAULT);
+    if (!res->end_ns)
+        res->end_ns = clock_now_ns();
+    if (!res->sched_end_ns)
+        res->sched_end_ns = res->end_ns;
+    pacer_disarm(r->tick_pacer);
+    pacer_disarm(r->sched_pacer);
+    print_progress(r, res->end_ns, 1);
+    res->cpu_s = clock_thread_cpu_s() - cpu0;
+    arrival_destroy(r->arr);
+    r->arr = NULL;
+    source_destroy(r->src);
+    r->src = NULL;
+    r->res = NULL;
+    r->plan = NULL;
+    if (r->failed) {
+        snprintf(err, errlen, "%s", r->err);
+        return LL_EINTERNAL;
+    }
+    return 0;
+}
+
+void runner_destroy(runner *r)
+{
+    if (!r)
+        return;
+    if (r->cl)
+        client_close(r->cl);
+    pacer_close(r->sched_pacer);
+    pacer_close(r->tick_pacer);
+    if (r->signals_open) {
+        uv_close((uv_handle_t *)&r->sigint, NULL);
+        uv_close((uv_handle_t *)&r->sigterm, NULL);
+    }
+    if (r->loop_open) {
+        /* Let the close callbacks run, then the loop can be closed. */
+        uv_run(&r->loop, UV_RUN_DEFAULT);
+        uv_loop_close(&r->loop);
+    }
+    client_free(r->cl);
+    free(r);
+}

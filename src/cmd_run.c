@@ -1,0 +1,240 @@
+/*
+ * cmd_run.c - `llmload run`: config -> preflight -> plans -> runner -> aggregate -> reports.
+ * Turns the resolved config into a list of benchmark plans (one per --rate value, or the points
+ * of a sweep, whose middle rates depend on the first two results), runs them on one runner so
+ * connections stay warm, then writes every output from the one report document.
+ */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "llmload/aggregate.h"
+#include "llmload/bench.h"
+#include "llmload/clock.h"
+#include "llmload/cmd.h"
+#include "llmload/config.h"
+#include "llmload/console.h"
+#include "llmload/discover.h"
+#include "llmload/error.h"
+#include "llmload/exitcode.h"
+#include "llmload/report.h"
+
+#define ERRLEN 512
+
+static void plan_init(bench_plan *p, const config *cfg, config_schedule s, double rate)
+{
+    memset(p, 0, sizeof *p);
+    p->schedule = s;
+    p->rate = rate;
+    p->max_seconds = cfg->max_seconds;
+    p->max_requests = cfg->max_requests;
+    p->warmup_s = cfg->warmup_s;
+    p->cooldown_s = cfg->cooldown_s;
+    p->seed = cfg->seed;
+    if (s == CONFIG_SCHED_SYNCHRONOUS || s == CONFIG_SCHED_THROUGHPUT)
+        snprintf(p->name, sizeof p->name, "%s", config_schedule_name(s));
+    else
+        snprintf(p->name, sizeof p->name, "%s@%.4g", config_schedule_name(s), rate);
+}
+
+/* Plans known before running: every --rate value, or a sweep's two anchor points. */
+static size_t initial_plans(const config *cfg, bench_plan *plans, size_t cap)
+{
+    size_t n = 0;
+    if (cfg->schedule == CONFIG_SCHED_SWEEP) {
+        plan_init(&plans[n++], cfg, CONFIG_SCHED_SYNCHRONOUS, 0);
+        plan_init(&plans[n++], cfg, CONFIG_SCHED_THROUGHPUT, 0);
+        return n;
+    }
+    for (size_t i = 0; i < cfg->n_rates && n < cap; i++)
+        plan_init(&plans[n++], cfg, cfg->schedule, cfg->rates[i]);
+    return n;
+}
+
+static int make_dir(const char *dir, char *err, size_t errlen)
+{
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path) {
+        snprintf(err, errlen, "--out: path too long");
+        return LL_EUSAGE;
+    }
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+            snprintf(err, errlen, "--out %s: cannot create %s: %s", dir, path, strerror(errno));
+            return LL_EIO;
+        }
+        *p = '/';
+    }
+    if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "--out %s: cannot create: %s", dir, strerror(errno));
+        return LL_EIO;
+    }
+    return 0;
+}
+
+typedef struct requests_csv_ctx {
+    const bench_result *results;
+    size_t n;
+    uint64_t t0;
+} requests_csv_ctx;
+
+static int write_outputs(const config *cfg, const cJSON *doc, const bench_result *results, size_t n,
+                         char *err, size_t errlen)
+{
+    int rc = make_dir(cfg->out_dir, err, errlen);
+    if (rc)
+        return rc;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/report.json", cfg->out_dir);
+    if ((rc = report_write_file(path, report_write_json, doc, err, errlen)) != 0)
+        return rc;
+    snprintf(path, sizeof path, "%s/summary.csv", cfg->out_dir);
+    if ((rc = report_write_file(path, report_write_summary_csv, doc, err, errlen)) != 0)
+        return rc;
+    snprintf(path, sizeof path, "%s/requests.csv", cfg->out_dir);
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+        return LL_EIO;
+    }
+    rc = report_write_requests_csv(results, n, n ? results[0].t0_ns : 0, f);
+    if (fclose(f) != 0 || rc != 0) {
+        snprintf(err, errlen, "%s: write failed", path);
+        return LL_EIO;
+    }
+    return 0;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    config cfg;
+    char err[ERRLEN] = "";
+    int exit_code = EXIT_OK_;
+    char *model = NULL;
+    runner *rn = NULL;
+    bench_plan *plans = NULL;
+    bench_result *results = NULL;
+    bench_summary *sums = NULL;
+    size_t n_plans = 0, n_done = 0;
+    cJSON *doc = NULL;
+
+    if (config_init(&cfg) != 0) {
+        fprintf(stderr, "llmload run: out of memory\n");
+        return EXIT_RUNTIME;
+    }
+    int rc = config_parse_run(&cfg, argc, argv, err, sizeof err);
+    if (rc == 1)
+        goto out;
+    if (rc == 0)
+        rc = config_validate(&cfg, err, sizeof err);
+    if (rc != 0) {
+        fprintf(stderr, "llmload run: %s\n", err[0] ? err : ll_strerror(rc));
+        exit_code = (rc == LL_ENOENT || rc == LL_EIO) ? EXIT_RUNTIME : EXIT_USAGE;
+        goto out;
+    }
+    if ((rc = discover_model(&cfg, &model, err, sizeof err)) != 0) {
+        fprintf(stderr, "llmload run: %s\n", err);
+        exit_code = EXIT_RUNTIME;
+        goto out;
+    }
+
+    size_t cap = cfg.schedule == CONFIG_SCHED_SWEEP ? (size_t)cfg.rates[0] : cfg.n_rates;
+    if (cap < 2)
+        cap = 2;
+    plans = calloc(cap, sizeof *plans);
+    results = calloc(cap, sizeof *results);
+    sums = calloc(cap, sizeof *sums);
+    if (!plans || !results || !sums) {
+        fprintf(stderr, "llmload run: out of memory\n");
+        exit_code = EXIT_RUNTIME;
+        goto out;
+    }
+    n_plans = initial_plans(&cfg, plans, cap);
+    size_t slots = 1;
+    for (size_t i = 0; i < n_plans; i++) {
+        size_t s = bench_plan_slots(&plans[i], &cfg);
+        if (s > slots)
+            slots = s;
+    }
+    if (cfg.schedule == CONFIG_SCHED_SWEEP && (size_t)cfg.max_concurrency > slots)
+        slots = (size_t)cfg.max_concurrency;
+    if ((rc = runner_create(&rn, &cfg, model, slots, err, sizeof err)) != 0) {
+        fprintf(stderr, "llmload run: %s\n", err);
+        exit_code = EXIT_RUNTIME;
+        goto out;
+    }
+    if (!cfg.quiet)
+        fprintf(stderr, "llmload %s: target %s, model %s, %zu benchmark%s\n", config_schedule_name(cfg.schedule),
+                cfg.target, model, cfg.schedule == CONFIG_SCHED_SWEEP ? (size_t)cfg.rates[0] : n_plans,
+                n_plans == 1 && cfg.schedule != CONFIG_SCHED_SWEEP ? "" : "s");
+    double run_wall = clock_wall_s();
+    for (size_t i = 0; i < n_plans && !runner_interrupted(rn); i++) {
+        if ((rc = runner_run(rn, &plans[i], &results[i], err, sizeof err)) != 0) {
+            fprintf(stderr, "llmload run: %s: %s\n", plans[i].name, err);
+            bench_result_free(&results[i]);
+            exit_code = EXIT_RUNTIME;
+            break;
+        }
+        n_done = i + 1;
+        if ((rc = aggregate_bench(&results[i], &sums[i])) != 0) {
+            fprintf(stderr, "llmload run: out of memory aggregating %s\n", plans[i].name);
+            exit_code = EXIT_RUNTIME;
+            break;
+        }
+        /* A sweep's middle points are spread evenly between the two measured anchors. */
+        if (cfg.schedule == CONFIG_SCHED_SWEEP && i == 1) {
+            size_t points = (size_t)cfg.rates[0];
+            double lo = sums[0].request_throughput, hi = sums[1].request_throughput;
+            if (hi < lo)
+                hi = lo;
+            for (size_t k = 1; k + 1 < points; k++)
+                plan_init(&plans[n_plans++], &cfg, cfg.sweep_poisson ? CONFIG_SCHED_POISSON : CONFIG_SCHED_CONSTANT,
+                          lo + (hi - lo) * (double)k / (double)(points - 1));
+            for (size_t k = 2; k < n_plans; k++)
+                if (!(plans[k].rate > 0))
+                    plans[k].rate = 0.001;
+        }
+    }
+    int partial = runner_interrupted(rn);
+    if (n_done > 0) {
+        if ((rc = report_build(&cfg, model, sums, results, n_done, partial, run_wall, &doc)) != 0) {
+            fprintf(stderr, "llmload run: out of memory building the report\n");
+            exit_code = EXIT_RUNTIME;
+            goto out;
+        }
+        if (!cfg.quiet)
+            console_table(stdout, doc);
+        if (cfg.out_dir) {
+            if ((rc = write_outputs(&cfg, doc, results, n_done, err, sizeof err)) != 0) {
+                fprintf(stderr, "llmload run: %s\n", err);
+                exit_code = EXIT_RUNTIME;
+            } else if (!cfg.quiet) {
+                fprintf(stderr, "reports written to %s/ (report.json, summary.csv, requests.csv)%s\n", cfg.out_dir,
+                        partial ? " [partial]" : "");
+            }
+        }
+    }
+    if (partial && exit_code == EXIT_OK_)
+        exit_code = 128 + SIGINT;
+out:
+    cJSON_Delete(doc);
+    for (size_t i = 0; i < n_done; i++) {
+        bench_result_free(&results[i]);
+        bench_summary_free(&sums[i]);
+    }
+    free(plans);
+    free(results);
+    free(sums);
+    runner_destroy(rn);
+    free(model);
+    config_free(&cfg);
+    fflush(stdout);
+    return exit_code;
+}

@@ -1,0 +1,128 @@
+/*
+ * console.c - the terminal view (report stage): a live progress line during a benchmark and the
+ * summary table after it, rendered from the report document like every other format.
+ */
+#include "llmload/console.h"
+
+#include <cjson/cJSON.h>
+#include <inttypes.h>
+#include <math.h>
+#include <string.h>
+
+#include "llmload/error.h"
+
+void console_progress(FILE *f, int tty, const char *name, double elapsed_s, double rate,
+                      size_t in_flight, uint64_t done, uint64_t errors, int final)
+{
+    if (tty)
+        fprintf(f, "\r\033[K");
+    fprintf(f, "[%s] %6.1fs  sent %7.1f/s  in-flight %5zu  done %8" PRIu64 "  errors %6" PRIu64, name,
+            elapsed_s, rate, in_flight, done, errors);
+    if (!tty || final)
+        fputc('\n', f);
+    fflush(f);
+}
+
+static double num(const cJSON *o, const char *a, const char *b)
+{
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, a);
+    if (b)
+        x = cJSON_GetObjectItemCaseSensitive(x, b);
+    return cJSON_IsNumber(x) ? x->valuedouble : NAN;
+}
+
+/* The knee of a sweep: the highest achieved rate whose TTFT p95 stays within 2x the synchronous
+ * benchmark's (design: issue "find the knee"). Returns the benchmark or NULL. */
+static const cJSON *find_knee(const cJSON *benches, double *base_p95)
+{
+    const cJSON *b, *sync = NULL, *knee = NULL;
+    cJSON_ArrayForEach(b, benches)
+    {
+        const cJSON *s = cJSON_GetObjectItemCaseSensitive(b, "schedule");
+        if (cJSON_IsString(s) && strcmp(s->valuestring, "synchronous") == 0) {
+            sync = b;
+            break;
+        }
+    }
+    if (!sync || cJSON_GetArraySize(benches) < 3)
+        return NULL;
+    *base_p95 = num(sync, "metrics", NULL);
+    *base_p95 = num(cJSON_GetObjectItemCaseSensitive(sync, "metrics"), "ttft_ms", "p95");
+    if (!(*base_p95 > 0))
+        return NULL;
+    double best = -1;
+    cJSON_ArrayForEach(b, benches)
+    {
+        double p95 = num(cJSON_GetObjectItemCaseSensitive(b, "metrics"), "ttft_ms", "p95");
+        double rate = num(b, "achieved_rate", NULL);
+        if (p95 <= 2.0 * *base_p95 && rate > best) {
+            best = rate;
+            knee = b;
+        }
+    }
+    return knee;
+}
+
+int console_table(FILE *f, const cJSON *doc)
+{
+    const cJSON *benches = cJSON_GetObjectItemCaseSensitive(doc, "benchmarks");
+    if (!cJSON_IsArray(benches))
+        return LL_EPARSE;
+    fprintf(f, "\n%-18s %9s %9s %10s %9s %9s %9s %8s %8s %9s %9s %7s %6s\n", "benchmark", "sent/s", "req/s",
+            "out tok/s", "ttft p50", "ttft p95", "ttft p99", "itl p50", "itl p99", "e2e p50", "e2e p99", "errors",
+            "conc");
+    fprintf(f, "%-18s %9s %9s %10s %9s %9s %9s %8s %8s %9s %9s %7s %6s\n", "", "", "", "", "ms", "ms", "ms", "ms",
+            "ms", "ms", "ms", "", "");
+    const cJSON *b;
+    int bound = 0, errs = 0;
+    cJSON_ArrayForEach(b, benches)
+    {
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(b, "metrics");
+        const cJSON *rq = cJSON_GetObjectItemCaseSensitive(b, "requests");
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(b, "name");
+        fprintf(f, "%-18s %9.2f %9.2f %10.1f %9.1f %9.1f %9.1f %8.2f %8.2f %9.1f %9.1f %7.0f %6.1f\n",
+                cJSON_IsString(name) ? name->valuestring : "?", num(b, "achieved_rate", NULL),
+                num(m, "request_throughput", NULL), num(m, "output_token_throughput", NULL), num(m, "ttft_ms", "p50"),
+                num(m, "ttft_ms", "p95"), num(m, "ttft_ms", "p99"), num(m, "itl_ms", "p50"), num(m, "itl_ms", "p99"),
+                num(m, "e2e_ms", "p50"), num(m, "e2e_ms", "p99"), num(rq, "errored", NULL),
+                num(m, "concurrency_mean", NULL));
+        const cJSON *cl = cJSON_GetObjectItemCaseSensitive(b, "client");
+        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cl, "client_bound")))
+            bound = 1;
+        if (num(rq, "errored", NULL) > 0)
+            errs = 1;
+    }
+    if (errs) {
+        cJSON_ArrayForEach(b, benches)
+        {
+            const cJSON *rq = cJSON_GetObjectItemCaseSensitive(b, "requests");
+            const cJSON *kinds = cJSON_GetObjectItemCaseSensitive(rq, "errors_by_kind");
+            const cJSON *k;
+            if (!cJSON_GetArraySize(kinds))
+                continue;
+            fprintf(f, "errors in %s:", cJSON_GetObjectItemCaseSensitive(b, "name")->valuestring);
+            cJSON_ArrayForEach(k, kinds) fprintf(f, " %s=%.0f", k->string, k->valuedouble);
+            fputc('\n', f);
+            const cJSON *fe = cJSON_GetObjectItemCaseSensitive(rq, "first_errors"), *e;
+            cJSON_ArrayForEach(e, fe) if (cJSON_IsString(e)) fprintf(f, "  e.g. %s\n", e->valuestring);
+        }
+    }
+    if (bound) {
+        cJSON_ArrayForEach(b, benches)
+        {
+            const cJSON *cl = cJSON_GetObjectItemCaseSensitive(b, "client");
+            if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cl, "client_bound"))) {
+                const cJSON *why = cJSON_GetObjectItemCaseSensitive(cl, "client_bound_reason");
+                fprintf(f, "WARNING: %s was client-bound (%s): its latencies describe this client, not the server\n",
+                        cJSON_GetObjectItemCaseSensitive(b, "name")->valuestring,
+                        cJSON_IsString(why) ? why->valuestring : "");
+            }
+        }
+    }
+    double base = 0;
+    const cJSON *knee = find_knee(benches, &base);
+    if (knee)
+        fprintf(f, "knee: %.2f req/s (%s) is the highest rate with TTFT p95 within 2x of synchronous (%.1f ms)\n",
+                num(knee, "achieved_rate", NULL), cJSON_GetObjectItemCaseSensitive(knee, "name")->valuestring, base);
+    return 0;
+}

@@ -1,0 +1,200 @@
+/*
+ * report_csv.c - summary.csv (one row per benchmark, rendered from report.json so that
+ * `llmload report --format csv` reproduces it byte for byte) and requests.csv (one row per
+ * request, from the records). Both load in pandas.read_csv with no arguments: a header row,
+ * comma separators, empty fields for missing values, RFC 4180 quoting for text.
+ */
+#include "llmload/report.h"
+
+#include <cjson/cJSON.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "llmload/error.h"
+
+static double num_at(const cJSON *o, const char *a, const char *b)
+{
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, a);
+    if (b)
+        x = cJSON_GetObjectItemCaseSensitive(x, b);
+    return cJSON_IsNumber(x) ? x->valuedouble : NAN;
+}
+
+static const char *str_at(const cJSON *o, const char *a)
+{
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, a);
+    return cJSON_IsString(x) ? x->valuestring : "";
+}
+
+/* Shortest exact-enough text: up to 6 decimals, trailing zeros dropped; empty for NaN. */
+static void put_num(FILE *f, double v)
+{
+    if (isnan(v))
+        return;
+    char buf[64];
+    snprintf(buf, sizeof buf, "%.6f", v);
+    char *dot = strchr(buf, '.');
+    if (dot) {
+        char *e = buf + strlen(buf) - 1;
+        while (e > dot && *e == '0')
+            *e-- = '\0';
+        if (e == dot)
+            *e = '\0';
+    }
+    if (strcmp(buf, "-0") == 0)
+        strcpy(buf, "0");
+    fputs(buf, f);
+}
+
+static void put_text(FILE *f, const char *s)
+{
+    if (!strpbrk(s, ",\"\n\r")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static const char *const latency_metrics[] = {"ttft_ms", "itl_ms", "tpot_ms", "e2e_ms"};
+static const char *const latency_stats[] = {"mean", "p50", "p90", "p95", "p99"};
+
+int report_write_summary_csv(const cJSON *doc, FILE *f)
+{
+    const cJSON *benches = cJSON_GetObjectItemCaseSensitive(doc, "benchmarks");
+    if (!cJSON_IsArray(benches))
+        return LL_EPARSE;
+    fputs("benchmark,schedule,target_rate,achieved_rate,duration_s,completed,errored,incomplete,error_rate,"
+          "request_throughput,output_token_throughput,total_token_throughput,concurrency_mean",
+          f);
+    for (size_t m = 0; m < sizeof latency_metrics / sizeof *latency_metrics; m++)
+        for (size_t s = 0; s < sizeof latency_stats / sizeof *latency_stats; s++)
+            fprintf(f, ",%s_%s", latency_metrics[m], latency_stats[s]);
+    fputs(",schedule_lag_ms_p99,prompt_tokens_mean,output_tokens_mean,tokens_per_event,client_bound,partial\n", f);
+    const cJSON *b;
+    cJSON_ArrayForEach(b, benches)
+    {
+        const cJSON *rq = cJSON_GetObjectItemCaseSensitive(b, "requests");
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(b, "metrics");
+        put_text(f, str_at(b, "name"));
+        fputc(',', f);
+        put_text(f, str_at(b, "schedule"));
+        fputc(',', f);
+        put_num(f, num_at(b, "target_rate", NULL));
+        fputc(',', f);
+        put_num(f, num_at(b, "achieved_rate", NULL));
+        fputc(',', f);
+        put_num(f, num_at(b, "duration_s", NULL));
+        const char *counts[] = {"completed", "errored", "incomplete", "error_rate"};
+        for (size_t i = 0; i < 4; i++) {
+            fputc(',', f);
+            put_num(f, num_at(rq, counts[i], NULL));
+        }
+        const char *tp[] = {"request_throughput", "output_token_throughput", "total_token_throughput",
+                            "concurrency_mean"};
+        for (size_t i = 0; i < 4; i++) {
+            fputc(',', f);
+            put_num(f, num_at(m, tp[i], NULL));
+        }
+        for (size_t i = 0; i < sizeof latency_metrics / sizeof *latency_metrics; i++)
+            for (size_t s = 0; s < sizeof latency_stats / sizeof *latency_stats; s++) {
+                fputc(',', f);
+                put_num(f, num_at(m, latency_metrics[i], latency_stats[s]));
+            }
+        fputc(',', f);
+        put_num(f, num_at(m, "schedule_lag_ms", "p99"));
+        fputc(',', f);
+        put_num(f, num_at(m, "prompt_tokens_mean", NULL));
+        fputc(',', f);
+        put_num(f, num_at(m, "output_tokens_mean", NULL));
+        fputc(',', f);
+        put_num(f, num_at(m, "tokens_per_event", NULL));
+        const cJSON *cl = cJSON_GetObjectItemCaseSensitive(b, "client");
+        fprintf(f, ",%s,%s\n", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cl, "client_bound")) ? "true" : "false",
+                cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(b, "partial")) ? "true" : "false");
+    }
+    return ferror(f) ? LL_EIO : 0;
+}
+
+static void put_ms(FILE *f, uint64_t a, uint64_t b)
+{
+    fputc(',', f);
+    if (a && b && a >= b)
+        put_num(f, (double)(a - b) / 1e6);
+}
+
+int report_write_requests_csv(const bench_result *results, size_t n, uint64_t t0_ns, FILE *f)
+{
+    static const char *const status_names[] = {"ok", "error", "incomplete"};
+    fputs("benchmark,request_id,scheduled_s,sent_s,schedule_lag_ms,ttfb_ms,ttft_ms,ttfot_ms,tpot_ms,itl_mean_ms,"
+          "itl_max_ms,e2e_ms,prompt_tokens,output_tokens,token_events,max_tokens,measured,http_status,status,"
+          "error_kind,error\n",
+          f);
+    for (size_t bi = 0; bi < n; bi++) {
+        const bench_result *res = &results[bi];
+        for (size_t i = 0; i < res->records.len; i++) {
+            const record *r = &res->records.items[i];
+            put_text(f, res->plan.name);
+            fprintf(f, ",%" PRIu64 ",", r->id);
+            put_num(f, r->scheduled_ns >= t0_ns ? (double)(r->scheduled_ns - t0_ns) / 1e9 : 0);
+            fputc(',', f);
+            if (r->sent_ns)
+                put_num(f, (double)(r->sent_ns - t0_ns) / 1e9);
+            put_ms(f, r->sent_ns, r->scheduled_ns);
+            put_ms(f, r->first_byte_ns, r->sent_ns);
+            put_ms(f, r->first_token_ns, r->sent_ns);
+            put_ms(f, r->first_output_ns, r->sent_ns);
+            fputc(',', f);
+            if (r->status == RECORD_OK && r->first_token_ns && r->output_tokens >= 2)
+                put_num(f, (double)(r->end_ns - r->first_token_ns) / 1e6 / (r->output_tokens - 1));
+            fputc(',', f);
+            if (r->itl_count)
+                put_num(f, (double)r->itl_sum_ns / r->itl_count / 1e6);
+            fputc(',', f);
+            if (r->itl_count)
+                put_num(f, (double)r->itl_max_ns / 1e6);
+            put_ms(f, r->end_ns, r->sent_ns);
+            fprintf(f, ",%d,%d,%u,%d,%d,", r->prompt_tokens, r->output_tokens, r->token_events, r->max_tokens,
+                    r->measured);
+            if (r->http_status)
+                fprintf(f, "%d", r->http_status);
+            fprintf(f, ",%s,%s,", status_names[r->status < 3 ? r->status : 1],
+                    r->status == RECORD_ERROR ? record_error_kind_name(r->error_kind) : "");
+            put_text(f, r->error_msg);
+            fputc('\n', f);
+        }
+    }
+    return ferror(f) ? LL_EIO : 0;
+}
+
+int report_write_markdown(const cJSON *doc, FILE *f)
+{
+    const cJSON *benches = cJSON_GetObjectItemCaseSensitive(doc, "benchmarks");
+    if (!cJSON_IsArray(benches))
+        return LL_EPARSE;
+    const cJSON *conf = cJSON_GetObjectItemCaseSensitive(doc, "config");
+    fprintf(f, "### llmload: %s on %s\n\n", str_at(conf, "model"), str_at(conf, "target"));
+    fputs("| benchmark | achieved req/s | output tok/s | TTFT p50 ms | TTFT p99 ms | ITL p50 ms | ITL p99 ms | "
+          "e2e p50 ms | e2e p99 ms | errors |\n",
+          f);
+    fputs("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n", f);
+    const cJSON *b;
+    cJSON_ArrayForEach(b, benches)
+    {
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(b, "metrics");
+        const cJSON *rq = cJSON_GetObjectItemCaseSensitive(b, "requests");
+        fprintf(f, "| %s | %.2f | %.1f | %.1f | %.1f | %.2f | %.2f | %.0f | %.0f | %.0f |\n", str_at(b, "name"),
+                num_at(b, "achieved_rate", NULL), num_at(m, "output_token_throughput", NULL),
+                num_at(m, "ttft_ms", "p50"), num_at(m, "ttft_ms", "p99"), num_at(m, "itl_ms", "p50"),
+                num_at(m, "itl_ms", "p99"), num_at(m, "e2e_ms", "p50"), num_at(m, "e2e_ms", "p99"),
+                num_at(rq, "errored", NULL));
+    }
+    return ferror(f) ? LL_EIO : 0;
+}

@@ -1,0 +1,376 @@
+/*
+ * report_json.c - builds, writes and loads report.json, the canonical result document
+ * (aggregate -> report). Shape: design.md "Outputs"; every field is documented in docs/report.md.
+ */
+#include "llmload/report.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "llmload/error.h"
+#include "llmload/hist.h"
+#include "llmload/version.h"
+
+/* cJSON_Add* return NULL on failure; one flag collects them so the builder reads straight. */
+typedef struct jb {
+    int failed;
+} jb;
+
+static cJSON *add_num(jb *b, cJSON *o, const char *k, double v)
+{
+    cJSON *x = cJSON_AddNumberToObject(o, k, v);
+    if (!x)
+        b->failed = 1;
+    return x;
+}
+
+static cJSON *add_str(jb *b, cJSON *o, const char *k, const char *v)
+{
+    cJSON *x = cJSON_AddStringToObject(o, k, v ? v : "");
+    if (!x)
+        b->failed = 1;
+    return x;
+}
+
+static cJSON *add_bool(jb *b, cJSON *o, const char *k, int v)
+{
+    cJSON *x = cJSON_AddBoolToObject(o, k, v ? 1 : 0);
+    if (!x)
+        b->failed = 1;
+    return x;
+}
+
+static cJSON *add_obj(jb *b, cJSON *o, const char *k)
+{
+    cJSON *x = cJSON_AddObjectToObject(o, k);
+    if (!x)
+        b->failed = 1;
+    return x;
+}
+
+static cJSON *add_arr(jb *b, cJSON *o, const char *k)
+{
+    cJSON *x = cJSON_AddArrayToObject(o, k);
+    if (!x)
+        b->failed = 1;
+    return x;
+}
+
+/* Rounds to 1e-6 of the unit so reports are readable and re-render identically. */
+static double r6(double v)
+{
+    return v == 0 ? 0 : (double)llround(v * 1e6) / 1e6;
+}
+
+static void add_summary(jb *b, cJSON *parent, const char *key, const stats_summary *s)
+{
+    cJSON *o = add_obj(b, parent, key);
+    if (!o)
+        return;
+    add_num(b, o, "count", (double)s->n);
+    add_num(b, o, "mean", r6(s->mean));
+    add_num(b, o, "stdev", r6(s->stdev));
+    add_num(b, o, "min", r6(s->min));
+    add_num(b, o, "p50", r6(s->p50));
+    add_num(b, o, "p90", r6(s->p90));
+    add_num(b, o, "p95", r6(s->p95));
+    add_num(b, o, "p99", r6(s->p99));
+    add_num(b, o, "p999", r6(s->p999));
+    add_num(b, o, "max", r6(s->max));
+}
+
+static void add_hist(jb *b, cJSON *parent, const char *key, const hist *h)
+{
+    cJSON *o = add_obj(b, parent, key);
+    if (!o)
+        return;
+    add_str(b, o, "scheme", "log-linear");
+    add_num(b, o, "sub_bucket_bits", HIST_SUB_BITS);
+    add_str(b, o, "unit", "ns");
+    add_num(b, o, "count", (double)hist_count(h));
+    add_num(b, o, "out_of_range", (double)hist_out_of_range(h));
+    add_num(b, o, "min", (double)hist_min(h));
+    add_num(b, o, "max", (double)hist_max(h));
+    /* Only non-empty buckets, as [index, count] pairs: exact, and small. */
+    cJSON *arr = add_arr(b, o, "buckets");
+    if (!arr)
+        return;
+    size_t slots = hist_bucket_slots();
+    for (size_t i = 0; i < slots; i++) {
+        uint64_t c = hist_bucket_count(h, i);
+        if (!c)
+            continue;
+        cJSON *pair = cJSON_CreateArray();
+        cJSON *a = cJSON_CreateNumber((double)i), *cc = cJSON_CreateNumber((double)c);
+        if (!pair || !a || !cc || !cJSON_AddItemToArray(pair, a) || !cJSON_AddItemToArray(pair, cc) ||
+            !cJSON_AddItemToArray(arr, pair)) {
+            b->failed = 1;
+            cJSON_Delete(pair);
+            return;
+        }
+    }
+}
+
+static void add_benchmark(jb *b, cJSON *arr, const bench_summary *s, const bench_result *res)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o || !cJSON_AddItemToArray(arr, o)) {
+        cJSON_Delete(o);
+        b->failed = 1;
+        return;
+    }
+    add_str(b, o, "name", s->name);
+    add_str(b, o, "schedule", s->schedule);
+    add_num(b, o, "target_rate", r6(s->target_rate));
+    add_num(b, o, "achieved_rate", r6(s->achieved_rate));
+    add_num(b, o, "duration_s", r6(s->duration_s));
+    add_bool(b, o, "partial", s->interrupted);
+    add_num(b, o, "start_time", r6(res->wall_start));
+    cJSON *lim = add_obj(b, o, "limits");
+    if (lim) {
+        add_num(b, lim, "max_seconds", res->plan.max_seconds);
+        add_num(b, lim, "max_requests", (double)res->plan.max_requests);
+        add_num(b, lim, "warmup_s", res->plan.warmup_s);
+        add_num(b, lim, "cooldown_s", res->plan.cooldown_s);
+    }
+
+    cJSON *rq = add_obj(b, o, "requests");
+    if (rq) {
+        add_num(b, rq, "started", (double)s->started);
+        add_num(b, rq, "measured", (double)s->measured);
+        add_num(b, rq, "completed", (double)s->completed);
+        add_num(b, rq, "errored", (double)s->errored);
+        add_num(b, rq, "incomplete", (double)s->incomplete);
+        add_num(b, rq, "short_output", (double)s->short_output);
+        uint64_t done = s->completed + s->errored;
+        add_num(b, rq, "error_rate", done ? r6((double)s->errored / (double)done) : 0);
+        cJSON *ek = add_obj(b, rq, "errors_by_kind");
+        for (int k = 1; ek && k < RECORD_ERR_COUNT_; k++)
+            if (s->errors_by_kind[k])
+                add_num(b, ek, record_error_kind_name(k), (double)s->errors_by_kind[k]);
+        cJSON *fe = add_arr(b, rq, "first_errors");
+        for (size_t i = 0; fe && i < s->n_first_errors; i++) {
+            cJSON *str = cJSON_CreateString(s->first_errors[i]);
+            if (!str || !cJSON_AddItemToArray(fe, str)) {
+                cJSON_Delete(str);
+                b->failed = 1;
+            }
+        }
+    }
+
+    cJSON *m = add_obj(b, o, "metrics");
+    if (m) {
+        add_summary(b, m, "ttft_ms", &s->ttft);
+        add_summary(b, m, "ttfot_ms", &s->ttfot);
+        add_summary(b, m, "ttfb_ms", &s->ttfb);
+        add_summary(b, m, "itl_ms", &s->itl);
+        add_summary(b, m, "itl_token_ms", &s->itl_token);
+        add_summary(b, m, "itl_request_mean_ms", &s->itl_request_mean);
+        add_summary(b, m, "tpot_ms", &s->tpot);
+        add_summary(b, m, "e2e_ms", &s->e2e);
+        add_summary(b, m, "schedule_lag_ms", &s->schedule_lag);
+        if (s->open_loop) {
+            add_summary(b, m, "ttft_from_scheduled_ms", &s->ttft_from_scheduled);
+            add_summary(b, m, "e2e_from_scheduled_ms", &s->e2e_from_scheduled);
+        }
+        add_summary(b, m, "prompt_tokens", &s->prompt_tokens);
+        add_summary(b, m, "output_tokens", &s->output_tokens);
+        add_num(b, m, "request_throughput", r6(s->request_throughput));
+        add_num(b, m, "output_token_throughput", r6(s->output_token_throughput));
+        add_num(b, m, "total_token_throughput", r6(s->total_token_throughput));
+        add_num(b, m, "concurrency_mean", r6(s->concurrency_mean));
+        add_num(b, m, "prompt_tokens_mean", r6(s->prompt_tokens.mean));
+        add_num(b, m, "output_tokens_mean", r6(s->output_tokens.mean));
+        add_num(b, m, "tokens_per_event", r6(s->tokens_per_event));
+        add_str(b, m, "output_tokens_source", s->output_tokens_source);
+    }
+
+    cJSON *ts = add_arr(b, o, "timeseries");
+    for (size_t i = 0; ts && i < s->n_series; i++) {
+        const agg_second *p = &s->series[i];
+        cJSON *pt = cJSON_CreateObject();
+        if (!pt || !cJSON_AddItemToArray(ts, pt)) {
+            cJSON_Delete(pt);
+            b->failed = 1;
+            break;
+        }
+        add_num(b, pt, "t", r6(p->t));
+        add_num(b, pt, "in_flight", r6(p->in_flight));
+        add_num(b, pt, "completed", (double)p->completed);
+        add_num(b, pt, "errors", (double)p->errors);
+        add_num(b, pt, "output_tps", r6(p->output_tps));
+    }
+
+    cJSON *h = add_obj(b, o, "histograms");
+    if (h) {
+        add_hist(b, h, "itl_ms", res->itl);
+        add_hist(b, h, "itl_token_ms", res->itl_token);
+    }
+
+    cJSON *cl = add_obj(b, o, "client");
+    if (cl) {
+        add_num(b, cl, "loop_lag_ms_p99", r6(s->loop_lag_ms_p99));
+        add_num(b, cl, "loop_lag_ms_max", r6(s->loop_lag_ms_max));
+        add_num(b, cl, "cpu_percent", r6(s->cpu_percent));
+        add_num(b, cl, "slots", (double)s->slots);
+        add_bool(b, cl, "client_bound", s->client_bound);
+        if (s->client_bound)
+            add_str(b, cl, "client_bound_reason", s->client_bound_reason);
+    }
+}
+
+int report_build(const config *cfg, const char *model, const bench_summary *sums,
+                 const bench_result *results, size_t n, int partial, double run_wall_start,
+                 cJSON **out)
+{
+    jb b = {0};
+    cJSON *doc = cJSON_CreateObject();
+    if (!doc)
+        return LL_ENOMEM;
+    cJSON *tool = add_obj(&b, doc, "tool");
+    if (tool) {
+        add_str(&b, tool, "name", "llmload");
+        add_str(&b, tool, "version", version_string());
+        add_str(&b, tool, "build", version_git());
+    }
+    cJSON *conf = NULL;
+    if (config_to_json(cfg, &conf) != 0 || !cJSON_AddItemToObject(doc, "config", conf)) {
+        cJSON_Delete(conf);
+        b.failed = 1;
+    } else {
+        /* The model actually used, also when discovered from /v1/models. */
+        cJSON_DeleteItemFromObject(conf, "model");
+        add_str(&b, conf, "model", model);
+    }
+    cJSON *env = add_obj(&b, doc, "environment");
+    if (env) {
+        char host[256] = "";
+        struct utsname u;
+        if (gethostname(host, sizeof host - 1) != 0)
+            host[0] = '\0';
+        add_str(&b, env, "host", host);
+        if (uname(&u) == 0)
+            add_str(&b, env, "os", u.sysname), add_str(&b, env, "kernel", u.release), add_str(&b, env, "arch", u.machine);
+        add_num(&b, env, "start_time", r6(run_wall_start));
+        char iso[32];
+        time_t t = (time_t)run_wall_start;
+        struct tm tm;
+        if (gmtime_r(&t, &tm) && strftime(iso, sizeof iso, "%Y-%m-%dT%H:%M:%SZ", &tm))
+            add_str(&b, env, "start_time_iso", iso);
+        add_num(&b, env, "cpus", (double)sysconf(_SC_NPROCESSORS_ONLN));
+    }
+    add_bool(&b, doc, "partial", partial);
+    cJSON *arr = add_arr(&b, doc, "benchmarks");
+    for (size_t i = 0; arr && i < n; i++)
+        add_benchmark(&b, arr, &sums[i], &results[i]);
+    if (b.failed) {
+        cJSON_Delete(doc);
+        return LL_ENOMEM;
+    }
+    *out = doc;
+    return 0;
+}
+
+int report_write_json(const cJSON *doc, FILE *f)
+{
+    char *text = cJSON_Print(doc);
+    if (!text)
+        return LL_ENOMEM;
+    size_t len = strlen(text);
+    int ok = fwrite(text, 1, len, f) == len && fputc('\n', f) != EOF;
+    cJSON_free(text);
+    return ok ? 0 : LL_EIO;
+}
+
+int report_write_file(const char *path, int (*writer)(const cJSON *, FILE *), const cJSON *doc,
+                      char *err, size_t errlen)
+{
+    size_t n = strlen(path) + 16;
+    char *tmp = malloc(n);
+    if (!tmp) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        return LL_ENOMEM;
+    }
+    snprintf(tmp, n, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+        free(tmp);
+        return LL_EIO;
+    }
+    int rc = writer(doc, f);
+    if (fclose(f) != 0 && rc == 0)
+        rc = LL_EIO;
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = LL_EIO;
+    if (rc != 0) {
+        snprintf(err, errlen, "%s: write failed: %s", path, rc == LL_EIO ? strerror(errno) : ll_strerror(rc));
+        remove(tmp);
+    }
+    free(tmp);
+    return rc;
+}
+
+int report_load(const char *path, cJSON **out, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return errno == ENOENT ? LL_ENOENT : LL_EIO;
+    }
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len + 65536 + 1 > cap) {
+            size_t ncap = cap ? cap * 2 : 131072;
+            if (ncap > (size_t)1 << 31) {
+                snprintf(err, errlen, "%s: larger than 2 GiB", path);
+                free(buf);
+                fclose(f);
+                return LL_EOVERSIZE;
+            }
+            char *nb = realloc(buf, ncap);
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                snprintf(err, errlen, "%s: out of memory", path);
+                return LL_ENOMEM;
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        size_t got = fread(buf + len, 1, 65536, f);
+        len += got;
+        if (got == 0)
+            break;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(buf);
+        snprintf(err, errlen, "%s: read error", path);
+        return LL_EIO;
+    }
+    buf[len] = '\0';
+    const char *end = NULL;
+    cJSON *doc = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
+    if (!doc || !cJSON_IsObject(doc) || !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(doc, "benchmarks"))) {
+        if (doc)
+            snprintf(err, errlen, "%s: not an llmload report (no \"benchmarks\" array)", path);
+        else
+            snprintf(err, errlen, "%s: invalid JSON near byte %ld", path, end ? (long)(end - buf) : 0L);
+        cJSON_Delete(doc);
+        free(buf);
+        return LL_EPARSE;
+    }
+    free(buf);
+    *out = doc;
+    return 0;
+}

@@ -1,0 +1,135 @@
+/*
+ * request.c - JSON request bodies for /v1/chat/completions and /v1/completions.
+ * The body is head + escaped prompt + tail with max_tokens printed in; head and tail are built
+ * once per benchmark (request_template) so each request is two memcpy and one escape pass.
+ */
+#include "llmload/request.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "llmload/error.h"
+
+struct request_template {
+    char *head;   /* everything up to the prompt's opening quote, inclusive */
+    size_t head_len;
+    char *tail1;  /* from the prompt's closing quote to the max_tokens value */
+    size_t tail1_len;
+    char *tail2;  /* after the max_tokens value to the end */
+    size_t tail2_len;
+};
+
+const char *request_path(config_api api)
+{
+    return api == CONFIG_API_COMPLETIONS ? "/v1/completions" : "/v1/chat/completions";
+}
+
+size_t request_json_escape(char *out, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    char *o = out;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch == '"' || ch == '\\') {
+            *o++ = '\\';
+            *o++ = (char)ch;
+        } else if (ch < 0x20) {
+            switch (ch) {
+            case '\n': *o++ = '\\'; *o++ = 'n'; break;
+            case '\r': *o++ = '\\'; *o++ = 'r'; break;
+            case '\t': *o++ = '\\'; *o++ = 't'; break;
+            default:
+                *o++ = '\\'; *o++ = 'u'; *o++ = '0'; *o++ = '0';
+                *o++ = hex[ch >> 4]; *o++ = hex[ch & 15];
+            }
+        } else {
+            *o++ = (char)ch;
+        }
+    }
+    return (size_t)(o - out);
+}
+
+static char *escaped_dup(const char *s)
+{
+    size_t n = strlen(s);
+    char *out = malloc(6 * n + 1);
+    if (!out)
+        return NULL;
+    out[request_json_escape(out, s, n)] = '\0';
+    return out;
+}
+
+int request_template_create(request_template **out, const config *cfg, const char *model)
+{
+    request_template *t = calloc(1, sizeof *t);
+    char *m = escaped_dup(model ? model : "");
+    char opts[256];
+    if (!t || !m)
+        goto nomem;
+    /* Options that follow max_tokens. continuous_usage_stats makes vLLM put running usage on every
+     * chunk, which is what turns event gaps into per-token gaps (design.md itl_token). */
+    int n = snprintf(opts, sizeof opts, ",\"stream\":true%s%s%s%s%s",
+                     cfg->stream_usage || cfg->continuous_usage ? ",\"stream_options\":{" : "",
+                     cfg->stream_usage ? "\"include_usage\":true" : "",
+                     cfg->stream_usage && cfg->continuous_usage ? "," : "",
+                     cfg->continuous_usage ? "\"continuous_usage_stats\":true" : "",
+                     cfg->stream_usage || cfg->continuous_usage ? "}" : "");
+    if (n < 0 || (size_t)n >= sizeof opts)
+        goto nomem;
+    size_t mlen = strlen(m);
+    t->head = malloc(mlen + 96);
+    t->tail1 = malloc(64);
+    t->tail2 = malloc(sizeof opts + 64);
+    if (!t->head || !t->tail1 || !t->tail2)
+        goto nomem;
+    if (cfg->api == CONFIG_API_COMPLETIONS) {
+        t->head_len = (size_t)sprintf(t->head, "{\"model\":\"%s\",\"prompt\":\"", m);
+        t->tail1_len = (size_t)sprintf(t->tail1, "\",\"max_tokens\":");
+    } else {
+        t->head_len = (size_t)sprintf(t->head, "{\"model\":\"%s\",\"messages\":[{\"role\":\"user\",\"content\":\"", m);
+        t->tail1_len = (size_t)sprintf(t->tail1, "\"}],\"max_tokens\":");
+    }
+    t->tail2_len = (size_t)sprintf(t->tail2, "%s%s}", opts, cfg->ignore_eos ? ",\"ignore_eos\":true" : "");
+    free(m);
+    *out = t;
+    return 0;
+nomem:
+    free(m);
+    request_template_destroy(t);
+    return LL_ENOMEM;
+}
+
+void request_template_destroy(request_template *t)
+{
+    if (!t)
+        return;
+    free(t->head);
+    free(t->tail1);
+    free(t->tail2);
+    free(t);
+}
+
+long request_body_build(const request_template *t, const char *prompt, size_t prompt_len,
+                        long max_tokens, char **buf, size_t *cap)
+{
+    size_t need = t->head_len + 6 * prompt_len + t->tail1_len + 24 + t->tail2_len + 1;
+    if (need > *cap) {
+        char *nb = realloc(*buf, need);
+        if (!nb)
+            return LL_ENOMEM;
+        *buf = nb;
+        *cap = need;
+    }
+    char *o = *buf;
+    memcpy(o, t->head, t->head_len);
+    o += t->head_len;
+    o += request_json_escape(o, prompt, prompt_len);
+    memcpy(o, t->tail1, t->tail1_len);
+    o += t->tail1_len;
+    o += sprintf(o, "%ld", max_tokens);
+    memcpy(o, t->tail2, t->tail2_len);
+    o += t->tail2_len;
+    *o = '\0';
+    return (long)(o - *buf);
+}

@@ -1,0 +1,138 @@
+"""llmload run against llmload sim: issue 3's acceptance run, each schedule, the outputs, and the
+error paths (exit codes and one-line messages)."""
+import csv
+import json
+import os
+import socket
+import tempfile
+import time
+
+from lltest import ASAN, ASAN_SLACK, Sim, done, near, ok, run
+
+try:
+    import pandas
+except ImportError:  # Debian's python3-pandas is installed by scripts/install-deps.sh
+    pandas = None
+
+tmp = tempfile.mkdtemp(prefix="llmload-test-run-")
+
+
+def load(out):
+    with open(os.path.join(out, "report.json")) as f:
+        return json.load(f)
+
+
+def bench_run(sim, *args, timeout=120):
+    out = os.path.join(tmp, f"out{time.monotonic_ns()}")
+    r = run(["run", "--target", sim.url, "--out", out, "--no-progress", *args], timeout=timeout)
+    rep = load(out) if r.returncode == 0 else None
+    return r, rep, out
+
+
+# 1. The acceptance run: poisson 20 req/s for 10 s, 32 output tokens, sim ttft 80 ms / itl 10 ms.
+with Sim("--ttft-ms", 80, "--itl-ms", 10, "--seed", 1) as sim:
+    r, rep, out = bench_run(sim, "--schedule", "poisson", "--rate", 20, "--max-seconds", 10,
+                            "--data", "prompt_tokens=64,output_tokens=32", "--seed", 7)
+    ok(r.returncode == 0, "poisson run exits 0", r.stderr[-500:])
+    if rep:
+        b = rep["benchmarks"][0]
+        m = b["metrics"]
+        ok(b["name"] == "poisson@20" and b["schedule"] == "poisson", "benchmark named poisson@20", b["name"])
+        near(m["ttft_ms"]["p50"], 80.0, 3.0 * ASAN_SLACK, "ttft p50")
+        near(m["itl_ms"]["p50"], 10.0, 1.0 * ASAN_SLACK, "itl p50")
+        near(b["achieved_rate"], 20.0, 2.0, "achieved rate")
+        ok(b["requests"]["errored"] == 0, "no errors", b["requests"])
+        ok(m["output_tokens_mean"] == 32 and m["output_tokens_source"] == "usage",
+           "output tokens from usage = 32", m["output_tokens_mean"])
+        ok(m["prompt_tokens_mean"] == 64, "prompt tokens counted by the server = 64", m["prompt_tokens_mean"])
+        near(m["tpot_ms"]["p50"], 10.0, 1.0 * ASAN_SLACK, "tpot p50")
+        ok("ttft_from_scheduled_ms" in m and m["ttft_from_scheduled_ms"]["p50"] >= m["ttft_ms"]["p50"],
+           "open loop reports ttft from scheduled", m.get("ttft_from_scheduled_ms"))
+        ok(m["schedule_lag_ms"]["p99"] < 5 * ASAN_SLACK, "schedule lag p99 small", m["schedule_lag_ms"])
+        for key in ("ttft_ms", "itl_ms", "tpot_ms", "e2e_ms", "schedule_lag_ms"):
+            ok(set(m[key]) >= {"mean", "stdev", "min", "p50", "p90", "p95", "p99", "p999", "max"},
+               f"{key} has every statistic", list(m[key]))
+        ok(len(b["timeseries"]) >= 10 and b["timeseries"][3]["completed"] > 0, "per-second time series",
+           b["timeseries"][:3])
+        ok(b["histograms"]["itl_ms"]["count"] == m["itl_ms"]["count"] > 0, "itl histogram carried",
+           b["histograms"]["itl_ms"]["count"])
+        ok(rep["tool"]["name"] == "llmload" and rep["config"]["model"] == "llmload-sim",
+           "tool and discovered model in report", rep["config"].get("model"))
+        if pandas is not None:
+            df = pandas.read_csv(os.path.join(out, "requests.csv"))
+            ok(len(df) == b["requests"]["started"], "requests.csv: one row per request",
+               f"{len(df)} rows vs {b['requests']['started']}")
+            need = {"benchmark", "request_id", "scheduled_s", "sent_s", "ttft_ms", "tpot_ms", "itl_mean_ms",
+                    "e2e_ms", "prompt_tokens", "output_tokens", "status", "error"}
+            ok(need <= set(df.columns), "requests.csv has design.md's columns", sorted(need - set(df.columns)))
+            good = df[(df.status == "ok") & (df.measured == 1)]
+            near(float(good.ttft_ms.median()), m["ttft_ms"]["p50"], 0.01, "csv ttft median = report p50")
+            s = pandas.read_csv(os.path.join(out, "summary.csv"))
+            ok(len(s) == 1 and s.benchmark[0] == "poisson@20", "summary.csv: one row", s.to_dict())
+        else:
+            ok(False, "pandas available (python3-pandas)")
+
+    # 2. Each schedule, briefly.
+    r, rep, _ = bench_run(sim, "--schedule", "synchronous", "--max-requests", 5, "--max-seconds", 0,
+                          "--data", "prompt_tokens=8,output_tokens=4")
+    if ok(r.returncode == 0 and rep, "synchronous run", r.stderr[-300:]):
+        b = rep["benchmarks"][0]
+        ok(b["requests"]["completed"] == 5 and b["requests"]["started"] == 5, "max-requests 5 gives 5",
+           b["requests"])
+        near(b["metrics"]["concurrency_mean"], 1.0, 0.05, "synchronous concurrency")
+    r, rep, _ = bench_run(sim, "--schedule", "concurrent", "--rate", "1,4", "--max-seconds", 2,
+                          "--data", "prompt_tokens=8,output_tokens=16")
+    if ok(r.returncode == 0 and rep and len(rep["benchmarks"]) == 2, "a rate list runs one benchmark each",
+          r.stderr[-300:]):
+        c1, c4 = rep["benchmarks"]
+        ok([c1["name"], c4["name"]] == ["concurrent@1", "concurrent@4"], "concurrent names", [c1["name"], c4["name"]])
+        near(c4["metrics"]["concurrency_mean"], 4.0, 0.4, "concurrent@4 keeps 4 in flight")
+        ok(c4["metrics"]["request_throughput"] > 3 * c1["metrics"]["request_throughput"],
+           "4 streams ~4x the throughput of 1 (sim has no batch slowdown)",
+           (c1["metrics"]["request_throughput"], c4["metrics"]["request_throughput"]))
+    r, rep, _ = bench_run(sim, "--schedule", "constant", "--rate", 25, "--max-seconds", 2, "--api", "completions",
+                          "--data", "prompt_tokens=8,output_tokens=4")
+    if ok(r.returncode == 0 and rep, "constant run on /v1/completions", r.stderr[-300:]):
+        b = rep["benchmarks"][0]
+        ok(b["requests"]["started"] == 50 and b["requests"]["completed"] == 50, "constant 25/s for 2 s sends 50",
+           b["requests"])
+        ok(rep["config"]["api"] == "completions", "api recorded", rep["config"].get("api"))
+    r, rep, _ = bench_run(sim, "--schedule", "throughput", "--max-concurrency", 16, "--max-seconds", 1,
+                          "--data", "prompt_tokens=8,output_tokens=8")
+    if ok(r.returncode == 0 and rep, "throughput run", r.stderr[-300:]):
+        near(rep["benchmarks"][0]["metrics"]["concurrency_mean"], 16, 2.5, "throughput fills max-concurrency")
+
+# 3. Auth: the key from the environment is sent, and never printed or written.
+secret = "sk-test-0123456789abcdef"
+with Sim("--api-key", secret, "--itl-ms", 1, "--ttft-ms", 1) as sim:
+    out = os.path.join(tmp, "auth")
+    r = run(["run", "--target", sim.url, "--out", out, "--max-requests", 3, "--max-seconds", 0,
+             "--schedule", "synchronous", "--data", "prompt_tokens=4,output_tokens=2", "--no-progress"],
+            env={"OPENAI_API_KEY": secret})
+    ok(r.returncode == 0, "api key from OPENAI_API_KEY accepted", r.stderr[-300:])
+    leaked = secret in r.stdout or secret in r.stderr
+    for name in os.listdir(out) if os.path.isdir(out) else []:
+        with open(os.path.join(out, name)) as f:
+            leaked = leaked or secret in f.read()
+    ok(not leaked, "the key appears in no output or report file")
+    r = run(["run", "--target", sim.url, "--max-requests", 1, "--max-seconds", 0, "--no-progress"],
+            env={"OPENAI_API_KEY": ""})
+    ok(r.returncode == 1 and "401" in r.stderr and r.stderr.count("\n") == 1,
+       "missing key: exit 1, one line naming HTTP 401", f"rc={r.returncode} err={r.stderr!r}")
+
+# 4. Error paths: exit codes and one clear line, quickly.
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+closed_port = s.getsockname()[1]
+s.close()
+t = time.monotonic()
+r = run(["run", "--target", f"http://127.0.0.1:{closed_port}", "--max-requests", 1, "--no-progress"])
+ok(r.returncode == 1 and r.stderr.count("\n") == 1 and "cannot reach" in r.stderr and time.monotonic() - t < 3 * ASAN_SLACK,
+   "unreachable target: exit 1, one line, fast", f"rc={r.returncode} err={r.stderr!r}")
+r = run(["run", "--target", "http://127.0.0.1:1", "--bogus-flag"])
+ok(r.returncode == 2 and r.stderr.count("\n") == 1, "unknown flag: exit 2, one line", f"rc={r.returncode} err={r.stderr!r}")
+r = run(["run", "--target", "ftp://127.0.0.1/", "--max-requests", 1])
+ok(r.returncode == 2 and r.stderr.count("\n") == 1, "bad URL: exit 2, one line", f"rc={r.returncode} err={r.stderr!r}")
+r = run(["run", "--help"])
+ok(r.returncode == 0 and "--schedule" in r.stdout, "run --help", r.stdout[:200])
+done()
