@@ -39,6 +39,7 @@ struct runner {
     uv_signal_t sigint, sigterm;
     int signals_open;
     int signals_seen;
+    int first_signal;
     uint64_t drain_deadline_ns;
     int progress_tty; /* 1 live line, 0 plain lines, -1 none */
 
@@ -223,6 +224,8 @@ static void on_signal(uv_signal_t *h, int signum)
 {
     runner *r = h->data;
     r->signals_seen++;
+    if (!r->first_signal)
+        r->first_signal = signum;
     if (r->signals_seen > 1) {
         /* Second signal: the user wants out now, reports or not. */
         static const char msg[] = "\nllmload: second signal, exiting without reports\n";
@@ -294,7 +297,7 @@ fail:
 
 int runner_interrupted(const runner *r)
 {
-    return r->signals_seen > 0;
+    return r->first_signal;
 }
 
 static int result_init(bench_result *res, const bench_plan *plan)

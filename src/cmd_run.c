@@ -6,7 +6,6 @@
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,8 +220,9 @@ int cmd_run(int argc, char **argv)
             }
         }
     }
+    /* The shell's convention for a run ended by a signal, after the reports are safe. */
     if (partial && exit_code == EXIT_OK_)
-        exit_code = 128 + SIGINT;
+        exit_code = 128 + partial;
 out:
     cJSON_Delete(doc);
     for (size_t i = 0; i < n_done; i++) {

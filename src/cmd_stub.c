@@ -1,6 +1,5 @@
 /* Placeholder subcommands until they land. */
 #include <stdio.h>
 #include "llmload/cmd.h"
-int cmd_report(int argc, char **argv) { (void)argc; (void)argv; fprintf(stderr, "llmload report: not built yet\n"); return 1; }
 int cmd_compare(int argc, char **argv) { (void)argc; (void)argv; fprintf(stderr, "llmload compare: not built yet\n"); return 1; }
 int cmd_merge(int argc, char **argv) { (void)argc; (void)argv; fprintf(stderr, "llmload merge: not built yet\n"); return 1; }

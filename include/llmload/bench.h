@@ -57,6 +57,7 @@ int runner_create(runner **out, const config *cfg, const char *model, size_t slo
  * runner_interrupted() true, so callers skip the remaining plans. */
 int runner_run(runner *r, const bench_plan *plan, bench_result *res, char *err, size_t errlen);
 
+/* The first signal received (SIGINT or SIGTERM), or 0. */
 int runner_interrupted(const runner *r);
 void runner_destroy(runner *r);
 
