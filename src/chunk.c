@@ -129,6 +129,9 @@ static int chunk_string(chunk_lex *lx, const char **s, size_t *n)
     const char *p = lx->p + 1, *end = lx->end;
     *s = p;
     for (;;) {
+        /* Tight run over ordinary bytes: strings are most of a chunk's bytes (id, model). */
+        while (p < end && (unsigned char)*p >= 0x20 && *p != '"' && *p != '\\')
+            p++;
         if (p >= end)
             return LL_EPARSE;
         unsigned char c = (unsigned char)*p;
