@@ -7,6 +7,9 @@
  * Ollama, OpenAI): `choices[0].delta.content`, `delta.reasoning_content` / `delta.reasoning`,
  * `delta.tool_calls`, `choices[0].text`, `finish_reason`, the `usage` object (also the running
  * usage of continuous_usage_stats) and a top-level `error` object.
+ * Also read (extensions; docs/sse.md has the full rule): `choices[*].message` like `delta` (a
+ * non-streamed response), the legacy `delta.function_call` as a tool call, TGI's `eos_token` /
+ * `stop_sequence` as STOP, a string `error` (TGI) and a bare `"object": "error"` body (vLLM).
  */
 #ifndef LLMLOAD_CHUNK_H
 #define LLMLOAD_CHUNK_H

@@ -28,15 +28,21 @@ typedef struct sse_event {
  * Return 0 to go on; anything else stops sse_feed, which returns that value. */
 typedef int (*sse_event_fn)(void *ud, const sse_event *ev);
 
-/* Embed in the owner's struct. A zeroed sse_parser is NOT ready: call sse_init (cannot fail). */
+/* Embed in the owner's struct. A zeroed sse_parser is NOT ready: call sse_init (cannot fail).
+ * Only carry, carry_cap, max_event and events are meant to be read from outside; the rest is
+ * private state. Carry layout: [joined data | unfinished tail line | ... free ... | event type]. */
 typedef struct sse_parser {
     char *carry;          /* owned; freed by sse_free */
-    size_t carry_len;     /* bytes of the unfinished event held in carry */
+    size_t carry_len;     /* bytes of the unfinished event held in carry (updated on return) */
     size_t carry_cap;
     size_t max_event;     /* cap on one event's bytes (field names and line ends included) */
-    size_t line_start;    /* internal state for the event being assembled */
-    size_t data_off, data_len, type_off, type_len;
-    unsigned flags;
+    size_t line_len;      /* private: unfinished tail line, held right after the data */
+    size_t data_len;      /* private: joined data, at d_ptr when direct else at carry[0] */
+    size_t type_len;      /* private: event type, at t_ptr when direct else at the end of carry */
+    size_t ev_bytes;      /* private: raw bytes of the event so far, checked against max_event */
+    const char *d_ptr;    /* private: direct data slice of the current feed's buffer */
+    const char *t_ptr;    /* private: direct type slice of the current feed's buffer */
+    unsigned flags;       /* private: SSE_F_* bits in sse.c */
     uint64_t events;      /* events dispatched since init/reset */
 } sse_parser;
 

@@ -1,0 +1,440 @@
+/*
+ * chunk.c - classify one SSE event's JSON payload in one pass (client -> sse -> chunk -> record).
+ *
+ * A small recursive-descent JSON validator that carries, for each value, its role: what the key
+ * path above it means to llmload (choices[*].delta.content, usage.prompt_tokens, error.message,
+ * ...). Everything else is validated and skipped. Key invariant: it allocates nothing, recurses
+ * at most CHUNK_MAX_DEPTH levels, and never reads outside [data, data+len); every pointer it
+ * stores is a slice of data.
+ */
+#include "llmload/chunk.h"
+
+#include <limits.h>
+#include <string.h>
+
+#include "llmload/error.h"
+
+/* Real chunks nest 5 deep (root, choices, choice, delta, tool_calls[*].function); 32 leaves room
+ * for logprobs and vendor extras while bounding the recursion on hostile input. */
+#define CHUNK_MAX_DEPTH 32
+
+/* What a value means at its place in the document. */
+enum chunk_role {
+    R_SKIP = 0,    /* validated, ignored */
+    R_ROOT,        /* the top-level object */
+    R_CHOICES,     /* top-level "choices" */
+    R_CHOICE,      /* choices[*] */
+    R_DELTA,       /* choices[*].delta, or .message of a non-streamed response */
+    R_TOOLS,       /* delta.tool_calls: any element is a tool-call delta */
+    R_FUNC,        /* delta.function_call (the legacy single tool call) */
+    R_USAGE,       /* top-level "usage" */
+    R_ERROR,       /* top-level "error" */
+    R_OUTPUT,      /* delta.content, choices[*].text */
+    R_REASONING,   /* delta.reasoning_content, delta.reasoning */
+    R_FINISH,      /* choices[*].finish_reason */
+    R_PROMPT_TOK,  /* usage.prompt_tokens */
+    R_COMPL_TOK,   /* usage.completion_tokens */
+    R_ERR_MSG,     /* error.message */
+    R_ERR_CODE,    /* error.code */
+    R_TOP_OBJECT,  /* top-level "object": "error" marks a bare vLLM ErrorResponse */
+    R_TOP_MSG,     /* top-level "message", used when "object" is "error" */
+    R_TOP_CODE     /* top-level "code", likewise */
+};
+
+typedef struct chunk_lex {
+    const char *p, *end;
+    chunk_info *ci;
+    int obj_error;       /* top-level "object": "error" seen */
+    int err_msg_set;     /* error.message seen (wins over the top-level message) */
+    int err_code_set;
+    const char *top_msg;
+    size_t top_msg_len;
+    long top_code;
+} chunk_lex;
+
+static int chunk_value(chunk_lex *lx, enum chunk_role role, int depth);
+
+#define KEY_IS(k, n, lit) ((n) == sizeof(lit) - 1 && memcmp((k), (lit), sizeof(lit) - 1) == 0)
+
+/* Role of the member named k inside an object whose role is parent. Keys are compared in their
+ * raw (escaped) form: servers never escape these names. */
+static enum chunk_role chunk_key_role(enum chunk_role parent, const char *k, size_t n)
+{
+    switch (parent) {
+    case R_ROOT:
+        if (KEY_IS(k, n, "choices"))
+            return R_CHOICES;
+        if (KEY_IS(k, n, "usage"))
+            return R_USAGE;
+        if (KEY_IS(k, n, "error"))
+            return R_ERROR;
+        if (KEY_IS(k, n, "object"))
+            return R_TOP_OBJECT;
+        if (KEY_IS(k, n, "message"))
+            return R_TOP_MSG;
+        if (KEY_IS(k, n, "code"))
+            return R_TOP_CODE;
+        return R_SKIP;
+    case R_CHOICE:
+        if (KEY_IS(k, n, "delta") || KEY_IS(k, n, "message"))
+            return R_DELTA;
+        if (KEY_IS(k, n, "text"))
+            return R_OUTPUT;
+        if (KEY_IS(k, n, "finish_reason"))
+            return R_FINISH;
+        return R_SKIP;
+    case R_DELTA:
+        if (KEY_IS(k, n, "content"))
+            return R_OUTPUT;
+        if (KEY_IS(k, n, "reasoning_content") || KEY_IS(k, n, "reasoning"))
+            return R_REASONING;
+        if (KEY_IS(k, n, "tool_calls"))
+            return R_TOOLS;
+        if (KEY_IS(k, n, "function_call"))
+            return R_FUNC;
+        return R_SKIP;
+    case R_USAGE:
+        if (KEY_IS(k, n, "prompt_tokens"))
+            return R_PROMPT_TOK;
+        if (KEY_IS(k, n, "completion_tokens"))
+            return R_COMPL_TOK;
+        return R_SKIP;
+    case R_ERROR:
+        if (KEY_IS(k, n, "message"))
+            return R_ERR_MSG;
+        if (KEY_IS(k, n, "code"))
+            return R_ERR_CODE;
+        return R_SKIP;
+    default:
+        return R_SKIP;
+    }
+}
+
+static void chunk_ws(chunk_lex *lx)
+{
+    const char *p = lx->p;
+    while (p < lx->end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+        p++;
+    lx->p = p;
+}
+
+static int chunk_hex(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* A string at lx->p (the opening quote). On success *s and *n are its raw (escaped) bytes. */
+static int chunk_string(chunk_lex *lx, const char **s, size_t *n)
+{
+    const char *p = lx->p + 1, *end = lx->end;
+    *s = p;
+    for (;;) {
+        /* Tight run over ordinary bytes: strings are most of a chunk's bytes (id, model). */
+        while (p < end && (unsigned char)*p >= 0x20 && *p != '"' && *p != '\\')
+            p++;
+        if (p >= end)
+            return LL_EPARSE;
+        unsigned char c = (unsigned char)*p;
+        if (c == '"')
+            break;
+        if (c < 0x20)
+            return LL_EPARSE;
+        if (c != '\\') {
+            p++;
+            continue;
+        }
+        if (end - p < 2)
+            return LL_EPARSE;
+        switch (p[1]) {
+        case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+            p += 2;
+            break;
+        case 'u':
+            if (end - p < 6 || !chunk_hex(p[2]) || !chunk_hex(p[3]) || !chunk_hex(p[4]) ||
+                !chunk_hex(p[5]))
+                return LL_EPARSE;
+            p += 6;
+            break;
+        default:
+            return LL_EPARSE;
+        }
+    }
+    *n = (size_t)(p - *s);
+    lx->p = p + 1;
+    return 0;
+}
+
+/* A JSON number; *out gets its integer part, saturated to the range of long. */
+static int chunk_number(chunk_lex *lx, long *out)
+{
+    const char *p = lx->p, *end = lx->end;
+    int neg = 0;
+    long v = 0;
+    if (p < end && *p == '-') {
+        neg = 1;
+        p++;
+    }
+    if (p >= end || *p < '0' || *p > '9')
+        return LL_EPARSE;
+    if (*p == '0') {
+        p++;
+    } else {
+        while (p < end && *p >= '0' && *p <= '9') {
+            int d = *p - '0';
+            v = v > (LONG_MAX - d) / 10 ? LONG_MAX : v * 10 + d;
+            p++;
+        }
+    }
+    if (p < end && *p == '.') {
+        p++;
+        if (p >= end || *p < '0' || *p > '9')
+            return LL_EPARSE;
+        while (p < end && *p >= '0' && *p <= '9')
+            p++;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < end && (*p == '+' || *p == '-'))
+            p++;
+        if (p >= end || *p < '0' || *p > '9')
+            return LL_EPARSE;
+        while (p < end && *p >= '0' && *p <= '9')
+            p++;
+    }
+    lx->p = p;
+    *out = neg ? -v : v;
+    return 0;
+}
+
+static int chunk_literal(chunk_lex *lx, const char *lit, size_t n)
+{
+    if ((size_t)(lx->end - lx->p) < n || memcmp(lx->p, lit, n) != 0)
+        return LL_EPARSE;
+    lx->p += n;
+    return 0;
+}
+
+static int chunk_add(int acc, size_t n)
+{
+    return n > (size_t)(INT_MAX - acc) ? INT_MAX : acc + (int)n;
+}
+
+static int chunk_finish_kind(const char *s, size_t n)
+{
+    if (n == 0)
+        return CHUNK_FINISH_NONE;
+    /* TGI's older chat chunks said eos_token / stop_sequence where others say stop. */
+    if (KEY_IS(s, n, "stop") || KEY_IS(s, n, "eos_token") || KEY_IS(s, n, "stop_sequence"))
+        return CHUNK_FINISH_STOP;
+    if (KEY_IS(s, n, "length"))
+        return CHUNK_FINISH_LENGTH;
+    if (KEY_IS(s, n, "tool_calls") || KEY_IS(s, n, "function_call"))
+        return CHUNK_FINISH_TOOL_CALLS;
+    return CHUNK_FINISH_OTHER;
+}
+
+static void chunk_on_string(chunk_lex *lx, enum chunk_role role, const char *s, size_t n)
+{
+    chunk_info *ci = lx->ci;
+    switch (role) {
+    case R_OUTPUT:
+        ci->output_chars = chunk_add(ci->output_chars, n);
+        break;
+    case R_REASONING:
+        ci->reasoning_chars = chunk_add(ci->reasoning_chars, n);
+        break;
+    case R_FINISH: {
+        int k = chunk_finish_kind(s, n);
+        if (k != CHUNK_FINISH_NONE)
+            ci->finish = k;
+        break;
+    }
+    case R_ERROR: /* TGI: {"error": "message", "error_type": "..."} */
+        ci->has_error = 1;
+        ci->error_msg = s;
+        ci->error_msg_len = n;
+        lx->err_msg_set = 1;
+        break;
+    case R_ERR_MSG:
+        ci->error_msg = s;
+        ci->error_msg_len = n;
+        lx->err_msg_set = 1;
+        break;
+    case R_TOP_OBJECT:
+        if (KEY_IS(s, n, "error"))
+            lx->obj_error = 1;
+        break;
+    case R_TOP_MSG:
+        lx->top_msg = s;
+        lx->top_msg_len = n;
+        break;
+    default:
+        break;
+    }
+}
+
+static void chunk_on_number(chunk_lex *lx, enum chunk_role role, long v)
+{
+    chunk_info *ci = lx->ci;
+    int iv = v > INT_MAX ? INT_MAX : v < INT_MIN ? INT_MIN : (int)v;
+    switch (role) {
+    case R_PROMPT_TOK:
+        ci->prompt_tokens = v;
+        break;
+    case R_COMPL_TOK:
+        ci->completion_tokens = v;
+        break;
+    case R_ERR_CODE:
+        ci->error_code = iv;
+        lx->err_code_set = 1;
+        break;
+    case R_TOP_CODE:
+        lx->top_code = v;
+        break;
+    default:
+        break;
+    }
+}
+
+static int chunk_object(chunk_lex *lx, enum chunk_role role, int depth)
+{
+    lx->p++; /* '{' */
+    chunk_ws(lx);
+    if (lx->p < lx->end && *lx->p == '}') {
+        lx->p++;
+        return 0;
+    }
+    for (;;) {
+        const char *k;
+        size_t kn;
+        chunk_ws(lx);
+        if (lx->p >= lx->end || *lx->p != '"' || chunk_string(lx, &k, &kn) != 0)
+            return LL_EPARSE;
+        chunk_ws(lx);
+        if (lx->p >= lx->end || *lx->p != ':')
+            return LL_EPARSE;
+        lx->p++;
+        int rc = chunk_value(lx, chunk_key_role(role, k, kn), depth);
+        if (rc)
+            return rc;
+        chunk_ws(lx);
+        if (lx->p >= lx->end)
+            return LL_EPARSE;
+        if (*lx->p == '}') {
+            lx->p++;
+            return 0;
+        }
+        if (*lx->p != ',')
+            return LL_EPARSE;
+        lx->p++;
+    }
+}
+
+static int chunk_array(chunk_lex *lx, enum chunk_role role, int depth)
+{
+    enum chunk_role elem = role == R_CHOICES ? R_CHOICE : R_SKIP;
+    lx->p++; /* '[' */
+    chunk_ws(lx);
+    if (lx->p < lx->end && *lx->p == ']') {
+        lx->p++;
+        return 0;
+    }
+    if (role == R_TOOLS)
+        lx->ci->tool_call = 1;
+    for (;;) {
+        int rc = chunk_value(lx, elem, depth);
+        if (rc)
+            return rc;
+        chunk_ws(lx);
+        if (lx->p >= lx->end)
+            return LL_EPARSE;
+        if (*lx->p == ']') {
+            lx->p++;
+            return 0;
+        }
+        if (*lx->p != ',')
+            return LL_EPARSE;
+        lx->p++;
+    }
+}
+
+static int chunk_value(chunk_lex *lx, enum chunk_role role, int depth)
+{
+    chunk_ws(lx);
+    if (lx->p >= lx->end)
+        return LL_EPARSE;
+    switch (*lx->p) {
+    case '{':
+        if (depth >= CHUNK_MAX_DEPTH)
+            return LL_EPARSE;
+        if (role == R_USAGE)
+            lx->ci->has_usage = 1;
+        else if (role == R_ERROR)
+            lx->ci->has_error = 1;
+        else if (role == R_FUNC)
+            lx->ci->tool_call = 1;
+        else if (role != R_ROOT && role != R_CHOICE && role != R_DELTA)
+            role = R_SKIP;
+        return chunk_object(lx, role, depth + 1);
+    case '[':
+        if (depth >= CHUNK_MAX_DEPTH)
+            return LL_EPARSE;
+        return chunk_array(lx, role == R_CHOICES || role == R_TOOLS ? role : R_SKIP, depth + 1);
+    case '"': {
+        const char *s;
+        size_t n;
+        if (chunk_string(lx, &s, &n) != 0)
+            return LL_EPARSE;
+        chunk_on_string(lx, role, s, n);
+        return 0;
+    }
+    case 't':
+        return chunk_literal(lx, "true", 4);
+    case 'f':
+        return chunk_literal(lx, "false", 5);
+    case 'n':
+        return chunk_literal(lx, "null", 4);
+    default: {
+        long v;
+        if (chunk_number(lx, &v) != 0)
+            return LL_EPARSE;
+        chunk_on_number(lx, role, v);
+        return 0;
+    }
+    }
+}
+
+int chunk_scan(const char *data, size_t len, chunk_info *info)
+{
+    chunk_lex lx;
+    memset(info, 0, sizeof *info);
+    info->prompt_tokens = -1;
+    info->completion_tokens = -1;
+    if (!data || len == 0)
+        return LL_EPARSE;
+    memset(&lx, 0, sizeof lx);
+    lx.p = data;
+    lx.end = data + len;
+    lx.ci = info;
+    chunk_ws(&lx);
+    if (lx.p >= lx.end || *lx.p != '{')
+        return LL_EPARSE;
+    int rc = chunk_value(&lx, R_ROOT, 0);
+    if (rc)
+        return rc;
+    chunk_ws(&lx);
+    if (lx.p != lx.end)
+        return LL_EPARSE;
+    if (lx.obj_error) {
+        /* vLLM's bare ErrorResponse: {"object":"error","message":...,"type":...,"code":500} */
+        info->has_error = 1;
+        if (!lx.err_msg_set && lx.top_msg) {
+            info->error_msg = lx.top_msg;
+            info->error_msg_len = lx.top_msg_len;
+        }
+        if (!lx.err_code_set)
+            info->error_code = lx.top_code > INT_MAX ? INT_MAX
+                               : lx.top_code < INT_MIN ? INT_MIN : (int)lx.top_code;
+    }
+    return 0;
+}

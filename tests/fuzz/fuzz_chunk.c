@@ -1,0 +1,29 @@
+/*
+ * fuzz_chunk.c - libFuzzer target for chunk_scan: any bytes, no crash, no read outside the input
+ * (ASan), and on success error_msg is a slice of the input and the counts are sane.
+ */
+#include <assert.h>
+#include <stdint.h>
+
+#include "llmload/chunk.h"
+#include "llmload/error.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const char *in = (const char *)data;
+    chunk_info ci;
+    int rc = chunk_scan(in, size, &ci);
+    assert(rc == 0 || rc == LL_EPARSE);
+    if (rc != 0)
+        return 0;
+    assert(ci.output_chars >= 0 && (size_t)ci.output_chars <= size);
+    assert(ci.reasoning_chars >= 0 && (size_t)ci.reasoning_chars <= size);
+    assert(ci.finish >= CHUNK_FINISH_NONE && ci.finish <= CHUNK_FINISH_OTHER);
+    assert(ci.has_usage || (ci.prompt_tokens == -1 && ci.completion_tokens == -1));
+    assert(ci.error_msg == NULL ? ci.error_msg_len == 0
+                                : ci.error_msg >= in && ci.error_msg + ci.error_msg_len <= in + size);
+    assert(ci.has_error || ci.error_msg == NULL);
+    return 0;
+}
