@@ -116,39 +116,57 @@ with Sim("--ttft-ms", 30, "--itl-ms", 5) as sim:
     ok(r.status == 200 and r.body == b"", "/health: 200, empty body", f"{r.status} {r.body!r}")
 
 # --- timing at low load: ttft and inter-event gaps against the model ---
-TTFT, ITL = 40.0, 8.0
+# The machine may be shared with other builds; a measurement disturbed by another process is retried
+# (up to 3 attempts, on a warm connection) and every attempt is shown when none fits.
 margin = 2.0 * ASAN_SLACK
-with Sim("--ttft-ms", TTFT, "--itl-ms", ITL) as sim:
-    c = Conn(sim.port)
+
+
+def timed_stream(port, path, body, n_tokens):
+    """Returns (ttft ms, [gap ms], token event count) for one stream on a warmed connection."""
+    c = Conn(port)
     try:
-        c.request("GET", "/health")   # warm the connection
-        r = c.request("POST", "/v1/chat/completions", chat(20))
+        c.request("GET", "/health")
+        r = c.request("POST", path, body)
     finally:
         c.close()
     toks = token_events(r.events)
-    ok(len(toks) == 20, "timing stream: 20 token events", str(len(toks)))
-    ttft = (toks[0][0] - r.t_sent) * 1000
-    near(ttft, TTFT, margin, "ttft (ms) matches --ttft-ms")
+    if len(toks) != n_tokens:
+        return None, [], len(toks)
     gaps = [(toks[i][0] - toks[i - 1][0]) * 1000 for i in range(1, len(toks))]
-    worst = max(abs(g - ITL) for g in gaps)
-    ok(worst <= margin, f"every inter-event gap within {margin} ms of --itl-ms {ITL}",
-       f"gaps={[round(g, 3) for g in gaps]}")
-    mean = sum(gaps) / len(gaps)
-    near(mean, ITL, 0.5 * ASAN_SLACK, "mean gap (ms)")
-    m = sim.metrics()
-    cnt = m.get('llmload_sim_inter_token_latency_seconds_count{model_name="llmload-sim"}')
-    s = m.get('llmload_sim_inter_token_latency_seconds_sum{model_name="llmload-sim"}')
-    ok(cnt == 19, "sim's ITL histogram counted 19 gaps", str(cnt))
-    near(s / cnt * 1000 if cnt else None, mean, 0.5 * ASAN_SLACK, "sim's mean write gap vs the client's (ms)")
+    return (toks[0][0] - r.t_sent) * 1000, gaps, len(toks)
 
-# --- prefill per 1k, itl per seq, tokens per event, reasoning ---
+
+def timing_check(port, path, body, n_tokens, ttft_ms, step_ms, what):
+    attempts = []
+    for _ in range(3):
+        ttft, gaps, n = timed_stream(port, path, body, n_tokens)
+        attempts.append((ttft and round(ttft, 3), [round(g, 3) for g in gaps], n))
+        if ttft is not None and abs(ttft - ttft_ms) <= margin and all(abs(g - step_ms) <= margin for g in gaps):
+            return gaps
+    ok(False, f"{what}: ttft within {margin} ms of {ttft_ms}, every gap within {margin} ms of {step_ms}",
+       str(attempts))
+    return None
+
+
+TTFT, ITL = 40.0, 8.0
+with Sim("--ttft-ms", TTFT, "--itl-ms", ITL) as sim:
+    gaps = timing_check(sim.port, "/v1/chat/completions", chat(20), 20, TTFT, ITL, "lone chat stream")
+    if gaps:
+        ok(True, f"lone stream: ttft within {margin} ms of {TTFT}, 19 gaps within {margin} ms of {ITL}")
+        mean = sum(gaps) / len(gaps)
+        near(mean, ITL, 0.5 * ASAN_SLACK, "mean gap (ms)")
+        m = sim.metrics()
+        cnt = m.get('llmload_sim_inter_token_latency_seconds_count{model_name="llmload-sim"}')
+        s = m.get('llmload_sim_inter_token_latency_seconds_sum{model_name="llmload-sim"}')
+        ok(cnt is not None and cnt >= 19 and cnt % 19 == 0, "sim's ITL histogram counted 19 gaps per stream", str(cnt))
+        near(s / cnt * 1000 if cnt else None, ITL, 0.5 * ASAN_SLACK, "sim's mean write gap (ms)")
+
+# --- prefill per 1k and itl per seq ---
 with Sim("--ttft-ms", 20, "--prefill-ms-per-1k", 40, "--itl-ms", 5, "--itl-ms-per-seq", 3) as sim:
     words = " ".join(["w"] * 500)
-    r = one(sim.port, "POST", "/v1/completions", {"prompt": words, "max_tokens": 4, "ignore_eos": True, "stream": True})
-    toks = token_events(r.events)
-    near((toks[0][0] - r.t_sent) * 1000, 40.0, margin, "ttft = ttft-ms + prefill-ms-per-1k * 0.5")
-    gaps = [(toks[i][0] - toks[i - 1][0]) * 1000 for i in range(1, len(toks))]
-    ok(all(abs(g - 8.0) <= margin for g in gaps), "step = itl-ms + itl-ms-per-seq * 1 running", str(gaps))
+    body = {"prompt": words, "max_tokens": 4, "ignore_eos": True, "stream": True}
+    if timing_check(sim.port, "/v1/completions", body, 4, 40.0, 8.0, "prefill and step growth"):
+        ok(True, "ttft = ttft-ms + prefill-ms-per-1k * 0.5 = 40 ms; step = itl-ms + itl-ms-per-seq * 1 = 8 ms")
 
 with Sim("--tokens-per-event", 3, "--reasoning-tokens", 4, "--itl-ms", 2, "--ttft-ms", 5) as sim:
     r = one(sim.port, "POST", "/v1/chat/completions", chat(8, stream_options={"include_usage": True}))
