@@ -5,6 +5,7 @@
  */
 #include "sim_config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -42,7 +43,7 @@ static const opt_def opts[] = {
     {"tokens-per-event", K_U32, OFF(tokens_per_event), 1, 1e6, "1", "K", "tokens per SSE event (per decode step)"},
     {"reasoning-tokens", K_U64, OFF(reasoning_tokens), 0, 1e9, "0", "N", "first N chat tokens sent as reasoning_content"},
     {"early-eos-rate", K_RATE, OFF(early_eos_rate), 0, 1, "0", "P", "share of requests ended early (finish_reason stop)"},
-    {"seed", K_U64, OFF(seed), 0, 1.8e19, "0", "N", "seed for every random choice"},
+    {"seed", K_U64, OFF(seed), 0, 18446744073709551615.0, "0", "N", "seed for every random choice"},
     {"error-rate", K_RATE, OFF(error_rate), 0, 1, "0", "P", "share answered HTTP 500"},
     {"rate-limit-rate", K_RATE, OFF(rate_limit_rate), 0, 1, "0", "P", "share answered HTTP 429 (Retry-After: 1)"},
     {"disconnect-rate", K_RATE, OFF(disconnect_rate), 0, 1, "0", "P", "share of streams cut after >= 1 token"},
@@ -84,8 +85,18 @@ static int parse_listen(sim_config *cfg, const char *v)
     long port = strtol(colon + 1, &end, 10);
     if (errno || *end || end == colon + 1 || port < 0 || port > 65535)
         return LL_EUSAGE;
-    memcpy(cfg->host, v, (size_t)(colon - v));
-    cfg->host[colon - v] = '\0';
+    /* "[::1]:8000" names an IPv6 address; keep it without the brackets. */
+    const char *h = v;
+    size_t hl = (size_t)(colon - v);
+    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+        h++;
+        hl -= 2;
+    }
+    memcpy(cfg->host, h, hl);
+    cfg->host[hl] = '\0';
+    unsigned char addr[sizeof(struct in6_addr)];
+    if (inet_pton(AF_INET, cfg->host, addr) != 1 && inet_pton(AF_INET6, cfg->host, addr) != 1)
+        return LL_EUSAGE;   /* numeric addresses only: no resolver on the startup path */
     cfg->port = (int)port;
     return 0;
 }
@@ -112,10 +123,15 @@ static int apply(sim_config *cfg, const opt_def *o, const char *v)
     case K_U64:
         if (d != floor(d))
             return LL_EUSAGE;
+        /* Parsed again as plain digits: a double cannot hold every 64-bit value (seeds). */
+        errno = 0;
+        unsigned long long u = strtoull(v, &end, 10);
+        if (errno || *end || v[0] == '-')
+            return LL_EUSAGE;
         if (o->kind == K_U32)
-            *(uint32_t *)(base + o->off) = (uint32_t)d;
+            *(uint32_t *)(base + o->off) = (uint32_t)u;
         else
-            *(uint64_t *)(base + o->off) = strtoull(v, NULL, 10);
+            *(uint64_t *)(base + o->off) = (uint64_t)u;
         return 0;
     default:
         *(double *)(base + o->off) = d;

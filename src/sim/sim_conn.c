@@ -318,7 +318,6 @@ static void start_completion(sim_conn *c, enum sim_api_kind kind)
 
 static void dispatch(sim_conn *c)
 {
-    sim_server *srv = c->srv;
     char path[1024];
     size_t plen = c->url_len;
     const char *q = memchr(c->url, '?', c->url_len);
@@ -358,7 +357,6 @@ static void dispatch(sim_conn *c)
     case 3: start_completion(c, SIM_API_CHAT); break;
     default: start_completion(c, SIM_API_COMPLETIONS); break;
     }
-    (void)srv;
 }
 
 /* ---- http-parser callbacks ---- */
@@ -680,7 +678,7 @@ static void emit_stream(sim_conn *c, uint32_t tokens, int finished, uint64_t now
     }
 }
 
-void sim_conn_on_emit(sim_conn *c, uint32_t tokens, int finished)
+static void conn_on_emit(sim_conn *c, uint32_t tokens, int finished)
 {
     sim_server *srv = c->srv;
     if (c->closing || c->close_after_write)
@@ -715,9 +713,9 @@ void sim_conn_on_emit(sim_conn *c, uint32_t tokens, int finished)
     finish_request(c);
 }
 
-void sim_server_emit(void *ud, sim_engine_seq *seq, uint64_t at_ns, uint32_t tokens, int finished)
+void sim_conn_emit(void *ud, sim_engine_seq *seq, uint64_t at_ns, uint32_t tokens, int finished)
 {
     (void)ud;
     (void)at_ns;
-    sim_conn_on_emit(CONN_OF_SEQ(seq), tokens, finished);
+    conn_on_emit(CONN_OF_SEQ(seq), tokens, finished);
 }

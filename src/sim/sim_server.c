@@ -43,7 +43,7 @@ static void on_tick(uv_poll_t *p, int status, int events)
     /* Non-blocking read: clears readiness; EAGAIN just means a re-arm raced the wake-up. */
     if (read(srv->tfd, &expirations, sizeof expirations) < 0 && errno != EAGAIN)
         fprintf(stderr, "llmload sim: timerfd read: %s\n", strerror(errno));
-    sim_engine_advance(srv->engine, clock_now_ns(), sim_server_emit, srv);
+    sim_engine_advance(srv->engine, clock_now_ns(), sim_conn_emit, srv);
     /* Work the emit callback could not do without re-entering the engine. */
     while (srv->drain) {
         sim_conn *c = srv->drain;
@@ -106,7 +106,8 @@ static int bind_listener(sim_server *srv)
     }
     int port = got.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&got)->sin6_port)
                                           : ntohs(((struct sockaddr_in *)&got)->sin_port);
-    printf("listening on http://%s:%d\n", cfg->host, port);
+    int v6 = strchr(cfg->host, ':') != NULL;
+    printf("listening on http://%s%s%s:%d\n", v6 ? "[" : "", cfg->host, v6 ? "]" : "", port);
     fflush(stdout);
     return 0;
 }

@@ -100,14 +100,13 @@ int sim_server_run(const sim_config *cfg);
 void sim_server_reschedule(sim_server *srv);
 
 /* sim_conn.c */
-/* The engine's emit callback (ud is the server): hands the emission to the seq's connection. */
-void sim_server_emit(void *ud, sim_engine_seq *seq, uint64_t at_ns, uint32_t tokens, int finished);
+/* The engine's emit callback (ud is the server): writes the emission on the seq's connection.
+ * Runs inside sim_engine_advance, so it never calls the engine. */
+void sim_conn_emit(void *ud, sim_engine_seq *seq, uint64_t at_ns, uint32_t tokens, int finished);
 /* Accepts one connection from the listener; logs and drops it on failure. */
 void sim_conn_accept(sim_server *srv);
 /* Starts closing `c` (idempotent); the engine seq is cancelled from the close callback. */
 void sim_conn_close(sim_conn *c);
-/* One engine emission for the request on `c`. Runs inside the engine callback: no engine calls. */
-void sim_conn_on_emit(sim_conn *c, uint32_t tokens, int finished);
 /* Deferred work after advance(): parse pipelined input, close what asked to be closed. */
 void sim_conn_drain(sim_conn *c);
 /* Fills the parser settings table. */

@@ -25,7 +25,8 @@ ok("(default 127.0.0.1:8000)" in r.stdout and "(default 256)" in r.stdout and "(
 
 for args, what in [(["--bogus"], "unknown flag"), (["--itl-ms", "fast"], "non-numeric value"),
                    (["--error-rate", "1.5"], "rate above 1"), (["--max-num-seqs", "0"], "zero max-num-seqs"),
-                   (["--listen", "nowhere"], "listen without a port"), (["--itl-ms"], "missing value"),
+                   (["--listen", "nowhere"], "listen without a port"),
+                   (["--listen", "localhost:80"], "listen on a host name"), (["--itl-ms"], "missing value"),
                    (["--model", 'a"b'], "model name with a quote"), (["extra"], "stray argument")]:
     r = run(["sim", *args], timeout=10)
     ok(r.returncode == 2 and r.stderr.count("\n") == 1 and r.stdout == "",
