@@ -1,0 +1,376 @@
+/*
+ * sim_api.c - vLLM's OpenAI-compatible wire format for the simulator (see sim_api.h).
+ * Shapes follow vLLM's serving_chat.py (chunks dumped with exclude_unset: the role chunk, then
+ * content deltas with logprobs/finish_reason, stop_reason only on the last) and serving_completion.py
+ * (chunks dumped with exclude_unset=False, so every choice has stop_reason and every chunk "usage").
+ * Invariant: the text of token i is always " " + vocab[i % N], so lengths are predictable in tests.
+ */
+#include "sim_api.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "llmload/error.h"
+
+static const char *const vocab[] = {"the", "model", "streams", "tokens", "at", "a", "steady", "pace",
+                                    "while", "queue", "and", "cache", "decide", "when", "it", "starts"};
+#define VOCAB_N (sizeof vocab / sizeof vocab[0])
+
+uint64_t sim_api_count_words(const char *s, size_t len)
+{
+    uint64_t n = 0;
+    int in_word = 0;
+    for (size_t i = 0; i < len; i++) {
+        int sp = isspace((unsigned char)s[i]);
+        if (!sp && !in_word)
+            n++;
+        in_word = !sp;
+    }
+    return n;
+}
+
+static int fail(sim_api_error *err, int status, const char *type, int rc, const char *fmt, const char *a)
+{
+    err->status = status;
+    err->type = type;
+    snprintf(err->message, sizeof err->message, fmt, a ? a : "");
+    return rc;
+}
+
+#define BAD(msg, arg) fail(err, 400, "BadRequestError", LL_EINVAL, msg, arg)
+
+static int count_content(const cJSON *content, uint64_t *words)
+{
+    if (!content || cJSON_IsNull(content))
+        return 0;
+    if (cJSON_IsString(content)) {
+        *words += sim_api_count_words(content->valuestring, strlen(content->valuestring));
+        return 0;
+    }
+    if (!cJSON_IsArray(content))
+        return LL_EINVAL;
+    const cJSON *part;
+    cJSON_ArrayForEach(part, content) {
+        if (!cJSON_IsObject(part))
+            return LL_EINVAL;
+        const cJSON *type = cJSON_GetObjectItemCaseSensitive(part, "type");
+        const cJSON *text = cJSON_GetObjectItemCaseSensitive(part, "text");
+        if (!cJSON_IsString(type))
+            return LL_EINVAL;
+        if (strcmp(type->valuestring, "text") != 0)
+            continue;   /* images and audio count nothing under the word rule */
+        if (!cJSON_IsString(text))
+            return LL_EINVAL;
+        *words += sim_api_count_words(text->valuestring, strlen(text->valuestring));
+    }
+    return 0;
+}
+
+static int count_prompt(const cJSON *prompt, uint64_t *words)
+{
+    if (cJSON_IsString(prompt)) {
+        *words += sim_api_count_words(prompt->valuestring, strlen(prompt->valuestring));
+        return 0;
+    }
+    if (!cJSON_IsArray(prompt) || cJSON_GetArraySize(prompt) == 0)
+        return LL_EINVAL;
+    const cJSON *el;
+    cJSON_ArrayForEach(el, prompt) {
+        if (cJSON_IsString(el))
+            *words += sim_api_count_words(el->valuestring, strlen(el->valuestring));
+        else if (cJSON_IsNumber(el))
+            *words += 1;   /* a pre-tokenised prompt: one id is one token */
+        else if (cJSON_IsArray(el)) {
+            const cJSON *id;
+            cJSON_ArrayForEach(id, el) {
+                if (!cJSON_IsNumber(id))
+                    return LL_EINVAL;
+                *words += 1;
+            }
+        } else
+            return LL_EINVAL;
+    }
+    return 0;
+}
+
+static int opt_bool(const cJSON *root, const char *key, int *out, sim_api_error *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
+    if (!v || cJSON_IsNull(v))
+        return 0;
+    if (!cJSON_IsBool(v))
+        return BAD("'%s' must be a boolean", key);
+    *out = cJSON_IsTrue(v);
+    return 0;
+}
+
+static int parse_root(enum sim_api_kind kind, const cJSON *root, const char *model, uint64_t max_model_len,
+                      sim_api_request *req, sim_api_error *err)
+{
+    int rc;
+    if (!cJSON_IsObject(root))
+        return BAD("%sThe request body must be a JSON object", "");
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "model");
+    if (m && !cJSON_IsNull(m)) {
+        if (!cJSON_IsString(m))
+            return BAD("'%s' must be a string", "model");
+        if (strcmp(m->valuestring, model) != 0)
+            return fail(err, 404, "NotFoundError", LL_EINVAL, "The model `%s` does not exist.", m->valuestring);
+    }
+    if (kind == SIM_API_CHAT) {
+        const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(root, "messages");
+        if (!msgs)
+            return BAD("Field required: '%s'", "messages");
+        if (!cJSON_IsArray(msgs))
+            return BAD("'%s' must be an array of message objects", "messages");
+        const cJSON *msg;
+        cJSON_ArrayForEach(msg, msgs) {
+            if (!cJSON_IsObject(msg) || !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(msg, "role")))
+                return BAD("each entry of '%s' must be an object with a string 'role'", "messages");
+            if (count_content(cJSON_GetObjectItemCaseSensitive(msg, "content"), &req->prompt_tokens) < 0)
+                return BAD("'%s' must be a string or an array of content parts", "content");
+        }
+    } else {
+        const cJSON *prompt = cJSON_GetObjectItemCaseSensitive(root, "prompt");
+        if (!prompt)
+            return BAD("Field required: '%s'", "prompt");
+        if (count_prompt(prompt, &req->prompt_tokens) < 0)
+            return BAD("'%s' must be a string, an array of strings or an array of token ids", "prompt");
+    }
+    if (req->prompt_tokens == 0)
+        req->prompt_tokens = 1;
+    if ((rc = opt_bool(root, "stream", &req->stream, err)) < 0 ||
+        (rc = opt_bool(root, "ignore_eos", &req->ignore_eos, err)) < 0)
+        return rc;
+    const cJSON *so = cJSON_GetObjectItemCaseSensitive(root, "stream_options");
+    if (so && !cJSON_IsNull(so)) {
+        if (!cJSON_IsObject(so))
+            return BAD("'%s' must be an object", "stream_options");
+        if (!req->stream)
+            return BAD("%sStream options can only be defined when `stream=True`.", "");
+        req->include_usage = 1;   /* vLLM's StreamOptions defaults include_usage to true */
+        if ((rc = opt_bool(so, "include_usage", &req->include_usage, err)) < 0 ||
+            (rc = opt_bool(so, "continuous_usage_stats", &req->continuous_usage, err)) < 0)
+            return rc;
+    }
+    const char *mt_key = "max_tokens";
+    const cJSON *mt = cJSON_GetObjectItemCaseSensitive(root, mt_key);
+    if ((!mt || cJSON_IsNull(mt)) && kind == SIM_API_CHAT) {
+        mt_key = "max_completion_tokens";
+        mt = cJSON_GetObjectItemCaseSensitive(root, mt_key);
+    }
+    if (mt && !cJSON_IsNull(mt)) {
+        if (!cJSON_IsNumber(mt) || mt->valuedouble != (double)(long long)mt->valuedouble)
+            return BAD("'%s' must be an integer", mt_key);
+        if (mt->valuedouble < 1)
+            return fail(err, 400, "BadRequestError", LL_EINVAL, "%s must be at least 1.", mt_key);
+        req->has_max_tokens = 1;
+        req->max_tokens = mt->valuedouble > 1e15 ? (uint64_t)1e15 : (uint64_t)mt->valuedouble;
+    }
+    uint64_t want = req->prompt_tokens + (req->has_max_tokens ? req->max_tokens : 0);
+    if (want > max_model_len || req->prompt_tokens >= max_model_len) {
+        err->status = 400;
+        err->type = "BadRequestError";
+        snprintf(err->message, sizeof err->message,
+                 "This model's maximum context length is %llu tokens. However, you requested %llu tokens "
+                 "(%llu in the messages, %llu in the completion). Please reduce the length of the messages "
+                 "or completion.",
+                 (unsigned long long)max_model_len, (unsigned long long)want,
+                 (unsigned long long)req->prompt_tokens,
+                 (unsigned long long)(req->has_max_tokens ? req->max_tokens : 0));
+        return LL_ERANGE;
+    }
+    return 0;
+}
+
+int sim_api_parse(enum sim_api_kind kind, const char *body, size_t len, const char *model,
+                  uint64_t max_model_len, sim_api_request *req, sim_api_error *err)
+{
+    memset(req, 0, sizeof *req);
+    cJSON *root = cJSON_ParseWithLength(body, len);
+    if (!root)
+        return fail(err, 400, "BadRequestError", LL_EPARSE, "JSON decode error: %sthe body is not valid JSON", "");
+    int rc = parse_root(kind, root, model, max_model_len, req, err);
+    cJSON_Delete(root);
+    return rc;
+}
+
+int sim_api_error_body(sim_buf *out, int status, const char *type, const char *message)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return LL_ENOMEM;
+    int rc = LL_ENOMEM;
+    if (cJSON_AddStringToObject(o, "object", "error") && cJSON_AddStringToObject(o, "message", message) &&
+        cJSON_AddStringToObject(o, "type", type) && cJSON_AddNullToObject(o, "param") &&
+        cJSON_AddNumberToObject(o, "code", status)) {
+        char *s = cJSON_PrintUnformatted(o);
+        if (s) {
+            rc = sim_buf_puts(out, s);
+            cJSON_free(s);
+        }
+    }
+    cJSON_Delete(o);
+    return rc;
+}
+
+void sim_api_stream_init(sim_api_stream *s, enum sim_api_kind kind, uint64_t serial, uint64_t created,
+                         const char *model, uint64_t prompt_tokens, uint64_t reasoning_tokens,
+                         int continuous_usage)
+{
+    s->kind = kind;
+    s->prompt_tokens = prompt_tokens;
+    s->reasoning_tokens = kind == SIM_API_CHAT ? reasoning_tokens : 0;
+    s->continuous_usage = continuous_usage;
+    snprintf(s->id, sizeof s->id, "%s%032llx", kind == SIM_API_CHAT ? "chatcmpl-" : "cmpl-",
+             (unsigned long long)serial);
+    int n = snprintf(s->prefix, sizeof s->prefix,
+                     "data: {\"id\":\"%s\",\"object\":\"%s\",\"created\":%llu,\"model\":\"%.200s\",\"choices\":[",
+                     s->id, kind == SIM_API_CHAT ? "chat.completion.chunk" : "text_completion",
+                     (unsigned long long)created, model);
+    s->prefix_len = n > 0 && (size_t)n < sizeof s->prefix ? (size_t)n : 0;
+}
+
+static int put_words(sim_buf *out, uint64_t first, uint64_t n)
+{
+    for (uint64_t i = first; i < first + n; i++) {
+        const char *w = vocab[i % VOCAB_N];
+        int rc = sim_buf_append(out, " ", 1);
+        if (rc == 0)
+            rc = sim_buf_append(out, w, strlen(w));
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int put_usage(sim_buf *out, uint64_t prompt, uint64_t done, int details)
+{
+    return sim_buf_printf(out, "{\"prompt_tokens\":%llu,\"total_tokens\":%llu,\"completion_tokens\":%llu%s}",
+                          (unsigned long long)prompt, (unsigned long long)(prompt + done),
+                          (unsigned long long)done, details ? ",\"prompt_tokens_details\":null" : "");
+}
+
+#define TRY(x)              \
+    do {                    \
+        int rc_ = (x);      \
+        if (rc_ < 0)        \
+            return rc_;     \
+    } while (0)
+
+int sim_api_event_role(const sim_api_stream *s, sim_buf *out)
+{
+    TRY(sim_buf_append(out, s->prefix, s->prefix_len));
+    TRY(sim_buf_puts(out, "{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},"
+                          "\"logprobs\":null,\"finish_reason\":null}]"));
+    if (s->continuous_usage) {
+        TRY(sim_buf_puts(out, ",\"usage\":"));
+        TRY(put_usage(out, s->prompt_tokens, 0, 0));
+    }
+    return sim_buf_puts(out, "}\n\n");
+}
+
+int sim_api_event_tokens(const sim_api_stream *s, sim_buf *out, uint64_t first, uint32_t n,
+                         const char *finish, uint64_t done)
+{
+    TRY(sim_buf_append(out, s->prefix, s->prefix_len));
+    if (s->kind == SIM_API_CHAT) {
+        uint64_t r_end = s->reasoning_tokens > first ? s->reasoning_tokens : first;
+        if (r_end > first + n)
+            r_end = first + n;
+        TRY(sim_buf_puts(out, "{\"index\":0,\"delta\":{"));
+        if (r_end < first + n) {
+            TRY(sim_buf_puts(out, "\"content\":\""));
+            TRY(put_words(out, r_end, first + n - r_end));
+            TRY(sim_buf_puts(out, r_end > first ? "\"," : "\""));
+        }
+        if (r_end > first) {
+            TRY(sim_buf_puts(out, "\"reasoning_content\":\""));
+            TRY(put_words(out, first, r_end - first));
+            TRY(sim_buf_puts(out, "\""));
+        }
+        if (finish)
+            TRY(sim_buf_printf(out, "},\"logprobs\":null,\"finish_reason\":\"%s\",\"stop_reason\":null}]", finish));
+        else
+            TRY(sim_buf_puts(out, "},\"logprobs\":null,\"finish_reason\":null}]"));
+        if (s->continuous_usage) {
+            TRY(sim_buf_puts(out, ",\"usage\":"));
+            TRY(put_usage(out, s->prompt_tokens, done, 0));
+        }
+    } else {
+        TRY(sim_buf_puts(out, "{\"index\":0,\"text\":\""));
+        TRY(put_words(out, first, n));
+        if (finish)
+            TRY(sim_buf_printf(out, "\",\"logprobs\":null,\"finish_reason\":\"%s\",\"stop_reason\":null}]", finish));
+        else
+            TRY(sim_buf_puts(out, "\",\"logprobs\":null,\"finish_reason\":null,\"stop_reason\":null}]"));
+        TRY(sim_buf_puts(out, ",\"usage\":"));
+        if (s->continuous_usage)
+            TRY(put_usage(out, s->prompt_tokens, done, 1));
+        else
+            TRY(sim_buf_puts(out, "null"));
+    }
+    return sim_buf_puts(out, "}\n\n");
+}
+
+int sim_api_event_usage(const sim_api_stream *s, sim_buf *out, uint64_t completion_tokens)
+{
+    TRY(sim_buf_append(out, s->prefix, s->prefix_len));
+    TRY(sim_buf_puts(out, "],\"usage\":"));
+    TRY(put_usage(out, s->prompt_tokens, completion_tokens, 0));
+    return sim_buf_puts(out, "}\n\n");
+}
+
+int sim_api_event_malformed(const sim_api_stream *s, sim_buf *out)
+{
+    /* A chunk cut off mid-object, as a proxy that splits an event would leave it: the line ends
+     * before the JSON does. */
+    TRY(sim_buf_append(out, s->prefix, s->prefix_len));
+    return sim_buf_puts(out, "{\"index\":0,\"delta\":{\"content\":\" broken\n\n");
+}
+
+int sim_api_event_done(sim_buf *out)
+{
+    return sim_buf_puts(out, "data: [DONE]\n\n");
+}
+
+int sim_api_full_body(const sim_api_stream *s, sim_buf *out, uint64_t completion_tokens, const char *finish)
+{
+    /* The streaming prefix without `data: `, with the non-streaming object name. */
+    const char *obj = s->kind == SIM_API_CHAT ? "\"chat.completion.chunk\"" : NULL;
+    const char *p = s->prefix + 6;
+    size_t plen = s->prefix_len > 6 ? s->prefix_len - 6 : 0;
+    if (obj) {
+        const char *at = strstr(p, obj);
+        if (!at)
+            return LL_EINTERNAL;
+        TRY(sim_buf_append(out, p, (size_t)(at - p)));
+        TRY(sim_buf_puts(out, "\"chat.completion\""));
+        TRY(sim_buf_append(out, at + strlen(obj), plen - (size_t)(at + strlen(obj) - p)));
+        uint64_t r = s->reasoning_tokens < completion_tokens ? s->reasoning_tokens : completion_tokens;
+        TRY(sim_buf_puts(out, "{\"index\":0,\"message\":{\"role\":\"assistant\",\"reasoning_content\":"));
+        if (r) {
+            TRY(sim_buf_puts(out, "\""));
+            TRY(put_words(out, 0, r));
+            TRY(sim_buf_puts(out, "\""));
+        } else {
+            TRY(sim_buf_puts(out, "null"));
+        }
+        TRY(sim_buf_puts(out, ",\"content\":\""));
+        TRY(put_words(out, r, completion_tokens - r));
+        TRY(sim_buf_printf(out, "\",\"tool_calls\":[]},\"logprobs\":null,\"finish_reason\":\"%s\","
+                                "\"stop_reason\":null}],\"usage\":", finish));
+        TRY(put_usage(out, s->prompt_tokens, completion_tokens, 1));
+        return sim_buf_puts(out, ",\"prompt_logprobs\":null}");
+    }
+    TRY(sim_buf_append(out, p, plen));
+    TRY(sim_buf_puts(out, "{\"index\":0,\"text\":\""));
+    TRY(put_words(out, 0, completion_tokens));
+    TRY(sim_buf_printf(out, "\",\"logprobs\":null,\"finish_reason\":\"%s\",\"stop_reason\":null,"
+                            "\"prompt_logprobs\":null}],\"usage\":", finish));
+    TRY(put_usage(out, s->prompt_tokens, completion_tokens, 1));
+    return sim_buf_puts(out, "}");
+}

@@ -1,0 +1,75 @@
+/*
+ * sim_api.h - internal to the simulator tree: the OpenAI-compatible wire format. Parses a request
+ * body once (cJSON) into the few numbers the engine needs, and formats vLLM-shaped responses: SSE
+ * events from a per-request preformatted prefix (no cJSON, no allocation once the buffer is warm),
+ * whole JSON bodies, and vLLM's error bodies. Sits between the server's HTTP layer and the engine.
+ * Invariant: every event written is `data: <one line>\n\n`; only sim_api_event_malformed breaks JSON.
+ */
+#ifndef LLMLOAD_SIM_API_H
+#define LLMLOAD_SIM_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sim_buf.h"
+
+enum sim_api_kind { SIM_API_CHAT, SIM_API_COMPLETIONS };
+
+typedef struct sim_api_request {
+    int stream;
+    int include_usage, continuous_usage;
+    int has_max_tokens;
+    uint64_t max_tokens;
+    int ignore_eos;
+    uint64_t prompt_tokens;       /* by the word rule, >= 1 */
+} sim_api_request;
+
+typedef struct sim_api_error {
+    int status;                   /* HTTP status */
+    const char *type;             /* static string, e.g. "BadRequestError" */
+    char message[512];
+} sim_api_error;
+
+/* Counts prompt tokens by llmload's rule: whitespace-separated words, minimum 1 (docs/simulator.md). */
+uint64_t sim_api_count_words(const char *s, size_t len);
+
+/* Parses and validates a request body. `model` and the limit are the server's. Returns 0, or
+ * LL_EPARSE / LL_EINVAL with *err filled with vLLM's status, type and message. */
+int sim_api_parse(enum sim_api_kind kind, const char *body, size_t len, const char *model,
+                  uint64_t max_model_len, sim_api_request *req, sim_api_error *err);
+
+/* Appends vLLM's error body {"object":"error","message":..,"type":..,"param":null,"code":N}. */
+int sim_api_error_body(sim_buf *out, int status, const char *type, const char *message);
+
+#define SIM_API_PREFIX_MAX 400
+
+/* Per-request formatting state; filled by sim_api_stream_init, no pointers into other memory. */
+typedef struct sim_api_stream {
+    enum sim_api_kind kind;
+    uint64_t prompt_tokens;
+    uint64_t reasoning_tokens;    /* chat only: tokens [0, N) are reasoning_content */
+    int continuous_usage;
+    char id[64];
+    size_t prefix_len;
+    char prefix[SIM_API_PREFIX_MAX]; /* `data: {"id":..,"object":..,"created":..,"model":..,"choices":[` */
+} sim_api_stream;
+
+/* `model` must be JSON-safe (sim_config guarantees it) and at most 200 bytes. */
+void sim_api_stream_init(sim_api_stream *s, enum sim_api_kind kind, uint64_t serial, uint64_t created,
+                         const char *model, uint64_t prompt_tokens, uint64_t reasoning_tokens,
+                         int continuous_usage);
+/* Chat's first chunk: delta {"role":"assistant","content":""}. */
+int sim_api_event_role(const sim_api_stream *s, sim_buf *out);
+/* Tokens [first, first+n) in one event; `finish` is NULL, "length" or "stop". `done` is the running
+ * completion count after this event (for continuous usage). */
+int sim_api_event_tokens(const sim_api_stream *s, sim_buf *out, uint64_t first, uint32_t n,
+                         const char *finish, uint64_t done);
+/* The final usage chunk (choices: []). */
+int sim_api_event_usage(const sim_api_stream *s, sim_buf *out, uint64_t completion_tokens);
+/* One event whose data line is not valid JSON (fault injection). */
+int sim_api_event_malformed(const sim_api_stream *s, sim_buf *out);
+int sim_api_event_done(sim_buf *out);
+/* The whole non-streaming response body. */
+int sim_api_full_body(const sim_api_stream *s, sim_buf *out, uint64_t completion_tokens, const char *finish);
+
+#endif

@@ -1,0 +1,187 @@
+/*
+ * sim_config.c - `llmload sim` flags: one table gives getopt_long its options, the parser its types
+ * and bounds, and --help its lines (as wrk's option table does), so they cannot drift apart.
+ * Invariant: every default in the table is applied before argv is read.
+ */
+#include "sim_config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "llmload/error.h"
+
+enum opt_kind { K_LISTEN, K_STR, K_U32, K_U64, K_DBL, K_RATE, K_HELP };
+
+typedef struct opt_def {
+    const char *name;
+    enum opt_kind kind;
+    size_t off;
+    double min, max;
+    const char *def;     /* default, as text (NULL: none) */
+    const char *arg;     /* metavariable for --help */
+    const char *help;
+} opt_def;
+
+#define OFF(f) offsetof(sim_config, f)
+static const opt_def opts[] = {
+    {"listen", K_LISTEN, 0, 0, 0, "127.0.0.1:8000", "ADDR:PORT", "where to listen (port 0: the OS chooses)"},
+    {"model", K_STR, OFF(model), 0, 0, "llmload-sim", "NAME", "model id served; other names get 404"},
+    {"max-num-seqs", K_U32, OFF(max_num_seqs), 1, 1e7, "256", "N", "sequences running at once"},
+    {"kv-cache-tokens", K_U64, OFF(kv_cache_tokens), 1, 1e15, "1000000", "N", "tokens held by running sequences at most"},
+    {"ttft-ms", K_DBL, OFF(ttft_ms), 0, 1e7, "50", "MS", "fixed prefill time"},
+    {"prefill-ms-per-1k", K_DBL, OFF(prefill_ms_per_1k), 0, 1e7, "0", "MS", "prefill time per 1000 prompt tokens"},
+    {"itl-ms", K_DBL, OFF(itl_ms), 0, 1e7, "10", "MS", "fixed decode step time"},
+    {"itl-ms-per-seq", K_DBL, OFF(itl_ms_per_seq), 0, 1e7, "0", "MS", "decode step growth per running sequence"},
+    {"max-model-len", K_U64, OFF(max_model_len), 1, 1e12, "32768", "N", "prompt + max_tokens limit (400 beyond)"},
+    {"output-tokens", K_DBL, OFF(output_tokens), 1, 1e9, "128", "N", "mean drawn output length"},
+    {"output-tokens-stdev", K_DBL, OFF(output_tokens_stdev), 0, 1e9, "0", "N", "stdev of the drawn output length"},
+    {"tokens-per-event", K_U32, OFF(tokens_per_event), 1, 1e6, "1", "K", "tokens per SSE event (per decode step)"},
+    {"reasoning-tokens", K_U64, OFF(reasoning_tokens), 0, 1e9, "0", "N", "first N chat tokens sent as reasoning_content"},
+    {"early-eos-rate", K_RATE, OFF(early_eos_rate), 0, 1, "0", "P", "share of requests ended early (finish_reason stop)"},
+    {"seed", K_U64, OFF(seed), 0, 18446744073709551615.0, "0", "N", "seed for every random choice"},
+    {"error-rate", K_RATE, OFF(error_rate), 0, 1, "0", "P", "share answered HTTP 500"},
+    {"rate-limit-rate", K_RATE, OFF(rate_limit_rate), 0, 1, "0", "P", "share answered HTTP 429 (Retry-After: 1)"},
+    {"disconnect-rate", K_RATE, OFF(disconnect_rate), 0, 1, "0", "P", "share of streams cut after >= 1 token"},
+    {"malformed-rate", K_RATE, OFF(malformed_rate), 0, 1, "0", "P", "share of streams with one invalid-JSON event"},
+    {"stall-rate", K_RATE, OFF(stall_rate), 0, 1, "0", "P", "share of streams that stop sending after >= 1 token"},
+    {"stall-seconds", K_DBL, OFF(stall_seconds), 0, 1e7, "300", "S", "how long a stalled stream is held open"},
+    {"api-key", K_STR, OFF(api_key), 0, 0, NULL, "KEY", "require Authorization: Bearer KEY or X-API-Key: KEY"},
+    {"max-body-bytes", K_U64, OFF(max_body_bytes), 1, 1e12, "4194304", "N", "request body limit (413 beyond)"},
+    {"help", K_HELP, 0, 0, 0, NULL, NULL, "print this help and exit"},
+};
+#undef OFF
+#define NOPTS (sizeof opts / sizeof opts[0])
+
+static void print_help(FILE *f)
+{
+    fprintf(f, "usage: llmload sim [options]\n\n"
+               "An OpenAI-compatible server that models an inference engine (docs/simulator.md).\n\n"
+               "options:\n");
+    for (size_t i = 0; i < NOPTS; i++) {
+        char lhs[64];
+        snprintf(lhs, sizeof lhs, "--%s%s%s", opts[i].name, opts[i].arg ? " " : "",
+                 opts[i].arg ? opts[i].arg : "");
+        fprintf(f, "  %-28s %s", lhs, opts[i].help);
+        if (opts[i].def)
+            fprintf(f, " (default %s)", opts[i].def);
+        else if (opts[i].kind != K_HELP)
+            fprintf(f, " (default none)");
+        fputc('\n', f);
+    }
+}
+
+static int parse_listen(sim_config *cfg, const char *v)
+{
+    const char *colon = strrchr(v, ':');
+    if (!colon || colon == v || (size_t)(colon - v) >= sizeof cfg->host)
+        return LL_EUSAGE;
+    char *end;
+    errno = 0;
+    long port = strtol(colon + 1, &end, 10);
+    if (errno || *end || end == colon + 1 || port < 0 || port > 65535)
+        return LL_EUSAGE;
+    /* "[::1]:8000" names an IPv6 address; keep it without the brackets. */
+    const char *h = v;
+    size_t hl = (size_t)(colon - v);
+    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+        h++;
+        hl -= 2;
+    }
+    memcpy(cfg->host, h, hl);
+    cfg->host[hl] = '\0';
+    unsigned char addr[sizeof(struct in6_addr)];
+    if (inet_pton(AF_INET, cfg->host, addr) != 1 && inet_pton(AF_INET6, cfg->host, addr) != 1)
+        return LL_EUSAGE;   /* numeric addresses only: no resolver on the startup path */
+    cfg->port = (int)port;
+    return 0;
+}
+
+static int apply(sim_config *cfg, const opt_def *o, const char *v)
+{
+    char *base = (char *)cfg;
+    if (o->kind == K_LISTEN)
+        return parse_listen(cfg, v);
+    if (o->kind == K_STR) {
+        /* Names are pasted into JSON and Prometheus labels unescaped: keep them plain. */
+        if (!*v || strlen(v) > 200 || strpbrk(v, "\"\\\n\r\t") != NULL)
+            return LL_EUSAGE;
+        *(const char **)(base + o->off) = v;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (errno || end == v || *end || !isfinite(d) || d < o->min || d > o->max)
+        return LL_EUSAGE;
+    switch (o->kind) {
+    case K_U32:
+    case K_U64:
+        if (d != floor(d))
+            return LL_EUSAGE;
+        /* Parsed again as plain digits: a double cannot hold every 64-bit value (seeds). */
+        errno = 0;
+        unsigned long long u = strtoull(v, &end, 10);
+        if (errno || *end || v[0] == '-')
+            return LL_EUSAGE;
+        if (o->kind == K_U32)
+            *(uint32_t *)(base + o->off) = (uint32_t)u;
+        else
+            *(uint64_t *)(base + o->off) = (uint64_t)u;
+        return 0;
+    default:
+        *(double *)(base + o->off) = d;
+        return 0;
+    }
+}
+
+int sim_config_parse(sim_config *cfg, int argc, char **argv, FILE *out, FILE *err)
+{
+    struct option lopts[NOPTS + 1];
+    memset(cfg, 0, sizeof *cfg);
+    memset(lopts, 0, sizeof lopts);
+    for (size_t i = 0; i < NOPTS; i++) {
+        lopts[i].name = opts[i].name;
+        lopts[i].has_arg = opts[i].kind == K_HELP ? no_argument : required_argument;
+        lopts[i].val = 256 + (int)i;
+        if (opts[i].def && apply(cfg, &opts[i], opts[i].def) < 0)
+            return LL_EINTERNAL;
+    }
+    optind = 1;
+    opterr = 0;
+    for (;;) {
+        int c = getopt_long(argc, argv, "h", lopts, NULL);
+        if (c == -1)
+            break;
+        if (c == 'h') {
+            print_help(out);
+            return SIM_CONFIG_HELP;
+        }
+        if (c < 256 || c >= 256 + (int)NOPTS) {
+            const char *bad = argv[optind - 1];
+            if (c == '?' && optopt >= 256)
+                fprintf(err, "llmload sim: option '%s' needs a value\n", bad);
+            else
+                fprintf(err, "llmload sim: unknown option '%s' (try llmload sim --help)\n", bad);
+            return LL_EUSAGE;
+        }
+        const opt_def *o = &opts[c - 256];
+        if (o->kind == K_HELP) {
+            print_help(out);
+            return SIM_CONFIG_HELP;
+        }
+        if (apply(cfg, o, optarg) < 0) {
+            fprintf(err, "llmload sim: bad value '%s' for --%s (expected %s)\n", optarg, o->name, o->arg);
+            return LL_EUSAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(err, "llmload sim: unexpected argument '%s'\n", argv[optind]);
+        return LL_EUSAGE;
+    }
+    return SIM_CONFIG_RUN;
+}

@@ -1,0 +1,721 @@
+/*
+ * sim_conn.c - one client connection of the simulator: http-parser callbacks, routing, auth, fault
+ * decisions, and the response writers (JSON bodies and chunked SSE streams). Requests on a
+ * connection are served one after another (keep-alive); bytes that arrive during a response wait
+ * in pending_in. Writes go out with uv_try_write at the moment an event is made (that instant is
+ * what llmload_sim_inter_token_latency_seconds measures); what the socket does not take waits in
+ * `out` behind one uv_write. Invariant: at most one uv_write is in flight per connection.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <gsl/gsl_randist.h>
+#include <math.h>
+
+#include "llmload/clock.h"
+#include "llmload/error.h"
+#include "sim_server.h"
+
+#define CONN_OF_SEQ(s) ((sim_conn *)((char *)(s) - offsetof(sim_conn, seq)))
+
+static void conn_flush(sim_conn *c);
+static void conn_feed_pending(sim_conn *c);
+
+static const char *reason_phrase(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 413: return "Content Too Large";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    default: return "Unknown";
+    }
+}
+
+/* ---- closing ---- */
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    sim_conn *c = h->data;
+    if (--c->open_handles > 0)
+        return;
+    sim_server *srv = c->srv;
+    /* Cancelled here, not in sim_conn_close, because close may be asked from inside the engine's
+     * emit callback, which must not re-enter the engine. */
+    sim_engine_cancel(srv->engine, &c->seq, clock_now_ns());
+    if (!srv->stopping)
+        sim_server_reschedule(srv);
+    sim_buf_free(&c->body);
+    sim_buf_free(&c->pending_in);
+    sim_buf_free(&c->out);
+    sim_buf_free(&c->inflight);
+    free(c);
+}
+
+void sim_conn_close(sim_conn *c)
+{
+    if (c->closing)
+        return;
+    c->closing = 1;
+    sim_server *srv = c->srv;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    if (c->on_drain_list) {
+        /* Unlink from the deferred list so the drain pass never sees a freed conn. */
+        sim_conn **pp = &srv->drain;
+        while (*pp && *pp != c)
+            pp = &(*pp)->drain_next;
+        if (*pp)
+            *pp = c->drain_next;
+        c->on_drain_list = 0;
+    }
+    uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+    uv_close((uv_handle_t *)&c->stall_timer, on_handle_closed);
+}
+
+/* ---- writing ---- */
+
+static void on_write(uv_write_t *w, int status)
+{
+    sim_conn *c = w->data;
+    c->writing = 0;
+    sim_buf_reset(&c->inflight);
+    if (status < 0 || c->closing) {
+        sim_conn_close(c);
+        return;
+    }
+    conn_flush(c);
+}
+
+static void conn_flush(sim_conn *c)
+{
+    if (c->closing || c->writing)
+        return;
+    if (c->out.len) {
+        uv_buf_t b = uv_buf_init(c->out.data, (unsigned)c->out.len);
+        int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+        if (n < 0 && n != UV_EAGAIN) {
+            sim_conn_close(c);
+            return;
+        }
+        sim_buf_consume(&c->out, n > 0 ? (size_t)n : 0);
+    }
+    if (c->out.len) {
+        /* Swap so `out` keeps collecting while `inflight` belongs to libuv until on_write. */
+        sim_buf t = c->inflight;
+        c->inflight = c->out;
+        c->out = t;
+        sim_buf_reset(&c->out);
+        uv_buf_t b = uv_buf_init(c->inflight.data, (unsigned)c->inflight.len);
+        c->wreq.data = c;
+        if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_write) < 0) {
+            sim_conn_close(c);
+            return;
+        }
+        c->writing = 1;
+        return;
+    }
+    if (c->close_after_write)
+        sim_conn_close(c);
+}
+
+static void respond(sim_conn *c, int status, const char *extra_headers, const char *body, size_t len)
+{
+    if (c->closing)
+        return;
+    if (!c->keep_alive)
+        c->close_after_write = 1;
+    int rc = sim_buf_printf(&c->out, "HTTP/1.1 %d %s\r\ncontent-length: %zu\r\n%s%s\r\n", status,
+                            reason_phrase(status), len, extra_headers ? extra_headers : "",
+                            c->keep_alive ? "" : "connection: close\r\n");
+    if (rc == 0)
+        rc = sim_buf_append(&c->out, body, len);
+    if (rc < 0) {
+        sim_conn_close(c);
+        return;
+    }
+    conn_flush(c);
+}
+
+static void respond_json(sim_conn *c, int status, const char *extra, const char *json)
+{
+    char hdr[256];
+    snprintf(hdr, sizeof hdr, "content-type: application/json\r\n%s", extra ? extra : "");
+    respond(c, status, hdr, json, strlen(json));
+}
+
+static void respond_error(sim_conn *c, int status, const char *type, const char *message, const char *extra)
+{
+    sim_buf *s = &c->srv->scratch;
+    sim_buf_reset(s);
+    if (sim_api_error_body(s, status, type, message) < 0) {
+        sim_conn_close(c);
+        return;
+    }
+    respond_json(c, status, extra, s->data);
+}
+
+/* ---- request routing ---- */
+
+static int authorized(const sim_conn *c)
+{
+    const char *key = c->srv->cfg.api_key;
+    if (!key)
+        return 1;
+    if (c->hdr_overflow)
+        return 0;
+    size_t kl = strlen(key);
+    if (c->xkey_len == kl && memcmp(c->xkey, key, kl) == 0)
+        return 1;
+    return c->auth_len == kl + 7 && strncasecmp(c->auth, "Bearer ", 7) == 0 && memcmp(c->auth + 7, key, kl) == 0;
+}
+
+static void serve_models(sim_conn *c)
+{
+    sim_server *srv = c->srv;
+    sim_buf *s = &srv->scratch;
+    sim_buf_reset(s);
+    if (sim_buf_printf(s,
+                       "{\"object\":\"list\",\"data\":[{\"id\":\"%s\",\"object\":\"model\",\"created\":%llu,"
+                       "\"owned_by\":\"llmload-sim\",\"root\":\"%s\",\"parent\":null,\"max_model_len\":%llu}]}",
+                       srv->cfg.model, (unsigned long long)srv->started_wall, srv->cfg.model,
+                       (unsigned long long)srv->cfg.max_model_len) < 0) {
+        sim_conn_close(c);
+        return;
+    }
+    respond_json(c, 200, NULL, s->data);
+}
+
+static void serve_metrics(sim_conn *c)
+{
+    sim_server *srv = c->srv;
+    sim_buf *s = &srv->scratch;
+    sim_buf_reset(s);
+    if (sim_metrics_render(&srv->metrics, srv->engine, srv->cfg.kv_cache_tokens, srv->cfg.model, s) < 0) {
+        sim_conn_close(c);
+        return;
+    }
+    respond(c, 200, "content-type: text/plain; version=0.0.4; charset=utf-8\r\n", s->data, s->len);
+}
+
+static int draw(sim_server *srv, double p)
+{
+    return p > 0 && gsl_rng_uniform(srv->rng) < p;
+}
+
+/* Output length and finish reason for one request (docs/simulator.md "Output length"). */
+static uint64_t output_length(sim_conn *c, const char **finish)
+{
+    sim_server *srv = c->srv;
+    const sim_config *cfg = &srv->cfg;
+    double d = cfg->output_tokens;
+    if (cfg->output_tokens_stdev > 0)
+        d += gsl_ran_gaussian(srv->rng, cfg->output_tokens_stdev);
+    uint64_t drawn = d < 1 ? 1 : (uint64_t)llround(d);
+    uint64_t room = cfg->max_model_len - c->req.prompt_tokens;
+    uint64_t cap = c->req.has_max_tokens ? c->req.max_tokens : room;
+    uint64_t n;
+    if (c->req.ignore_eos && c->req.has_max_tokens) {
+        n = cap;
+        *finish = "length";
+    } else if (drawn >= cap) {
+        n = cap;
+        *finish = "length";
+    } else {
+        n = drawn;
+        *finish = "stop";
+    }
+    if (draw(srv, cfg->early_eos_rate)) {
+        if (n > 1)
+            n = 1 + gsl_rng_uniform_int(srv->rng, (unsigned long)(n - 1));
+        *finish = "stop";
+    }
+    return n;
+}
+
+static void start_completion(sim_conn *c, enum sim_api_kind kind)
+{
+    sim_server *srv = c->srv;
+    sim_api_error err;
+    srv->metrics.requests++;
+    if (sim_api_parse(kind, c->body.data ? c->body.data : "", c->body.len, srv->cfg.model,
+                      srv->cfg.max_model_len, &c->req, &err) < 0) {
+        respond_error(c, err.status, err.type, err.message, NULL);
+        return;
+    }
+    if (draw(srv, srv->cfg.error_rate)) {
+        srv->metrics.faults[SIM_FAULT_ERROR]++;
+        respond_error(c, 500, "InternalServerError", "Injected fault: internal server error (llmload sim --error-rate)", NULL);
+        return;
+    }
+    if (draw(srv, srv->cfg.rate_limit_rate)) {
+        srv->metrics.faults[SIM_FAULT_RATE_LIMIT]++;
+        respond_error(c, 429, "RateLimitError", "Injected fault: too many requests (llmload sim --rate-limit-rate)",
+                      "retry-after: 1\r\n");
+        return;
+    }
+    uint64_t n = output_length(c, &c->finish);
+    uint32_t k = srv->cfg.tokens_per_event;
+    c->total_events = (n + k - 1) / k;
+    c->fault = -1;
+    if (c->req.stream) {
+        static const int kinds[] = {SIM_FAULT_DISCONNECT, SIM_FAULT_MALFORMED, SIM_FAULT_STALL};
+        const double rates[] = {srv->cfg.disconnect_rate, srv->cfg.malformed_rate, srv->cfg.stall_rate};
+        for (int i = 0; i < 3 && c->fault < 0; i++)
+            if (draw(srv, rates[i]))
+                c->fault = kinds[i];
+        if (c->fault >= 0) {
+            /* Cut and stall strike after event fault_at, leaving at least one token sent and (when
+             * the stream has more than one event) at least one unsent; malformed goes before it. */
+            uint64_t span = c->total_events > 1 ? c->total_events - 1 : 1;
+            c->fault_at = 1 + gsl_rng_uniform_int(srv->rng, (unsigned long)span);
+            srv->metrics.faults[c->fault]++;
+        }
+    }
+    memset(&c->seq, 0, sizeof c->seq);
+    c->seq.prompt_tokens = c->req.prompt_tokens;
+    c->seq.output_tokens = n;
+    sim_api_stream_init(&c->st, kind, ++srv->serial, (uint64_t)clock_wall_s(), srv->cfg.model,
+                        c->req.prompt_tokens, srv->cfg.reasoning_tokens, c->req.continuous_usage);
+    c->arrival_ns = clock_now_ns();
+    int rc = sim_engine_submit(srv->engine, &c->seq, c->arrival_ns);
+    if (rc < 0) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "The request needs %llu tokens of KV cache, more than the %llu the engine has.",
+                 (unsigned long long)(c->seq.prompt_tokens + c->seq.output_tokens),
+                 (unsigned long long)srv->cfg.kv_cache_tokens);
+        respond_error(c, 400, "BadRequestError", msg, NULL);
+        return;
+    }
+    srv->metrics.prompt_tokens += c->req.prompt_tokens;
+    c->in_request = 1;
+    c->events = c->tokens_sent = 0;
+    c->stalled = 0;
+    if (c->req.stream) {
+        c->route = SIM_ROUTE_STREAM;
+        if (sim_buf_printf(&c->out, "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream; charset=utf-8\r\n"
+                                    "transfer-encoding: chunked\r\n%s\r\n",
+                           c->keep_alive ? "" : "connection: close\r\n") < 0) {
+            sim_conn_close(c);
+            return;
+        }
+        conn_flush(c);
+    } else {
+        c->route = SIM_ROUTE_FULL;
+    }
+    sim_server_reschedule(srv);
+}
+
+static void dispatch(sim_conn *c)
+{
+    char path[1024];
+    size_t plen = c->url_len;
+    const char *q = memchr(c->url, '?', c->url_len);
+    if (q)
+        plen = (size_t)(q - c->url);
+    memcpy(path, c->url, plen);
+    path[plen] = '\0';
+    int method = c->parser.method;
+    static const struct {
+        const char *path;
+        int method;
+    } routes[] = {{"/health", HTTP_GET},         {"/v1/models", HTTP_GET},
+                  {"/metrics", HTTP_GET},        {"/v1/chat/completions", HTTP_POST},
+                  {"/v1/completions", HTTP_POST}};
+    int found = -1;
+    for (size_t i = 0; !c->url_overflow && i < sizeof routes / sizeof routes[0]; i++)
+        if (strcmp(path, routes[i].path) == 0)
+            found = (int)i;
+    if (found < 0) {
+        respond_json(c, 404, NULL, "{\"detail\":\"Not Found\"}");
+        return;
+    }
+    if (method != routes[found].method) {
+        char allow[64];
+        snprintf(allow, sizeof allow, "allow: %s\r\n", http_method_str(routes[found].method));
+        respond_json(c, 405, allow, "{\"detail\":\"Method Not Allowed\"}");
+        return;
+    }
+    if (strncmp(path, "/v1/", 4) == 0 && !authorized(c)) {
+        respond_json(c, 401, NULL, "{\"error\":\"Unauthorized\"}");
+        return;
+    }
+    switch (found) {
+    case 0: respond(c, 200, NULL, "", 0); break;
+    case 1: serve_models(c); break;
+    case 2: serve_metrics(c); break;
+    case 3: start_completion(c, SIM_API_CHAT); break;
+    default: start_completion(c, SIM_API_COMPLETIONS); break;
+    }
+}
+
+/* ---- http-parser callbacks ---- */
+
+static int on_message_begin(http_parser *p)
+{
+    sim_conn *c = p->data;
+    c->url_len = 0;
+    c->url_overflow = 0;
+    c->field_len = 0;
+    c->last_was_value = 0;
+    c->hdr_target = 0;
+    c->auth_len = c->xkey_len = 0;
+    c->hdr_overflow = 0;
+    sim_buf_reset(&c->body);
+    return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t len)
+{
+    sim_conn *c = p->data;
+    if (len >= sizeof c->url - c->url_len) {
+        c->url_overflow = 1;
+        return 0;
+    }
+    memcpy(c->url + c->url_len, at, len);
+    c->url_len += len;
+    return 0;
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t len)
+{
+    sim_conn *c = p->data;
+    if (c->last_was_value) {
+        c->field_len = 0;
+        c->last_was_value = 0;
+    }
+    size_t room = sizeof c->field - 1 - c->field_len;
+    if (len > room)
+        len = room;   /* a long name cannot be one we look for; truncation keeps it unmatched */
+    memcpy(c->field + c->field_len, at, len);
+    c->field_len += len;
+    c->field[c->field_len] = '\0';
+    return 0;
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t len)
+{
+    sim_conn *c = p->data;
+    if (!c->last_was_value) {
+        c->last_was_value = 1;
+        c->hdr_target = strcasecmp(c->field, "authorization") == 0 ? 1
+                        : strcasecmp(c->field, "x-api-key") == 0   ? 2
+                                                                   : 0;
+        if (c->hdr_target == 1)
+            c->auth_len = 0;
+        else if (c->hdr_target == 2)
+            c->xkey_len = 0;
+    }
+    char *dst = c->hdr_target == 1 ? c->auth : c->xkey;
+    size_t *dl = c->hdr_target == 1 ? &c->auth_len : &c->xkey_len;
+    if (!c->hdr_target)
+        return 0;
+    if (len > sizeof c->auth - *dl) {
+        c->hdr_overflow = 1;
+        return 0;
+    }
+    memcpy(dst + *dl, at, len);
+    *dl += len;
+    return 0;
+}
+
+static void too_large(sim_conn *c)
+{
+    char msg[160];
+    snprintf(msg, sizeof msg, "Request body exceeds the limit of %llu bytes (llmload sim --max-body-bytes).",
+             (unsigned long long)c->srv->cfg.max_body_bytes);
+    c->keep_alive = 0;
+    respond_error(c, 413, "BadRequestError", msg, NULL);
+}
+
+static int on_headers_complete(http_parser *p)
+{
+    sim_conn *c = p->data;
+    if ((p->flags & F_CONTENTLENGTH) && p->content_length > c->srv->cfg.max_body_bytes) {
+        too_large(c);
+        return -1;   /* stops the parser; the connection closes once the 413 is out */
+    }
+    return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t len)
+{
+    sim_conn *c = p->data;
+    int rc = sim_buf_append(&c->body, at, len);
+    if (rc == LL_EOVERSIZE) {
+        too_large(c);
+        return -1;
+    }
+    if (rc < 0) {
+        sim_conn_close(c);
+        return -1;
+    }
+    return 0;
+}
+
+static int on_message_complete(http_parser *p)
+{
+    sim_conn *c = p->data;
+    c->keep_alive = http_should_keep_alive(p);
+    dispatch(c);
+    /* One request at a time: pause so bytes of a pipelined request wait in pending_in until this
+     * response has finished. */
+    http_parser_pause(p, 1);
+    return 0;
+}
+
+void sim_conn_settings(http_parser_settings *s)
+{
+    memset(s, 0, sizeof *s);
+    s->on_message_begin = on_message_begin;
+    s->on_url = on_url;
+    s->on_header_field = on_header_field;
+    s->on_header_value = on_header_value;
+    s->on_headers_complete = on_headers_complete;
+    s->on_body = on_body;
+    s->on_message_complete = on_message_complete;
+}
+
+/* Feeds bytes to the parser while no response is in progress; returns how many were consumed. */
+static size_t conn_feed(sim_conn *c, const char *data, size_t len)
+{
+    size_t used = 0;
+    while (used < len && !c->in_request && !c->closing && !c->close_after_write) {
+        size_t n = http_parser_execute(&c->parser, &c->srv->settings, data + used, len - used);
+        enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+        used += n;
+        if (e == HPE_PAUSED) {
+            http_parser_pause(&c->parser, 0);
+            continue;
+        }
+        if (e != HPE_OK) {
+            if (!c->closing && !c->close_after_write) {
+                c->keep_alive = 0;
+                respond_json(c, 400, NULL, "{\"detail\":\"Invalid HTTP request received.\"}");
+            }
+            return len;
+        }
+        if (n == 0)
+            break;
+    }
+    return used;
+}
+
+static void conn_feed_pending(sim_conn *c)
+{
+    if (!c->pending_in.len)
+        return;
+    size_t n = conn_feed(c, c->pending_in.data, c->pending_in.len);
+    sim_buf_consume(&c->pending_in, n);
+}
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+    sim_conn *c = h->data;
+    (void)hint;
+    *buf = uv_buf_init(c->srv->readbuf, sizeof c->srv->readbuf);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    sim_conn *c = s->data;
+    if (nread < 0) {
+        sim_conn_close(c);
+        return;
+    }
+    if (nread == 0 || c->closing)
+        return;
+    size_t n = 0;
+    if (!c->in_request && !c->pending_in.len)
+        n = conn_feed(c, buf->base, (size_t)nread);
+    if (n < (size_t)nread && !c->closing && !c->close_after_write &&
+        sim_buf_append(&c->pending_in, buf->base + n, (size_t)nread - n) < 0) {
+        sim_conn_close(c);   /* more pipelined input than we hold for one connection */
+        return;
+    }
+    if (!c->in_request)
+        conn_feed_pending(c);
+}
+
+static void on_stall_timeout(uv_timer_t *t)
+{
+    sim_conn_close(t->data);
+}
+
+void sim_conn_accept(sim_server *srv)
+{
+    sim_conn *c = calloc(1, sizeof *c);
+    if (!c) {
+        fprintf(stderr, "llmload sim: out of memory accepting a connection\n");
+        return;
+    }
+    c->srv = srv;
+    sim_buf_init(&c->body, srv->cfg.max_body_bytes);
+    sim_buf_init(&c->pending_in, srv->cfg.max_body_bytes + 65536);
+    sim_buf_init(&c->out, 0);
+    sim_buf_init(&c->inflight, 0);
+    if (uv_tcp_init(&srv->loop, &c->tcp) < 0) {
+        free(c);
+        return;
+    }
+    c->tcp.data = c;
+    c->open_handles = 1;
+    if (uv_timer_init(&srv->loop, &c->stall_timer) == 0) {
+        c->stall_timer.data = c;
+        c->open_handles = 2;
+    }
+    c->next = srv->conns;
+    if (srv->conns)
+        srv->conns->prev = c;
+    srv->conns = c;
+    if (c->open_handles != 2) {
+        /* Only the tcp handle exists: close it alone. */
+        c->closing = 1;
+        srv->conns = c->next;
+        if (c->next)
+            c->next->prev = NULL;
+        uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+        return;
+    }
+    http_parser_init(&c->parser, HTTP_REQUEST);
+    c->parser.data = c;
+    c->keep_alive = 1;
+    if (uv_accept((uv_stream_t *)&srv->listener, (uv_stream_t *)&c->tcp) < 0 ||
+        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) < 0) {
+        sim_conn_close(c);
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+}
+
+/* ---- streaming ---- */
+
+static void schedule_drain(sim_conn *c)
+{
+    if (c->on_drain_list || c->closing)
+        return;
+    c->on_drain_list = 1;
+    c->drain_next = c->srv->drain;
+    c->srv->drain = c;
+}
+
+static void finish_request(sim_conn *c)
+{
+    c->in_request = 0;
+    c->route = SIM_ROUTE_NONE;
+    if (!c->keep_alive)
+        c->close_after_write = 1;
+    /* Parsing what arrived meanwhile may submit to the engine: not from inside its callback. */
+    if (c->pending_in.len)
+        schedule_drain(c);
+    conn_flush(c);
+}
+
+void sim_conn_drain(sim_conn *c)
+{
+    c->on_drain_list = 0;
+    if (!c->closing && !c->in_request)
+        conn_feed_pending(c);
+}
+
+static int frame(sim_buf *out, const sim_buf *ev)
+{
+    int rc = sim_buf_printf(out, "%zx\r\n", ev->len);
+    if (rc == 0)
+        rc = sim_buf_append(out, ev->data, ev->len);
+    if (rc == 0)
+        rc = sim_buf_append(out, "\r\n", 2);
+    return rc;
+}
+
+static void emit_stream(sim_conn *c, uint32_t tokens, int finished, uint64_t now)
+{
+    sim_server *srv = c->srv;
+    sim_buf *ev = &srv->scratch;
+    int cut = (c->fault == SIM_FAULT_DISCONNECT || c->fault == SIM_FAULT_STALL) && c->events == c->fault_at;
+    int rc = 0;
+    sim_buf_reset(ev);
+    if (c->events == 1 && c->st.kind == SIM_API_CHAT)
+        rc = sim_api_event_role(&c->st, ev);
+    if (rc == 0 && c->fault == SIM_FAULT_MALFORMED && c->events == c->fault_at)
+        rc = sim_api_event_malformed(&c->st, ev);
+    if (rc == 0)
+        rc = sim_api_event_tokens(&c->st, ev, c->tokens_sent - tokens, tokens, finished ? c->finish : NULL,
+                                  c->tokens_sent);
+    if (rc == 0 && finished && !cut && c->req.include_usage)
+        rc = sim_api_event_usage(&c->st, ev, c->tokens_sent);
+    if (rc == 0 && finished && !cut)
+        rc = sim_api_event_done(ev);
+    if (rc == 0)
+        rc = frame(&c->out, ev);
+    if (rc == 0 && finished && !cut)
+        rc = sim_buf_append(&c->out, "0\r\n\r\n", 5);
+    if (rc < 0) {
+        sim_conn_close(c);
+        return;
+    }
+    if (c->events > 1)
+        sim_metrics_observe(&srv->metrics, SIM_HIST_ITL, (double)(now - c->last_write_ns) / 1e9);
+    c->last_write_ns = now;
+    conn_flush(c);
+    if (cut && c->fault == SIM_FAULT_DISCONNECT) {
+        c->close_after_write = 1;
+        conn_flush(c);
+    } else if (cut) {
+        /* Hold the connection open and silent; the client or the timer ends it. */
+        c->stalled = 1;
+        uv_timer_start(&c->stall_timer, on_stall_timeout, (uint64_t)(srv->cfg.stall_seconds * 1000.0), 0);
+    }
+}
+
+static void conn_on_emit(sim_conn *c, uint32_t tokens, int finished)
+{
+    sim_server *srv = c->srv;
+    if (c->closing || c->close_after_write)
+        return;
+    uint64_t now = clock_now_ns();
+    c->events++;
+    c->tokens_sent += tokens;
+    srv->metrics.generation_tokens += tokens;
+    if (c->events == 1)
+        sim_metrics_observe(&srv->metrics, SIM_HIST_TTFT, (double)(now - c->arrival_ns) / 1e9);
+    if (c->route == SIM_ROUTE_STREAM) {
+        if (!c->stalled)
+            emit_stream(c, tokens, finished, now);
+        if (!finished || c->stalled || c->closing || c->close_after_write)
+            return;
+    } else if (finished) {
+        sim_buf *s = &srv->scratch;
+        sim_buf_reset(s);
+        if (sim_api_full_body(&c->st, s, c->tokens_sent, c->finish) < 0) {
+            sim_conn_close(c);
+            return;
+        }
+        respond(c, 200, "content-type: application/json\r\n", s->data, s->len);
+    } else {
+        return;
+    }
+    if (strcmp(c->finish, "length") == 0)
+        srv->metrics.success_length++;
+    else
+        srv->metrics.success_stop++;
+    sim_metrics_observe(&srv->metrics, SIM_HIST_E2E, (double)(clock_now_ns() - c->arrival_ns) / 1e9);
+    finish_request(c);
+}
+
+void sim_conn_emit(void *ud, sim_engine_seq *seq, uint64_t at_ns, uint32_t tokens, int finished)
+{
+    (void)ud;
+    (void)at_ns;
+    conn_on_emit(CONN_OF_SEQ(seq), tokens, finished);
+}

@@ -1,0 +1,112 @@
+/*
+ * sim_metrics.c - /metrics for the simulator in Prometheus text format 0.0.4: HELP and TYPE before
+ * each family, histograms as cumulative _bucket{le} series ending in le="+Inf", then _sum, _count.
+ * Names follow vLLM (vllm:*, label model_name) so dashboards and llmload's --server-metrics work
+ * unchanged. Invariant: bucket bounds are strictly increasing, so rendered buckets are cumulative.
+ */
+#include "sim_metrics.h"
+
+#include <stddef.h>
+
+static const double ttft_bounds[] = {0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5,
+                                     0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0, 160.0, 640.0,
+                                     2560.0};
+static const double e2e_bounds[] = {0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0,
+                                    40.0, 50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0};
+/* Finer at the low end than vLLM's, since the simulator's steps are often a few milliseconds. */
+static const double itl_bounds[] = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.015, 0.02, 0.025, 0.05,
+                                    0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0};
+
+static const struct {
+    const char *name, *help;
+    const double *bounds;
+    size_t n;
+} hist_defs[SIM_HIST_COUNT_] = {
+    [SIM_HIST_TTFT] = {"vllm:time_to_first_token_seconds", "Histogram of time to first token in seconds.",
+                       ttft_bounds, sizeof ttft_bounds / sizeof ttft_bounds[0]},
+    [SIM_HIST_E2E] = {"vllm:e2e_request_latency_seconds", "Histogram of end to end request latency in seconds.",
+                      e2e_bounds, sizeof e2e_bounds / sizeof e2e_bounds[0]},
+    [SIM_HIST_ITL] = {"llmload_sim_inter_token_latency_seconds",
+                      "Gaps between consecutive token event writes of one stream, CLOCK_MONOTONIC at write time.",
+                      itl_bounds, sizeof itl_bounds / sizeof itl_bounds[0]},
+};
+
+static const char *fault_names[SIM_FAULT_COUNT_] = {"error", "rate_limit", "disconnect", "malformed", "stall"};
+
+void sim_metrics_observe(sim_metrics *m, enum sim_hist_kind kind, double seconds)
+{
+    sim_hist *h = &m->hist[kind];
+    size_t i = 0;
+    while (i < hist_defs[kind].n && seconds > hist_defs[kind].bounds[i])
+        i++;
+    h->counts[i]++;
+    h->count++;
+    h->sum += seconds;
+}
+
+static int family(sim_buf *o, const char *name, const char *type, const char *help)
+{
+    return sim_buf_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static int render_hist(const sim_hist *h, enum sim_hist_kind k, const char *model, sim_buf *o)
+{
+    const char *n = hist_defs[k].name;
+    int rc = family(o, n, "histogram", hist_defs[k].help);
+    uint64_t cum = 0;
+    for (size_t i = 0; rc == 0 && i < hist_defs[k].n; i++) {
+        cum += h->counts[i];
+        rc = sim_buf_printf(o, "%s_bucket{le=\"%g\",model_name=\"%s\"} %llu\n", n, hist_defs[k].bounds[i],
+                            model, (unsigned long long)cum);
+    }
+    if (rc == 0)
+        rc = sim_buf_printf(o, "%s_bucket{le=\"+Inf\",model_name=\"%s\"} %llu\n%s_sum{model_name=\"%s\"} %.9g\n"
+                               "%s_count{model_name=\"%s\"} %llu\n",
+                            n, model, (unsigned long long)h->count, n, model, h->sum, n, model,
+                            (unsigned long long)h->count);
+    return rc;
+}
+
+#define TRY(x)              \
+    do {                    \
+        int rc_ = (x);      \
+        if (rc_ < 0)        \
+            return rc_;     \
+    } while (0)
+
+int sim_metrics_render(const sim_metrics *m, const sim_engine *e, uint64_t kv_total, const char *model,
+                       sim_buf *o)
+{
+    double kv = kv_total ? (double)sim_engine_kv_used(e) / (double)kv_total : 0.0;
+    TRY(family(o, "vllm:num_requests_running", "gauge", "Number of requests in model execution batches."));
+    TRY(sim_buf_printf(o, "vllm:num_requests_running{model_name=\"%s\"} %u\n", model, sim_engine_running(e)));
+    TRY(family(o, "vllm:num_requests_waiting", "gauge", "Number of requests waiting to be processed."));
+    TRY(sim_buf_printf(o, "vllm:num_requests_waiting{model_name=\"%s\"} %u\n", model, sim_engine_waiting(e)));
+    TRY(family(o, "vllm:kv_cache_usage_perc", "gauge", "KV-cache usage. 1 means 100 percent usage."));
+    TRY(sim_buf_printf(o, "vllm:kv_cache_usage_perc{model_name=\"%s\"} %.9g\n", model, kv));
+    TRY(family(o, "vllm:gpu_cache_usage_perc", "gauge", "GPU KV-cache usage. 1 means 100 percent usage."));
+    TRY(sim_buf_printf(o, "vllm:gpu_cache_usage_perc{model_name=\"%s\"} %.9g\n", model, kv));
+    TRY(family(o, "vllm:prompt_tokens_total", "counter", "Number of prefill tokens processed."));
+    TRY(sim_buf_printf(o, "vllm:prompt_tokens_total{model_name=\"%s\"} %llu\n", model,
+                       (unsigned long long)m->prompt_tokens));
+    TRY(family(o, "vllm:generation_tokens_total", "counter", "Number of generation tokens processed."));
+    TRY(sim_buf_printf(o, "vllm:generation_tokens_total{model_name=\"%s\"} %llu\n", model,
+                       (unsigned long long)m->generation_tokens));
+    TRY(family(o, "vllm:request_success_total", "counter", "Count of successfully processed requests."));
+    TRY(sim_buf_printf(o, "vllm:request_success_total{finished_reason=\"length\",model_name=\"%s\"} %llu\n",
+                       model, (unsigned long long)m->success_length));
+    TRY(sim_buf_printf(o, "vllm:request_success_total{finished_reason=\"stop\",model_name=\"%s\"} %llu\n",
+                       model, (unsigned long long)m->success_stop));
+    TRY(render_hist(&m->hist[SIM_HIST_TTFT], SIM_HIST_TTFT, model, o));
+    TRY(render_hist(&m->hist[SIM_HIST_E2E], SIM_HIST_E2E, model, o));
+    TRY(family(o, "llmload_sim_requests_total", "counter",
+               "Completion requests received (chat and completions, any outcome)."));
+    TRY(sim_buf_printf(o, "llmload_sim_requests_total{model_name=\"%s\"} %llu\n", model,
+                       (unsigned long long)m->requests));
+    TRY(family(o, "llmload_sim_faults_total", "counter", "Faults the simulator injected, by kind."));
+    for (int k = 0; k < SIM_FAULT_COUNT_; k++)
+        TRY(sim_buf_printf(o, "llmload_sim_faults_total{kind=\"%s\",model_name=\"%s\"} %llu\n", fault_names[k],
+                           model, (unsigned long long)m->faults[k]));
+    TRY(render_hist(&m->hist[SIM_HIST_ITL], SIM_HIST_ITL, model, o));
+    return 0;
+}

@@ -1,0 +1,147 @@
+/* Unit tests for the simulator's wire format: the word-count rule, request validation with vLLM's
+ * statuses, and the exact bytes of streamed events. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "../../src/sim/sim_api.h"
+#include "llmload/error.h"
+
+static void test_word_rule(void **state)
+{
+    (void)state;
+    assert_int_equal(sim_api_count_words("", 0), 0);
+    assert_int_equal(sim_api_count_words("  one\ttwo\nthree  ", 17), 3);
+    assert_int_equal(sim_api_count_words("x", 1), 1);
+}
+
+static int parse(enum sim_api_kind k, const char *body, sim_api_request *r, sim_api_error *e)
+{
+    return sim_api_parse(k, body, strlen(body), "m", 100, r, e);
+}
+
+static void test_parse_ok(void **state)
+{
+    (void)state;
+    sim_api_request r;
+    sim_api_error e;
+    assert_int_equal(parse(SIM_API_CHAT,
+                           "{\"model\":\"m\",\"messages\":[{\"role\":\"system\",\"content\":\"a b\"},"
+                           "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"c d e\"},"
+                           "{\"type\":\"image_url\",\"image_url\":{}}]}],\"max_tokens\":7,\"ignore_eos\":true,"
+                           "\"stream\":true,\"stream_options\":{\"continuous_usage_stats\":true}}",
+                           &r, &e),
+                     0);
+    assert_int_equal(r.prompt_tokens, 5);
+    assert_int_equal(r.max_tokens, 7);
+    assert_int_equal(r.has_max_tokens, 1);
+    assert_int_equal(r.ignore_eos, 1);
+    assert_int_equal(r.stream, 1);
+    assert_int_equal(r.include_usage, 1);
+    assert_int_equal(r.continuous_usage, 1);
+    assert_int_equal(parse(SIM_API_COMPLETIONS, "{\"prompt\":[\"a b\",\"c\"]}", &r, &e), 0);
+    assert_int_equal(r.prompt_tokens, 3);
+    assert_int_equal(r.has_max_tokens, 0);
+    assert_int_equal(parse(SIM_API_COMPLETIONS, "{\"prompt\":\"   \"}", &r, &e), 0);
+    assert_int_equal(r.prompt_tokens, 1);
+}
+
+static void test_parse_errors(void **state)
+{
+    (void)state;
+    static const struct {
+        enum sim_api_kind kind;
+        const char *body;
+        int status;
+    } cases[] = {
+        {SIM_API_CHAT, "{not json", 400},
+        {SIM_API_CHAT, "[1,2]", 400},
+        {SIM_API_CHAT, "{}", 400},
+        {SIM_API_CHAT, "{\"messages\":\"hi\"}", 400},
+        {SIM_API_CHAT, "{\"messages\":[{\"role\":\"user\",\"content\":5}]}", 400},
+        {SIM_API_COMPLETIONS, "{}", 400},
+        {SIM_API_COMPLETIONS, "{\"prompt\":{}}", 400},
+        {SIM_API_COMPLETIONS, "{\"prompt\":\"a\",\"max_tokens\":\"5\"}", 400},
+        {SIM_API_COMPLETIONS, "{\"prompt\":\"a\",\"max_tokens\":0}", 400},
+        {SIM_API_COMPLETIONS, "{\"prompt\":\"a\",\"stream\":\"yes\"}", 400},
+        {SIM_API_COMPLETIONS, "{\"prompt\":\"a\",\"stream_options\":{}}", 400},
+        {SIM_API_COMPLETIONS, "{\"prompt\":\"a\",\"max_tokens\":100}", 400},
+        {SIM_API_COMPLETIONS, "{\"prompt\":\"a\",\"model\":\"other\"}", 404},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sim_api_request r;
+        sim_api_error e;
+        assert_true(parse(cases[i].kind, cases[i].body, &r, &e) < 0);
+        assert_int_equal(e.status, cases[i].status);
+        assert_true(e.message[0] != '\0');
+    }
+}
+
+static void test_error_body(void **state)
+{
+    (void)state;
+    sim_buf b = {0};
+    assert_int_equal(sim_api_error_body(&b, 400, "BadRequestError", "bad \"x\""), 0);
+    assert_string_equal(b.data, "{\"object\":\"error\",\"message\":\"bad \\\"x\\\"\",\"type\":\"BadRequestError\","
+                                "\"param\":null,\"code\":400}");
+    sim_buf_free(&b);
+}
+
+static void test_chat_events_exact(void **state)
+{
+    (void)state;
+    sim_api_stream s;
+    sim_buf b = {0};
+    sim_api_stream_init(&s, SIM_API_CHAT, 1, 1700000000, "m", 3, 1, 0);
+    assert_int_equal(sim_api_event_tokens(&s, &b, 0, 2, "length", 2), 0);
+    assert_string_equal(b.data, "data: {\"id\":\"chatcmpl-00000000000000000000000000000001\",\"object\":"
+                                "\"chat.completion.chunk\",\"created\":1700000000,\"model\":\"m\",\"choices\":"
+                                "[{\"index\":0,\"delta\":{\"content\":\" model\",\"reasoning_content\":\" the\"},"
+                                "\"logprobs\":null,\"finish_reason\":\"length\",\"stop_reason\":null}]}\n\n");
+    sim_buf_reset(&b);
+    assert_int_equal(sim_api_event_usage(&s, &b, 2), 0);
+    assert_non_null(strstr(b.data, "\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"total_tokens\":5,"
+                                   "\"completion_tokens\":2}}\n\n"));
+    sim_buf_free(&b);
+}
+
+static void test_completion_full_body(void **state)
+{
+    (void)state;
+    sim_api_stream s;
+    sim_buf b = {0};
+    sim_api_stream_init(&s, SIM_API_COMPLETIONS, 2, 5, "m", 4, 0, 0);
+    assert_int_equal(sim_api_full_body(&s, &b, 2, "stop"), 0);
+    assert_string_equal(b.data, "{\"id\":\"cmpl-00000000000000000000000000000002\",\"object\":\"text_completion\","
+                                "\"created\":5,\"model\":\"m\",\"choices\":[{\"index\":0,\"text\":\" the model\","
+                                "\"logprobs\":null,\"finish_reason\":\"stop\",\"stop_reason\":null,"
+                                "\"prompt_logprobs\":null}],\"usage\":{\"prompt_tokens\":4,\"total_tokens\":6,"
+                                "\"completion_tokens\":2,\"prompt_tokens_details\":null}}");
+    sim_buf_free(&b);
+}
+
+static void test_buf_cap(void **state)
+{
+    (void)state;
+    sim_buf b;
+    sim_buf_init(&b, 4);
+    assert_int_equal(sim_buf_append(&b, "abcd", 4), 0);
+    assert_int_equal(sim_buf_append(&b, "e", 1), LL_EOVERSIZE);
+    assert_int_equal(b.len, 4);
+    sim_buf_consume(&b, 2);
+    assert_string_equal(b.data, "cd");
+    sim_buf_free(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_word_rule),        cmocka_unit_test(test_parse_ok),
+        cmocka_unit_test(test_parse_errors),     cmocka_unit_test(test_error_body),
+        cmocka_unit_test(test_chat_events_exact), cmocka_unit_test(test_completion_full_body),
+        cmocka_unit_test(test_buf_cap),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,76 @@
+/* Unit tests for `llmload sim` flag parsing: the documented defaults, values, and usage errors. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdio.h>
+
+#include "../../src/sim/sim_config.h"
+#include "llmload/error.h"
+
+static int parse(sim_config *c, int argc, char **argv)
+{
+    FILE *devnull = fopen("/dev/null", "w");
+    assert_non_null(devnull);
+    int rc = sim_config_parse(c, argc, argv, devnull, devnull);
+    fclose(devnull);
+    return rc;
+}
+
+static void test_defaults(void **state)
+{
+    (void)state;
+    char *argv[] = {"sim", NULL};
+    sim_config c;
+    assert_int_equal(parse(&c, 1, argv), SIM_CONFIG_RUN);
+    assert_string_equal(c.host, "127.0.0.1");
+    assert_int_equal(c.port, 8000);
+    assert_string_equal(c.model, "llmload-sim");
+    assert_int_equal(c.max_num_seqs, 256);
+    assert_int_equal(c.kv_cache_tokens, 1000000);
+    assert_true(c.ttft_ms == 50 && c.itl_ms == 10 && c.prefill_ms_per_1k == 0 && c.itl_ms_per_seq == 0);
+    assert_int_equal(c.max_model_len, 32768);
+    assert_true(c.output_tokens == 128 && c.output_tokens_stdev == 0);
+    assert_int_equal(c.tokens_per_event, 1);
+    assert_true(c.stall_seconds == 300);
+    assert_int_equal(c.max_body_bytes, 4194304);
+    assert_null(c.api_key);
+    assert_int_equal(c.seed, 0);
+}
+
+static void test_values(void **state)
+{
+    (void)state;
+    char *argv[] = {"sim", "--listen", "[::1]:0", "--itl-ms", "2.5", "--error-rate", "1", "--seed",
+                    "18446744073709551615", "--api-key", "k", NULL};
+    sim_config c;
+    assert_int_equal(parse(&c, 11, argv), SIM_CONFIG_RUN);
+    assert_string_equal(c.host, "::1");
+    assert_int_equal(c.port, 0);
+    assert_true(c.itl_ms == 2.5 && c.error_rate == 1.0);
+    assert_true(c.seed == 18446744073709551615ULL);
+    assert_string_equal(c.api_key, "k");
+}
+
+static void test_usage_errors(void **state)
+{
+    (void)state;
+    const char *bad[][3] = {{"--nope", "1", NULL},          {"--max-num-seqs", "0", NULL},
+                            {"--stall-rate", "-0.1", NULL}, {"--kv-cache-tokens", "1.5", NULL},
+                            {"--listen", "1.2.3.4:70000", NULL}, {"--itl-ms", "nan", NULL}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *argv[] = {"sim", (char *)bad[i][0], (char *)bad[i][1], NULL};
+        sim_config c;
+        assert_int_equal(parse(&c, 3, argv), LL_EUSAGE);
+    }
+    char *help[] = {"sim", "--help", NULL};
+    sim_config c;
+    assert_int_equal(parse(&c, 2, help), SIM_CONFIG_HELP);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_defaults), cmocka_unit_test(test_values),
+                                       cmocka_unit_test(test_usage_errors)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
