@@ -101,6 +101,10 @@ int config_load_profile_text(config *c, const char *text, size_t len, const char
 /* Parses a --data value: a synthetic spec "prompt_tokens=256,output_tokens=128,..." or, when it
  * names an existing file or ends in .jsonl/.json/.csv/.txt, a dataset path. LL_EUSAGE + err on error. */
 int config_parse_data(config_data *d, const char *spec, char *err, size_t errlen);
+/* Added: config_data's defaults (the comments above), for a config_data used on its own (the
+ * source's tests, the fuzzer); config_init calls it. config_data_free frees path (safe twice). */
+void config_data_init(config_data *d);
+void config_data_free(config_data *d);
 
 /* Checks cross-field rules (target present and http(s), limits set, warmup+cooldown < duration...). */
 int config_validate(const config *c, char *err, size_t errlen);
