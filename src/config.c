@@ -34,12 +34,14 @@ const char *config_schedule_name(config_schedule s)
     return "unknown";
 }
 
-static void strip_trailing_slashes(char *s)
+void config__strip_slashes(char *url)
 {
-    size_t n = strlen(s);
-    /* Keep "http://" whole: only strip slashes that follow something after the scheme. */
-    while (n > 0 && s[n - 1] == '/' && !(n >= 2 && s[n - 2] == '/'))
-        s[--n] = '\0';
+    /* Never into the "scheme://" itself: "http://" stays as it is (and fails the URL check). */
+    const char *sep = strstr(url, "://");
+    size_t floor_len = sep ? (size_t)(sep - url) + 3 : 0;
+    size_t n = strlen(url);
+    while (n > floor_len && url[n - 1] == '/')
+        url[--n] = '\0';
 }
 
 int config_init(config *c)
@@ -71,7 +73,7 @@ int config_init(config *c)
     if (t && *t) {
         if (!(c->target = strdup(t)))
             goto nomem;
-        strip_trailing_slashes(c->target);
+        config__strip_slashes(c->target);
     }
     const char *k = getenv("OPENAI_API_KEY");
     if (k && *k) {

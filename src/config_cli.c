@@ -21,6 +21,32 @@ typedef struct pending {
     const char *val; /* borrowed from argv */
 } pending;
 
+#define HELP_INDENT 31
+#define HELP_WIDTH 100
+
+/* Prints text from column HELP_INDENT, wrapped at spaces to HELP_WIDTH columns. */
+static void print_wrapped(FILE *f, const char *text)
+{
+    size_t col = HELP_INDENT;
+    const char *p = text;
+    while (*p) {
+        size_t w = strcspn(p, " ");
+        if (col > HELP_INDENT && col + 1 + w > HELP_WIDTH) {
+            fprintf(f, "\n%*s", HELP_INDENT, "");
+            col = HELP_INDENT;
+        } else if (col > HELP_INDENT) {
+            fputc(' ', f);
+            col++;
+        }
+        fprintf(f, "%.*s", (int)w, p);
+        col += w;
+        p += w;
+        while (*p == ' ')
+            p++;
+    }
+    fputc('\n', f);
+}
+
 void config_print_run_help(FILE *f)
 {
     fprintf(f, "usage: llmload run [PROFILE.json] [options]\n\n"
@@ -43,10 +69,12 @@ void config_print_run_help(FILE *f)
             fprintf(f, "  %s\n  %-28s ", left, "");
         else
             fprintf(f, "  %-28s ", left);
-        fprintf(f, "%s", o->help);
+        char text[512];
         if (o->dflt)
-            fprintf(f, " [default: %s]", o->dflt);
-        fputc('\n', f);
+            snprintf(text, sizeof text, "%s [default: %s]", o->help, o->dflt);
+        else
+            snprintf(text, sizeof text, "%s", o->help);
+        print_wrapped(f, text);
     }
     fprintf(f, "\nExit codes: 0 success, 1 runtime failure, 2 usage error, 3 a gate (--slo) failed.\n");
 }

@@ -78,6 +78,9 @@ int config__resolve_api_key(config *c, const char *origin, char *err, size_t err
 /* Checks an http:// or https:// URL with a host. 0, or LL_EUSAGE with the reason in why. */
 int config__check_url(const char *url, char *why, size_t whylen);
 
+/* Removes trailing '/' from a URL, never eating into "scheme://". */
+void config__strip_slashes(char *url);
+
 /* Data spec pieces (config_data.c), shared with the profile's "data" object form. */
 int config__data_set(config_data *d, const char *key, const char *val, char *why, size_t whylen);
 int config__data_check(const config_data *d, char *why, size_t whylen);

@@ -116,12 +116,8 @@ static int set_url(config *c, const config__opt *o, const char *val, char *why, 
         rc = config__check_url(val, why, whylen);
     if (rc == 0)
         rc = replace_string(FIELD(char *, c, o), val);
-    if (rc == 0) {
-        char *s = *FIELD(char *, c, o);
-        size_t n = strlen(s);
-        while (n > 0 && s[n - 1] == '/' && !(n >= 2 && s[n - 2] == '/'))
-            s[--n] = '\0';
-    }
+    if (rc == 0)
+        config__strip_slashes(*FIELD(char *, c, o));
     return rc;
 }
 
@@ -493,8 +489,8 @@ const config__opt config__opts[] = {
     {.name = "data", .has_arg = required_argument, .metavar = "SPEC|FILE", .set = set_data,
      .json = J_STR | J_OBJ, .expect = "a spec string, an object of token counts, or a file name",
      .dflt = "prompt_tokens=256,output_tokens=128",
-     .help = "synthetic spec prompt_tokens=N,prompt_tokens_stdev=N,prompt_tokens_min=N,"
-             "prompt_tokens_max=N, the same four for output_tokens, prefix_tokens=N; or a "
+     .help = "synthetic spec such as prompt_tokens=256,prompt_tokens_stdev=64 (keys: prompt_tokens, "
+             "output_tokens, each with _stdev, _min, _max; prefix_tokens), or a "
              ".jsonl/.json/.csv/.txt file"},
     {.name = "seed", .has_arg = required_argument, .metavar = "N", .set = set_seed, .off = OFF(seed),
      .json = J_NUM | J_STR, .expect = "a whole number", .dflt = "42",
