@@ -95,7 +95,7 @@ void config_free(config *c)
     free(c->model);
     free(c->api_key_env);
     if (c->api_key) /* do not leave the secret in freed memory */
-        memset(c->api_key, 0, strlen(c->api_key));
+        explicit_bzero(c->api_key, strlen(c->api_key));
     free(c->api_key);
     for (size_t i = 0; i < c->n_headers; i++)
         free(c->headers[i]);

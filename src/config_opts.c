@@ -407,7 +407,7 @@ static int set_api_key_env(config *c, const config__opt *o, const char *val, cha
     free(c->api_key_env);
     c->api_key_env = name;
     if (c->api_key) {
-        memset(c->api_key, 0, strlen(c->api_key));
+        explicit_bzero(c->api_key, strlen(c->api_key));
         free(c->api_key);
         c->api_key = NULL;
     }
