@@ -1,7 +1,8 @@
 /*
  * config.c - defaults, cross-field validation and the redacted JSON view of a resolved `run`
- * config (the first box: config -> source -> scheduler ...). Flags live in config_opts.c, profile
- * files in config_profile.c, the --data spec in config_data.c.
+ * config (the first box: config -> source -> scheduler ...). The option table and its setters
+ * live in config_opts.c, argv and --help in config_cli.c, profile files in config_profile.c, the
+ * --data spec in config_data.c.
  * Invariant: the api key and header values never leave this struct except as "<redacted>";
  * no error line or JSON written here contains them.
  */

@@ -213,7 +213,9 @@ int source_next(source *s, source_request *out)
     long ot = draw(s->rng, s->o_mean, s->o_sd, s->o_lo, s->o_hi);
     char *p = s->buf + s->prefix_len;
     static const char hex[] = "0123456789abcdef";
-    uint64_t id = s->salt + s->counter++;
+    /* splitmix64 is a bijection, so ids stay unique, and they differ from the first character:
+     * consecutive prompts share nothing after the prefix that a block-wise cache could reuse. */
+    uint64_t id = splitmix64(s->salt + s->counter++);
     *p++ = 'i';
     *p++ = 'd';
     for (int i = 15; i >= 0; i--)

@@ -87,7 +87,10 @@ int config_init(config *c);
 void config_free(config *c);
 
 /* Parses `llmload run` arguments (argv[0] is "run"): loads the profile named by the first
- * positional argument, then applies the flags. On a bad flag, value or profile returns LL_EUSAGE
+ * positional argument, then applies the flags, then reads the api key and runs config_validate
+ * (so a 0 return is a complete, checked config). Uses getopt_long, so not thread-safe: call it
+ * from main before starting threads. argv strings are only borrowed during the call (the pointers
+ * in argv are not reordered). On a bad flag, value or profile returns LL_EUSAGE
  * (or LL_ENOENT / LL_EIO for an unreadable profile) and writes one line, naming the input and what
  * is wrong, to err. Returns 1 (not an error) when --help was given and printed to stdout. */
 int config_parse_run(config *c, int argc, char **argv, char *err, size_t errlen);
