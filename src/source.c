@@ -54,6 +54,7 @@ static const char *const vocab[256] = {
  * probability of about 1e-15 per draw) so the largest prompt, and source_max_prompt_bytes, is a
  * sound bound computed once rather than prompt_tokens_max words (1,000,000 by default). */
 #define SIGMA_CUT 8.0
+#define SOURCE_MAX_PROMPT_TOKENS 10000000L /* the config's own cap on any token count */
 
 struct source {
     gsl_rng *rng;
@@ -167,6 +168,14 @@ int source_create(source **out, const config_data *d, uint64_t seed, char *err, 
     s->o_hi = upper_bound(s->o_mean, s->o_sd, s->o_lo, d->output_tokens_max);
     s->salt = splitmix64(seed);
 
+    /* The config caps counts at 10,000,000; a config_data built by hand must not overflow the
+     * buffer size computed below either. */
+    if (s->p_hi > SOURCE_MAX_PROMPT_TOKENS) {
+        snprintf(err, errlen, "data spec: prompts could reach %ld words, over the limit of %ld", s->p_hi,
+                 SOURCE_MAX_PROMPT_TOKENS);
+        source_destroy(s);
+        return LL_EUSAGE;
+    }
     s->rng = gsl_rng_alloc(gsl_rng_mt19937);
     prefix_rng = gsl_rng_alloc(gsl_rng_mt19937);
     if (!s->rng || !prefix_rng)

@@ -264,6 +264,13 @@ static void test_errors(void **state)
     d.prompt_tokens_max = 10;
     assert_int_equal(source_create(&s, &d, 1, err, sizeof err), LL_EUSAGE);
     assert_non_null(strstr(err, "prefix_tokens"));
+    /* A hand-built spec too large for a sound buffer size is refused, not overflowed. */
+    config_data_init(&d);
+    d.prompt_tokens = 1e12;
+    d.prompt_tokens_max = 2000000000000L;
+    assert_int_equal(source_create(&s, &d, 1, err, sizeof err), LL_EUSAGE);
+    assert_null(s);
+    assert_non_null(strstr(err, "over the limit of 10000000"));
     source_destroy(NULL);
 }
 
