@@ -87,7 +87,10 @@ int config_init(config *c);
 void config_free(config *c);
 
 /* Parses `llmload run` arguments (argv[0] is "run"): loads the profile named by the first
- * positional argument, then applies the flags. On a bad flag, value or profile returns LL_EUSAGE
+ * positional argument, then applies the flags, then reads the api key and runs config_validate
+ * (so a 0 return is a complete, checked config). Uses getopt_long, so not thread-safe: call it
+ * from main before starting threads. argv strings are only borrowed during the call (the pointers
+ * in argv are not reordered). On a bad flag, value or profile returns LL_EUSAGE
  * (or LL_ENOENT / LL_EIO for an unreadable profile) and writes one line, naming the input and what
  * is wrong, to err. Returns 1 (not an error) when --help was given and printed to stdout. */
 int config_parse_run(config *c, int argc, char **argv, char *err, size_t errlen);
@@ -101,6 +104,10 @@ int config_load_profile_text(config *c, const char *text, size_t len, const char
 /* Parses a --data value: a synthetic spec "prompt_tokens=256,output_tokens=128,..." or, when it
  * names an existing file or ends in .jsonl/.json/.csv/.txt, a dataset path. LL_EUSAGE + err on error. */
 int config_parse_data(config_data *d, const char *spec, char *err, size_t errlen);
+/* Added: config_data's defaults (the comments above), for a config_data used on its own (the
+ * source's tests, the fuzzer); config_init calls it. config_data_free frees path (safe twice). */
+void config_data_init(config_data *d);
+void config_data_free(config_data *d);
 
 /* Checks cross-field rules (target present and http(s), limits set, warmup+cooldown < duration...). */
 int config_validate(const config *c, char *err, size_t errlen);

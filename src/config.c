@@ -1,0 +1,468 @@
+/*
+ * config.c - defaults, cross-field validation and the redacted JSON view of a resolved `run`
+ * config (the first box: config -> source -> scheduler ...). The option table and its setters
+ * live in config_opts.c, argv and --help in config_cli.c, profile files in config_profile.c, the
+ * --data spec in config_data.c.
+ * Invariant: the api key and header values never leave this struct except as "<redacted>";
+ * no error line or JSON written here contains them.
+ */
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config_internal.h"
+#include "llmload/error.h"
+
+static const char *const api_names[] = {"chat", "completions"};
+static const char *const schedule_names[] = {"synchronous", "concurrent", "throughput",
+                                             "constant",    "poisson",    "sweep"};
+
+const char *config_api_name(config_api a)
+{
+    if ((unsigned)a < sizeof api_names / sizeof api_names[0])
+        return api_names[a];
+    return "unknown";
+}
+
+const char *config_schedule_name(config_schedule s)
+{
+    if ((unsigned)s < sizeof schedule_names / sizeof schedule_names[0])
+        return schedule_names[s];
+    return "unknown";
+}
+
+void config__strip_slashes(char *url)
+{
+    /* Never into the "scheme://" itself: "http://" stays as it is (and fails the URL check). */
+    const char *sep = strstr(url, "://");
+    size_t floor_len = sep ? (size_t)(sep - url) + 3 : 0;
+    size_t n = strlen(url);
+    while (n > floor_len && url[n - 1] == '/')
+        url[--n] = '\0';
+}
+
+int config_init(config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->api = CONFIG_API_CHAT;
+    c->schedule = CONFIG_SCHED_SYNCHRONOUS;
+    c->max_seconds = 30;
+    c->max_concurrency = 512;
+    config_data_init(&c->data);
+    c->seed = 42;
+    c->shard_index = 0;
+    c->shard_count = 1;
+    c->request_timeout_s = 600;
+    c->stream_timeout_s = 60;
+    c->connect_timeout_s = 5;
+    c->drain_s = 5;
+    c->workers = 1;
+    c->stream_usage = 1;
+    c->ignore_eos = 1;
+    c->progress = -1;
+
+    c->rates = calloc(1, sizeof *c->rates);
+    c->n_rates = 1;
+    c->job = strdup("llmload");
+    if (!c->rates || !c->job)
+        goto nomem;
+    const char *t = getenv("LLMLOAD_TARGET");
+    if (t && *t) {
+        if (!(c->target = strdup(t)))
+            goto nomem;
+        config__strip_slashes(c->target);
+    }
+    const char *k = getenv("OPENAI_API_KEY");
+    if (k && *k) {
+        c->api_key_env = strdup("OPENAI_API_KEY");
+        c->api_key = strdup(k);
+        if (!c->api_key_env || !c->api_key)
+            goto nomem;
+    }
+    return 0;
+nomem:
+    config_free(c);
+    return LL_ENOMEM;
+}
+
+void config_free(config *c)
+{
+    free(c->profile_path);
+    free(c->target);
+    free(c->model);
+    free(c->api_key_env);
+    if (c->api_key) /* do not leave the secret in freed memory */
+        explicit_bzero(c->api_key, strlen(c->api_key));
+    free(c->api_key);
+    for (size_t i = 0; i < c->n_headers; i++)
+        free(c->headers[i]);
+    free(c->headers);
+    free(c->rates);
+    config_data_free(&c->data);
+    free(c->out_dir);
+    free(c->slo);
+    free(c->pushgateway);
+    free(c->job);
+    free(c->metrics_listen);
+    free(c->server_metrics);
+    free(c->ca_cert);
+    memset(c, 0, sizeof *c);
+}
+
+int config__resolve_api_key(config *c, const char *origin, char *err, size_t errlen)
+{
+    if (!c->api_key_env || c->api_key)
+        return 0;
+    const char *v = getenv(c->api_key_env);
+    if (!v || !*v) {
+        snprintf(err, errlen, "%s: variable \"%.128s\" is %s", origin, c->api_key_env,
+                 v ? "empty" : "not set");
+        return LL_EUSAGE;
+    }
+    if (!(c->api_key = strdup(v)))
+        return LL_ENOMEM;
+    return 0;
+}
+
+int config__check_url(const char *url, char *why, size_t whylen)
+{
+    const char *p;
+    if (strncasecmp(url, "http://", 7) == 0)
+        p = url + 7;
+    else if (strncasecmp(url, "https://", 8) == 0)
+        p = url + 8;
+    else {
+        snprintf(why, whylen, "\"%.200s\" is not an http:// or https:// URL", url);
+        return LL_EUSAGE;
+    }
+    for (const char *q = url; *q; q++) {
+        if (isspace((unsigned char)*q) || iscntrl((unsigned char)*q)) {
+            snprintf(why, whylen, "URL \"%.200s\" contains a space or control character", url);
+            return LL_EUSAGE;
+        }
+    }
+    size_t auth = strcspn(p, "/?#");
+    const char *at = memchr(p, '@', auth);
+    const char *host = at ? at + 1 : p;
+    size_t hostlen = auth - (size_t)(host - p);
+    const char *port = NULL;
+    if (hostlen > 0 && host[0] == '[') {
+        const char *close = memchr(host, ']', hostlen);
+        if (!close || close == host + 1) {
+            snprintf(why, whylen, "URL \"%.200s\" has a malformed IPv6 host", url);
+            return LL_EUSAGE;
+        }
+        if ((size_t)(close + 1 - host) < hostlen) {
+            if (close[1] != ':') {
+                snprintf(why, whylen, "URL \"%.200s\" has a malformed IPv6 host", url);
+                return LL_EUSAGE;
+            }
+            port = close + 2;
+        }
+        hostlen = (size_t)(close + 1 - host);
+    } else {
+        const char *colon = memchr(host, ':', hostlen);
+        if (colon) {
+            port = colon + 1;
+            hostlen = (size_t)(colon - host);
+        }
+    }
+    if (hostlen == 0) {
+        snprintf(why, whylen, "URL \"%.200s\" has no host", url);
+        return LL_EUSAGE;
+    }
+    if (port) {
+        size_t plen = (size_t)(p + auth - port);
+        long v = 0;
+        for (size_t i = 0; i < plen; i++) {
+            if (!isdigit((unsigned char)port[i]) || (v = v * 10 + (port[i] - '0')) > 65535) {
+                v = -1;
+                break;
+            }
+        }
+        if (plen == 0 || v < 1) {
+            snprintf(why, whylen, "URL \"%.200s\" has a bad port", url);
+            return LL_EUSAGE;
+        }
+    }
+    return 0;
+}
+
+static int rates_given(const config *c)
+{
+    return c->n_rates > 1 || (c->n_rates == 1 && c->rates[0] != 0);
+}
+
+static int check_rates(const config *c, char *err, size_t errlen)
+{
+    const char *s = config_schedule_name(c->schedule);
+    switch (c->schedule) {
+    case CONFIG_SCHED_SYNCHRONOUS:
+    case CONFIG_SCHED_THROUGHPUT:
+        if (rates_given(c)) {
+            snprintf(err, errlen, "--rate: schedule \"%s\" takes no rate", s);
+            return LL_EUSAGE;
+        }
+        return 0;
+    case CONFIG_SCHED_SWEEP:
+        if (!rates_given(c)) {
+            snprintf(err, errlen, "schedule \"sweep\" needs --rate N (the number of points, >= 2)");
+            return LL_EUSAGE;
+        }
+        if (c->n_rates != 1 || c->rates[0] < 2 || c->rates[0] != floor(c->rates[0]) ||
+            c->rates[0] > CONFIG__MAX_SWEEP_POINTS) {
+            snprintf(err, errlen,
+                     "--rate: schedule \"sweep\" takes one whole number of points from 2 to %d",
+                     CONFIG__MAX_SWEEP_POINTS);
+            return LL_EUSAGE;
+        }
+        return 0;
+    case CONFIG_SCHED_CONCURRENT:
+    case CONFIG_SCHED_CONSTANT:
+    case CONFIG_SCHED_POISSON:
+        if (!rates_given(c)) {
+            snprintf(err, errlen, "schedule \"%s\" needs --rate (%s)", s,
+                     c->schedule == CONFIG_SCHED_CONCURRENT ? "streams in flight" : "requests per second");
+            return LL_EUSAGE;
+        }
+        for (size_t i = 0; i < c->n_rates; i++) {
+            double r = c->rates[i];
+            if (!(r > 0) || r > CONFIG__MAX_RATE) {
+                snprintf(err, errlen, "--rate: %g is not a positive number up to %g", r, CONFIG__MAX_RATE);
+                return LL_EUSAGE;
+            }
+            if (c->schedule == CONFIG_SCHED_CONCURRENT && r != floor(r)) {
+                snprintf(err, errlen,
+                         "--rate: %g is not a whole number (schedule \"concurrent\" counts streams)", r);
+                return LL_EUSAGE;
+            }
+        }
+        return 0;
+    }
+    snprintf(err, errlen, "unknown schedule %d", (int)c->schedule);
+    return LL_EUSAGE;
+}
+
+int config_validate(const config *c, char *err, size_t errlen)
+{
+    char why[256];
+    if (!c->target) {
+        snprintf(err, errlen,
+                 "no target: give --target URL, \"target\" in the profile, or set LLMLOAD_TARGET");
+        return LL_EUSAGE;
+    }
+    if (config__check_url(c->target, why, sizeof why) != 0) {
+        snprintf(err, errlen, "target: %s", why);
+        return LL_EUSAGE;
+    }
+    if (c->api_key_env && !c->api_key) {
+        snprintf(err, errlen, "--api-key-env: variable \"%.128s\" is not set", c->api_key_env);
+        return LL_EUSAGE;
+    }
+    int rc = check_rates(c, err, errlen);
+    if (rc != 0)
+        return rc;
+    if (!(c->max_seconds >= 0) || c->max_requests < 0) {
+        snprintf(err, errlen, "--max-seconds and --max-requests cannot be negative");
+        return LL_EUSAGE;
+    }
+    if (c->max_seconds == 0 && c->max_requests == 0) {
+        snprintf(err, errlen,
+                 "no end: --max-seconds 0 and --max-requests 0 would run forever; set one of them");
+        return LL_EUSAGE;
+    }
+    if (!(c->warmup_s >= 0) || !(c->cooldown_s >= 0)) {
+        snprintf(err, errlen, "--warmup and --cooldown cannot be negative");
+        return LL_EUSAGE;
+    }
+    if (c->max_seconds > 0 && c->warmup_s + c->cooldown_s >= c->max_seconds) {
+        snprintf(err, errlen,
+                 "--warmup %gs + --cooldown %gs must be less than --max-seconds %gs (nothing left to measure)",
+                 c->warmup_s, c->cooldown_s, c->max_seconds);
+        return LL_EUSAGE;
+    }
+    if (c->shard_count < 1 || c->shard_index < 0 || c->shard_index >= c->shard_count) {
+        snprintf(err, errlen, "--shard: %d/%d needs 0 <= I < N", c->shard_index, c->shard_count);
+        return LL_EUSAGE;
+    }
+    if (c->max_concurrency < 1) {
+        snprintf(err, errlen, "--max-concurrency: %ld is less than 1", c->max_concurrency);
+        return LL_EUSAGE;
+    }
+    if (c->workers < 1) {
+        snprintf(err, errlen, "--workers: %d is less than 1", c->workers);
+        return LL_EUSAGE;
+    }
+    if (!(c->request_timeout_s > 0) || !(c->stream_timeout_s > 0) || !(c->connect_timeout_s > 0)) {
+        snprintf(err, errlen, "--request-timeout, --stream-timeout and --connect-timeout must be positive");
+        return LL_EUSAGE;
+    }
+    if (!(c->drain_s >= 0) || !(c->start_at >= 0)) {
+        snprintf(err, errlen, "--drain-seconds and --start-at cannot be negative");
+        return LL_EUSAGE;
+    }
+    if (config__data_check(&c->data, why, sizeof why) != 0) {
+        snprintf(err, errlen, "--data: %s", why);
+        return LL_EUSAGE;
+    }
+    return 0;
+}
+
+/* "scheme://user:pass@host/..." -> "scheme://<redacted>@host/...": credentials can ride in URLs. */
+static int add_url(cJSON *o, const char *key, const char *url)
+{
+    if (!url)
+        return cJSON_AddNullToObject(o, key) ? 0 : LL_ENOMEM;
+    const char *sep = strstr(url, "://");
+    const char *auth = sep ? sep + 3 : url;
+    size_t alen = strcspn(auth, "/?#");
+    const char *at = NULL;
+    for (const char *q = auth; q < auth + alen; q++)
+        if (*q == '@')
+            at = q;
+    if (!at)
+        return cJSON_AddStringToObject(o, key, url) ? 0 : LL_ENOMEM;
+    size_t head = (size_t)(auth - url);
+    size_t n = head + strlen("<redacted>") + strlen(at) + 1;
+    char *buf = malloc(n);
+    if (!buf)
+        return LL_ENOMEM;
+    snprintf(buf, n, "%.*s<redacted>%s", (int)head, url, at);
+    int rc = cJSON_AddStringToObject(o, key, buf) ? 0 : LL_ENOMEM;
+    free(buf);
+    return rc;
+}
+
+static int add_str(cJSON *o, const char *key, const char *s)
+{
+    if (!s)
+        return cJSON_AddNullToObject(o, key) ? 0 : LL_ENOMEM;
+    return cJSON_AddStringToObject(o, key, s) ? 0 : LL_ENOMEM;
+}
+
+static int add_num(cJSON *o, const char *key, double v)
+{
+    return cJSON_AddNumberToObject(o, key, v) ? 0 : LL_ENOMEM;
+}
+
+static int add_bool(cJSON *o, const char *key, int v)
+{
+    return cJSON_AddBoolToObject(o, key, v != 0) ? 0 : LL_ENOMEM;
+}
+
+static int add_data(cJSON *o, const config_data *d)
+{
+    cJSON *j = cJSON_AddObjectToObject(o, "data");
+    if (!j)
+        return LL_ENOMEM;
+    if (d->path)
+        return add_str(j, "path", d->path);
+    int rc = 0;
+    rc |= add_num(j, "prompt_tokens", d->prompt_tokens);
+    rc |= add_num(j, "prompt_tokens_stdev", d->prompt_tokens_stdev);
+    rc |= add_num(j, "prompt_tokens_min", (double)d->prompt_tokens_min);
+    rc |= add_num(j, "prompt_tokens_max", (double)d->prompt_tokens_max);
+    rc |= add_num(j, "output_tokens", d->output_tokens);
+    rc |= add_num(j, "output_tokens_stdev", d->output_tokens_stdev);
+    rc |= add_num(j, "output_tokens_min", (double)d->output_tokens_min);
+    rc |= add_num(j, "output_tokens_max", (double)d->output_tokens_max);
+    rc |= add_num(j, "prefix_tokens", (double)d->prefix_tokens);
+    return rc ? LL_ENOMEM : 0;
+}
+
+static int add_headers(cJSON *o, const config *c)
+{
+    cJSON *a = cJSON_AddArrayToObject(o, "headers");
+    if (!a)
+        return LL_ENOMEM;
+    for (size_t i = 0; i < c->n_headers; i++) {
+        /* Keep the name so the report says which headers were sent; the value may be a secret. */
+        const char *h = c->headers[i];
+        size_t nlen = strcspn(h, ":");
+        size_t n = nlen + sizeof ": <redacted>";
+        char *buf = malloc(n);
+        if (!buf)
+            return LL_ENOMEM;
+        snprintf(buf, n, "%.*s: <redacted>", (int)nlen, h);
+        cJSON *s = cJSON_CreateString(buf);
+        free(buf);
+        if (!s || !cJSON_AddItemToArray(a, s)) {
+            cJSON_Delete(s);
+            return LL_ENOMEM;
+        }
+    }
+    return 0;
+}
+
+int config_to_json(const config *c, struct cJSON **out)
+{
+    *out = NULL;
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return LL_ENOMEM;
+    int rc = 0;
+    rc |= add_str(o, "profile", c->profile_path);
+    rc |= add_url(o, "target", c->target);
+    rc |= add_str(o, "api", config_api_name(c->api));
+    rc |= add_str(o, "model", c->model);
+    rc |= add_str(o, "api_key_env", c->api_key_env);
+    if (c->api_key)
+        rc |= add_str(o, "api_key", "<redacted>");
+    rc |= add_headers(o, c) ? 1 : 0;
+    rc |= add_str(o, "schedule", config_schedule_name(c->schedule));
+    cJSON *rates = cJSON_AddArrayToObject(o, "rates");
+    if (!rates)
+        rc = 1;
+    for (size_t i = 0; rates && i < c->n_rates; i++) {
+        cJSON *n = cJSON_CreateNumber(c->rates[i]);
+        if (!n || !cJSON_AddItemToArray(rates, n)) {
+            cJSON_Delete(n);
+            rc = 1;
+        }
+    }
+    rc |= add_str(o, "sweep_arrivals", c->sweep_poisson ? "poisson" : "constant");
+    rc |= add_num(o, "max_seconds", c->max_seconds);
+    rc |= add_num(o, "max_requests", (double)c->max_requests);
+    rc |= add_num(o, "warmup_s", c->warmup_s);
+    rc |= add_num(o, "cooldown_s", c->cooldown_s);
+    rc |= add_num(o, "max_concurrency", (double)c->max_concurrency);
+    rc |= add_data(o, &c->data) ? 1 : 0;
+    /* A seed above 2^53 would lose digits as a JSON number; write it as a string then. */
+    if (c->seed <= (1ULL << 53)) {
+        rc |= add_num(o, "seed", (double)c->seed);
+    } else {
+        char s[24];
+        snprintf(s, sizeof s, "%llu", (unsigned long long)c->seed);
+        rc |= add_str(o, "seed", s);
+    }
+    rc |= add_str(o, "out", c->out_dir);
+    rc |= add_str(o, "slo", c->slo);
+    rc |= add_url(o, "pushgateway", c->pushgateway);
+    rc |= add_str(o, "job", c->job);
+    rc |= add_str(o, "metrics_listen", c->metrics_listen);
+    rc |= add_url(o, "server_metrics", c->server_metrics);
+    rc |= add_num(o, "shard_index", c->shard_index);
+    rc |= add_num(o, "shard_count", c->shard_count);
+    rc |= add_num(o, "start_at", c->start_at);
+    rc |= add_num(o, "request_timeout_s", c->request_timeout_s);
+    rc |= add_num(o, "stream_timeout_s", c->stream_timeout_s);
+    rc |= add_num(o, "connect_timeout_s", c->connect_timeout_s);
+    rc |= add_num(o, "drain_s", c->drain_s);
+    rc |= add_bool(o, "respect_retry_after", c->respect_retry_after);
+    rc |= add_bool(o, "insecure", c->insecure);
+    rc |= add_str(o, "ca_cert", c->ca_cert);
+    rc |= add_num(o, "workers", c->workers);
+    rc |= add_bool(o, "stream_usage", c->stream_usage);
+    rc |= add_bool(o, "continuous_usage", c->continuous_usage);
+    rc |= add_bool(o, "ignore_eos", c->ignore_eos);
+    if (rc) {
+        cJSON_Delete(o);
+        return LL_ENOMEM;
+    }
+    *out = o;
+    return 0;
+}

@@ -1,0 +1,557 @@
+/*
+ * config_opts.c - the `run` option table and the value setters it points to (config, first box of
+ * config -> source -> scheduler ...). One row per option drives getopt_long (config_cli.c),
+ * profile keys (config_profile.c) and --help, so the three cannot disagree (style.md item 19).
+ * Invariant: a setter either stores a checked value and returns 0, or leaves the config as it was
+ * and returns LL_EUSAGE (or LL_ENOMEM) with the reason in why.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "config_internal.h"
+#include "llmload/error.h"
+
+#define FIELD(type, c, o) ((type *)(void *)((char *)(c) + (o)->off))
+
+/* ---- value parsers ---------------------------------------------------------------------- */
+
+/* Decimal number only: no leading space, sign, hex, "inf" or "nan" (strtod would take them). */
+static int parse_decimal(const char *s, double *out, const char **rest)
+{
+    if (!(isdigit((unsigned char)s[0]) || (s[0] == '.' && isdigit((unsigned char)s[1]))))
+        return -1;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || errno == ERANGE || !isfinite(v) || memchr(s, 'x', (size_t)(end - s)) ||
+        memchr(s, 'X', (size_t)(end - s)))
+        return -1;
+    *out = v;
+    *rest = end;
+    return 0;
+}
+
+static int parse_duration(const char *s, double *out)
+{
+    static const struct {
+        const char *suffix;
+        double scale;
+    } units[] = {{"", 1}, {"s", 1}, {"ms", 1e-3}, {"us", 1e-6}, {"m", 60}, {"h", 3600}};
+    double v;
+    const char *rest;
+    if (parse_decimal(s, &v, &rest) != 0)
+        return -1;
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        if (strcmp(rest, units[i].suffix) == 0) {
+            *out = v * units[i].scale;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static int parse_long(const char *s, long *out)
+{
+    if (!isdigit((unsigned char)s[0]))
+        return -1;
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (*end != '\0' || errno == ERANGE)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* ---- setters ---------------------------------------------------------------------------- */
+
+static int replace_string(char **field, const char *val)
+{
+    char *p = strdup(val);
+    if (!p)
+        return LL_ENOMEM;
+    free(*field);
+    *field = p;
+    return 0;
+}
+
+static int check_text(const char *val, char *why, size_t whylen)
+{
+    size_t n = strlen(val);
+    if (n == 0) {
+        snprintf(why, whylen, "empty value");
+        return LL_EUSAGE;
+    }
+    if (n >= CONFIG__MAX_STRING) {
+        snprintf(why, whylen, "value longer than %d bytes", CONFIG__MAX_STRING);
+        return LL_EUSAGE;
+    }
+    for (const char *p = val; *p; p++) {
+        if (iscntrl((unsigned char)*p)) {
+            snprintf(why, whylen, "\"%.64s\" contains a control character", val);
+            return LL_EUSAGE;
+        }
+    }
+    return 0;
+}
+
+static int set_string(config *c, const config__opt *o, const char *val, char *why, size_t whylen)
+{
+    int rc = check_text(val, why, whylen);
+    return rc ? rc : replace_string(FIELD(char *, c, o), val);
+}
+
+static int set_url(config *c, const config__opt *o, const char *val, char *why, size_t whylen)
+{
+    int rc = check_text(val, why, whylen);
+    if (rc == 0)
+        rc = config__check_url(val, why, whylen);
+    if (rc == 0)
+        rc = replace_string(FIELD(char *, c, o), val);
+    if (rc == 0)
+        config__strip_slashes(*FIELD(char *, c, o));
+    return rc;
+}
+
+/* --server-metrics with no URL means <target>/metrics, stored as "". */
+static int set_server_metrics(config *c, const config__opt *o, const char *val, char *why,
+                              size_t whylen)
+{
+    if (!val || !*val)
+        return replace_string(FIELD(char *, c, o), "");
+    return set_url(c, o, val, why, whylen);
+}
+
+static int set_file(config *c, const config__opt *o, const char *val, char *why, size_t whylen)
+{
+    int rc = check_text(val, why, whylen);
+    if (rc)
+        return rc;
+    if (access(val, R_OK) != 0) {
+        snprintf(why, whylen, "cannot read \"%.200s\": %s", val, strerror(errno));
+        return LL_EUSAGE;
+    }
+    return replace_string(FIELD(char *, c, o), val);
+}
+
+static int set_duration(config *c, const config__opt *o, const char *val, char *why, size_t whylen)
+{
+    double v;
+    if (parse_duration(val, &v) != 0) {
+        snprintf(why, whylen, "\"%.64s\" is not a duration (seconds, or 250ms, 30s, 5m, 1h)", val);
+        return LL_EUSAGE;
+    }
+    if (v < o->lo || v > o->hi) {
+        snprintf(why, whylen, "%.64s is out of range (%g to %g seconds)", val, o->lo, o->hi);
+        return LL_EUSAGE;
+    }
+    *FIELD(double, c, o) = v;
+    return 0;
+}
+
+static int set_number(config *c, const config__opt *o, const char *val, char *why, size_t whylen)
+{
+    double v;
+    const char *rest;
+    if (parse_decimal(val, &v, &rest) != 0 || *rest != '\0') {
+        snprintf(why, whylen, "\"%.64s\" is not a number", val);
+        return LL_EUSAGE;
+    }
+    if (v < o->lo || v > o->hi) {
+        snprintf(why, whylen, "%.64s is out of range (%.0f to %.0f)", val, o->lo, o->hi);
+        return LL_EUSAGE;
+    }
+    *FIELD(double, c, o) = v;
+    return 0;
+}
+
+static int get_count(const config__opt *o, const char *val, long *out, char *why, size_t whylen)
+{
+    if (parse_long(val, out) != 0) {
+        snprintf(why, whylen, "\"%.64s\" is not a whole number", val);
+        return LL_EUSAGE;
+    }
+    if ((double)*out < o->lo || (double)*out > o->hi) {
+        snprintf(why, whylen, "%.64s is out of range (%.0f to %.0f)", val, o->lo, o->hi);
+        return LL_EUSAGE;
+    }
+    return 0;
+}
+
+static int set_long(config *c, const config__opt *o, const char *val, char *why, size_t whylen)
+{
+    long v;
+    int rc = get_count(o, val, &v, why, whylen);
+    if (rc == 0)
+        *FIELD(long, c, o) = v;
+    return rc;
+}
+
+static int set_int(config *c, const config__opt *o, const char *val, char *why, size_t whylen)
+{
+    long v;
+    int rc = get_count(o, val, &v, why, whylen); /* the table's bounds fit an int */
+    if (rc == 0)
+        *FIELD(int, c, o) = (int)v;
+    return rc;
+}
+
+static int set_flag(config *c, const config__opt *o, const char *val, char *why, size_t whylen)
+{
+    *FIELD(int, c, o) = strcmp(val, "0") == 0 ? !o->on : o->on;
+    return 0;
+}
+
+static int set_seed(config *c, const config__opt *o, const char *val, char *why, size_t whylen)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = isdigit((unsigned char)val[0]) ? strtoull(val, &end, 10) : 0;
+    if (!isdigit((unsigned char)val[0]) || *end != '\0' || errno == ERANGE) {
+        snprintf(why, whylen, "\"%.64s\" is not a whole number from 0 to 2^64-1", val);
+        return LL_EUSAGE;
+    }
+    *FIELD(uint64_t, c, o) = (uint64_t)v;
+    return 0;
+}
+
+static int pick_name(const char *val, const char *const *names, size_t n, const char *what,
+                     char *why, size_t whylen)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(val, names[i]) == 0)
+            return (int)i;
+    size_t len = (size_t)snprintf(why, whylen, "\"%.64s\" is not %s (", val, what);
+    for (size_t i = 0; i < n && len < whylen; i++)
+        len += (size_t)snprintf(why + len, whylen - len, "%s%s", i ? ", " : "", names[i]);
+    if (len < whylen)
+        snprintf(why + len, whylen - len, ")");
+    return -1;
+}
+
+static int set_api(config *c, const config__opt *o, const char *val, char *why, size_t whylen)
+{
+    static const char *const names[] = {"chat", "completions"};
+    int i = pick_name(val, names, 2, "an api", why, whylen);
+    if (i < 0)
+        return LL_EUSAGE;
+    c->api = (config_api)i;
+    return 0;
+}
+
+static int set_schedule(config *c, const config__opt *o, const char *val, char *why, size_t whylen)
+{
+    /* Same order as enum config_schedule. */
+    static const char *const names[] = {"synchronous", "concurrent", "throughput",
+                                        "constant",    "poisson",    "sweep"};
+    int i = pick_name(val, names, 6, "a schedule", why, whylen);
+    if (i < 0)
+        return LL_EUSAGE;
+    c->schedule = (config_schedule)i;
+    return 0;
+}
+
+static int set_sweep_arrivals(config *c, const config__opt *o, const char *val, char *why,
+                              size_t whylen)
+{
+    static const char *const names[] = {"constant", "poisson"};
+    int i = pick_name(val, names, 2, "an arrival process", why, whylen);
+    if (i < 0)
+        return LL_EUSAGE;
+    c->sweep_poisson = i;
+    return 0;
+}
+
+static int set_rates(config *c, const config__opt *o, const char *val, char *why, size_t whylen)
+{
+    size_t n = 1;
+    for (const char *p = val; *p; p++)
+        n += *p == ',';
+    if (n > CONFIG__MAX_RATES) {
+        snprintf(why, whylen, "more than %d rates", CONFIG__MAX_RATES);
+        return LL_EUSAGE;
+    }
+    double *r = malloc(n * sizeof *r);
+    if (!r)
+        return LL_ENOMEM;
+    const char *p = val;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strcspn(p, ",");
+        char item[64];
+        double v = 0;
+        const char *rest = "";
+        int ok = len > 0 && len < sizeof item;
+        if (ok) {
+            memcpy(item, p, len);
+            item[len] = '\0';
+            ok = parse_decimal(item, &v, &rest) == 0 && *rest == '\0' && v > 0 &&
+                 v <= CONFIG__MAX_RATE;
+        }
+        if (!ok) {
+            if (len == 0)
+                snprintf(why, whylen, "\"%.64s\" has an empty item", val);
+            else
+                snprintf(why, whylen, "\"%.*s\" is not a positive number", (int)(len < 64 ? len : 64), p);
+            free(r);
+            return LL_EUSAGE;
+        }
+        r[i] = v;
+        p += len + (p[len] == ',');
+    }
+    free(c->rates);
+    c->rates = r;
+    c->n_rates = n;
+    return 0;
+}
+
+/* RFC 9110 token characters: what a header name may be made of. */
+static int is_tchar(int ch)
+{
+    return isalnum(ch) || (ch && strchr("!#$%&'*+-.^_`|~", ch));
+}
+
+/* A header replaces an earlier one of the same name (a flag overrides the profile's); others add. */
+static int set_header(config *c, const config__opt *o, const char *val, char *why, size_t whylen)
+{
+    size_t nlen = 0;
+    while (is_tchar((unsigned char)val[nlen]))
+        nlen++;
+    int bad = nlen == 0 || val[nlen] != ':' || strlen(val) >= CONFIG__MAX_STRING;
+    for (const char *p = val; !bad && *p; p++)
+        bad = *p == '\r' || *p == '\n' || (iscntrl((unsigned char)*p) && *p != '\t');
+    if (bad) {
+        /* Quote only the name part: the value may be a secret. */
+        snprintf(why, whylen, "\"%.*s...\" is not a header 'Name: value' (name of letters, digits, -_ and no line breaks)",
+                 (int)(nlen < 40 ? nlen : 40), val);
+        return LL_EUSAGE;
+    }
+    size_t i;
+    for (i = 0; i < c->n_headers; i++)
+        if (strncasecmp(c->headers[i], val, nlen) == 0 && c->headers[i][nlen] == ':')
+            break;
+    if (i == c->n_headers && c->n_headers >= CONFIG__MAX_HEADERS) {
+        snprintf(why, whylen, "more than %d headers", CONFIG__MAX_HEADERS);
+        return LL_EUSAGE;
+    }
+    char *h = strdup(val);
+    if (!h)
+        return LL_ENOMEM;
+    if (i < c->n_headers) {
+        free(c->headers[i]);
+        c->headers[i] = h;
+        return 0;
+    }
+    char **grown = realloc(c->headers, (c->n_headers + 1) * sizeof *grown);
+    if (!grown) {
+        free(h);
+        return LL_ENOMEM;
+    }
+    c->headers = grown;
+    c->headers[c->n_headers++] = h;
+    return 0;
+}
+
+static int set_data(config *c, const config__opt *o, const char *val, char *why, size_t whylen)
+{
+    return config_parse_data(&c->data, val, why, whylen);
+}
+
+static int set_shard(config *c, const config__opt *o, const char *val, char *why, size_t whylen)
+{
+    long i, n;
+    const char *slash = strchr(val, '/');
+    char ibuf[24];
+    size_t ilen = slash ? (size_t)(slash - val) : 0;
+    int ok = slash && ilen < sizeof ibuf;
+    if (ok) {
+        memcpy(ibuf, val, ilen);
+        ibuf[ilen] = '\0';
+        ok = parse_long(ibuf, &i) == 0 && parse_long(slash + 1, &n) == 0;
+    }
+    if (!ok) {
+        snprintf(why, whylen, "\"%.64s\" is not I/N (e.g. 0/4)", val);
+        return LL_EUSAGE;
+    }
+    if (n < 1 || n > 100000 || i >= n) {
+        snprintf(why, whylen, "\"%.64s\" needs 0 <= I < N <= 100000", val);
+        return LL_EUSAGE;
+    }
+    c->shard_index = (int)i;
+    c->shard_count = (int)n;
+    return 0;
+}
+
+/* An empty name means "send no key", even when OPENAI_API_KEY is set. The key is read after every
+ * layer is applied (config__resolve_api_key), so a flag can replace a profile's variable. */
+static int set_api_key_env(config *c, const config__opt *o, const char *val, char *why,
+                           size_t whylen)
+{
+    int ok = !isdigit((unsigned char)val[0]) && strlen(val) < 256;
+    for (const char *p = val; ok && *p; p++)
+        ok = isalnum((unsigned char)*p) || *p == '_';
+    if (!ok) {
+        snprintf(why, whylen, "\"%.64s\" is not an environment variable name", val);
+        return LL_EUSAGE;
+    }
+    char *name = NULL;
+    if (*val && !(name = strdup(val)))
+        return LL_ENOMEM;
+    free(c->api_key_env);
+    c->api_key_env = name;
+    if (c->api_key) {
+        explicit_bzero(c->api_key, strlen(c->api_key));
+        free(c->api_key);
+        c->api_key = NULL;
+    }
+    return 0;
+}
+
+static int set_listen(config *c, const config__opt *o, const char *val, char *why, size_t whylen)
+{
+    int rc = check_text(val, why, whylen);
+    if (rc)
+        return rc;
+    const char *colon = strrchr(val, ':');
+    long port = 0;
+    int ok = colon && colon > val && parse_long(colon + 1, &port) == 0 && port >= 1 && port <= 65535;
+    if (ok && val[0] == '[')
+        ok = colon[-1] == ']' && colon - val > 2;
+    else if (ok)
+        ok = memchr(val, ':', (size_t)(colon - val)) == NULL && memchr(val, ' ', (size_t)(colon - val)) == NULL;
+    if (!ok) {
+        snprintf(why, whylen, "\"%.64s\" is not ADDR:PORT (e.g. 127.0.0.1:9464, [::1]:9464)", val);
+        return LL_EUSAGE;
+    }
+    return replace_string(FIELD(char *, c, o), val);
+}
+
+/* ---- the table ---------------------------------------------------------------------------- */
+
+#define OFF(f) offsetof(config, f)
+#define HEADING(text) {.name = NULL, .help = text}
+#define J_STR CONFIG__J_STR
+#define J_NUM CONFIG__J_NUM
+#define J_BOOL CONFIG__J_BOOL
+#define J_NUMS CONFIG__J_NUMS
+#define J_STRS CONFIG__J_STRS
+#define J_OBJ CONFIG__J_OBJ
+#define FLAG(nm, field, onv, dft, hlp)                                                            \
+    {.name = nm, .has_arg = no_argument, .set = set_flag, .off = OFF(field), .on = onv,          \
+     .json = J_BOOL, .expect = "true or false", .dflt = dft, .help = hlp}
+#define DURATION(nm, field, lo_, dft, hlp)                                                        \
+    {.name = nm, .has_arg = required_argument, .metavar = "S", .set = set_duration,              \
+     .off = OFF(field), .lo = lo_, .hi = CONFIG__MAX_DURATION_S, .json = J_NUM | J_STR,           \
+     .expect = "seconds (a number, or a string such as \"250ms\", \"5m\")", .dflt = dft, .help = hlp}
+#define STRING(nm, mv, setter, field, dft, hlp)                                                   \
+    {.name = nm, .has_arg = required_argument, .metavar = mv, .set = setter, .off = OFF(field),  \
+     .json = J_STR, .expect = "a string", .dflt = dft, .help = hlp}
+
+const config__opt config__opts[] = {
+    HEADING("Target"),
+    STRING("target", "URL", set_url, target, NULL,
+           "server base URL, e.g. http://127.0.0.1:8000 (else env LLMLOAD_TARGET)"),
+    STRING("api", "chat|completions", set_api, api, "chat",
+           "/v1/chat/completions or /v1/completions"),
+    STRING("model", "NAME", set_string, model, "first id from GET /v1/models", "model name"),
+    STRING("api-key-env", "VAR", set_api_key_env, api_key_env, "OPENAI_API_KEY when set",
+           "read the bearer token from this variable (\"\" sends none); never printed"),
+    {.name = "header", .alias = "headers", .has_arg = required_argument, .metavar = "'K: V'",
+     .set = set_header, .json = J_STR | J_STRS, .expect = "a string or list of strings \"Name: value\"",
+     .help = "extra request header, repeatable; replaces a profile header of the same name"},
+    HEADING("Load"),
+    STRING("schedule", "S", set_schedule, schedule, "synchronous",
+           "synchronous, concurrent, throughput, constant, poisson or sweep"),
+    {.name = "rate", .has_arg = required_argument, .metavar = "R[,R...]", .set = set_rates,
+     .json = J_NUM | J_NUMS | J_STR, .expect = "a positive number or list of them",
+     .help = "req/s (constant, poisson), streams in flight (concurrent), points (sweep); a list "
+             "runs one benchmark per value"},
+    STRING("sweep-arrivals", "constant|poisson", set_sweep_arrivals, sweep_poisson, "constant",
+           "arrival process of the sweep's rate points"),
+    {.name = "max-concurrency", .has_arg = required_argument, .metavar = "N", .set = set_long,
+     .off = OFF(max_concurrency), .lo = 1, .hi = 1000000, .json = J_NUM | J_STR,
+     .expect = "a whole number", .dflt = "512",
+     .help = "cap on requests in flight (throughput and open-loop schedules)"},
+    DURATION("max-seconds", max_seconds, 0, "30s", "length of each benchmark (0: no time limit)"),
+    {.name = "max-requests", .has_arg = required_argument, .metavar = "N", .set = set_long,
+     .off = OFF(max_requests), .lo = 0, .hi = 1e12, .json = J_NUM | J_STR,
+     .expect = "a whole number", .dflt = "0 (no limit)",
+     .help = "requests per benchmark; whichever of the two limits comes first ends it"},
+    DURATION("warmup", warmup_s, 0, "0", "seconds at the start left out of the statistics"),
+    DURATION("cooldown", cooldown_s, 0, "0", "seconds at the end left out of the statistics"),
+    {.name = "data", .has_arg = required_argument, .metavar = "SPEC|FILE", .set = set_data,
+     .json = J_STR | J_OBJ, .expect = "a spec string, an object of token counts, or a file name",
+     .dflt = "prompt_tokens=256,output_tokens=128",
+     .help = "synthetic spec such as prompt_tokens=256,prompt_tokens_stdev=64 (keys: prompt_tokens, "
+             "output_tokens, each with _stdev, _min, _max; prefix_tokens), or a "
+             ".jsonl/.json/.csv/.txt file"},
+    {.name = "seed", .has_arg = required_argument, .metavar = "N", .set = set_seed, .off = OFF(seed),
+     .json = J_NUM | J_STR, .expect = "a whole number", .dflt = "42",
+     .help = "makes prompts and arrival times repeatable"},
+    {.name = "shard", .has_arg = required_argument, .metavar = "I/N", .set = set_shard,
+     .json = J_STR, .expect = "a string \"I/N\"", .dflt = "0/1",
+     .help = "run share I of N of the load (0 <= I < N)"},
+    {.name = "start-at", .has_arg = required_argument, .metavar = "EPOCH", .set = set_number,
+     .off = OFF(start_at), .lo = 0, .hi = 1e11, .json = J_NUM | J_STR,
+     .expect = "epoch seconds", .dflt = "now", .help = "start at this wall-clock time (shards)"},
+    {.name = "workers", .has_arg = required_argument, .metavar = "N", .set = set_int,
+     .off = OFF(workers), .lo = 1, .hi = 256, .json = J_NUM | J_STR, .expect = "a whole number",
+     .dflt = "1", .help = "event loops (threads) sending the load"},
+    HEADING("Requests"),
+    FLAG("no-usage", stream_usage, 0, NULL, "do not ask stream_options.include_usage"),
+    FLAG("continuous-usage", continuous_usage, 1, NULL,
+         "ask stream_options.continuous_usage_stats (per-token gaps)"),
+    FLAG("no-ignore-eos", ignore_eos, 0, NULL, "do not send ignore_eos (outputs may end early)"),
+    DURATION("request-timeout", request_timeout_s, 0.001, "600s", "wait for the first byte"),
+    DURATION("stream-timeout", stream_timeout_s, 0.001, "60s", "longest silence mid-stream"),
+    DURATION("connect-timeout", connect_timeout_s, 0.001, "5s", "TCP and TLS connect"),
+    DURATION("drain-seconds", drain_s, 0, "5s", "grace for requests in flight after SIGINT/SIGTERM"),
+    FLAG("respect-retry-after", respect_retry_after, 1, NULL,
+         "wait as a 429's Retry-After says before the next request"),
+    FLAG("insecure", insecure, 1, NULL, "do not verify the server's TLS certificate"),
+    STRING("ca-cert", "FILE", set_file, ca_cert, NULL, "CA bundle for TLS verification"),
+    HEADING("Output"),
+    STRING("out", "DIR", set_string, out_dir, NULL,
+           "write report.json, requests.csv, summary.csv, report.html, metrics.prom"),
+    STRING("slo", "SPEC", set_string, slo, NULL,
+           "gate, e.g. 'ttft_p95<=500ms,itl_p99<=50ms,error_rate<=1%': exit 3 when broken"),
+    STRING("pushgateway", "URL", set_url, pushgateway, NULL,
+           "push the summary to this Prometheus Pushgateway when done"),
+    STRING("job", "NAME", set_string, job, "llmload", "Pushgateway job name"),
+    STRING("metrics-listen", "ADDR:PORT", set_listen, metrics_listen, NULL,
+           "serve live client metrics for Prometheus while running"),
+    {.name = "server-metrics", .has_arg = optional_argument, .metavar = "[URL]",
+     .set = set_server_metrics, .off = OFF(server_metrics), .json = J_STR,
+     .expect = "a URL string (\"\" for <target>/metrics)", .dflt = "off",
+     .help = "sample the server's /metrics during the run (default URL <target>/metrics)"},
+    FLAG("progress", progress, 1, "on a terminal", "show live progress"),
+    FLAG("no-progress", progress, 0, NULL, "hide live progress"),
+    FLAG("quiet", quiet, 1, NULL, "print only errors and the final table"),
+    {.name = "help", .has_arg = no_argument, .help = "this help"},
+};
+const size_t config__n_opts = sizeof config__opts / sizeof config__opts[0];
+
+const config__opt *config__find_opt(const char *key)
+{
+    for (size_t i = 0; i < config__n_opts; i++) {
+        const config__opt *o = &config__opts[i];
+        for (int k = 0; k < 2; k++) {
+            const char *name = k ? o->alias : o->name;
+            if (!name)
+                continue;
+            size_t j = 0;
+            while (name[j] && (key[j] == name[j] || (key[j] == '_' && name[j] == '-')))
+                j++;
+            if (name[j] == '\0' && key[j] == '\0')
+                return o;
+        }
+    }
+    return NULL;
+}
