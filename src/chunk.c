@@ -10,6 +10,7 @@
 #include "llmload/chunk.h"
 
 #include <limits.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "llmload/error.h"
@@ -50,6 +51,8 @@ typedef struct chunk_lex {
     const char *top_msg;
     size_t top_msg_len;
     long top_code;
+    const char *choices_open; /* just after the root's "choices": [ */
+    int prefix_clean;         /* nothing before choices_open carried meaning */
 } chunk_lex;
 
 static int chunk_value(chunk_lex *lx, enum chunk_role role, int depth);
@@ -129,7 +132,20 @@ static int chunk_string(chunk_lex *lx, const char **s, size_t *n)
     const char *p = lx->p + 1, *end = lx->end;
     *s = p;
     for (;;) {
-        /* Tight run over ordinary bytes: strings are most of a chunk's bytes (id, model). */
+        /* Strings are most of a chunk's bytes (id, model, content): skip ordinary bytes eight at a
+         * time. A word has a byte that needs a look when it holds '"', '\\' or a control byte
+         * (< 0x20); the classic has-zero-byte test finds each (may flag a later byte too, which
+         * only stops the skip early). */
+        while (end - p >= 8) {
+            uint64_t w;
+            memcpy(&w, p, 8);
+            uint64_t q = w ^ 0x2222222222222222ULL, b = w ^ 0x5c5c5c5c5c5c5c5cULL;
+            uint64_t hit = ((q - 0x0101010101010101ULL) & ~q) | ((b - 0x0101010101010101ULL) & ~b) |
+                           ((w - 0x2020202020202020ULL) & ~w);
+            if (hit & 0x8080808080808080ULL)
+                break;
+            p += 8;
+        }
         while (p < end && (unsigned char)*p >= 0x20 && *p != '"' && *p != '\\')
             p++;
         if (p >= end)
@@ -296,27 +312,26 @@ static void chunk_on_number(chunk_lex *lx, enum chunk_role role, long v)
     }
 }
 
-static int chunk_object(chunk_lex *lx, enum chunk_role role, int depth)
+/* The members of an object, from its first key (after_value 0) or from just after a member's
+ * value (after_value 1: how a resumed scan re-enters the root object), to its closing brace. */
+static int chunk_members(chunk_lex *lx, enum chunk_role role, int depth, int after_value)
 {
-    lx->p++; /* '{' */
-    chunk_ws(lx);
-    if (lx->p < lx->end && *lx->p == '}') {
-        lx->p++;
-        return 0;
-    }
     for (;;) {
-        const char *k;
-        size_t kn;
-        chunk_ws(lx);
-        if (lx->p >= lx->end || *lx->p != '"' || chunk_string(lx, &k, &kn) != 0)
-            return LL_EPARSE;
-        chunk_ws(lx);
-        if (lx->p >= lx->end || *lx->p != ':')
-            return LL_EPARSE;
-        lx->p++;
-        int rc = chunk_value(lx, chunk_key_role(role, k, kn), depth);
-        if (rc)
-            return rc;
+        if (!after_value) {
+            const char *k;
+            size_t kn;
+            chunk_ws(lx);
+            if (lx->p >= lx->end || *lx->p != '"' || chunk_string(lx, &k, &kn) != 0)
+                return LL_EPARSE;
+            chunk_ws(lx);
+            if (lx->p >= lx->end || *lx->p != ':')
+                return LL_EPARSE;
+            lx->p++;
+            int rc = chunk_value(lx, chunk_key_role(role, k, kn), depth);
+            if (rc)
+                return rc;
+        }
+        after_value = 0;
         chunk_ws(lx);
         if (lx->p >= lx->end)
             return LL_EPARSE;
@@ -330,10 +345,21 @@ static int chunk_object(chunk_lex *lx, enum chunk_role role, int depth)
     }
 }
 
-static int chunk_array(chunk_lex *lx, enum chunk_role role, int depth)
+static int chunk_object(chunk_lex *lx, enum chunk_role role, int depth)
+{
+    lx->p++; /* '{' */
+    chunk_ws(lx);
+    if (lx->p < lx->end && *lx->p == '}') {
+        lx->p++;
+        return 0;
+    }
+    return chunk_members(lx, role, depth, 0);
+}
+
+/* The elements of an array, from just after its '['. */
+static int chunk_array_body(chunk_lex *lx, enum chunk_role role, int depth)
 {
     enum chunk_role elem = role == R_CHOICES ? R_CHOICE : R_SKIP;
-    lx->p++; /* '[' */
     chunk_ws(lx);
     if (lx->p < lx->end && *lx->p == ']') {
         lx->p++;
@@ -356,6 +382,20 @@ static int chunk_array(chunk_lex *lx, enum chunk_role role, int depth)
             return LL_EPARSE;
         lx->p++;
     }
+}
+
+static int chunk_array(chunk_lex *lx, enum chunk_role role, int depth)
+{
+    lx->p++; /* '[' */
+    /* Where the root's "choices" array opens: everything before it is the part of an event that
+     * a stream repeats verbatim (id, object, created, model), the prefix chunk_scan_stream keeps. */
+    if (role == R_CHOICES && !lx->choices_open) {
+        lx->choices_open = lx->p;
+        /* Cacheable only if nothing before this point meant anything (no usage, no error). */
+        lx->prefix_clean = !lx->ci->has_usage && !lx->ci->has_error && !lx->obj_error && !lx->top_msg &&
+                           !lx->top_code;
+    }
+    return chunk_array_body(lx, role, depth);
 }
 
 static int chunk_value(chunk_lex *lx, enum chunk_role role, int depth)
@@ -404,37 +444,89 @@ static int chunk_value(chunk_lex *lx, enum chunk_role role, int depth)
     }
 }
 
-int chunk_scan(const char *data, size_t len, chunk_info *info)
+static void chunk_info_init(chunk_info *info)
 {
-    chunk_lex lx;
     memset(info, 0, sizeof *info);
     info->prompt_tokens = -1;
     info->completion_tokens = -1;
-    if (!data || len == 0)
+}
+
+/* After a successful walk: vLLM's bare ErrorResponse {"object":"error","message":..,"code":..}. */
+static void chunk_finish(chunk_lex *lx, chunk_info *info)
+{
+    if (lx->obj_error) {
+        info->has_error = 1;
+        if (!lx->err_msg_set && lx->top_msg) {
+            info->error_msg = lx->top_msg;
+            info->error_msg_len = lx->top_msg_len;
+        }
+        if (!lx->err_code_set)
+            info->error_code = lx->top_code > INT_MAX ? INT_MAX
+                               : lx->top_code < INT_MIN ? INT_MIN : (int)lx->top_code;
+    }
+}
+
+static int chunk_walk(chunk_lex *lx, const char *data, size_t len, chunk_info *info)
+{
+    memset(lx, 0, sizeof *lx);
+    lx->p = data;
+    lx->end = data + len;
+    lx->ci = info;
+    chunk_ws(lx);
+    if (lx->p >= lx->end || *lx->p != '{')
         return LL_EPARSE;
-    memset(&lx, 0, sizeof lx);
-    lx.p = data;
-    lx.end = data + len;
-    lx.ci = info;
-    chunk_ws(&lx);
-    if (lx.p >= lx.end || *lx.p != '{')
-        return LL_EPARSE;
-    int rc = chunk_value(&lx, R_ROOT, 0);
+    int rc = chunk_value(lx, R_ROOT, 0);
     if (rc)
         return rc;
-    chunk_ws(&lx);
-    if (lx.p != lx.end)
+    chunk_ws(lx);
+    if (lx->p != lx->end)
         return LL_EPARSE;
-    if (lx.obj_error) {
-        /* vLLM's bare ErrorResponse: {"object":"error","message":...,"type":...,"code":500} */
-        info->has_error = 1;
-        if (!lx.err_msg_set && lx.top_msg) {
-            info->error_msg = lx.top_msg;
-            info->error_msg_len = lx.top_msg_len;
-        }
-        if (!lx.err_code_set)
-            info->error_code = lx.top_code > INT_MAX ? INT_MAX
-                               : lx.top_code < INT_MIN ? INT_MIN : (int)lx.top_code;
-    }
+    chunk_finish(lx, info);
     return 0;
+}
+
+int chunk_scan(const char *data, size_t len, chunk_info *info)
+{
+    chunk_lex lx;
+    chunk_info_init(info);
+    if (!data || len == 0)
+        return LL_EPARSE;
+    return chunk_walk(&lx, data, len, info);
+}
+
+int chunk_scan_stream(const char *data, size_t len, chunk_prefix *pre, chunk_info *info)
+{
+    chunk_lex lx;
+    chunk_info_init(info);
+    if (!data || len == 0)
+        return LL_EPARSE;
+    if (pre->len && len > pre->len && memcmp(data, pre->bytes, pre->len) == 0) {
+        /* These bytes were validated, and found to mean nothing to llmload, in an earlier event of
+         * this stream: resume the walk inside the choices array, then finish the root object. */
+        memset(&lx, 0, sizeof lx);
+        lx.p = data + pre->len;
+        lx.end = data + len;
+        lx.ci = info;
+        int rc = chunk_array_body(&lx, R_CHOICES, 2);
+        if (rc == 0)
+            rc = chunk_members(&lx, R_ROOT, 1, 1);
+        if (rc)
+            return rc;
+        chunk_ws(&lx);
+        if (lx.p != lx.end)
+            return LL_EPARSE;
+        chunk_finish(&lx, info);
+        return 0;
+    }
+    int rc = chunk_walk(&lx, data, len, info);
+    /* Keep the prefix only when nothing in it carried meaning (no error object, no usage, no
+     * top-level message or code before the choices), so skipping it cannot change a result. */
+    if (rc == 0 && lx.choices_open && lx.prefix_clean && !lx.obj_error) {
+        size_t n = (size_t)(lx.choices_open - data);
+        if (n <= sizeof pre->bytes) {
+            memcpy(pre->bytes, data, n);
+            pre->len = n;
+        }
+    }
+    return rc;
 }

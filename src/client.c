@@ -28,6 +28,7 @@ typedef struct slot {
     char *body;            /* owned, reused */
     size_t body_cap;
     sse_parser sse;
+    chunk_prefix prefix; /* what this stream's events repeat, skipped after the first */
     record rec;
     uint64_t last_rx_ns;
     long last_completion_tokens; /* running usage seen so far (continuous_usage_stats) */
@@ -76,7 +77,7 @@ static int on_sse_event(void *ud, const sse_event *ev)
         r->done_seen = 1;
         return 0;
     }
-    if (chunk_scan(ev->data, ev->data_len, &ci) != 0) {
+    if (chunk_scan_stream(ev->data, ev->data_len, &s->prefix, &ci) != 0) {
         if (!s->fail_kind)
             s->fail_kind = RECORD_ERR_MALFORMED;
         return 0;
@@ -543,6 +544,7 @@ int client_start(client *c, const char *prompt, size_t prompt_len, long prompt_t
     s->last_rx_ns = 0;
     s->measured = scheduled_ns >= c->sinks.window_start_ns && scheduled_ns < c->sinks.window_end_ns;
     sse_reset(&s->sse);
+    chunk_prefix_reset(&s->prefix);
     if (curl_easy_setopt(s->easy, CURLOPT_POSTFIELDS, s->body) != CURLE_OK ||
         curl_easy_setopt(s->easy, CURLOPT_POSTFIELDSIZE, n) != CURLE_OK)
         return LL_ELIB;

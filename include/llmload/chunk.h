@@ -42,6 +42,21 @@ typedef struct chunk_info {
  * -1 as documented) or LL_EPARSE when it is not valid JSON (info then says nothing reliable). */
 int chunk_scan(const char *data, size_t len, chunk_info *info);
 
+/* What a stream's events repeat verbatim before "choices": [ (id, object, created, model). Embed
+ * one per stream and zero it (chunk_prefix_reset) when a stream starts; chunk_scan_stream fills it
+ * from the first event that validates and then skips those bytes in every later event that starts
+ * with them: a third of the work on a typical vLLM chunk. */
+#define CHUNK_PREFIX_MAX 240
+typedef struct chunk_prefix {
+    size_t len;
+    char bytes[CHUNK_PREFIX_MAX];
+} chunk_prefix;
+
+static inline void chunk_prefix_reset(chunk_prefix *p) { p->len = 0; }
+
+/* chunk_scan for the events of one stream: same results, same errors, faster. */
+int chunk_scan_stream(const char *data, size_t len, chunk_prefix *pre, chunk_info *info);
+
 /* True when the event carries a token by design.md's rule: non-empty content, reasoning, text or a
  * tool-call delta. A role-only or empty chunk is not a token. */
 static inline int chunk_has_token(const chunk_info *ci)

@@ -4,6 +4,7 @@
  */
 #include <assert.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "llmload/chunk.h"
 #include "llmload/error.h"
@@ -13,8 +14,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *in = (const char *)data;
-    chunk_info ci;
+    chunk_info ci, cs;
+    /* The stream variant must agree with the plain scan on a second event, whatever the first
+     * taught it: the first half of the input primes the prefix. */
+    chunk_prefix pre;
+    chunk_prefix_reset(&pre);
+    (void)chunk_scan_stream(in, size / 2, &pre, &cs);
+    int rs = chunk_scan_stream(in, size, &pre, &cs);
     int rc = chunk_scan(in, size, &ci);
+    assert(rs == rc);
+    assert(rc != 0 || memcmp(&ci, &cs, sizeof ci) == 0);
     assert(rc == 0 || rc == LL_EPARSE);
     if (rc != 0)
         return 0;

@@ -407,6 +407,87 @@ static void test_recorded_streams(void **state)
     assert_int_equal(t.completion, 18);
 }
 
+
+/* chunk_scan_stream must give exactly chunk_scan's answer for every event, while skipping the
+ * repeated prefix for most of them. */
+typedef struct stream_cmp {
+    chunk_prefix pre;
+    int events, resumed;
+} stream_cmp;
+
+static int stream_cmp_cb(void *ud, const sse_event *ev)
+{
+    stream_cmp *sc = ud;
+    chunk_info a, b;
+    if (ev->done)
+        return 0;
+    int resumable = sc->pre.len && ev->data_len > sc->pre.len && memcmp(ev->data, sc->pre.bytes, sc->pre.len) == 0;
+    int ra = chunk_scan(ev->data, ev->data_len, &a);
+    int rb = chunk_scan_stream(ev->data, ev->data_len, &sc->pre, &b);
+    assert_int_equal(ra, rb);
+    if (ra == 0)
+        assert_memory_equal(&a, &b, sizeof a);
+    sc->events++;
+    sc->resumed += resumable;
+    return 0;
+}
+
+static void test_stream_prefix_same_results(void **state)
+{
+    (void)state;
+    const char *names[] = {"vllm_chat", "vllm_chat_continuous_usage", "vllm_reasoning", "vllm_completions",
+                           "vllm_error_midstream", "llamacpp_chat", "tgi_chat", "ollama_chat", "openai_tools"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char path[256];
+        snprintf(path, sizeof path, "tests/fixtures/sse/%s.sse", names[i]);
+        FILE *f = fopen(path, "rb");
+        if (!f)
+            fail_msg("cannot open %s", path);
+        char buf[8192];
+        size_t n = fread(buf, 1, sizeof buf, f);
+        fclose(f);
+        sse_parser p;
+        sse_init(&p, 0);
+        stream_cmp sc;
+        memset(&sc, 0, sizeof sc);
+        assert_int_equal(sse_feed(&p, buf, n, stream_cmp_cb, &sc), 0);
+        sse_free(&p);
+        assert_true(sc.events >= 3);
+        if (strncmp(names[i], "vllm_chat", 9) == 0 || strcmp(names[i], "vllm_completions") == 0)
+            assert_true(sc.resumed >= sc.events - 2); /* all but the first (and [DONE]) */
+    }
+}
+
+static void test_stream_prefix_edges(void **state)
+{
+    (void)state;
+    chunk_prefix pre;
+    chunk_info ci;
+    chunk_prefix_reset(&pre);
+    const char *first = "{\"id\":\"x\",\"model\":\"m\",\"choices\":[{\"delta\":{\"content\":\"a\"}}]}";
+    assert_int_equal(chunk_scan_stream(first, strlen(first), &pre, &ci), 0);
+    assert_int_equal(ci.output_chars, 1);
+    assert_int_equal(pre.len, strlen("{\"id\":\"x\",\"model\":\"m\",\"choices\":["));
+    /* Same prefix, broken rest: still a parse error. */
+    const char *broken = "{\"id\":\"x\",\"model\":\"m\",\"choices\":[{\"delta\":{\"content\":\"b";
+    assert_int_equal(chunk_scan_stream(broken, strlen(broken), &pre, &ci), LL_EPARSE);
+    /* Same prefix, usage after the choices: seen. */
+    const char *usage = "{\"id\":\"x\",\"model\":\"m\",\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":4}}";
+    assert_int_equal(chunk_scan_stream(usage, strlen(usage), &pre, &ci), 0);
+    assert_int_equal(ci.has_usage, 1);
+    assert_int_equal(ci.completion_tokens, 4);
+    /* A different prefix takes the full walk and is still right. */
+    const char *other = "{\"id\":\"y\",\"choices\":[{\"text\":\"abc\"}]}";
+    assert_int_equal(chunk_scan_stream(other, strlen(other), &pre, &ci), 0);
+    assert_int_equal(ci.output_chars, 3);
+    /* An error object before the choices is never cached. */
+    chunk_prefix_reset(&pre);
+    const char *err = "{\"object\":\"error\",\"message\":\"boom\",\"choices\":[]}";
+    assert_int_equal(chunk_scan_stream(err, strlen(err), &pre, &ci), 0);
+    assert_int_equal(ci.has_error, 1);
+    assert_int_equal(pre.len, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -415,6 +496,8 @@ int main(void)
         cmocka_unit_test(test_depth_limit),
         cmocka_unit_test(test_usage_numbers),
         cmocka_unit_test(test_recorded_streams),
+        cmocka_unit_test(test_stream_prefix_same_results),
+        cmocka_unit_test(test_stream_prefix_edges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
