@@ -2,12 +2,19 @@
 # install-deps.sh - install the Debian packages llmload builds, tests and demos with.
 #   scripts/install-deps.sh          install what is missing (apt-get; as root, or through sudo)
 #   scripts/install-deps.sh --check  exit 0 when everything is present, 1 otherwise (installs nothing)
+#   scripts/install-deps.sh --bench  also what `make bench` needs (nginx, its echo module, wrk)
 # Debian packages only (design decision: no pip, no downloads of prebuilt binaries).
 set -eu
 
 PKGS="build-essential pkg-config clang libclang-rt-14-dev git curl
 libuv1-dev libcurl4-openssl-dev libcjson-dev libgsl-dev libhttp-parser-dev libcmocka-dev
 python3 python3-pandas"
+
+if [ "${1:-}" = "--bench" ]; then
+  # The speed yardstick: nginx with the echo module (../shared/bench), wrk, GNU time.
+  PKGS="$PKGS nginx-light libnginx-mod-http-echo wrk time"
+  shift
+fi
 
 missing=""
 for p in $PKGS; do

@@ -147,6 +147,7 @@ int aggregate_bench(bench_result *res, bench_summary *out)
     double conc = 0;
     for (size_t i = 0; i < n; i++) {
         record *r = &res->records.items[i];
+        out->connections_opened += r->new_connection;
         r->measured = r->scheduled_ns >= res->window_start_ns && r->scheduled_ns < res->window_end_ns;
         if (!r->measured)
             continue;

@@ -57,6 +57,7 @@ struct runner {
     uint64_t next_progress_ns;
     uint64_t completed, errors;
     int failed;          /* fatal error inside a callback */
+    uint64_t pause_until_ns; /* --respect-retry-after: start nothing before this */
     char err[256];
 };
 
@@ -87,6 +88,11 @@ static void stop_scheduling(runner *r, uint64_t now)
     r->scheduling = 0;
     r->res->sched_end_ns = now;
     pacer_disarm(r->sched_pacer);
+    /* A time-bound benchmark ends near its limit: streams still running get --grace-seconds to
+     * finish (so long requests are not dropped from the statistics), then they are cancelled. */
+    const bench_plan *p = r->plan;
+    if (p->max_seconds > 0 && now >= r->res->t0_ns + (uint64_t)(p->max_seconds * 1e9) && !r->drain_deadline_ns)
+        r->drain_deadline_ns = now + (uint64_t)(r->cfg->grace_s * 1e9);
 }
 
 static int limit_reached(runner *r, uint64_t at_ns)
@@ -127,6 +133,12 @@ static void send_due(runner *r, uint64_t now)
     r->waiting_slot = 0;
     while (r->scheduling) {
         uint64_t due = r->res->t0_ns + r->next_offset_ns;
+        if (now < r->pause_until_ns) {
+            /* The server asked for a pause: arrivals due meanwhile go out late, and their wait
+             * shows in latency-from-schedule. */
+            pacer_arm(r->sched_pacer, r->pause_until_ns < limit_ns ? r->pause_until_ns : limit_ns);
+            break;
+        }
         if (p->max_requests > 0 && r->res->started >= (uint64_t)p->max_requests) {
             stop_scheduling(r, now);
             break;
@@ -154,10 +166,32 @@ static void send_due(runner *r, uint64_t now)
     }
 }
 
+/* Closed loop: tops the streams in flight up to the target (after a pause, or at start). */
+static void fill_closed(runner *r, uint64_t now)
+{
+    while (r->scheduling && (long)client_in_flight(r->cl) < r->closed_target) {
+        if (limit_reached(r, now)) {
+            stop_scheduling(r, now);
+            break;
+        }
+        if (now < r->pause_until_ns) {
+            pacer_arm(r->sched_pacer, r->pause_until_ns);
+            break;
+        }
+        /* The intended start of a closed-loop request is the moment its stream became free. */
+        if (start_one(r, now) != 0)
+            break;
+    }
+}
+
 static void on_sched(pacer *p, uint64_t now, void *ud)
 {
+    runner *r = ud;
     (void)p;
-    send_due(ud, now);
+    if (r->open_loop)
+        send_due(r, now);
+    else
+        fill_closed(r, now);
 }
 
 static void on_request_done(void *ud, const record *rec)
@@ -172,16 +206,24 @@ static void on_request_done(void *ud, const record *rec)
         r->completed++;
     else if (rec->status == RECORD_ERROR)
         r->errors++;
+    uint64_t now = clock_now_ns();
+    if (r->cfg->respect_retry_after && rec->error_kind == RECORD_ERR_RATE_LIMITED && rec->retry_after_ms) {
+        /* Capped so that a hostile or broken header cannot stall the run past its limits. */
+        uint32_t ms = rec->retry_after_ms < 60000 ? rec->retry_after_ms : 60000;
+        uint64_t until = now + (uint64_t)ms * CLOCK_NS_PER_MS;
+        if (until > r->pause_until_ns) {
+            if (r->pause_until_ns <= now)
+                r->res->pauses++;
+            r->res->paused_ns += until - (r->pause_until_ns > now ? r->pause_until_ns : now);
+            r->pause_until_ns = until;
+        }
+    }
     if (r->scheduling) {
-        uint64_t now = clock_now_ns();
         if (r->open_loop) {
-            if (r->waiting_slot)
+            if (r->waiting_slot || now < r->pause_until_ns)
                 send_due(r, now);
-        } else if (limit_reached(r, now)) {
-            stop_scheduling(r, now);
-        } else if ((long)client_in_flight(r->cl) < r->closed_target) {
-            /* Closed loop: the next request's intended start is this completion. */
-            start_one(r, now);
+        } else {
+            fill_closed(r, now);
         }
     }
     finish_if_done(r);
@@ -239,8 +281,10 @@ static void on_signal(uv_signal_t *h, int signum)
         uint64_t now = clock_now_ns();
         r->res->interrupted = 1;
         stop_scheduling(r, now);
-        r->drain_deadline_ns = now + (uint64_t)(r->cfg->drain_s * 1e9);
-        if (r->drain_deadline_ns == now)
+        uint64_t deadline = now + (uint64_t)(r->cfg->drain_s * 1e9);
+        if (!r->drain_deadline_ns || deadline < r->drain_deadline_ns)
+            r->drain_deadline_ns = deadline;
+        if (r->drain_deadline_ns <= now)
             client_cancel_all(r->cl);
         finish_if_done(r);
     }
@@ -338,6 +382,7 @@ int runner_run(runner *r, const bench_plan *plan, bench_result *res, char *err, 
     r->failed = 0;
     r->waiting_slot = 0;
     r->drain_deadline_ns = 0;
+    r->pause_until_ns = 0;
     r->open_loop = plan->schedule == CONFIG_SCHED_CONSTANT || plan->schedule == CONFIG_SCHED_POISSON;
     if (r->open_loop) {
         rc = arrival_create(&r->arr, plan->schedule == CONFIG_SCHED_POISSON ? ARRIVAL_POISSON : ARRIVAL_CONSTANT,
@@ -369,14 +414,7 @@ int runner_run(runner *r, const bench_plan *plan, bench_result *res, char *err, 
     if (r->open_loop) {
         send_due(r, clock_now_ns());
     } else {
-        for (long i = 0; i < r->closed_target && r->scheduling; i++) {
-            if (limit_reached(r, t0)) {
-                stop_scheduling(r, t0);
-                break;
-            }
-            if (start_one(r, t0) != 0)
-                break;
-        }
+        fill_closed(r, t0);
     }
     finish_if_done(r);
     if (r->scheduling || client_in_flight(r->cl) > 0)

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "llmload/chunk.h"
 #include "llmload/clock.h"
@@ -173,6 +174,24 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
             }
         }
     }
+    /* Retry-After in delta-seconds (the form servers send with 429); an HTTP-date counts as 1 s. */
+    if (len > 12 && strncasecmp(data, "retry-after:", 12) == 0) {
+        const char *p = data + 12, *e = data + len;
+        while (p < e && (*p == ' ' || *p == '\t'))
+            p++;
+        double secs = 0;
+        int digits = 0;
+        while (p < e && *p >= '0' && *p <= '9' && secs < 86400) {
+            secs = secs * 10 + (*p++ - '0');
+            digits++;
+        }
+        if (p < e && *p == '.') /* some servers send fractions */
+            for (double f = 0.1; ++p < e && *p >= '0' && *p <= '9'; f /= 10)
+                secs += f * (*p - '0');
+        if (!digits && p < e && *p != '\r' && *p != '\n')
+            secs = 1;
+        s->rec.retry_after_ms = (uint32_t)(secs * 1000.0);
+    }
     s->last_rx_ns = s->owner->stamp_ns;
     return len;
 }
@@ -234,6 +253,9 @@ static void copy_error_text(record *r, const char *text, size_t len)
 static void finish(client *c, slot *s, record_status status, int kind, int curl_done, CURLcode res)
 {
     record r;
+    long connects = 0;
+    if (curl_easy_getinfo(s->easy, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK && connects > 0)
+        s->rec.new_connection = 1;
     curl_multi_remove_handle(c->multi, s->easy);
     s->rec.end_ns = c->stamp_ns > s->rec.sent_ns ? c->stamp_ns : clock_now_ns();
     if (status == RECORD_OK && curl_done) {

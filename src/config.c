@@ -60,6 +60,7 @@ int config_init(config *c)
     c->stream_timeout_s = 60;
     c->connect_timeout_s = 5;
     c->drain_s = 5;
+    c->grace_s = 60;
     c->workers = 1;
     c->stream_usage = 1;
     c->ignore_eos = 1;
@@ -301,8 +302,8 @@ int config_validate(const config *c, char *err, size_t errlen)
         snprintf(err, errlen, "--request-timeout, --stream-timeout and --connect-timeout must be positive");
         return LL_EUSAGE;
     }
-    if (!(c->drain_s >= 0) || !(c->start_at >= 0)) {
-        snprintf(err, errlen, "--drain-seconds and --start-at cannot be negative");
+    if (!(c->drain_s >= 0) || !(c->grace_s >= 0) || !(c->start_at >= 0)) {
+        snprintf(err, errlen, "--drain-seconds, --grace-seconds and --start-at cannot be negative");
         return LL_EUSAGE;
     }
     if (config__data_check(&c->data, why, sizeof why) != 0) {
@@ -452,6 +453,7 @@ int config_to_json(const config *c, struct cJSON **out)
     rc |= add_num(o, "stream_timeout_s", c->stream_timeout_s);
     rc |= add_num(o, "connect_timeout_s", c->connect_timeout_s);
     rc |= add_num(o, "drain_s", c->drain_s);
+    rc |= add_num(o, "grace_s", c->grace_s);
     rc |= add_bool(o, "respect_retry_after", c->respect_retry_after);
     rc |= add_bool(o, "insecure", c->insecure);
     rc |= add_str(o, "ca_cert", c->ca_cert);

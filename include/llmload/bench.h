@@ -42,6 +42,8 @@ typedef struct bench_result {
     double cpu_s;              /* CPU the loop's thread used during the benchmark */
     uint64_t started;
     int interrupted;           /* a signal cut it short: results are partial */
+    uint64_t pauses;           /* --respect-retry-after: pauses the server asked for */
+    uint64_t paused_ns;        /* and their total length */
     size_t slots;              /* in-flight capacity */
 } bench_result;
 

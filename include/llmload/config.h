@@ -71,6 +71,7 @@ typedef struct config {
     double stream_timeout_s;   /* longest silence mid-stream; default 60 */
     double connect_timeout_s;  /* default 5 */
     double drain_s;            /* in-flight grace after SIGINT/SIGTERM; default 5 */
+    double grace_s;            /* in-flight grace after the time limit; default 60 */
     int respect_retry_after;
     int insecure;
     char *ca_cert;

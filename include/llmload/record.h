@@ -57,6 +57,7 @@ typedef struct record {
     int32_t prompt_tokens;        /* from usage; else the source's count */
     int32_t output_tokens;        /* from usage when has_usage, else token_events */
     int32_t max_tokens;           /* asked */
+    uint32_t retry_after_ms;      /* a 429's Retry-After, in ms (0 when absent) */
     int16_t http_status;
     uint8_t status;               /* record_status */
     uint8_t error_kind;           /* record_error_kind */
@@ -64,6 +65,7 @@ typedef struct record {
     uint8_t short_output;         /* asked max_tokens with ignore_eos and got fewer */
     uint8_t done_seen;            /* data: [DONE] arrived */
     uint8_t measured;             /* inside the measured window (set by the aggregator) */
+    uint8_t new_connection;       /* had to open a connection (0: reused a kept-alive one) */
     char error_msg[96];           /* first part of the server's error text, NUL-terminated */
 } record;
 

@@ -87,6 +87,9 @@ with Sim("--ttft-ms", 80, "--itl-ms", 10, "--seed", 1) as sim:
         c1, c4 = rep["benchmarks"]
         ok([c1["name"], c4["name"]] == ["concurrent@1", "concurrent@4"], "concurrent names", [c1["name"], c4["name"]])
         near(c4["metrics"]["concurrency_mean"], 4.0, 0.4, "concurrent@4 keeps 4 in flight")
+        ok(c4["requests"]["started"] > 20 and c4["client"]["connections_opened"] <= 4,
+           "keep-alive: 4 streams reuse at most 4 connections (warm from concurrent@1's one)",
+           (c4["requests"]["started"], c4["client"]["connections_opened"]))
         ok(c4["metrics"]["request_throughput"] > 3 * c1["metrics"]["request_throughput"],
            "4 streams ~4x the throughput of 1 (sim has no batch slowdown)",
            (c1["metrics"]["request_throughput"], c4["metrics"]["request_throughput"]))
@@ -102,6 +105,36 @@ with Sim("--ttft-ms", 80, "--itl-ms", 10, "--seed", 1) as sim:
     if ok(r.returncode == 0 and rep, "throughput run", r.stderr[-300:]):
         near(rep["benchmarks"][0]["metrics"]["concurrency_mean"], 16, 2.5, "throughput fills max-concurrency")
 
+# 2b. A time limit ends the benchmark: streams still running get --grace-seconds, then are cut.
+with Sim("--ttft-ms", 10, "--itl-ms", 50) as sim:
+    t = time.monotonic()
+    r, rep, _ = bench_run(sim, "--schedule", "concurrent", "--rate", 4, "--max-seconds", 1, "--grace-seconds", 1,
+                          "--data", "prompt_tokens=8,output_tokens=1000")
+    took = time.monotonic() - t
+    if ok(r.returncode == 0 and rep, "time-bound run with streams longer than it", r.stderr[-300:]):
+        rq = rep["benchmarks"][0]["requests"]
+        ok(rq["incomplete"] == rq["started"] == 4 and rq["completed"] == 0 and rq["errored"] == 0,
+           "streams cut after the grace are incomplete, not errors", rq)
+        ok(took < 2 + 4 * ASAN_SLACK, "ends after max-seconds + grace", took)
+        ok(rep["benchmarks"][0]["partial"] is False, "a grace cut is not a partial report")
+
+# 2c. --respect-retry-after: a 429 with Retry-After: 1 pauses new requests for a second.
+with Sim("--rate-limit-rate", 1, "--ttft-ms", 1, "--itl-ms", 1) as sim:
+    r, rep, _ = bench_run(sim, "--schedule", "concurrent", "--rate", 2, "--max-seconds", 2.5,
+                          "--respect-retry-after", "--data", "prompt_tokens=4,output_tokens=2")
+    if ok(r.returncode == 0 and rep, "rate-limited run with --respect-retry-after", r.stderr[-300:]):
+        b = rep["benchmarks"][0]
+        ok(4 <= b["requests"]["started"] <= 8, "about 2 requests per second while paused by Retry-After",
+           b["requests"])
+        ok(b["requests"]["errors_by_kind"].get("rate_limited") == b["requests"]["errored"] == b["requests"]["started"],
+           "every 429 counted rate_limited", b["requests"])
+        ok(b["client"]["retry_after_pauses"] >= 2, "pauses counted", b["client"])
+    r, rep, _ = bench_run(sim, "--schedule", "concurrent", "--rate", 2, "--max-seconds", 1,
+                          "--data", "prompt_tokens=4,output_tokens=2")
+    if ok(r.returncode == 0 and rep, "rate-limited run without the flag", r.stderr[-300:]):
+        ok(rep["benchmarks"][0]["requests"]["started"] > 50, "without the flag the client does not pause",
+           rep["benchmarks"][0]["requests"]["started"])
+
 # 3. Auth: the key from the environment is sent, and never printed or written.
 secret = "sk-test-0123456789abcdef"
 with Sim("--api-key", secret, "--itl-ms", 1, "--ttft-ms", 1) as sim:
@@ -115,6 +148,13 @@ with Sim("--api-key", secret, "--itl-ms", 1, "--ttft-ms", 1) as sim:
         with open(os.path.join(out, name)) as f:
             leaked = leaked or secret in f.read()
     ok(not leaked, "the key appears in no output or report file")
+    r = run(["run", "--target", sim.url, "--max-requests", 2, "--max-seconds", 0, "--schedule", "synchronous",
+             "--header", f"X-API-Key: {secret}", "--data", "prompt_tokens=4,output_tokens=2", "--progress"],
+            env={"OPENAI_API_KEY": ""})
+    ok(r.returncode == 0, "--header 'X-API-Key: ...' is sent with every request", r.stderr[-300:])
+    ok("[synchronous]" in r.stderr and "done" in r.stderr, "--progress prints plain progress lines off a terminal",
+       r.stderr[-300:])
+    ok(secret not in r.stdout + r.stderr, "a header's secret value is not printed")
     r = run(["run", "--target", sim.url, "--max-requests", 1, "--max-seconds", 0, "--no-progress"],
             env={"OPENAI_API_KEY": ""})
     ok(r.returncode == 1 and "401" in r.stderr and r.stderr.count("\n") == 1,
