@@ -20,10 +20,22 @@
 #include "llmload/sse.h"
 
 #define CLIENT_ERRBUF 512 /* bytes of a non-2xx body kept for the error message */
+/* Slots per curl multi handle. curl looks for a reusable connection by walking every connection
+ * to the host in its cache, so one multi handle with 10,000 connections costs O(n) per request
+ * and O(n^2) to open them all; groups of this size keep the walk short. */
+#define CLIENT_GROUP_SLOTS 256
+
+typedef struct client_group {
+    CURLM *multi;
+    uv_timer_t timer;
+    int timer_open;
+    client *owner;
+} client_group;
 
 typedef struct slot {
     CURL *easy;
     client *owner;
+    client_group *group;  /* the multi handle this slot's easy handle and connections live in */
     struct slot *next_free;
     int active;
     char *body;            /* owned, reused */
@@ -43,14 +55,13 @@ typedef struct slot {
 typedef struct sock_ctx {
     uv_poll_t poll;
     curl_socket_t fd;
-    client *owner;
+    client_group *group;
 } sock_ctx;
 
 struct client {
     uv_loop_t *loop;
-    CURLM *multi;
-    uv_timer_t curl_timer;
-    int timer_open;
+    client_group *groups;
+    size_t n_groups;
     const config *cfg;
     client_done_fn on_done;
     void *ud;
@@ -256,7 +267,7 @@ static void finish(client *c, slot *s, record_status status, int kind, int curl_
     long connects = 0;
     if (curl_easy_getinfo(s->easy, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK && connects > 0)
         s->rec.new_connection = 1;
-    curl_multi_remove_handle(c->multi, s->easy);
+    curl_multi_remove_handle(s->group->multi, s->easy);
     s->rec.end_ns = c->stamp_ns > s->rec.sent_ns ? c->stamp_ns : clock_now_ns();
     if (status == RECORD_OK && curl_done) {
         int st = s->rec.http_status;
@@ -294,11 +305,12 @@ static void finish(client *c, slot *s, record_status status, int kind, int curl_
     c->on_done(c->ud, &r);
 }
 
-static void drain_messages(client *c)
+static void drain_messages(client_group *g)
 {
+    client *c = g->owner;
     CURLMsg *msg;
     int pending;
-    while ((msg = curl_multi_info_read(c->multi, &pending)) != NULL) {
+    while ((msg = curl_multi_info_read(g->multi, &pending)) != NULL) {
         if (msg->msg != CURLMSG_DONE)
             continue;
         slot *s = NULL;
@@ -316,7 +328,8 @@ static void drain_messages(client *c)
 static void on_socket_ready(uv_poll_t *h, int status, int events)
 {
     sock_ctx *ctx = h->data;
-    client *c = ctx->owner;
+    client_group *g = ctx->group;
+    client *c = g->owner;
     int flags = 0, running;
     /* The one clock read for this socket's bytes: taken before curl reads and parses them. */
     c->stamp_ns = clock_now_ns();
@@ -328,32 +341,32 @@ static void on_socket_ready(uv_poll_t *h, int status, int events)
         if (events & UV_WRITABLE)
             flags |= CURL_CSELECT_OUT;
     }
-    curl_multi_socket_action(c->multi, ctx->fd, flags, &running);
-    drain_messages(c);
+    curl_multi_socket_action(g->multi, ctx->fd, flags, &running);
+    drain_messages(g);
 }
 
 static void on_curl_timer(uv_timer_t *t)
 {
-    client *c = t->data;
+    client_group *g = t->data;
     int running;
-    c->stamp_ns = clock_now_ns();
-    curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-    drain_messages(c);
+    g->owner->stamp_ns = clock_now_ns();
+    curl_multi_socket_action(g->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    drain_messages(g);
 }
 
 static int curl_timer_cb(CURLM *multi, long timeout_ms, void *ud)
 {
-    client *c = ud;
+    client_group *g = ud;
     (void)multi;
     if (timeout_ms < 0) {
-        uv_timer_stop(&c->curl_timer);
+        uv_timer_stop(&g->timer);
         return 0;
     }
     /* curl must not be re-entered from inside this callback. curl's multi-uv.c turns 0 into 1 ms
      * for that; libuv already never runs a timer from inside uv_timer_start, and a 0 ms timer fires
      * on the next loop iteration. 1 ms would add up to 2 ms (timer granularity) to every request's
      * schedule lag, since curl asks for 0 each time a request is added. */
-    return uv_timer_start(&c->curl_timer, on_curl_timer, (uint64_t)timeout_ms, 0) == 0 ? 0 : -1;
+    return uv_timer_start(&g->timer, on_curl_timer, (uint64_t)timeout_ms, 0) == 0 ? 0 : -1;
 }
 
 static void on_sock_closed(uv_handle_t *h)
@@ -363,13 +376,13 @@ static void on_sock_closed(uv_handle_t *h)
 
 static int curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *ud, void *sockp)
 {
-    client *c = ud;
+    client_group *g = ud;
     sock_ctx *ctx = sockp;
     (void)easy;
     if (what == CURL_POLL_REMOVE) {
         if (ctx) {
             uv_poll_stop(&ctx->poll);
-            curl_multi_assign(c->multi, fd, NULL);
+            curl_multi_assign(g->multi, fd, NULL);
             uv_close((uv_handle_t *)&ctx->poll, on_sock_closed);
         }
         return 0;
@@ -378,14 +391,14 @@ static int curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *ud, void
         ctx = malloc(sizeof *ctx);
         if (!ctx)
             return -1;
-        if (uv_poll_init_socket(c->loop, &ctx->poll, fd) != 0) {
+        if (uv_poll_init_socket(g->owner->loop, &ctx->poll, fd) != 0) {
             free(ctx);
             return -1;
         }
         ctx->fd = fd;
-        ctx->owner = c;
+        ctx->group = g;
         ctx->poll.data = ctx;
-        curl_multi_assign(c->multi, fd, ctx);
+        curl_multi_assign(g->multi, fd, ctx);
     }
     int ev = 0;
     if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
@@ -501,36 +514,53 @@ int client_create(client **out, uv_loop_t *loop, const client_options *opt, char
     }
     if ((rc = build_headers(c, err, errlen)) != 0)
         goto fail;
-    c->multi = curl_multi_init();
-    if (!c->multi) {
-        snprintf(err, errlen, "curl: cannot create a multi handle");
-        rc = LL_ELIB;
+    c->n_groups = (c->n_slots + CLIENT_GROUP_SLOTS - 1) / CLIENT_GROUP_SLOTS;
+    if (!(c->groups = calloc(c->n_groups, sizeof *c->groups))) {
+        snprintf(err, errlen, "out of memory");
+        rc = LL_ENOMEM;
         goto fail;
     }
-    if (curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_cb) != CURLM_OK ||
-        curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c) != CURLM_OK ||
-        curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb) != CURLM_OK ||
-        curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c) != CURLM_OK ||
-        /* Keep one cached connection per slot so keep-alive connections are all reused. */
-        curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, (long)c->n_slots) != CURLM_OK) {
-        snprintf(err, errlen, "curl: cannot configure the multi handle");
-        rc = LL_ELIB;
-        goto fail;
+    for (size_t gi = 0; gi < c->n_groups; gi++) {
+        client_group *g = &c->groups[gi];
+        size_t in_group = c->n_slots - gi * CLIENT_GROUP_SLOTS;
+        if (in_group > CLIENT_GROUP_SLOTS)
+            in_group = CLIENT_GROUP_SLOTS;
+        g->owner = c;
+        g->multi = curl_multi_init();
+        if (!g->multi) {
+            snprintf(err, errlen, "curl: cannot create a multi handle");
+            rc = LL_ELIB;
+            goto fail;
+        }
+        if (curl_multi_setopt(g->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_cb) != CURLM_OK ||
+            curl_multi_setopt(g->multi, CURLMOPT_SOCKETDATA, g) != CURLM_OK ||
+            curl_multi_setopt(g->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb) != CURLM_OK ||
+            curl_multi_setopt(g->multi, CURLMOPT_TIMERDATA, g) != CURLM_OK ||
+            /* One cached connection per slot so that every keep-alive connection is reused. */
+            curl_multi_setopt(g->multi, CURLMOPT_MAXCONNECTS, (long)in_group) != CURLM_OK) {
+            snprintf(err, errlen, "curl: cannot configure the multi handle");
+            rc = LL_ELIB;
+            goto fail;
+        }
     }
     for (size_t i = c->n_slots; i-- > 0;) {
+        c->slots[i].group = &c->groups[i / CLIENT_GROUP_SLOTS];
         if ((rc = slot_setup(c, &c->slots[i], err, errlen)) != 0)
             goto fail;
         c->slots[i].next_free = c->free_list;
         c->free_list = &c->slots[i];
     }
     /* Last, so that every failure above has nothing on the loop to close. */
-    if (uv_timer_init(loop, &c->curl_timer) != 0) {
-        snprintf(err, errlen, "libuv: cannot create a timer");
-        rc = LL_ELIB;
-        goto fail;
+    for (size_t gi = 0; gi < c->n_groups; gi++) {
+        client_group *g = &c->groups[gi];
+        if (uv_timer_init(loop, &g->timer) != 0) {
+            snprintf(err, errlen, "libuv: cannot create a timer");
+            rc = LL_ELIB;
+            goto fail;
+        }
+        g->timer_open = 1;
+        g->timer.data = g;
     }
-    c->timer_open = 1;
-    c->curl_timer.data = c;
     *out = c;
     return 0;
 fail:
@@ -573,7 +603,7 @@ int client_start(client *c, const char *prompt, size_t prompt_len, long prompt_t
     c->free_list = s->next_free;
     s->active = 1;
     c->in_flight++;
-    if (curl_multi_add_handle(c->multi, s->easy) != CURLM_OK) {
+    if (curl_multi_add_handle(s->group->multi, s->easy) != CURLM_OK) {
         s->active = 0;
         s->next_free = c->free_list;
         c->free_list = s;
@@ -621,20 +651,23 @@ void client_close(client *c)
         slot *s = &c->slots[i];
         if (s->easy) {
             if (s->active)
-                curl_multi_remove_handle(c->multi, s->easy);
+                curl_multi_remove_handle(s->group->multi, s->easy);
             curl_easy_cleanup(s->easy);
             s->easy = NULL;
         }
     }
-    /* Closes cached connections; curl calls curl_socket_cb(REMOVE) for each, closing the polls. */
-    if (c->multi) {
-        curl_multi_cleanup(c->multi);
-        c->multi = NULL;
-    }
-    if (c->timer_open) {
-        uv_timer_stop(&c->curl_timer);
-        uv_close((uv_handle_t *)&c->curl_timer, NULL);
-        c->timer_open = 0;
+    for (size_t gi = 0; gi < c->n_groups; gi++) {
+        client_group *g = &c->groups[gi];
+        /* Closes cached connections; curl calls curl_socket_cb(REMOVE) for each, closing the polls. */
+        if (g->multi) {
+            curl_multi_cleanup(g->multi);
+            g->multi = NULL;
+        }
+        if (g->timer_open) {
+            uv_timer_stop(&g->timer);
+            uv_close((uv_handle_t *)&g->timer, NULL);
+            g->timer_open = 0;
+        }
     }
 }
 
@@ -649,6 +682,7 @@ void client_free(client *c)
         }
     }
     free(c->slots);
+    free(c->groups);
     curl_slist_free_all(c->headers);
     request_template_destroy(c->tmpl);
     free(c->url);

@@ -6,6 +6,7 @@
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +38,9 @@ static void plan_init(bench_plan *p, const config *cfg, config_schedule s, doubl
     if (s == CONFIG_SCHED_SYNCHRONOUS || s == CONFIG_SCHED_THROUGHPUT)
         snprintf(p->name, sizeof p->name, "%s", config_schedule_name(s));
     else
-        snprintf(p->name, sizeof p->name, "%s@%.4g", config_schedule_name(s), rate);
+        /* Whole rates in full (concurrent@10000), fractional ones to 4 significant digits. */
+        snprintf(p->name, sizeof p->name, rate == floor(rate) && rate < 1e15 ? "%s@%.0f" : "%s@%.4g",
+                 config_schedule_name(s), rate);
 }
 
 /* Plans known before running: every --rate value, or a sweep's two anchor points. */
