@@ -179,8 +179,11 @@ static void on_request_done(void *ud, const record *rec)
                 send_due(r, now);
         } else if (limit_reached(r, now)) {
             stop_scheduling(r, now);
-        } else if ((long)client_in_flight(r->cl) < r->closed_target) {
-            /* Closed loop: the next request's intended start is this completion. */
+        } else if ((long)client_in_flight(r->cl) < r->closed_target &&
+                   !(rec->status == RECORD_ERROR && rec->error_kind == RECORD_ERR_CONNECT)) {
+            /* Closed loop: the next request's intended start is this completion. A refused
+             * connection fails within microseconds, so restarting at once would spin the loop and
+             * fill memory with connect errors while the server is down: on_tick refills instead. */
             start_one(r, now);
         }
     }
@@ -206,6 +209,15 @@ static void on_tick(pacer *p, uint64_t now, void *ud)
     if (r->scheduling && limit_reached(r, now))
         stop_scheduling(r, now);
     client_check_timeouts(r->cl, now);
+    /* Closed loop: streams left empty by connect failures are restarted here, at most once a tick. */
+    while (r->scheduling && !r->open_loop && (long)client_in_flight(r->cl) < r->closed_target) {
+        if (limit_reached(r, now)) {
+            stop_scheduling(r, now);
+            break;
+        }
+        if (start_one(r, now) != 0)
+            break;
+    }
     if (r->drain_deadline_ns && now >= r->drain_deadline_ns)
         client_cancel_all(r->cl);
     if (now >= r->next_progress_ns) {
