@@ -155,10 +155,12 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
     int rc = sse_feed(&s->sse, data, len, on_sse_event, s);
     if (rc == LL_EOVERSIZE) {
         s->fail_kind = RECORD_ERR_OVERSIZE;
+        snprintf(s->rec.error_msg, sizeof s->rec.error_msg, "an SSE event passed the %zu-byte cap", s->sse.max_event);
         return 0; /* curl ends the transfer with CURLE_WRITE_ERROR */
     }
     if (rc != 0) {
         s->fail_kind = RECORD_ERR_OTHER;
+        snprintf(s->rec.error_msg, sizeof s->rec.error_msg, "SSE parser: %s", ll_strerror(rc));
         return 0;
     }
     return len;
@@ -324,7 +326,10 @@ static void on_socket_ready(uv_poll_t *h, int status, int events)
     /* The one clock read for this socket's bytes: taken before curl reads and parses them. */
     c->stamp_ns = clock_now_ns();
     if (status < 0)
-        flags = CURL_CSELECT_ERR;
+        /* libuv turns a pending socket error (POLLERR) into a negative status. CSELECT_ERR alone
+         * makes curl fail with "select/poll returned error"; letting it read and write too makes
+         * the syscall fail with the real errno (reset, refused), which curl reports. */
+        flags = CURL_CSELECT_ERR | CURL_CSELECT_IN | CURL_CSELECT_OUT;
     else {
         if (events & UV_READABLE)
             flags |= CURL_CSELECT_IN;

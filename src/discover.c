@@ -121,7 +121,7 @@ int discover_model(const config *cfg, char **model, char *err, size_t errlen)
             snprintf(err, errlen, "cannot reach target %s: no answer to GET /v1/models within --connect-timeout %gs",
                      cfg->target, cfg->connect_timeout_s);
         else if (res == CURLE_PEER_FAILED_VERIFICATION || res == CURLE_SSL_CACERT_BADFILE)
-            snprintf(err, errlen, "cannot reach target %s: TLS certificate not trusted (%s); pass its CA with --ca-cert FILE, or --insecure to skip the check",
+            snprintf(err, errlen, "cannot reach target %s: TLS certificate check failed (%s): trust its CA with --ca-cert FILE, or skip the check with --insecure",
                      cfg->target, why);
         else
             snprintf(err, errlen, "cannot reach target %s: %s", cfg->target, why);

@@ -119,8 +119,10 @@ with FakeServer(MIX) as fs:
         ok(msgs["http_400"] == HTTP_400_MSG, "HTTP 400: the server's message is kept", msgs["http_400"])
         ok(by_id[3]["http_status"] == "400", "HTTP 400: status recorded", by_id[3]["http_status"])
         ok("[DONE]" in msgs["no_done"], "no_done says the stream ended without [DONE]", msgs["no_done"])
-        ok(msgs["reset"] and msgs["close_early"] and msgs["cut_event"],
-           "disconnects carry curl's or llmload's reason", f"{msgs}")
+        ok("reset" in msgs["reset"] and "reset" in msgs["close_early"], "a reset says so (the socket's errno)",
+           f"{msgs['reset']!r} {msgs['close_early']!r}")
+        ok("inside an event" in msgs["cut_event"], "a cut event says so", msgs["cut_event"])
+        ok("cap" in msgs["oversize"], "oversize names the cap", msgs["oversize"])
         ok(int(by_id[1]["output_tokens"]) == TOKENS and int(by_id[2]["token_events"]) == 2,
            "tokens before a failure are still counted", f"{by_id[1]['output_tokens']} {by_id[2]['token_events']}")
         fe = rq["first_errors"]
@@ -164,6 +166,9 @@ try:
         ok(kinds.get("connect", 0) > 0 and rq["completed"] > 0, "requests after the death are connect errors",
            f"{kinds} completed={rq['completed']}")
         ok(set(kinds) <= {"connect", "disconnect"}, "only connect (and cut streams) after the death", kinds)
+        conn_msgs = {row["error"] for row in csv_rows(out, "requests.csv") if row["error_kind"] == "connect"}
+        ok(conn_msgs and all("refused" in m_.lower() or "connect" in m_.lower() for m_ in conn_msgs),
+           "connect errors say why", sorted(conn_msgs)[:3])
         # 20 streams refilled at most once per 100 ms tick over <= 3 s: 600; a hot loop gives 10,000s.
         ok(kinds.get("connect", 0) <= 20 * 10 * 4, "refused connections are retried per tick, not in a hot loop",
            f"connect={kinds.get('connect')}")
