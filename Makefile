@@ -4,6 +4,7 @@
 #   make test       install missing Debian packages, build, run every test (release, then ASan+UBSan)
 #   make asan       AddressSanitizer + UBSan build and its test run
 #   make fuzz       libFuzzer targets (clang), FUZZ_SECONDS each (default 60)
+#   make valgrind   short runs of every schedule and fault under valgrind memcheck (~1 min)
 #   make demo       simulator + sweep, prints the table and where the reports are
 #   make bench      speed yardstick (scripts/bench), writes docs/performance.md figures
 #   make install    PREFIX=/usr/local
@@ -54,7 +55,7 @@ else
 Q := @
 endif
 
-.PHONY: all test asan fuzz demo bench install clean deps check-deps tests-build style
+.PHONY: all test asan fuzz demo bench install clean deps check-deps tests-build style valgrind
 
 all: $(BIN)
 ifeq ($(MODE),release)
@@ -119,6 +120,11 @@ fuzz: check-deps
 	    || { tail -n 30 build/fuzz/$$n.log; echo "fuzz target $$n found a crash"; exit 1; }; \
 	  grep -E '^(#[0-9]+|Done)' build/fuzz/$$n.log | tail -n 1; \
 	done
+
+# Not part of `make test` (too slow): no leaks and no memcheck errors in the client, end to end.
+valgrind:
+	@$(MAKE) --no-print-directory MODE=release all
+	@scripts/valgrind.sh build/release
 
 demo: check-deps all
 	@scripts/demo.sh

@@ -230,7 +230,10 @@ static void on_request_done(void *ud, const record *rec)
         if (r->open_loop) {
             if (r->waiting_slot || now < r->pause_until_ns)
                 send_due(r, now);
-        } else {
+        } else if (!(rec->status == RECORD_ERROR && rec->error_kind == RECORD_ERR_CONNECT)) {
+            /* Closed loop: the next request's intended start is this completion. A refused
+             * connection fails within microseconds, so restarting at once would spin the loop and
+             * fill memory with connect errors while the server is down: on_tick refills instead. */
             fill_closed(r, now);
         }
     }
@@ -259,6 +262,9 @@ static void on_tick(pacer *p, uint64_t now, void *ud)
     if (r->scheduling && limit_reached(r, now))
         stop_scheduling(r, now);
     client_check_timeouts(r->cl, now);
+    /* Closed loop: streams left empty by connect failures are restarted here, at most once a tick. */
+    if (r->scheduling && !r->open_loop)
+        fill_closed(r, now);
     if (r->drain_deadline_ns && now >= r->drain_deadline_ns)
         client_cancel_all(r->cl);
     if (now >= r->next_progress_ns) {

@@ -50,6 +50,7 @@ typedef struct slot {
     int measured;
     size_t errbuf_len;
     char errbuf[CLIENT_ERRBUF];
+    char curl_err[CURL_ERROR_SIZE]; /* curl's detailed text for a failed transfer (CURLOPT_ERRORBUFFER) */
 } slot;
 
 typedef struct sock_ctx {
@@ -90,8 +91,15 @@ static int on_sse_event(void *ud, const sse_event *ev)
         return 0;
     }
     if (chunk_scan_stream(ev->data, ev->data_len, &s->prefix, &ci) != 0) {
-        if (!s->fail_kind)
+        if (!s->fail_kind) {
             s->fail_kind = RECORD_ERR_MALFORMED;
+            /* The event's first bytes tell a reader of first_errors what the server sent. */
+            int n = snprintf(r->error_msg, sizeof r->error_msg, "event is not valid JSON: %.*s",
+                             (int)(ev->data_len < 60 ? ev->data_len : 60), ev->data);
+            for (int i = 0; i < n && i < (int)sizeof r->error_msg; i++)
+                if ((unsigned char)r->error_msg[i] < 0x20)
+                    r->error_msg[i] = ' ';
+        }
         return 0;
     }
     if (ci.has_error) {
@@ -160,10 +168,12 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
     int rc = sse_feed(&s->sse, data, len, on_sse_event, s);
     if (rc == LL_EOVERSIZE) {
         s->fail_kind = RECORD_ERR_OVERSIZE;
+        snprintf(s->rec.error_msg, sizeof s->rec.error_msg, "an SSE event passed the %zu-byte cap", s->sse.max_event);
         return 0; /* curl ends the transfer with CURLE_WRITE_ERROR */
     }
     if (rc != 0) {
         s->fail_kind = RECORD_ERR_OTHER;
+        snprintf(s->rec.error_msg, sizeof s->rec.error_msg, "SSE parser: %s", ll_strerror(rc));
         return 0;
     }
     return len;
@@ -277,8 +287,10 @@ static void finish(client *c, slot *s, record_status status, int kind, int curl_
             kind = RECORD_ERR_RATE_LIMITED;
         else if (st >= 400 && st < 500)
             kind = RECORD_ERR_HTTP_4XX;
-        else if (st >= 500 || st < 200 || st >= 300)
+        else if (st >= 500)
             kind = RECORD_ERR_HTTP_5XX;
+        else if (st < 200 || st >= 300)
+            kind = RECORD_ERR_OTHER; /* a 3xx (redirects are not followed) is not a server error */
         else if (s->fail_kind)
             kind = s->fail_kind;
         else if (!s->rec.done_seen)
@@ -288,8 +300,24 @@ static void finish(client *c, slot *s, record_status status, int kind, int curl_
     }
     if (s->errbuf_len)
         copy_error_text(&s->rec, s->errbuf, s->errbuf_len);
-    if (status == RECORD_ERROR && !s->rec.error_msg[0] && curl_done && res != CURLE_OK)
-        copy_error_text(&s->rec, curl_easy_strerror(res), strlen(curl_easy_strerror(res)));
+    if (status == RECORD_ERROR && !s->rec.error_msg[0]) {
+        /* Every failure gets a line for first_errors, even when the server said nothing. */
+        char why[128];
+        const char *text = why;
+        if (curl_done && res != CURLE_OK)
+            text = s->curl_err[0] ? s->curl_err : curl_easy_strerror(res);
+        else if (kind == RECORD_ERR_TIMEOUT)
+            snprintf(why, sizeof why, "no response within --request-timeout %gs", c->cfg->request_timeout_s);
+        else if (kind == RECORD_ERR_STREAM_TIMEOUT)
+            snprintf(why, sizeof why, "no data for --stream-timeout %gs mid-stream", c->cfg->stream_timeout_s);
+        else if (kind == RECORD_ERR_NO_DONE)
+            snprintf(why, sizeof why, "the stream ended without data: [DONE]");
+        else if (kind == RECORD_ERR_DISCONNECT)
+            snprintf(why, sizeof why, "the stream ended inside an event");
+        else
+            snprintf(why, sizeof why, "HTTP %d", s->rec.http_status);
+        copy_error_text(&s->rec, text, strlen(text));
+    }
     s->rec.status = (uint8_t)status;
     s->rec.error_kind = (uint8_t)kind;
     if (!s->rec.usage_seen)
@@ -334,7 +362,10 @@ static void on_socket_ready(uv_poll_t *h, int status, int events)
     /* The one clock read for this socket's bytes: taken before curl reads and parses them. */
     c->stamp_ns = clock_now_ns();
     if (status < 0)
-        flags = CURL_CSELECT_ERR;
+        /* libuv turns a pending socket error (POLLERR) into a negative status. CSELECT_ERR alone
+         * makes curl fail with "select/poll returned error"; letting it read and write too makes
+         * the syscall fail with the real errno (reset, refused), which curl reports. */
+        flags = CURL_CSELECT_ERR | CURL_CSELECT_IN | CURL_CSELECT_OUT;
     else {
         if (events & UV_READABLE)
             flags |= CURL_CSELECT_IN;
@@ -438,6 +469,7 @@ static int slot_setup(client *c, slot *s, char *err, size_t errlen)
     SETOPT(s->easy, CURLOPT_PREREQFUNCTION, on_prereq);
     SETOPT(s->easy, CURLOPT_PREREQDATA, s);
     SETOPT(s->easy, CURLOPT_PRIVATE, s);
+    SETOPT(s->easy, CURLOPT_ERRORBUFFER, s->curl_err);
     SETOPT(s->easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     SETOPT(s->easy, CURLOPT_NOSIGNAL, 1L);
     SETOPT(s->easy, CURLOPT_TCP_NODELAY, 1L);
@@ -593,6 +625,7 @@ int client_start(client *c, const char *prompt, size_t prompt_len, long prompt_t
     s->fail_kind = 0;
     s->saw_status = 0;
     s->errbuf_len = 0;
+    s->curl_err[0] = '\0';
     s->last_rx_ns = 0;
     s->measured = scheduled_ns >= c->sinks.window_start_ns && scheduled_ns < c->sinks.window_end_ns;
     sse_reset(&s->sse);

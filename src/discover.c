@@ -93,13 +93,16 @@ int discover_model(const config *cfg, char **model, char *err, size_t errlen)
     long connect_ms = (long)(cfg->connect_timeout_s * 1000.0);
     if (connect_ms < 1)
         connect_ms = 1;
-    /* The whole preflight may take a little longer than the connect, never unbounded. */
-    long total_ms = connect_ms + 10000;
+    /* The whole preflight is the reachability check: a server that accepts the connection but
+     * never answers must fail as fast as one that refuses it. */
+    long total_ms = connect_ms;
+    char curl_err[CURL_ERROR_SIZE] = "";
     if (curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK ||
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs) != CURLE_OK ||
         curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data) != CURLE_OK ||
         curl_easy_setopt(h, CURLOPT_WRITEDATA, &b) != CURLE_OK ||
         curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curl_err) != CURLE_OK ||
         curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect_ms) != CURLE_OK ||
         curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, total_ms) != CURLE_OK ||
         curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, cfg->insecure ? 0L : 1L) != CURLE_OK ||
@@ -113,7 +116,15 @@ int discover_model(const config *cfg, char **model, char *err, size_t errlen)
     long status = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     if (res != CURLE_OK && !(b.overflow && status)) {
-        snprintf(err, errlen, "cannot reach target %s: %s", cfg->target, curl_easy_strerror(res));
+        const char *why = curl_err[0] ? curl_err : curl_easy_strerror(res);
+        if (res == CURLE_OPERATION_TIMEDOUT)
+            snprintf(err, errlen, "cannot reach target %s: no answer to GET /v1/models within --connect-timeout %gs",
+                     cfg->target, cfg->connect_timeout_s);
+        else if (res == CURLE_PEER_FAILED_VERIFICATION || res == CURLE_SSL_CACERT_BADFILE)
+            snprintf(err, errlen, "cannot reach target %s: TLS certificate check failed (%s): trust its CA with --ca-cert FILE, or skip the check with --insecure",
+                     cfg->target, why);
+        else
+            snprintf(err, errlen, "cannot reach target %s: %s", cfg->target, why);
         rc = LL_ECONNECT;
         goto out;
     }

@@ -1,0 +1,192 @@
+"""fakeserver - a tiny misbehaving OpenAI-compatible server for llmload's failure tests (stdlib only).
+
+The simulator (`llmload sim`) injects the faults an inference engine produces; this server makes the
+ones it cannot: a clean end without [DONE], an error object inside the stream, a reset, a close before
+any answer, an oversized event, a reply that never comes, and TLS. It listens on 127.0.0.1 with an
+OS-chosen port, answers GET /v1/models, and gives POST number i (from 0) the behaviour
+`behaviours[i % len(behaviours)]`. Every response carries `Connection: close`, so each request has
+its own connection and curl never silently retries one on a reused connection: the server's count of
+POSTs is exactly the client's count of requests. Threads are daemons, bounded by `hold_s`, and
+stop() ends the server in this process.
+"""
+import json
+import socket
+import socketserver
+import ssl
+import threading
+
+TOKENS = 4
+
+
+def chunk(content):
+    return {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 0, "model": "fake",
+            "choices": [{"index": 0, "delta": {"content": content}, "logprobs": None, "finish_reason": None}]}
+
+
+def event(obj):
+    return b"data: " + (obj if isinstance(obj, bytes) else json.dumps(obj).encode()) + b"\n\n"
+
+
+def tokens(n=TOKENS):
+    return b"".join(event(chunk(f" w{i}")) for i in range(n))
+
+
+DONE = b"data: [DONE]\n\n"
+SSE_HEAD = (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+            b"Connection: close\r\n\r\n")
+SERVER_ERROR_MSG = "fake: CUDA out of memory while decoding"
+HTTP_400_MSG = "fake: This model's maximum context length is 16 tokens"
+
+
+def http_error(code, reason, message):
+    body = json.dumps({"object": "error", "message": message, "type": "BadRequestError", "param": None,
+                       "code": code}).encode()
+    return (f"HTTP/1.1 {code} {reason}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+            f"Connection: close\r\n\r\n").encode() + body
+
+
+class _Handler(socketserver.BaseRequestHandler):
+    def handle(self):
+        srv = self.server.owner
+        sock = self.request
+        sock.settimeout(10)
+        data = b""
+        while b"\r\n\r\n" not in data and len(data) < 1 << 20:
+            got = sock.recv(65536)
+            if not got:
+                return
+            data += got
+        head, _, body = data.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        method, path = lines[0].split(" ")[:2]
+        headers = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:])}
+        need = int(headers.get("content-length", "0"))
+        while len(body) < need:
+            got = sock.recv(65536)
+            if not got:
+                return
+            body += got
+        with srv.lock:
+            srv.headers_seen.append(headers)
+        if method == "GET":
+            b = json.dumps({"object": "list", "data": [{"id": "fake", "object": "model"}]}).encode()
+            sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                         + str(len(b)).encode() + b"\r\nConnection: close\r\n\r\n" + b)
+            return
+        with srv.lock:
+            i = srv.posts
+            srv.posts += 1
+        kind = srv.behaviours[i % len(srv.behaviours)]
+        with srv.lock:
+            srv.served[kind] = srv.served.get(kind, 0) + 1
+        getattr(self, "do_" + kind)(sock)
+
+    def do_ok(self, sock):
+        sock.sendall(SSE_HEAD + tokens() + DONE)
+
+    def do_no_done(self, sock):
+        # Every token and a clean close, but never data: [DONE].
+        sock.sendall(SSE_HEAD + tokens())
+
+    def do_server_error(self, sock):
+        # vLLM's shape for a failure after the 200 has gone out: an error object as an event.
+        err = {"error": {"object": "error", "message": SERVER_ERROR_MSG, "type": "InternalServerError",
+                         "param": None, "code": 500}}
+        sock.sendall(SSE_HEAD + tokens(2) + event(err) + DONE)
+
+    def do_http_400(self, sock):
+        sock.sendall(http_error(400, "Bad Request", HTTP_400_MSG))
+
+    def do_reset(self, sock):
+        # Two tokens, then a TCP reset (SO_LINGER 0) instead of a close.
+        sock.sendall(SSE_HEAD + tokens(2))
+        self._reset(sock)
+
+    def do_close_early(self, sock):
+        # The request is read, then the connection is closed with no answer at all.
+        self._reset(sock)
+
+    def do_cut_event(self, sock):
+        # A clean close in the middle of an event: the stream ended inside it.
+        sock.sendall(SSE_HEAD + tokens(2) + b'data: {"choices":[{"index":0,"delta":{"content":" w')
+
+    def do_oversize(self, sock):
+        # One data line past llmload's 1 MiB event cap.
+        sock.sendall(SSE_HEAD + tokens(1) + b"data: " + b"x" * (1 << 20) + b"xxxx")
+        try:
+            sock.sendall(b"\n\n" + DONE)
+        except OSError:
+            pass
+
+    def do_hang(self, sock):
+        # Reads the request and never answers: the client's --request-timeout must end it.
+        self.server.owner.stop_event.wait(self.server.owner.hold_s)
+
+    def do_stall(self, sock):
+        # Headers and one token, then silence: --stream-timeout must end it.
+        sock.sendall(SSE_HEAD + tokens(1))
+        self.server.owner.stop_event.wait(self.server.owner.hold_s)
+
+    @staticmethod
+    def _reset(sock):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        # Close here: socketserver would send a FIN (shutdown SHUT_WR) before the reset, and a client
+        # that reads the FIN first sees a clean end.
+        sock.close()
+
+
+class _Server(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def get_request(self):
+        sock, addr = super().get_request()
+        if self.owner.tls:
+            sock.settimeout(10)
+            try:
+                sock = self.owner.tls.wrap_socket(sock, server_side=True)
+            except (ssl.SSLError, OSError):
+                # The client refused our certificate: counted, and the connection dropped.
+                with self.owner.lock:
+                    self.owner.tls_failures += 1
+                sock.close()
+                raise OSError("TLS handshake failed")
+        return sock, addr
+
+    def handle_error(self, request, client_address):
+        pass  # a client that hangs up mid-answer is what these tests are about
+
+
+class FakeServer:
+    def __init__(self, behaviours=("ok",), certfile=None, keyfile=None, hold_s=30.0):
+        self.behaviours = list(behaviours)
+        self.hold_s = hold_s
+        self.lock = threading.Lock()
+        self.stop_event = threading.Event()
+        self.posts = 0
+        self.served = {}
+        self.headers_seen = []
+        self.tls_failures = 0
+        self.tls = None
+        if certfile:
+            self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self.tls.load_cert_chain(certfile, keyfile)
+        self.srv = _Server(("127.0.0.1", 0), _Handler)
+        self.srv.owner = self
+        self.port = self.srv.server_address[1]
+        self.url = f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def stop(self):
+        self.stop_event.set()
+        self.srv.shutdown()
+        self.srv.server_close()
+        self.thread.join(timeout=5)
