@@ -114,6 +114,25 @@ static int write_outputs(const config *cfg, const cJSON *doc, const bench_result
     return 0;
 }
 
+/* Options the contract names whose features are not built yet: refused with one line rather than
+ * accepted and silently ignored. Each row goes when its feature lands. */
+static const char *unavailable_option(const config *c)
+{
+    if (c->workers > 1)
+        return "--workers";
+    if (c->shard_count > 1)
+        return "--shard";
+    if (c->start_at > 0)
+        return "--start-at";
+    if (c->pushgateway)
+        return "--pushgateway";
+    if (c->metrics_listen)
+        return "--metrics-listen";
+    if (c->server_metrics)
+        return "--server-metrics";
+    return NULL;
+}
+
 int cmd_run(int argc, char **argv)
 {
     config cfg;
@@ -139,6 +158,12 @@ int cmd_run(int argc, char **argv)
     if (rc != 0) {
         fprintf(stderr, "llmload run: %s\n", err[0] ? err : ll_strerror(rc));
         exit_code = (rc == LL_ENOENT || rc == LL_EIO) ? EXIT_RUNTIME : EXIT_USAGE;
+        goto out;
+    }
+    const char *missing = unavailable_option(&cfg);
+    if (missing) {
+        fprintf(stderr, "llmload run: %s is not available in this version yet (see docs/configuration.md)\n", missing);
+        exit_code = EXIT_USAGE;
         goto out;
     }
     if ((rc = discover_model(&cfg, &model, err, sizeof err)) != 0) {
