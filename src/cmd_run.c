@@ -21,6 +21,7 @@
 #include "llmload/discover.h"
 #include "llmload/error.h"
 #include "llmload/exitcode.h"
+#include "llmload/gate.h"
 #include "llmload/report.h"
 
 #define ERRLEN 512
@@ -133,6 +134,18 @@ static const char *unavailable_option(const config *c)
     return NULL;
 }
 
+/* Goodput: measured requests that completed within every per-request SLO, per second. */
+static void set_goodput(const gate *g, const bench_result *res, bench_summary *sum)
+{
+    uint64_t good = 0;
+    for (size_t i = 0; i < res->records.len; i++) {
+        const record *r = &res->records.items[i];
+        good += r->measured && gate_request_ok(g, r);
+    }
+    sum->goodput = sum->duration_s > 0 ? (double)good / sum->duration_s : 0;
+    sum->has_goodput = 1;
+}
+
 int cmd_run(int argc, char **argv)
 {
     config cfg;
@@ -145,6 +158,7 @@ int cmd_run(int argc, char **argv)
     bench_summary *sums = NULL;
     size_t n_plans = 0, n_done = 0;
     cJSON *doc = NULL;
+    gate *slo = NULL;
 
     if (config_init(&cfg) != 0) {
         fprintf(stderr, "llmload run: out of memory\n");
@@ -158,6 +172,11 @@ int cmd_run(int argc, char **argv)
     if (rc != 0) {
         fprintf(stderr, "llmload run: %s\n", err[0] ? err : ll_strerror(rc));
         exit_code = (rc == LL_ENOENT || rc == LL_EIO) ? EXIT_RUNTIME : EXIT_USAGE;
+        goto out;
+    }
+    if (cfg.slo && (rc = gate_parse(&slo, cfg.slo, err, sizeof err)) != 0) {
+        fprintf(stderr, "llmload run: %s\n", err);
+        exit_code = rc == LL_ENOMEM ? EXIT_RUNTIME : EXIT_USAGE;
         goto out;
     }
     const char *missing = unavailable_option(&cfg);
@@ -215,6 +234,8 @@ int cmd_run(int argc, char **argv)
             exit_code = EXIT_RUNTIME;
             break;
         }
+        if (gate_has_request_rules(slo))
+            set_goodput(slo, &results[i], &sums[i]);
         /* A sweep's middle points are spread evenly between the two measured anchors. */
         if (cfg.schedule == CONFIG_SCHED_SWEEP && i == 1) {
             size_t points = (size_t)cfg.rates[0];
@@ -236,6 +257,21 @@ int cmd_run(int argc, char **argv)
             exit_code = EXIT_RUNTIME;
             goto out;
         }
+        if (slo) {
+            int broken = gate_evaluate(slo, doc);
+            if (broken < 0) {
+                fprintf(stderr, "llmload run: out of memory checking SLOs\n");
+                exit_code = EXIT_RUNTIME;
+                goto out;
+            }
+            /* A sweep is expected to break its SLOs past the knee: it fails the gate only when
+             * even the synchronous benchmark, the best case, breaks one. */
+            const cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(doc, "benchmarks"), 0);
+            int sync_broken = cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(first, "slo"), "passed"));
+            if (cfg.schedule == CONFIG_SCHED_SWEEP ? sync_broken : broken > 0)
+                exit_code = EXIT_GATE;
+        }
         if (!cfg.quiet)
             console_table(stdout, doc);
         if (cfg.out_dir) {
@@ -253,6 +289,7 @@ int cmd_run(int argc, char **argv)
         exit_code = 128 + partial;
 out:
     cJSON_Delete(doc);
+    gate_destroy(slo);
     for (size_t i = 0; i < n_done; i++) {
         bench_result_free(&results[i]);
         bench_summary_free(&sums[i]);

@@ -63,6 +63,87 @@ static const cJSON *find_knee(const cJSON *benches, double *base_p95)
     return knee;
 }
 
+static const char *bench_name(const cJSON *b)
+{
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(b, "name");
+    return cJSON_IsString(n) ? n->valuestring : "?";
+}
+
+/* The first broken rule of a benchmark, printed as "rule (value)". */
+static void print_broken(FILE *f, const cJSON *slo)
+{
+    const cJSON *rule;
+    int first = 1;
+    cJSON_ArrayForEach(rule, cJSON_GetObjectItemCaseSensitive(slo, "rules"))
+    {
+        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rule, "passed")))
+            continue;
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(rule, "value");
+        fprintf(f, "%s%s (", first ? "" : ", ", cJSON_GetObjectItemCaseSensitive(rule, "rule")->valuestring);
+        if (cJSON_IsNumber(v))
+            fprintf(f, "measured %.4g)", v->valuedouble);
+        else
+            fprintf(f, "no value)");
+        first = 0;
+    }
+}
+
+/* SLO verdicts. For a sweep, ordered by achieved rate: how far the SLOs hold and which one breaks
+ * first; otherwise one line per benchmark. */
+static void print_slo(FILE *f, const cJSON *doc, const cJSON *benches)
+{
+    const cJSON *b;
+    if (!cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(benches, 0), "slo"))
+        return;
+    const cJSON *sched = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "config"), "schedule");
+    if (cJSON_IsString(sched) && strcmp(sched->valuestring, "sweep") == 0) {
+        const cJSON *hold = NULL, *broke = NULL;
+        double last = -1;
+        for (;;) { /* ascending achieved rate, without sorting the document */
+            const cJSON *next = NULL;
+            cJSON_ArrayForEach(b, benches)
+            {
+                double r = num(b, "achieved_rate", NULL);
+                if (r > last && (!next || r < num(next, "achieved_rate", NULL)))
+                    next = b;
+            }
+            if (!next)
+                break;
+            last = num(next, "achieved_rate", NULL);
+            if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(next, "slo"), "passed"))) {
+                if (!broke)
+                    hold = next;
+            } else if (!broke) {
+                broke = next;
+            }
+        }
+        if (!broke) {
+            fprintf(f, "SLO: every rule holds at every rate measured, up to %.2f req/s\n", last);
+            return;
+        }
+        if (hold)
+            fprintf(f, "SLO: holds up to %.2f req/s (%s); first broken at %.2f req/s (%s): ",
+                    num(hold, "achieved_rate", NULL), bench_name(hold), num(broke, "achieved_rate", NULL),
+                    bench_name(broke));
+        else
+            fprintf(f, "SLO: broken at every rate, even %s: ", bench_name(broke));
+        print_broken(f, cJSON_GetObjectItemCaseSensitive(broke, "slo"));
+        fputc('\n', f);
+        return;
+    }
+    cJSON_ArrayForEach(b, benches)
+    {
+        const cJSON *slo = cJSON_GetObjectItemCaseSensitive(b, "slo");
+        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(slo, "passed"))) {
+            fprintf(f, "SLO passed: %s\n", bench_name(b));
+        } else {
+            fprintf(f, "SLO BROKEN: %s: ", bench_name(b));
+            print_broken(f, slo);
+            fputc('\n', f);
+        }
+    }
+}
+
 int console_table(FILE *f, const cJSON *doc)
 {
     const cJSON *benches = cJSON_GetObjectItemCaseSensitive(doc, "benchmarks");
@@ -124,5 +205,6 @@ int console_table(FILE *f, const cJSON *doc)
     if (knee)
         fprintf(f, "knee: %.2f req/s (%s) is the highest rate with TTFT p95 within 2x of synchronous (%.1f ms)\n",
                 num(knee, "achieved_rate", NULL), cJSON_GetObjectItemCaseSensitive(knee, "name")->valuestring, base);
+    print_slo(f, doc, benches);
     return 0;
 }

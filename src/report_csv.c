@@ -77,7 +77,9 @@ int report_write_summary_csv(const cJSON *doc, FILE *f)
     for (size_t m = 0; m < sizeof latency_metrics / sizeof *latency_metrics; m++)
         for (size_t s = 0; s < sizeof latency_stats / sizeof *latency_stats; s++)
             fprintf(f, ",%s_%s", latency_metrics[m], latency_stats[s]);
-    fputs(",schedule_lag_ms_p99,prompt_tokens_mean,output_tokens_mean,tokens_per_event,client_bound,partial\n", f);
+    fputs(",schedule_lag_ms_p99,prompt_tokens_mean,output_tokens_mean,tokens_per_event,client_bound,partial,goodput,"
+          "slo_passed\n",
+          f);
     const cJSON *b;
     cJSON_ArrayForEach(b, benches)
     {
@@ -117,8 +119,12 @@ int report_write_summary_csv(const cJSON *doc, FILE *f)
         fputc(',', f);
         put_num(f, num_at(m, "tokens_per_event", NULL));
         const cJSON *cl = cJSON_GetObjectItemCaseSensitive(b, "client");
-        fprintf(f, ",%s,%s\n", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cl, "client_bound")) ? "true" : "false",
+        fprintf(f, ",%s,%s,", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cl, "client_bound")) ? "true" : "false",
                 cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(b, "partial")) ? "true" : "false");
+        put_num(f, num_at(m, "goodput", NULL));
+        /* Empty when no --slo was given, so pandas reads a missing verdict as NaN. */
+        const cJSON *passed = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(b, "slo"), "passed");
+        fprintf(f, ",%s\n", cJSON_IsBool(passed) ? (cJSON_IsTrue(passed) ? "true" : "false") : "");
     }
     return ferror(f) ? LL_EIO : 0;
 }

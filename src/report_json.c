@@ -186,6 +186,8 @@ static void add_benchmark(jb *b, cJSON *arr, const bench_summary *s, const bench
         add_num(b, m, "output_token_throughput", r6(s->output_token_throughput));
         add_num(b, m, "total_token_throughput", r6(s->total_token_throughput));
         add_num(b, m, "concurrency_mean", r6(s->concurrency_mean));
+        if (s->has_goodput)
+            add_num(b, m, "goodput", r6(s->goodput));
         add_num(b, m, "prompt_tokens_mean", r6(s->prompt_tokens.mean));
         add_num(b, m, "output_tokens_mean", r6(s->output_tokens.mean));
         add_num(b, m, "tokens_per_event", r6(s->tokens_per_event));

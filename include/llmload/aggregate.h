@@ -49,6 +49,8 @@ typedef struct bench_summary {
 
     double request_throughput, output_token_throughput, total_token_throughput;
     double concurrency_mean;
+    double goodput;           /* req/s meeting every per-request SLO (set by the gate) */
+    int has_goodput;
     double tokens_per_event;
     const char *output_tokens_source; /* "usage", "events" or "mixed" */
     uint64_t itl_out_of_range;

@@ -135,6 +135,31 @@ with Sim("--rate-limit-rate", 1, "--ttft-ms", 1, "--itl-ms", 1) as sim:
         ok(rep["benchmarks"][0]["requests"]["started"] > 50, "without the flag the client does not pause",
            rep["benchmarks"][0]["requests"]["started"])
 
+# 2d. --slo: the gate passes (exit 0) or fails (exit 3), with goodput and verdicts in the report.
+with Sim("--ttft-ms", 30, "--itl-ms", 5) as sim:
+    r, rep, out = bench_run(sim, "--schedule", "concurrent", "--rate", 2, "--max-seconds", 1,
+                            "--data", "prompt_tokens=8,output_tokens=8",
+                            "--slo", "ttft_p95<=1s,tpot_mean<=100ms,error_rate<=1%")
+    ok(r.returncode == 0 and "SLO passed" in r.stdout, "SLOs met: exit 0, console says so", r.stdout[-300:])
+    if rep:
+        b = rep["benchmarks"][0]
+        ok(b["slo"]["passed"] is True and len(b["slo"]["rules"]) == 3, "verdicts in report.json", b.get("slo"))
+        near(b["metrics"]["goodput"], b["metrics"]["request_throughput"], 1e-6, "goodput = throughput when all meet SLOs")
+    r, rep, out = bench_run(sim, "--schedule", "concurrent", "--rate", 2, "--max-seconds", 1,
+                            "--data", "prompt_tokens=8,output_tokens=8", "--slo", "ttft_p95<=10ms")
+    ok(r.returncode == 3 and "SLO BROKEN" in r.stdout and "ttft_p95<=10ms" in r.stdout,
+       "SLO broken: exit 3, console names the rule", f"rc={r.returncode} {r.stdout[-300:]}")
+    if ok(os.path.exists(os.path.join(out, "report.json")), "reports still written when the gate fails"):
+        b = load(out)["benchmarks"][0]
+        ok(b["slo"]["passed"] is False and b["metrics"]["goodput"] == 0, "goodput 0 when no request meets the SLO",
+           b["metrics"].get("goodput"))
+        s = open(os.path.join(out, "summary.csv")).read().splitlines()
+        ok(s[0].endswith(",goodput,slo_passed") and s[1].endswith(",0,false"), "summary.csv has goodput and verdict",
+           s[1][-40:])
+    r = run(["run", "--target", sim.url, "--slo", "ttft_p95<=soon"])
+    ok(r.returncode == 2 and r.stderr.count("\n") == 1 and "ttft_p95<=soon" in r.stderr, "bad --slo: exit 2, one line",
+       r.stderr)
+
 # 3. Auth: the key from the environment is sent, and never printed or written.
 secret = "sk-test-0123456789abcdef"
 with Sim("--api-key", secret, "--itl-ms", 1, "--ttft-ms", 1) as sim:

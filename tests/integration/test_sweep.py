@@ -11,6 +11,7 @@ out = os.path.join(tmp, "sweep")
 with Sim("--max-num-seqs", 8, "--ttft-ms", 20, "--itl-ms", 5, "--seed", 3) as sim:
     r = run(["run", "--target", sim.url, "--schedule", "sweep", "--rate", 5, "--max-seconds", 3,
              "--max-concurrency", 64, "--data", "prompt_tokens=32,output_tokens=16", "--out", out,
+             "--slo", "ttft_p95<=200ms",
              "--no-progress"], timeout=180)
 ok(r.returncode == 0, "sweep exits 0", r.stderr[-800:])
 rep = json.load(open(os.path.join(out, "report.json"))) if r.returncode == 0 else {"benchmarks": []}
@@ -35,6 +36,9 @@ if len(b) == 5:
        "throughput point serves far more than synchronous", (sync["metrics"]["request_throughput"],
                                                              thr["metrics"]["request_throughput"]))
 ok("knee:" in r.stdout, "console names the knee", r.stdout[-600:])
+ok("SLO: holds up to" in r.stdout and "first broken at" in r.stdout and "ttft_p95<=200ms" in r.stdout,
+   "console says where the SLO first fails", r.stdout[-600:])
+ok(r.returncode == 0, "a sweep whose synchronous point meets the SLO passes the gate", r.returncode)
 
 # Re-rendering from report.json reproduces the files the run wrote.
 rr = run(["report", os.path.join(out, "report.json"), "--format", "csv"])

@@ -1,0 +1,36 @@
+/*
+ * gate.h - service-level objectives and the gate (report -> gate -> exit code).
+ *
+ * `--slo 'ttft_p95<=500ms,itl_p99<=50ms,error_rate<=1%'` is parsed into rules. Each rule is checked
+ * against every benchmark of the report document, whose benchmarks then carry an "slo" object
+ * (each rule, the measured value, passed or not). Rules on per-request latencies (ttft, ttfot, ttfb,
+ * tpot, e2e, itl) also define goodput: the completed requests per second whose own values meet every
+ * such rule. Exit 3 when a rule is broken (for a sweep: when the synchronous benchmark breaks one,
+ * since higher points are expected to break them; the console says where each first fails).
+ */
+#ifndef LLMLOAD_GATE_H
+#define LLMLOAD_GATE_H
+
+#include <stddef.h>
+
+#include "llmload/record.h"
+
+struct cJSON;
+
+typedef struct gate gate;
+
+/* Parses a --slo value. *out owned by caller (gate_destroy). LL_EUSAGE with one line in err
+ * naming the bad rule, or LL_ENOMEM. */
+int gate_parse(gate **out, const char *spec, char *err, size_t errlen);
+void gate_destroy(gate *g); /* NULL is fine */
+
+/* Does this request meet every per-request rule? (True when there are none.) */
+int gate_request_ok(const gate *g, const record *r);
+/* True when at least one rule is per request, so goodput means something. */
+int gate_has_request_rules(const gate *g);
+
+/* Checks every rule against every benchmark in doc and adds each benchmark an "slo" object.
+ * Returns the number of benchmarks that broke at least one rule, or LL_ENOMEM. */
+int gate_evaluate(const gate *g, struct cJSON *doc);
+
+#endif

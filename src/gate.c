@@ -1,0 +1,304 @@
+/*
+ * gate.c - SLO rules: parsing `--slo`, per-request checks for goodput, and the verdict written
+ * into each benchmark of the report (report -> gate -> exit code). Units are normalised at parse
+ * time to the report's: milliseconds for latencies, a fraction for error_rate, plain numbers for
+ * throughputs.
+ */
+#include "llmload/gate.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "llmload/error.h"
+
+#define GATE_MAX_RULES 32
+
+typedef enum gate_op { GATE_LE, GATE_LT, GATE_GE, GATE_GT } gate_op;
+
+typedef struct gate_rule {
+    char text[80];      /* as written, for reports */
+    char metric[32];    /* report key: "ttft_ms", "error_rate", "request_throughput" */
+    char stat[8];       /* "p95", "mean"...; "" for a scalar */
+    int scope;          /* where the value lives: metrics object, requests object, benchmark */
+    int per_request;    /* a latency a single request has (ttft, tpot, e2e...) */
+    gate_op op;
+    double threshold;
+} gate_rule;
+
+enum { SCOPE_METRICS, SCOPE_REQUESTS, SCOPE_BENCH };
+
+struct gate {
+    gate_rule rules[GATE_MAX_RULES];
+    size_t n;
+};
+
+static const struct {
+    const char *name;
+    const char *key;
+    int per_request;
+} latencies[] = {
+    {"ttft", "ttft_ms", 1}, {"ttfot", "ttfot_ms", 1}, {"ttfb", "ttfb_ms", 1}, {"tpot", "tpot_ms", 1},
+    {"e2e", "e2e_ms", 1}, {"itl", "itl_ms", 1}, {"itl_token", "itl_token_ms", 0},
+    {"schedule_lag", "schedule_lag_ms", 0},
+};
+
+static const struct {
+    const char *name;
+    int scope;
+    int is_rate; /* takes % (a fraction in the report) */
+} scalars[] = {
+    {"error_rate", SCOPE_REQUESTS, 1},          {"request_throughput", SCOPE_METRICS, 0},
+    {"output_token_throughput", SCOPE_METRICS, 0}, {"total_token_throughput", SCOPE_METRICS, 0},
+    {"goodput", SCOPE_METRICS, 0},              {"achieved_rate", SCOPE_BENCH, 0},
+};
+
+static const char *const stats[] = {"mean", "min", "p50", "p90", "p95", "p99", "p999", "max"};
+
+static int parse_rule(gate_rule *r, const char *text, size_t len, char *err, size_t errlen)
+{
+    char buf[80];
+    if (len == 0 || len >= sizeof buf) {
+        snprintf(err, errlen, "--slo: rule '%.*s' is empty or too long", (int)(len > 40 ? 40 : len), text);
+        return LL_EUSAGE;
+    }
+    memcpy(buf, text, len);
+    buf[len] = '\0';
+    memset(r, 0, sizeof *r);
+    snprintf(r->text, sizeof r->text, "%s", buf);
+    char *op = strpbrk(buf, "<>");
+    if (!op) {
+        snprintf(err, errlen, "--slo: rule '%s' has no comparison (<=, <, >=, >)", buf);
+        return LL_EUSAGE;
+    }
+    char *val = op + 1;
+    if (*val == '=') {
+        r->op = *op == '<' ? GATE_LE : GATE_GE;
+        val++;
+    } else {
+        r->op = *op == '<' ? GATE_LT : GATE_GT;
+    }
+    *op = '\0';
+    const char *name = buf;
+    int is_rate = 0, is_latency = 0;
+    for (size_t i = 0; i < sizeof scalars / sizeof *scalars; i++)
+        if (strcmp(name, scalars[i].name) == 0) {
+            snprintf(r->metric, sizeof r->metric, "%s", scalars[i].name);
+            r->scope = scalars[i].scope;
+            is_rate = scalars[i].is_rate;
+        }
+    if (!r->metric[0]) {
+        const char *us = strrchr(name, '_');
+        for (size_t s = 0; us && s < sizeof stats / sizeof *stats; s++)
+            if (strcmp(us + 1, stats[s]) == 0)
+                snprintf(r->stat, sizeof r->stat, "%s", stats[s]);
+        for (size_t i = 0; r->stat[0] && i < sizeof latencies / sizeof *latencies; i++)
+            if (strlen(latencies[i].name) == (size_t)(us - name) && strncmp(name, latencies[i].name, (size_t)(us - name)) == 0) {
+                snprintf(r->metric, sizeof r->metric, "%s", latencies[i].key);
+                r->per_request = latencies[i].per_request;
+                r->scope = SCOPE_METRICS;
+                is_latency = 1;
+            }
+    }
+    if (!r->metric[0]) {
+        snprintf(err, errlen,
+                 "--slo: unknown metric '%s' in rule '%s' (use e.g. ttft_p95, itl_p99, tpot_mean, e2e_p50, "
+                 "error_rate, request_throughput)",
+                 name, r->text);
+        return LL_EUSAGE;
+    }
+    char *end;
+    double v = strtod(val, &end);
+    if (end == val || !isfinite(v) || v < 0) {
+        snprintf(err, errlen, "--slo: rule '%s' needs a non-negative number after the comparison", r->text);
+        return LL_EUSAGE;
+    }
+    if (is_latency) {
+        if (strcmp(end, "ms") == 0 || *end == '\0')
+            ;
+        else if (strcmp(end, "s") == 0)
+            v *= 1000;
+        else if (strcmp(end, "us") == 0)
+            v /= 1000;
+        else {
+            snprintf(err, errlen, "--slo: rule '%s': latency unit must be ms, s or us", r->text);
+            return LL_EUSAGE;
+        }
+    } else if (is_rate) {
+        if (strcmp(end, "%") == 0)
+            v /= 100;
+        else if (*end != '\0') {
+            snprintf(err, errlen, "--slo: rule '%s': error_rate takes a fraction or a percentage", r->text);
+            return LL_EUSAGE;
+        }
+    } else if (*end != '\0') {
+        snprintf(err, errlen, "--slo: rule '%s': a throughput takes a plain number", r->text);
+        return LL_EUSAGE;
+    }
+    r->threshold = v;
+    return 0;
+}
+
+int gate_parse(gate **out, const char *spec, char *err, size_t errlen)
+{
+    gate *g = calloc(1, sizeof *g);
+    if (!g) {
+        snprintf(err, errlen, "out of memory");
+        return LL_ENOMEM;
+    }
+    const char *p = spec;
+    while (*p) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        while (len && (*p == ' ')) /* tolerate "a, b" */
+            p++, len--;
+        while (len && p[len - 1] == ' ')
+            len--;
+        if (g->n == GATE_MAX_RULES) {
+            snprintf(err, errlen, "--slo: more than %d rules", GATE_MAX_RULES);
+            gate_destroy(g);
+            return LL_EUSAGE;
+        }
+        int rc = parse_rule(&g->rules[g->n], p, len, err, errlen);
+        if (rc) {
+            gate_destroy(g);
+            return rc;
+        }
+        g->n++;
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    if (g->n == 0) {
+        snprintf(err, errlen, "--slo: no rules given");
+        gate_destroy(g);
+        return LL_EUSAGE;
+    }
+    *out = g;
+    return 0;
+}
+
+void gate_destroy(gate *g)
+{
+    free(g);
+}
+
+static int compare(gate_op op, double v, double t)
+{
+    switch (op) {
+    case GATE_LE:
+        return v <= t;
+    case GATE_LT:
+        return v < t;
+    case GATE_GE:
+        return v >= t;
+    case GATE_GT:
+        return v > t;
+    }
+    return 0;
+}
+
+int gate_has_request_rules(const gate *g)
+{
+    for (size_t i = 0; g && i < g->n; i++)
+        if (g->rules[i].per_request)
+            return 1;
+    return 0;
+}
+
+/* A request's own value of a per-request metric, in ms; NAN when it has none. */
+static double request_value(const char *metric, const record *r)
+{
+    uint64_t from = r->sent_ns;
+    if (strcmp(metric, "ttft_ms") == 0)
+        return r->first_token_ns ? (double)(r->first_token_ns - from) / 1e6 : NAN;
+    if (strcmp(metric, "ttfot_ms") == 0)
+        return r->first_output_ns ? (double)(r->first_output_ns - from) / 1e6 : NAN;
+    if (strcmp(metric, "ttfb_ms") == 0)
+        return r->first_byte_ns ? (double)(r->first_byte_ns - from) / 1e6 : NAN;
+    if (strcmp(metric, "e2e_ms") == 0)
+        return (double)(r->end_ns - from) / 1e6;
+    if (strcmp(metric, "tpot_ms") == 0)
+        return r->first_token_ns && r->output_tokens >= 2
+                   ? (double)(r->end_ns - r->first_token_ns) / 1e6 / (r->output_tokens - 1)
+                   : NAN;
+    if (strcmp(metric, "itl_ms") == 0)
+        return r->itl_count ? (double)r->itl_sum_ns / r->itl_count / 1e6 : NAN;
+    return NAN;
+}
+
+int gate_request_ok(const gate *g, const record *r)
+{
+    if (r->status != RECORD_OK)
+        return 0;
+    for (size_t i = 0; g && i < g->n; i++) {
+        const gate_rule *rule = &g->rules[i];
+        if (!rule->per_request)
+            continue;
+        double v = request_value(rule->metric, r);
+        /* A metric the request does not have (tpot of a 1-token answer) does not fail it. */
+        if (!isnan(v) && !compare(rule->op, v, rule->threshold))
+            return 0;
+    }
+    return 1;
+}
+
+static double rule_value(const gate_rule *rule, const cJSON *bench)
+{
+    const cJSON *scope = bench;
+    if (rule->scope == SCOPE_METRICS)
+        scope = cJSON_GetObjectItemCaseSensitive(bench, "metrics");
+    else if (rule->scope == SCOPE_REQUESTS)
+        scope = cJSON_GetObjectItemCaseSensitive(bench, "requests");
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(scope, rule->metric);
+    if (rule->stat[0]) {
+        const cJSON *count = cJSON_GetObjectItemCaseSensitive(x, "count");
+        if (cJSON_IsNumber(count) && count->valuedouble == 0)
+            return NAN; /* no samples: nothing to judge */
+        x = cJSON_GetObjectItemCaseSensitive(x, rule->stat);
+    }
+    return cJSON_IsNumber(x) ? x->valuedouble : NAN;
+}
+
+int gate_evaluate(const gate *g, cJSON *doc)
+{
+    cJSON *benches = cJSON_GetObjectItemCaseSensitive(doc, "benchmarks"), *b;
+    int broken = 0;
+    cJSON_ArrayForEach(b, benches)
+    {
+        cJSON *slo = cJSON_CreateObject(), *rules = cJSON_CreateArray();
+        if (!slo || !rules || !cJSON_AddItemToObject(slo, "rules", rules)) {
+            cJSON_Delete(slo);
+            cJSON_Delete(rules);
+            return LL_ENOMEM;
+        }
+        int passed = 1;
+        for (size_t i = 0; i < g->n; i++) {
+            const gate_rule *rule = &g->rules[i];
+            double v = rule_value(rule, b);
+            /* No value (no completed request) breaks the rule: nothing met it. */
+            int ok = !isnan(v) && compare(rule->op, v, rule->threshold);
+            passed &= ok;
+            cJSON *o = cJSON_CreateObject();
+            if (!o || !cJSON_AddItemToArray(rules, o) || !cJSON_AddStringToObject(o, "rule", rule->text) ||
+                !(isnan(v) ? cJSON_AddNullToObject(o, "value") : cJSON_AddNumberToObject(o, "value", v)) ||
+                !cJSON_AddNumberToObject(o, "threshold", rule->threshold) || !cJSON_AddBoolToObject(o, "passed", ok)) {
+                cJSON_Delete(slo);
+                return LL_ENOMEM;
+            }
+        }
+        if (!cJSON_AddBoolToObject(slo, "passed", passed)) {
+            cJSON_Delete(slo);
+            return LL_ENOMEM;
+        }
+        cJSON_DeleteItemFromObjectCaseSensitive(b, "slo");
+        if (!cJSON_AddItemToObject(b, "slo", slo)) {
+            cJSON_Delete(slo);
+            return LL_ENOMEM;
+        }
+        broken += !passed;
+    }
+    return broken;
+}
