@@ -152,17 +152,16 @@ static void put_head(FILE *f, const cJSON *doc)
     put(f, "\n</style>\n<style>\n");
     fwrite(page_css, 1, page_css_LEN, f);
     put(f, "</style>\n</head>\n<body>\n<header>\n<h1>llmload report</h1>\n<dl class=\"meta\">\n");
+    const cJSON *const objs[] = {cfg, env, tool};
     static const struct {
-        const char *obj, *key, *label;
+        int obj; /* index in objs */
+        const char *key, *label;
     } meta[] = {
-        {"config", "model", "model"},       {"config", "target", "target"},
-        {"config", "api", "API"},           {"config", "schedule", "schedule"},
-        {"environment", "start_time_iso", "started"}, {"environment", "host", "host"},
-        {"tool", "build", "llmload"},
+        {0, "model", "model"}, {0, "target", "target"}, {0, "api", "API"}, {0, "schedule", "schedule"},
+        {1, "start_time_iso", "started"}, {1, "host", "host"}, {2, "build", "llmload"},
     };
     for (size_t i = 0; i < sizeof meta / sizeof meta[0]; i++) {
-        const cJSON *o = strcmp(meta[i].obj, "config") == 0 ? cfg : strcmp(meta[i].obj, "tool") == 0 ? tool : env;
-        const char *v = str(o, meta[i].key);
+        const char *v = str(objs[meta[i].obj], meta[i].key);
         if (!v[0])
             continue;
         putf(f, "<div><dt>%s</dt><dd>", meta[i].label);
@@ -360,11 +359,13 @@ static void put_buckets(FILE *f, const cJSON *h)
     put(f, "]");
 }
 
-static void put_data(FILE *f, const cJSON *doc, const cJSON *benches, int *rc)
+/* The two JSON blocks the page's script reads. 0 or LL_ENOMEM. */
+static int put_data(FILE *f, const cJSON *doc, const cJSON *benches)
 {
     put(f, "<script type=\"application/json\" id=\"llmload-report\">");
-    if ((*rc = put_json(f, doc)) != 0)
-        return;
+    int rc = put_json(f, doc);
+    if (rc != 0)
+        return rc;
     put(f, "</script>\n<script type=\"application/json\" id=\"llmload-buckets\">[");
     const cJSON *b;
     int first = 1;
@@ -384,12 +385,12 @@ static void put_data(FILE *f, const cJSON *doc, const cJSON *benches, int *rc)
         put(f, "}");
     }
     put(f, "]</script>\n");
+    return 0;
 }
 
 int report_write_html(const cJSON *doc, FILE *f)
 {
     const cJSON *benches = get(doc, "benchmarks");
-    int rc = 0;
     put_head(f, doc);
     put(f, "<main>\n");
     put_table(f, benches);
@@ -397,7 +398,7 @@ int report_write_html(const cJSON *doc, FILE *f)
     put_chart_sections(f, benches);
     put(f, "</main>\n<footer>Written by llmload from report.json; charts drawn with uPlot "
            "(MIT licence), inlined.</footer>\n");
-    put_data(f, doc, benches, &rc);
+    int rc = put_data(f, doc, benches);
     if (rc != 0)
         return rc;
     /* First, so that an error in uPlot itself is recorded too (the tests read data-js-errors). */

@@ -94,7 +94,7 @@
                     points: { show: true, size: 7, fill: s.color } });
     });
     draw(el, name + ' percentiles against achieved rate', {
-      scales: { x: { time: false } },
+      scales: { x: { time: false, range: padRange } },
       series: series,
       axes: [axis('achieved rate (req/s)'), axis(name + ' (ms)', { size: 60 })]
     }, data);
@@ -106,7 +106,7 @@
                 bs.map(function (b) { return get(b, ['metrics', 'output_token_throughput']); }),
                 bs.map(function (b) { return get(b, ['metrics', 'request_throughput']); })];
     draw(el, 'Output tokens/s against achieved rate', {
-      scales: { x: { time: false }, tps: { auto: true, range: function (u, lo, hi) { return [0, hi * 1.08 || 1]; } },
+      scales: { x: { time: false, range: padRange }, tps: { auto: true, range: function (u, lo, hi) { return [0, hi * 1.08 || 1]; } },
                 rps: { auto: true, range: function (u, lo, hi) { return [0, hi * 1.08 || 1]; } } },
       series: [
         { label: 'achieved', value: unitFmt('req/s') },
