@@ -218,8 +218,8 @@ int cmd_run(int argc, char **argv)
                 fprintf(stderr, "llmload run: %s\n", err);
                 exit_code = EXIT_RUNTIME;
             } else if (!cfg.quiet) {
-                fprintf(stderr, "reports written to %s/ (report.json, summary.csv, report.html, requests.csv)%s\n", cfg.out_dir,
-                        partial ? " [partial]" : "");
+                fprintf(stderr, "reports written to %s/ (report.json, summary.csv, report.html, requests.csv)%s\n",
+                        cfg.out_dir, partial ? " [partial]" : "");
             }
         }
     }
