@@ -72,6 +72,16 @@ $(BUILD)/libllmload.a: $(LIB_OBJS)
 
 $(BUILD)/src/version.o: ALL_CFLAGS += -DLLMLOAD_VERSION='"$(BASE_VERSION)"' -DLLMLOAD_GIT='"$(VERSION)"'
 
+# report.html inlines uPlot and the page's own script and style; they become a generated header.
+HTML_ASSETS := uplot_js=third_party/uplot/uPlot.iife.min.js uplot_css=third_party/uplot/uPlot.min.css \
+	page_js=src/report_html.js page_css=src/report_html.css
+$(BUILD)/gen/html_assets.h: scripts/embed-assets.py $(foreach a,$(HTML_ASSETS),$(word 2,$(subst =, ,$(a))))
+	@mkdir -p $(dir $@)
+	@echo "  GEN   $@"
+	$(Q)$(PYTHON) scripts/embed-assets.py $@ $(HTML_ASSETS)
+$(BUILD)/src/report_html.o: $(BUILD)/gen/html_assets.h
+$(BUILD)/src/report_html.o: ALL_CFLAGS += -I$(BUILD)/gen
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC    $<"
@@ -106,8 +116,8 @@ asan: check-deps
 	@$(MAKE) --no-print-directory MODE=asan tests-build
 	@scripts/run-tests.sh build/asan
 
-FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude $(PKG_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined
-fuzz: check-deps
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -I$(BUILD)/gen $(PKG_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined
+fuzz: check-deps $(BUILD)/gen/html_assets.h
 	@mkdir -p build/fuzz
 	@for f in $(FUZZ_SRCS); do \
 	  n=$$(basename $$f .c | sed 's/^fuzz_//'); \

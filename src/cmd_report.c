@@ -1,7 +1,7 @@
 /*
- * cmd_report.c - `llmload report RESULT.json --format csv|md|json [-o FILE]`: re-renders a saved
- * report.json with the same renderers `llmload run` used, so the output is byte for byte what the
- * run wrote.
+ * cmd_report.c - `llmload report RESULT.json --format csv|md|json|table|html [-o FILE]`: re-renders
+ * a saved report.json with the same renderers `llmload run` used, so the output is byte for byte
+ * what the run wrote.
  */
 #include <cjson/cJSON.h>
 #include <getopt.h>
@@ -27,13 +27,15 @@ static const struct {
     {"md", report_write_markdown},
     {"json", report_write_json},
     {"table", write_table},
+    {"html", report_write_html},
 };
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: llmload report RESULT.json --format csv|md|json|table [-o FILE]\n"
+    fprintf(f, "usage: llmload report RESULT.json --format csv|md|json|table|html [-o FILE]\n"
                "  Re-renders a saved report.json: csv is summary.csv, md a Markdown table for a pull\n"
-               "  request, table the console summary. Writes to stdout unless -o is given.\n");
+               "  request, table the console summary, html the self-contained report.html. Writes to\n"
+               "  stdout unless -o is given.\n");
 }
 
 int cmd_report(int argc, char **argv)
@@ -69,7 +71,7 @@ int cmd_report(int argc, char **argv)
         return EXIT_USAGE;
     }
     if (!format) {
-        fprintf(stderr, "llmload report: --format is required (csv, md, json or table)\n");
+        fprintf(stderr, "llmload report: --format is required (csv, md, json, table or html)\n");
         return EXIT_USAGE;
     }
     int (*writer)(const cJSON *, FILE *) = NULL;
@@ -77,7 +79,7 @@ int cmd_report(int argc, char **argv)
         if (strcmp(format, formats[i].name) == 0)
             writer = formats[i].writer;
     if (!writer) {
-        fprintf(stderr, "llmload report: --format: unknown format '%s' (csv, md, json or table)\n", format);
+        fprintf(stderr, "llmload report: --format: unknown format '%s' (csv, md, json, table or html)\n", format);
         return EXIT_USAGE;
     }
     char err[512];

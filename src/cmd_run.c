@@ -101,6 +101,9 @@ static int write_outputs(const config *cfg, const cJSON *doc, const bench_result
     snprintf(path, sizeof path, "%s/summary.csv", cfg->out_dir);
     if ((rc = report_write_file(path, report_write_summary_csv, doc, err, errlen)) != 0)
         return rc;
+    snprintf(path, sizeof path, "%s/report.html", cfg->out_dir);
+    if ((rc = report_write_file(path, report_write_html, doc, err, errlen)) != 0)
+        return rc;
     snprintf(path, sizeof path, "%s/requests.csv", cfg->out_dir);
     FILE *f = fopen(path, "w");
     if (!f) {
@@ -279,8 +282,8 @@ int cmd_run(int argc, char **argv)
                 fprintf(stderr, "llmload run: %s\n", err);
                 exit_code = EXIT_RUNTIME;
             } else if (!cfg.quiet) {
-                fprintf(stderr, "reports written to %s/ (report.json, summary.csv, requests.csv)%s\n", cfg.out_dir,
-                        partial ? " [partial]" : "");
+                fprintf(stderr, "reports written to %s/ (report.json, summary.csv, report.html, requests.csv)%s\n",
+                        cfg.out_dir, partial ? " [partial]" : "");
             }
         }
     }

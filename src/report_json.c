@@ -118,6 +118,24 @@ static void add_hist(jb *b, cJSON *parent, const char *key, const hist *h)
     }
 }
 
+/* TTFT as a histogram too (report.html draws its distribution; report.json otherwise has only its
+ * percentiles). Same selection as the aggregator's ttft_ms: measured, completed, saw a token. */
+static void add_ttft_hist(jb *b, cJSON *parent, const bench_result *res)
+{
+    hist *h = NULL;
+    if (hist_create(&h) != 0) {
+        b->failed = 1;
+        return;
+    }
+    for (size_t i = 0; i < res->records.len; i++) {
+        const record *r = &res->records.items[i];
+        if (r->measured && r->status == RECORD_OK && r->first_token_ns)
+            hist_record(h, r->first_token_ns > r->sent_ns ? r->first_token_ns - r->sent_ns : 0);
+    }
+    add_hist(b, parent, "ttft_ms", h);
+    hist_destroy(h);
+}
+
 static void add_benchmark(jb *b, cJSON *arr, const bench_summary *s, const bench_result *res)
 {
     cJSON *o = cJSON_CreateObject();
@@ -214,6 +232,7 @@ static void add_benchmark(jb *b, cJSON *arr, const bench_summary *s, const bench
     if (h) {
         add_hist(b, h, "itl_ms", res->itl);
         add_hist(b, h, "itl_token_ms", res->itl_token);
+        add_ttft_hist(b, h, res);
     }
 
     cJSON *cl = add_obj(b, o, "client");

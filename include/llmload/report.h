@@ -31,6 +31,9 @@ int report_load(const char *path, struct cJSON **out, char *err, size_t errlen);
 int report_write_json(const struct cJSON *doc, FILE *f);
 int report_write_summary_csv(const struct cJSON *doc, FILE *f);
 int report_write_markdown(const struct cJSON *doc, FILE *f);
+/* report.html: one self-contained page (table, charts drawn with inlined uPlot); deterministic,
+ * depends only on doc. 0, LL_ENOMEM or LL_EIO. */
+int report_write_html(const struct cJSON *doc, FILE *f);
 /* One row per request; t0_ns is the run's start (times in the CSV are seconds since it). */
 int report_write_requests_csv(const bench_result *results, size_t n, uint64_t t0_ns, FILE *f);
 
