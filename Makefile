@@ -71,6 +71,10 @@ $(BUILD)/libllmload.a: $(LIB_OBJS)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/src/version.o: ALL_CFLAGS += -DLLMLOAD_VERSION='"$(BASE_VERSION)"' -DLLMLOAD_GIT='"$(VERSION)"'
+# version.o is rebuilt when `git describe` changes: the stamp file is rewritten only then.
+VERSION_STAMP := $(BUILD)/version.stamp
+$(shell mkdir -p $(BUILD) && (test "$$(cat $(VERSION_STAMP) 2>/dev/null)" = "$(VERSION)" || echo "$(VERSION)" > $(VERSION_STAMP)))
+$(BUILD)/src/version.o: $(VERSION_STAMP)
 
 # report.html inlines uPlot and the page's own script and style; they become a generated header.
 HTML_ASSETS := uplot_js=third_party/uplot/uPlot.iife.min.js uplot_css=third_party/uplot/uPlot.min.css \
