@@ -1,5 +1,5 @@
 /*
- * cmd_report.c - `llmload report RESULT.json --format csv|md|json|table|html [-o FILE]`: re-renders
+ * cmd_report.c - `llmload report RESULT.json --format csv|md|json|table|html|prom [-o FILE]`: re-renders
  * a saved report.json with the same renderers `llmload run` used, so the output is byte for byte
  * what the run wrote.
  */
@@ -25,6 +25,7 @@ static const struct {
 } formats[] = {
     {"csv", report_write_summary_csv},
     {"md", report_write_markdown},
+    {"prom", report_write_prometheus},
     {"json", report_write_json},
     {"table", write_table},
     {"html", report_write_html},
@@ -32,10 +33,10 @@ static const struct {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: llmload report RESULT.json --format csv|md|json|table|html [-o FILE]\n"
+    fprintf(f, "usage: llmload report RESULT.json --format csv|md|json|table|html|prom [-o FILE]\n"
                "  Re-renders a saved report.json: csv is summary.csv, md a Markdown table for a pull\n"
-               "  request, table the console summary, html the self-contained report.html. Writes to\n"
-               "  stdout unless -o is given.\n");
+               "  request, table the console summary, html the self-contained report.html, prom the\n"
+               "  Prometheus text of metrics.prom. Writes to stdout unless -o is given.\n");
 }
 
 int cmd_report(int argc, char **argv)
@@ -71,7 +72,7 @@ int cmd_report(int argc, char **argv)
         return EXIT_USAGE;
     }
     if (!format) {
-        fprintf(stderr, "llmload report: --format is required (csv, md, json, table or html)\n");
+        fprintf(stderr, "llmload report: --format is required (csv, md, json, table, html or prom)\n");
         return EXIT_USAGE;
     }
     int (*writer)(const cJSON *, FILE *) = NULL;
@@ -79,7 +80,7 @@ int cmd_report(int argc, char **argv)
         if (strcmp(format, formats[i].name) == 0)
             writer = formats[i].writer;
     if (!writer) {
-        fprintf(stderr, "llmload report: --format: unknown format '%s' (csv, md, json, table or html)\n", format);
+        fprintf(stderr, "llmload report: --format: unknown format '%s' (csv, md, json, table, html or prom)\n", format);
         return EXIT_USAGE;
     }
     char err[512];

@@ -94,16 +94,21 @@ static int write_outputs(const config *cfg, const cJSON *doc, const bench_result
     int rc = make_dir(cfg->out_dir, err, errlen);
     if (rc)
         return rc;
+    static const struct {
+        const char *file;
+        int (*writer)(const cJSON *, FILE *);
+    } outputs[] = {
+        {"report.json", report_write_json},
+        {"summary.csv", report_write_summary_csv},
+        {"report.html", report_write_html},
+        {"metrics.prom", report_write_prometheus},
+    };
     char path[4200];
-    snprintf(path, sizeof path, "%s/report.json", cfg->out_dir);
-    if ((rc = report_write_file(path, report_write_json, doc, err, errlen)) != 0)
-        return rc;
-    snprintf(path, sizeof path, "%s/summary.csv", cfg->out_dir);
-    if ((rc = report_write_file(path, report_write_summary_csv, doc, err, errlen)) != 0)
-        return rc;
-    snprintf(path, sizeof path, "%s/report.html", cfg->out_dir);
-    if ((rc = report_write_file(path, report_write_html, doc, err, errlen)) != 0)
-        return rc;
+    for (size_t i = 0; i < sizeof outputs / sizeof outputs[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", cfg->out_dir, outputs[i].file);
+        if ((rc = report_write_file(path, outputs[i].writer, doc, err, errlen)) != 0)
+            return rc;
+    }
     snprintf(path, sizeof path, "%s/requests.csv", cfg->out_dir);
     FILE *f = fopen(path, "w");
     if (!f) {
@@ -282,7 +287,7 @@ int cmd_run(int argc, char **argv)
                 fprintf(stderr, "llmload run: %s\n", err);
                 exit_code = EXIT_RUNTIME;
             } else if (!cfg.quiet) {
-                fprintf(stderr, "reports written to %s/ (report.json, summary.csv, report.html, requests.csv)%s\n",
+                fprintf(stderr, "reports written to %s/ (report.json, summary.csv, report.html, metrics.prom, requests.csv)%s\n",
                         cfg.out_dir, partial ? " [partial]" : "");
             }
         }

@@ -520,7 +520,7 @@ const config__opt config__opts[] = {
     STRING("ca-cert", "FILE", set_file, ca_cert, NULL, "CA bundle for TLS verification"),
     HEADING("Output"),
     STRING("out", "DIR", set_string, out_dir, NULL,
-           "write report.json, requests.csv, summary.csv and report.html"),
+           "write report.json, requests.csv, summary.csv, report.html, metrics.prom"),
     STRING("slo", "SPEC", set_string, slo, NULL,
            "gate, e.g. 'ttft_p95<=500ms,itl_p99<=50ms,error_rate<=1%': exit 3 when broken"),
     STRING("pushgateway", "URL", set_url, pushgateway, NULL,

@@ -31,6 +31,8 @@ int report_load(const char *path, struct cJSON **out, char *err, size_t errlen);
 int report_write_json(const struct cJSON *doc, FILE *f);
 int report_write_summary_csv(const struct cJSON *doc, FILE *f);
 int report_write_markdown(const struct cJSON *doc, FILE *f);
+/* Prometheus text exposition (metrics.prom): what a Pushgateway receives. */
+int report_write_prometheus(const struct cJSON *doc, FILE *f);
 /* report.html: one self-contained page (table, charts drawn with inlined uPlot); deterministic,
  * depends only on doc. 0, LL_ENOMEM or LL_EIO. */
 int report_write_html(const struct cJSON *doc, FILE *f);
