@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "llmload/chunk.h"
 #include "llmload/clock.h"
@@ -73,6 +74,8 @@ struct client {
     size_t n_slots;
     slot *free_list;
     size_t in_flight;
+    sock_ctx **by_fd;  /* poll contexts of open sockets, kept between requests; indexed by fd */
+    size_t by_fd_cap;
     uint64_t stamp_ns; /* clock read when the socket being serviced became readable */
     client_sinks sinks;
 };
@@ -405,30 +408,73 @@ static void on_sock_closed(uv_handle_t *h)
     free(h->data);
 }
 
+/* A kept-alive connection goes back to curl's cache after each request, and curl says REMOVE for
+ * its socket. The poll context is kept (stopped) until curl closes the socket, so the next request
+ * on that connection reuses it instead of paying malloc, uv_poll_init and uv_close again. */
+static int keep_ctx(client *c, curl_socket_t fd, sock_ctx *ctx)
+{
+    if ((size_t)fd >= c->by_fd_cap) {
+        size_t cap = c->by_fd_cap ? c->by_fd_cap : 1024;
+        while (cap <= (size_t)fd)
+            cap *= 2;
+        sock_ctx **t = realloc(c->by_fd, cap * sizeof *t);
+        if (!t)
+            return -1;
+        memset(t + c->by_fd_cap, 0, (cap - c->by_fd_cap) * sizeof *t);
+        c->by_fd = t;
+        c->by_fd_cap = cap;
+    }
+    c->by_fd[fd] = ctx;
+    return 0;
+}
+
+/* curl closes a socket: the only moment its poll context may go (the fd number is reused next). */
+static int on_close_socket(void *ud, curl_socket_t fd)
+{
+    client *c = ud;
+    if (fd >= 0 && (size_t)fd < c->by_fd_cap && c->by_fd[fd]) {
+        sock_ctx *ctx = c->by_fd[fd];
+        c->by_fd[fd] = NULL;
+        uv_poll_stop(&ctx->poll);
+        /* Closing the handle while the fd is still open lets libuv drop it from epoll cleanly. */
+        uv_close((uv_handle_t *)&ctx->poll, on_sock_closed);
+    }
+    return close(fd);
+}
+
 static int curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *ud, void *sockp)
 {
     client_group *g = ud;
+    client *c = g->owner;
     sock_ctx *ctx = sockp;
     (void)easy;
     if (what == CURL_POLL_REMOVE) {
         if (ctx) {
             uv_poll_stop(&ctx->poll);
             curl_multi_assign(g->multi, fd, NULL);
-            uv_close((uv_handle_t *)&ctx->poll, on_sock_closed);
         }
         return 0;
+    }
+    if (!ctx && fd >= 0 && (size_t)fd < c->by_fd_cap && c->by_fd[fd]) {
+        ctx = c->by_fd[fd];
+        ctx->group = g;
+        curl_multi_assign(g->multi, fd, ctx);
     }
     if (!ctx) {
         ctx = malloc(sizeof *ctx);
         if (!ctx)
             return -1;
-        if (uv_poll_init_socket(g->owner->loop, &ctx->poll, fd) != 0) {
+        if (uv_poll_init_socket(c->loop, &ctx->poll, fd) != 0) {
             free(ctx);
             return -1;
         }
         ctx->fd = fd;
         ctx->group = g;
         ctx->poll.data = ctx;
+        if (keep_ctx(c, fd, ctx) != 0) {
+            uv_close((uv_handle_t *)&ctx->poll, on_sock_closed);
+            return -1;
+        }
         curl_multi_assign(g->multi, fd, ctx);
     }
     int ev = 0;
@@ -469,6 +515,8 @@ static int slot_setup(client *c, slot *s, char *err, size_t errlen)
     SETOPT(s->easy, CURLOPT_PREREQFUNCTION, on_prereq);
     SETOPT(s->easy, CURLOPT_PREREQDATA, s);
     SETOPT(s->easy, CURLOPT_PRIVATE, s);
+    SETOPT(s->easy, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
+    SETOPT(s->easy, CURLOPT_CLOSESOCKETDATA, c);
     SETOPT(s->easy, CURLOPT_ERRORBUFFER, s->curl_err);
     SETOPT(s->easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     SETOPT(s->easy, CURLOPT_NOSIGNAL, 1L);
@@ -716,6 +764,7 @@ void client_free(client *c)
     }
     free(c->slots);
     free(c->groups);
+    free(c->by_fd);
     curl_slist_free_all(c->headers);
     request_template_destroy(c->tmpl);
     free(c->url);
