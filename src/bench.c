@@ -11,6 +11,7 @@
 #include "llmload/bench.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +59,8 @@ struct runner {
     uint64_t completed, errors;
     int failed;          /* fatal error inside a callback */
     uint64_t pause_until_ns; /* --respect-retry-after: start nothing before this */
+    /* Mirrors of the counters for a coordinator thread (workers.c); written only by this loop. */
+    _Atomic uint64_t a_started, a_completed, a_errors, a_in_flight;
     char err[256];
 };
 
@@ -66,6 +69,12 @@ size_t bench_plan_slots(const bench_plan *p, const config *cfg)
     switch (p->schedule) {
     case CONFIG_SCHED_SYNCHRONOUS:
         return 1;
+    default:
+        break;
+    }
+    if (p->concurrency > 0)
+        return (size_t)p->concurrency;
+    switch (p->schedule) {
     case CONFIG_SCHED_CONCURRENT:
         return p->rate >= 1 ? (size_t)p->rate : 1;
     default:
@@ -121,6 +130,8 @@ static int start_one(runner *r, uint64_t scheduled_ns)
         return rc;
     }
     r->res->started++;
+    atomic_fetch_add_explicit(&r->a_started, 1, memory_order_relaxed);
+    atomic_store_explicit(&r->a_in_flight, client_in_flight(r->cl), memory_order_relaxed);
     return 0;
 }
 
@@ -160,7 +171,7 @@ static void send_due(runner *r, uint64_t now)
         }
         if (start_one(r, due) != 0)
             break;
-        r->next_offset_ns = arrival_next_ns(r->arr);
+        r->next_offset_ns = arrival_next_ns(r->arr) + r->plan->phase_ns;
         /* Sending takes time; refresh the clock so a burst does not run ahead of the schedule. */
         now = clock_now_ns();
     }
@@ -210,10 +221,14 @@ static void on_request_done(void *ud, const record *rec)
         r->failed = 1;
         stop_scheduling(r, clock_now_ns());
     }
-    if (rec->status == RECORD_OK)
+    if (rec->status == RECORD_OK) {
         r->completed++;
-    else if (rec->status == RECORD_ERROR)
+        atomic_fetch_add_explicit(&r->a_completed, 1, memory_order_relaxed);
+    } else if (rec->status == RECORD_ERROR) {
         r->errors++;
+        atomic_fetch_add_explicit(&r->a_errors, 1, memory_order_relaxed);
+    }
+    atomic_store_explicit(&r->a_in_flight, client_in_flight(r->cl), memory_order_relaxed);
     uint64_t now = clock_now_ns();
     if (r->cfg->respect_retry_after && rec->error_kind == RECORD_ERR_RATE_LIMITED && rec->retry_after_ms) {
         /* Capped so that a hostile or broken header cannot stall the run past its limits. */
@@ -356,6 +371,19 @@ fail:
     return rc;
 }
 
+void runner_quiet(runner *r)
+{
+    r->progress_tty = -1;
+}
+
+void runner_counts_read(const runner *r, runner_counts *out)
+{
+    out->started = atomic_load_explicit(&r->a_started, memory_order_relaxed);
+    out->completed = atomic_load_explicit(&r->a_completed, memory_order_relaxed);
+    out->errors = atomic_load_explicit(&r->a_errors, memory_order_relaxed);
+    out->in_flight = atomic_load_explicit(&r->a_in_flight, memory_order_relaxed);
+}
+
 int runner_interrupted(const runner *r)
 {
     return r->first_signal;
@@ -387,6 +415,7 @@ int runner_run(runner *r, const bench_plan *plan, bench_result *res, char *err, 
         return rc;
     }
     res->slots = client_slots(r->cl);
+    res->loops = 1;
     if (runner_interrupted(r)) {
         res->interrupted = 1;
         return 0;
@@ -410,11 +439,17 @@ int runner_run(runner *r, const bench_plan *plan, bench_result *res, char *err, 
             r->src = NULL;
             return rc;
         }
-        r->next_offset_ns = arrival_next_ns(r->arr);
+        r->next_offset_ns = arrival_next_ns(r->arr) + plan->phase_ns;
     }
     r->closed_target = (long)bench_plan_slots(plan, r->cfg);
+    atomic_store_explicit(&r->a_started, 0, memory_order_relaxed);
+    atomic_store_explicit(&r->a_completed, 0, memory_order_relaxed);
+    atomic_store_explicit(&r->a_errors, 0, memory_order_relaxed);
+    atomic_store_explicit(&r->a_in_flight, 0, memory_order_relaxed);
 
-    uint64_t t0 = clock_now_ns();
+    /* Worker loops share one start time, so their schedules line up and merge exactly. */
+    uint64_t now0 = clock_now_ns();
+    uint64_t t0 = plan->start_ns > now0 ? plan->start_ns : now0;
     res->t0_ns = t0;
     res->wall_start = clock_wall_s();
     res->window_start_ns = t0 + (uint64_t)(plan->warmup_s * 1e9);
@@ -428,11 +463,12 @@ int runner_run(runner *r, const bench_plan *plan, bench_result *res, char *err, 
     r->next_tick_ns = t0 + TICK_NS;
     r->next_progress_ns = t0 + (r->progress_tty == 1 ? CLOCK_NS_PER_S : 5 * CLOCK_NS_PER_S);
     pacer_arm(r->tick_pacer, r->next_tick_ns);
-    if (r->open_loop) {
+    if (t0 > now0)
+        pacer_arm(r->sched_pacer, t0); /* on_sched starts the load at t0 */
+    else if (r->open_loop)
         send_due(r, clock_now_ns());
-    } else {
+    else
         fill_closed(r, t0);
-    }
     finish_if_done(r);
     if (r->scheduling || client_in_flight(r->cl) > 0)
         uv_run(&r->loop, UV_RUN_DEFAULT);

@@ -23,6 +23,7 @@
 #include "llmload/exitcode.h"
 #include "llmload/gate.h"
 #include "llmload/report.h"
+#include "llmload/workers.h"
 
 #define ERRLEN 512
 
@@ -127,8 +128,6 @@ static int write_outputs(const config *cfg, const cJSON *doc, const bench_result
  * accepted and silently ignored. Each row goes when its feature lands. */
 static const char *unavailable_option(const config *c)
 {
-    if (c->workers > 1)
-        return "--workers";
     if (c->shard_count > 1)
         return "--shard";
     if (c->start_at > 0)
@@ -160,7 +159,7 @@ int cmd_run(int argc, char **argv)
     char err[ERRLEN] = "";
     int exit_code = EXIT_OK_;
     char *model = NULL;
-    runner *rn = NULL;
+    workers *ws = NULL;
     bench_plan *plans = NULL;
     bench_result *results = NULL;
     bench_summary *sums = NULL;
@@ -219,7 +218,7 @@ int cmd_run(int argc, char **argv)
     }
     if (cfg.schedule == CONFIG_SCHED_SWEEP && (size_t)cfg.max_concurrency > slots)
         slots = (size_t)cfg.max_concurrency;
-    if ((rc = runner_create(&rn, &cfg, model, slots, err, sizeof err)) != 0) {
+    if ((rc = workers_create(&ws, &cfg, model, (size_t)cfg.workers, slots, err, sizeof err)) != 0) {
         fprintf(stderr, "llmload run: %s\n", err);
         exit_code = EXIT_RUNTIME;
         goto out;
@@ -229,8 +228,8 @@ int cmd_run(int argc, char **argv)
                 cfg.target, model, cfg.schedule == CONFIG_SCHED_SWEEP ? (size_t)cfg.rates[0] : n_plans,
                 n_plans == 1 && cfg.schedule != CONFIG_SCHED_SWEEP ? "" : "s");
     double run_wall = clock_wall_s();
-    for (size_t i = 0; i < n_plans && !runner_interrupted(rn); i++) {
-        if ((rc = runner_run(rn, &plans[i], &results[i], err, sizeof err)) != 0) {
+    for (size_t i = 0; i < n_plans && !workers_interrupted(ws); i++) {
+        if ((rc = workers_run(ws, &plans[i], &results[i], err, sizeof err)) != 0) {
             fprintf(stderr, "llmload run: %s: %s\n", plans[i].name, err);
             bench_result_free(&results[i]);
             exit_code = EXIT_RUNTIME;
@@ -258,7 +257,7 @@ int cmd_run(int argc, char **argv)
                     plans[k].rate = 0.001;
         }
     }
-    int partial = runner_interrupted(rn);
+    int partial = workers_interrupted(ws);
     if (n_done > 0) {
         if ((rc = report_build(&cfg, model, sums, results, n_done, partial, run_wall, &doc)) != 0) {
             fprintf(stderr, "llmload run: out of memory building the report\n");
@@ -305,7 +304,7 @@ out:
     free(plans);
     free(results);
     free(sums);
-    runner_destroy(rn);
+    workers_destroy(ws);
     free(model);
     config_free(&cfg);
     fflush(stdout);

@@ -503,7 +503,7 @@ const config__opt config__opts[] = {
      .expect = "epoch seconds", .dflt = "now", .help = "start at this wall-clock time (shards) [not available yet]"},
     {.name = "workers", .has_arg = required_argument, .metavar = "N", .set = set_int,
      .off = OFF(workers), .lo = 1, .hi = 256, .json = J_NUM | J_STR, .expect = "a whole number",
-     .dflt = "1", .help = "event loops (threads) sending the load [only 1 so far]"},
+     .dflt = "1", .help = "event loops (threads) sending the load, merged exactly"},
     HEADING("Requests"),
     FLAG("no-usage", stream_usage, 0, NULL, "do not ask stream_options.include_usage"),
     FLAG("continuous-usage", continuous_usage, 1, NULL,

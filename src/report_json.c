@@ -241,6 +241,7 @@ static void add_benchmark(jb *b, cJSON *arr, const bench_summary *s, const bench
         add_num(b, cl, "loop_lag_ms_max", r6(s->loop_lag_ms_max));
         add_num(b, cl, "cpu_percent", r6(s->cpu_percent));
         add_num(b, cl, "slots", (double)s->slots);
+        add_num(b, cl, "loops", (double)s->loops);
         add_num(b, cl, "connections_opened", (double)s->connections_opened);
         add_num(b, cl, "retry_after_pauses", (double)res->pauses);
         add_num(b, cl, "retry_after_paused_s", r6((double)res->paused_ns / 1e9));

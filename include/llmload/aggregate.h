@@ -60,6 +60,7 @@ typedef struct bench_summary {
 
     double loop_lag_ms_p99, loop_lag_ms_max, cpu_percent;
     size_t slots;
+    size_t loops;
     uint64_t connections_opened; /* by every request of the benchmark, warmup included */
     int client_bound;
     char client_bound_reason[96];

@@ -26,6 +26,10 @@ typedef struct bench_plan {
     long max_requests;         /* 0 = no limit */
     double warmup_s, cooldown_s;
     uint64_t seed;
+    /* Set when the load is shared between worker loops (workers.h); zero for a lone runner. */
+    uint64_t start_ns;         /* common start (clock_now_ns scale); 0 = now */
+    uint64_t phase_ns;         /* open loop: added to every arrival offset */
+    long concurrency;          /* streams or slots of this share; 0 = from the schedule/config */
 } bench_plan;
 
 typedef struct bench_result {
@@ -45,6 +49,7 @@ typedef struct bench_result {
     uint64_t pauses;           /* --respect-retry-after: pauses the server asked for */
     uint64_t paused_ns;        /* and their total length */
     size_t slots;              /* in-flight capacity */
+    size_t loops;              /* event loops that ran it (--workers) */
 } bench_result;
 
 typedef struct runner runner;
@@ -61,6 +66,15 @@ int runner_run(runner *r, const bench_plan *plan, bench_result *res, char *err, 
 
 /* The first signal received (SIGINT or SIGTERM), or 0. */
 int runner_interrupted(const runner *r);
+
+/* Turns the runner's own progress lines off (worker loops leave them to their coordinator). */
+void runner_quiet(runner *r);
+
+/* Counters of the benchmark being run, safe to read from another thread (relaxed atomics). */
+typedef struct runner_counts {
+    uint64_t started, completed, errors, in_flight;
+} runner_counts;
+void runner_counts_read(const runner *r, runner_counts *out);
 void runner_destroy(runner *r);
 
 void bench_result_free(bench_result *res);

@@ -198,7 +198,7 @@ r = run(["run", "--target", "http://127.0.0.1:1", "--bogus-flag"])
 ok(r.returncode == 2 and r.stderr.count("\n") == 1, "unknown flag: exit 2, one line", f"rc={r.returncode} err={r.stderr!r}")
 r = run(["run", "--target", "ftp://127.0.0.1/", "--max-requests", 1])
 ok(r.returncode == 2 and r.stderr.count("\n") == 1, "bad URL: exit 2, one line", f"rc={r.returncode} err={r.stderr!r}")
-for flag in (["--workers", "2"], ["--shard", "0/2"], ["--pushgateway", "http://127.0.0.1:9091"],
+for flag in (["--shard", "0/2"], ["--pushgateway", "http://127.0.0.1:9091"],
              ["--metrics-listen", "127.0.0.1:9100"], ["--server-metrics"]):
     r = run(["run", "--target", "http://127.0.0.1:1", "--max-requests", 1, *flag])
     ok(r.returncode == 2 and r.stderr.count("\n") == 1 and "not available" in r.stderr,
