@@ -1,5 +1,24 @@
-/* Placeholder subcommands until they land. */
+/*
+ * cmd_stub.c - subcommands the contract names that are not built yet. They say so in one line and
+ * exit 2, rather than pretending; each goes when its command lands.
+ */
 #include <stdio.h>
+
 #include "llmload/cmd.h"
-int cmd_compare(int argc, char **argv) { (void)argc; (void)argv; fprintf(stderr, "llmload compare: not built yet\n"); return 1; }
-int cmd_merge(int argc, char **argv) { (void)argc; (void)argv; fprintf(stderr, "llmload merge: not built yet\n"); return 1; }
+#include "llmload/exitcode.h"
+
+int cmd_compare(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    fprintf(stderr, "llmload compare: not available in this version yet\n");
+    return EXIT_USAGE;
+}
+
+int cmd_merge(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    fprintf(stderr, "llmload merge: not available in this version yet\n");
+    return EXIT_USAGE;
+}
