@@ -41,6 +41,7 @@ struct runner {
     int signals_open;
     int signals_seen;
     int first_signal;
+    int silent_signals;
     uint64_t drain_deadline_ns;
     int progress_tty; /* 1 live line, 0 plain lines, -1 none */
 
@@ -307,8 +308,10 @@ static void on_signal(uv_signal_t *h, int signum)
         (void)w;
         _exit(128 + signum);
     }
-    fprintf(stderr, "\nllmload: %s received: stopping, giving in-flight requests %.1f s, then writing partial reports\n",
-            signum == SIGINT ? "SIGINT" : "SIGTERM", r->cfg->drain_s);
+    if (!r->silent_signals)
+        fprintf(stderr,
+                "\nllmload: %s received: stopping, giving in-flight requests %.1f s, then writing partial reports\n",
+                signum == SIGINT ? "SIGINT" : "SIGTERM", r->cfg->drain_s);
     if (r->res) {
         uint64_t now = clock_now_ns();
         r->res->interrupted = 1;
@@ -371,9 +374,10 @@ fail:
     return rc;
 }
 
-void runner_quiet(runner *r)
+void runner_quiet(runner *r, int silence_signals)
 {
     r->progress_tty = -1;
+    r->silent_signals = silence_signals;
 }
 
 void runner_counts_read(const runner *r, runner_counts *out)

@@ -97,7 +97,7 @@ int workers_create(workers **out, const config *cfg, const char *model, size_t n
             return rc;
         }
         if (ws->n > 1)
-            runner_quiet(ws->w[k].rn);
+            runner_quiet(ws->w[k].rn, k > 0);
     }
     ws->progress = cfg->quiet || cfg->progress == 0 ? -1 : isatty(STDERR_FILENO) ? 1 : 0;
     *out = ws;

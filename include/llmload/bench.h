@@ -67,8 +67,9 @@ int runner_run(runner *r, const bench_plan *plan, bench_result *res, char *err, 
 /* The first signal received (SIGINT or SIGTERM), or 0. */
 int runner_interrupted(const runner *r);
 
-/* Turns the runner's own progress lines off (worker loops leave them to their coordinator). */
-void runner_quiet(runner *r);
+/* Turns the runner's own progress lines off (worker loops leave them to their coordinator); with
+ * silence_signals, also its note on SIGINT/SIGTERM (one loop of several says it for all). */
+void runner_quiet(runner *r, int silence_signals);
 
 /* Counters of the benchmark being run, safe to read from another thread (relaxed atomics). */
 typedef struct runner_counts {

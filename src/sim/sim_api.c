@@ -254,21 +254,14 @@ static int put_usage(sim_buf *out, uint64_t prompt, uint64_t done, int details)
                           (unsigned long long)done, details ? ",\"prompt_tokens_details\":null" : "");
 }
 
-#define TRY(x)              \
-    do {                    \
-        int rc_ = (x);      \
-        if (rc_ < 0)        \
-            return rc_;     \
-    } while (0)
-
 int sim_api_event_role(const sim_api_stream *s, sim_buf *out)
 {
-    TRY(sim_buf_append(out, s->prefix, s->prefix_len));
-    TRY(sim_buf_puts(out, "{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},"
+    SIM_BUF_TRY(sim_buf_append(out, s->prefix, s->prefix_len));
+    SIM_BUF_TRY(sim_buf_puts(out, "{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},"
                           "\"logprobs\":null,\"finish_reason\":null}]"));
     if (s->continuous_usage) {
-        TRY(sim_buf_puts(out, ",\"usage\":"));
-        TRY(put_usage(out, s->prompt_tokens, 0, 0));
+        SIM_BUF_TRY(sim_buf_puts(out, ",\"usage\":"));
+        SIM_BUF_TRY(put_usage(out, s->prompt_tokens, 0, 0));
     }
     return sim_buf_puts(out, "}\n\n");
 }
@@ -276,51 +269,51 @@ int sim_api_event_role(const sim_api_stream *s, sim_buf *out)
 int sim_api_event_tokens(const sim_api_stream *s, sim_buf *out, uint64_t first, uint32_t n,
                          const char *finish, uint64_t done)
 {
-    TRY(sim_buf_append(out, s->prefix, s->prefix_len));
+    SIM_BUF_TRY(sim_buf_append(out, s->prefix, s->prefix_len));
     if (s->kind == SIM_API_CHAT) {
         uint64_t r_end = s->reasoning_tokens > first ? s->reasoning_tokens : first;
         if (r_end > first + n)
             r_end = first + n;
-        TRY(sim_buf_puts(out, "{\"index\":0,\"delta\":{"));
+        SIM_BUF_TRY(sim_buf_puts(out, "{\"index\":0,\"delta\":{"));
         if (r_end < first + n) {
-            TRY(sim_buf_puts(out, "\"content\":\""));
-            TRY(put_words(out, r_end, first + n - r_end));
-            TRY(sim_buf_puts(out, r_end > first ? "\"," : "\""));
+            SIM_BUF_TRY(sim_buf_puts(out, "\"content\":\""));
+            SIM_BUF_TRY(put_words(out, r_end, first + n - r_end));
+            SIM_BUF_TRY(sim_buf_puts(out, r_end > first ? "\"," : "\""));
         }
         if (r_end > first) {
-            TRY(sim_buf_puts(out, "\"reasoning_content\":\""));
-            TRY(put_words(out, first, r_end - first));
-            TRY(sim_buf_puts(out, "\""));
+            SIM_BUF_TRY(sim_buf_puts(out, "\"reasoning_content\":\""));
+            SIM_BUF_TRY(put_words(out, first, r_end - first));
+            SIM_BUF_TRY(sim_buf_puts(out, "\""));
         }
         if (finish)
-            TRY(sim_buf_printf(out, "},\"logprobs\":null,\"finish_reason\":\"%s\",\"stop_reason\":null}]", finish));
+            SIM_BUF_TRY(sim_buf_printf(out, "},\"logprobs\":null,\"finish_reason\":\"%s\",\"stop_reason\":null}]", finish));
         else
-            TRY(sim_buf_puts(out, "},\"logprobs\":null,\"finish_reason\":null}]"));
+            SIM_BUF_TRY(sim_buf_puts(out, "},\"logprobs\":null,\"finish_reason\":null}]"));
         if (s->continuous_usage) {
-            TRY(sim_buf_puts(out, ",\"usage\":"));
-            TRY(put_usage(out, s->prompt_tokens, done, 0));
+            SIM_BUF_TRY(sim_buf_puts(out, ",\"usage\":"));
+            SIM_BUF_TRY(put_usage(out, s->prompt_tokens, done, 0));
         }
     } else {
-        TRY(sim_buf_puts(out, "{\"index\":0,\"text\":\""));
-        TRY(put_words(out, first, n));
+        SIM_BUF_TRY(sim_buf_puts(out, "{\"index\":0,\"text\":\""));
+        SIM_BUF_TRY(put_words(out, first, n));
         if (finish)
-            TRY(sim_buf_printf(out, "\",\"logprobs\":null,\"finish_reason\":\"%s\",\"stop_reason\":null}]", finish));
+            SIM_BUF_TRY(sim_buf_printf(out, "\",\"logprobs\":null,\"finish_reason\":\"%s\",\"stop_reason\":null}]", finish));
         else
-            TRY(sim_buf_puts(out, "\",\"logprobs\":null,\"finish_reason\":null,\"stop_reason\":null}]"));
-        TRY(sim_buf_puts(out, ",\"usage\":"));
+            SIM_BUF_TRY(sim_buf_puts(out, "\",\"logprobs\":null,\"finish_reason\":null,\"stop_reason\":null}]"));
+        SIM_BUF_TRY(sim_buf_puts(out, ",\"usage\":"));
         if (s->continuous_usage)
-            TRY(put_usage(out, s->prompt_tokens, done, 1));
+            SIM_BUF_TRY(put_usage(out, s->prompt_tokens, done, 1));
         else
-            TRY(sim_buf_puts(out, "null"));
+            SIM_BUF_TRY(sim_buf_puts(out, "null"));
     }
     return sim_buf_puts(out, "}\n\n");
 }
 
 int sim_api_event_usage(const sim_api_stream *s, sim_buf *out, uint64_t completion_tokens)
 {
-    TRY(sim_buf_append(out, s->prefix, s->prefix_len));
-    TRY(sim_buf_puts(out, "],\"usage\":"));
-    TRY(put_usage(out, s->prompt_tokens, completion_tokens, 0));
+    SIM_BUF_TRY(sim_buf_append(out, s->prefix, s->prefix_len));
+    SIM_BUF_TRY(sim_buf_puts(out, "],\"usage\":"));
+    SIM_BUF_TRY(put_usage(out, s->prompt_tokens, completion_tokens, 0));
     return sim_buf_puts(out, "}\n\n");
 }
 
@@ -328,7 +321,7 @@ int sim_api_event_malformed(const sim_api_stream *s, sim_buf *out)
 {
     /* A chunk cut off mid-object, as a proxy that splits an event would leave it: the line ends
      * before the JSON does. */
-    TRY(sim_buf_append(out, s->prefix, s->prefix_len));
+    SIM_BUF_TRY(sim_buf_append(out, s->prefix, s->prefix_len));
     return sim_buf_puts(out, "{\"index\":0,\"delta\":{\"content\":\" broken\n\n");
 }
 
@@ -347,30 +340,30 @@ int sim_api_full_body(const sim_api_stream *s, sim_buf *out, uint64_t completion
         const char *at = strstr(p, obj);
         if (!at)
             return LL_EINTERNAL;
-        TRY(sim_buf_append(out, p, (size_t)(at - p)));
-        TRY(sim_buf_puts(out, "\"chat.completion\""));
-        TRY(sim_buf_append(out, at + strlen(obj), plen - (size_t)(at + strlen(obj) - p)));
+        SIM_BUF_TRY(sim_buf_append(out, p, (size_t)(at - p)));
+        SIM_BUF_TRY(sim_buf_puts(out, "\"chat.completion\""));
+        SIM_BUF_TRY(sim_buf_append(out, at + strlen(obj), plen - (size_t)(at + strlen(obj) - p)));
         uint64_t r = s->reasoning_tokens < completion_tokens ? s->reasoning_tokens : completion_tokens;
-        TRY(sim_buf_puts(out, "{\"index\":0,\"message\":{\"role\":\"assistant\",\"reasoning_content\":"));
+        SIM_BUF_TRY(sim_buf_puts(out, "{\"index\":0,\"message\":{\"role\":\"assistant\",\"reasoning_content\":"));
         if (r) {
-            TRY(sim_buf_puts(out, "\""));
-            TRY(put_words(out, 0, r));
-            TRY(sim_buf_puts(out, "\""));
+            SIM_BUF_TRY(sim_buf_puts(out, "\""));
+            SIM_BUF_TRY(put_words(out, 0, r));
+            SIM_BUF_TRY(sim_buf_puts(out, "\""));
         } else {
-            TRY(sim_buf_puts(out, "null"));
+            SIM_BUF_TRY(sim_buf_puts(out, "null"));
         }
-        TRY(sim_buf_puts(out, ",\"content\":\""));
-        TRY(put_words(out, r, completion_tokens - r));
-        TRY(sim_buf_printf(out, "\",\"tool_calls\":[]},\"logprobs\":null,\"finish_reason\":\"%s\","
+        SIM_BUF_TRY(sim_buf_puts(out, ",\"content\":\""));
+        SIM_BUF_TRY(put_words(out, r, completion_tokens - r));
+        SIM_BUF_TRY(sim_buf_printf(out, "\",\"tool_calls\":[]},\"logprobs\":null,\"finish_reason\":\"%s\","
                                 "\"stop_reason\":null}],\"usage\":", finish));
-        TRY(put_usage(out, s->prompt_tokens, completion_tokens, 1));
+        SIM_BUF_TRY(put_usage(out, s->prompt_tokens, completion_tokens, 1));
         return sim_buf_puts(out, ",\"prompt_logprobs\":null}");
     }
-    TRY(sim_buf_append(out, p, plen));
-    TRY(sim_buf_puts(out, "{\"index\":0,\"text\":\""));
-    TRY(put_words(out, 0, completion_tokens));
-    TRY(sim_buf_printf(out, "\",\"logprobs\":null,\"finish_reason\":\"%s\",\"stop_reason\":null,"
+    SIM_BUF_TRY(sim_buf_append(out, p, plen));
+    SIM_BUF_TRY(sim_buf_puts(out, "{\"index\":0,\"text\":\""));
+    SIM_BUF_TRY(put_words(out, 0, completion_tokens));
+    SIM_BUF_TRY(sim_buf_printf(out, "\",\"logprobs\":null,\"finish_reason\":\"%s\",\"stop_reason\":null,"
                             "\"prompt_logprobs\":null}],\"usage\":", finish));
-    TRY(put_usage(out, s->prompt_tokens, completion_tokens, 1));
+    SIM_BUF_TRY(put_usage(out, s->prompt_tokens, completion_tokens, 1));
     return sim_buf_puts(out, "}");
 }

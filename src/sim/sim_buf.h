@@ -25,4 +25,13 @@ void sim_buf_consume(sim_buf *b, size_t n);
 void sim_buf_reset(sim_buf *b);
 void sim_buf_free(sim_buf *b);
 
+/* Returns from the calling function when an append failed: the writers build a response from many
+ * appends, and any failure (cap, memory) ends it with that code. */
+#define SIM_BUF_TRY(x)      \
+    do {                    \
+        int rc_ = (x);      \
+        if (rc_ < 0)        \
+            return rc_;     \
+    } while (0)
+
 #endif

@@ -67,46 +67,39 @@ static int render_hist(const sim_hist *h, enum sim_hist_kind k, const char *mode
     return rc;
 }
 
-#define TRY(x)              \
-    do {                    \
-        int rc_ = (x);      \
-        if (rc_ < 0)        \
-            return rc_;     \
-    } while (0)
-
 int sim_metrics_render(const sim_metrics *m, const sim_engine *e, uint64_t kv_total, const char *model,
                        sim_buf *o)
 {
     double kv = kv_total ? (double)sim_engine_kv_used(e) / (double)kv_total : 0.0;
-    TRY(family(o, "vllm:num_requests_running", "gauge", "Number of requests in model execution batches."));
-    TRY(sim_buf_printf(o, "vllm:num_requests_running{model_name=\"%s\"} %u\n", model, sim_engine_running(e)));
-    TRY(family(o, "vllm:num_requests_waiting", "gauge", "Number of requests waiting to be processed."));
-    TRY(sim_buf_printf(o, "vllm:num_requests_waiting{model_name=\"%s\"} %u\n", model, sim_engine_waiting(e)));
-    TRY(family(o, "vllm:kv_cache_usage_perc", "gauge", "KV-cache usage. 1 means 100 percent usage."));
-    TRY(sim_buf_printf(o, "vllm:kv_cache_usage_perc{model_name=\"%s\"} %.9g\n", model, kv));
-    TRY(family(o, "vllm:gpu_cache_usage_perc", "gauge", "GPU KV-cache usage. 1 means 100 percent usage."));
-    TRY(sim_buf_printf(o, "vllm:gpu_cache_usage_perc{model_name=\"%s\"} %.9g\n", model, kv));
-    TRY(family(o, "vllm:prompt_tokens_total", "counter", "Number of prefill tokens processed."));
-    TRY(sim_buf_printf(o, "vllm:prompt_tokens_total{model_name=\"%s\"} %llu\n", model,
+    SIM_BUF_TRY(family(o, "vllm:num_requests_running", "gauge", "Number of requests in model execution batches."));
+    SIM_BUF_TRY(sim_buf_printf(o, "vllm:num_requests_running{model_name=\"%s\"} %u\n", model, sim_engine_running(e)));
+    SIM_BUF_TRY(family(o, "vllm:num_requests_waiting", "gauge", "Number of requests waiting to be processed."));
+    SIM_BUF_TRY(sim_buf_printf(o, "vllm:num_requests_waiting{model_name=\"%s\"} %u\n", model, sim_engine_waiting(e)));
+    SIM_BUF_TRY(family(o, "vllm:kv_cache_usage_perc", "gauge", "KV-cache usage. 1 means 100 percent usage."));
+    SIM_BUF_TRY(sim_buf_printf(o, "vllm:kv_cache_usage_perc{model_name=\"%s\"} %.9g\n", model, kv));
+    SIM_BUF_TRY(family(o, "vllm:gpu_cache_usage_perc", "gauge", "GPU KV-cache usage. 1 means 100 percent usage."));
+    SIM_BUF_TRY(sim_buf_printf(o, "vllm:gpu_cache_usage_perc{model_name=\"%s\"} %.9g\n", model, kv));
+    SIM_BUF_TRY(family(o, "vllm:prompt_tokens_total", "counter", "Number of prefill tokens processed."));
+    SIM_BUF_TRY(sim_buf_printf(o, "vllm:prompt_tokens_total{model_name=\"%s\"} %llu\n", model,
                        (unsigned long long)m->prompt_tokens));
-    TRY(family(o, "vllm:generation_tokens_total", "counter", "Number of generation tokens processed."));
-    TRY(sim_buf_printf(o, "vllm:generation_tokens_total{model_name=\"%s\"} %llu\n", model,
+    SIM_BUF_TRY(family(o, "vllm:generation_tokens_total", "counter", "Number of generation tokens processed."));
+    SIM_BUF_TRY(sim_buf_printf(o, "vllm:generation_tokens_total{model_name=\"%s\"} %llu\n", model,
                        (unsigned long long)m->generation_tokens));
-    TRY(family(o, "vllm:request_success_total", "counter", "Count of successfully processed requests."));
-    TRY(sim_buf_printf(o, "vllm:request_success_total{finished_reason=\"length\",model_name=\"%s\"} %llu\n",
+    SIM_BUF_TRY(family(o, "vllm:request_success_total", "counter", "Count of successfully processed requests."));
+    SIM_BUF_TRY(sim_buf_printf(o, "vllm:request_success_total{finished_reason=\"length\",model_name=\"%s\"} %llu\n",
                        model, (unsigned long long)m->success_length));
-    TRY(sim_buf_printf(o, "vllm:request_success_total{finished_reason=\"stop\",model_name=\"%s\"} %llu\n",
+    SIM_BUF_TRY(sim_buf_printf(o, "vllm:request_success_total{finished_reason=\"stop\",model_name=\"%s\"} %llu\n",
                        model, (unsigned long long)m->success_stop));
-    TRY(render_hist(&m->hist[SIM_HIST_TTFT], SIM_HIST_TTFT, model, o));
-    TRY(render_hist(&m->hist[SIM_HIST_E2E], SIM_HIST_E2E, model, o));
-    TRY(family(o, "llmload_sim_requests_total", "counter",
+    SIM_BUF_TRY(render_hist(&m->hist[SIM_HIST_TTFT], SIM_HIST_TTFT, model, o));
+    SIM_BUF_TRY(render_hist(&m->hist[SIM_HIST_E2E], SIM_HIST_E2E, model, o));
+    SIM_BUF_TRY(family(o, "llmload_sim_requests_total", "counter",
                "Completion requests received (chat and completions, any outcome)."));
-    TRY(sim_buf_printf(o, "llmload_sim_requests_total{model_name=\"%s\"} %llu\n", model,
+    SIM_BUF_TRY(sim_buf_printf(o, "llmload_sim_requests_total{model_name=\"%s\"} %llu\n", model,
                        (unsigned long long)m->requests));
-    TRY(family(o, "llmload_sim_faults_total", "counter", "Faults the simulator injected, by kind."));
+    SIM_BUF_TRY(family(o, "llmload_sim_faults_total", "counter", "Faults the simulator injected, by kind."));
     for (int k = 0; k < SIM_FAULT_COUNT_; k++)
-        TRY(sim_buf_printf(o, "llmload_sim_faults_total{kind=\"%s\",model_name=\"%s\"} %llu\n", fault_names[k],
+        SIM_BUF_TRY(sim_buf_printf(o, "llmload_sim_faults_total{kind=\"%s\",model_name=\"%s\"} %llu\n", fault_names[k],
                            model, (unsigned long long)m->faults[k]));
-    TRY(render_hist(&m->hist[SIM_HIST_ITL], SIM_HIST_ITL, model, o));
+    SIM_BUF_TRY(render_hist(&m->hist[SIM_HIST_ITL], SIM_HIST_ITL, model, o));
     return 0;
 }
