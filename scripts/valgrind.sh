@@ -74,6 +74,7 @@ vg_run throughput 0 run --target "$SIM" --schedule throughput --max-concurrency 
 vg_run constant 0 run --target "$SIM" --schedule constant --rate 20 --max-seconds 2 --api completions "${DATA[@]}"
 vg_run poisson 0 run --target "$SIM" --schedule poisson --rate 20 --max-seconds 2 --warmup 0.5 "${DATA[@]}"
 vg_run sweep 0 run --target "$SIM" --schedule sweep --rate 3 --max-seconds 1 "${DATA[@]}"
+vg_run workers 0 run --target "$SIM" --schedule concurrent --rate 4 --workers 2 --max-seconds 2 --slo "ttft_p95<=10s" "${DATA[@]}"
 vg_run faults 0 run --target "$FAULTY" --schedule concurrent --rate 16 --max-seconds 3 --stream-timeout 0.5 \
   "${DATA[@]}" --out "$OUT-faults"
 if grep -q '"errors_by_kind": {}' "$OUT-faults/report.json" 2>/dev/null; then
