@@ -4,13 +4,13 @@
  * Open loop: arrival offsets drawn ahead (arrival.h), a pacer (timerfd) armed at the next one,
  * every due request sent on each wake-up; when no slot is free the due request waits for one and
  * keeps its scheduled time, so the wait shows up in latency-from-schedule instead of vanishing
- * (coordinated omission). Closed loop: N requests at start, one more from each completion.
+ * (coordinated omission). Closed loop: N streams at start (opened at most 256 per loop turn), and
+ * one more from each completion.
  * A 100 ms housekeeping pacer checks time limits and request timeouts, prints progress and
  * measures its own wake-up lateness as the loop lag.
  */
 #include "llmload/bench.h"
 
-#include <math.h>
 #include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
@@ -67,20 +67,13 @@ struct runner {
 
 size_t bench_plan_slots(const bench_plan *p, const config *cfg)
 {
-    switch (p->schedule) {
-    case CONFIG_SCHED_SYNCHRONOUS:
+    if (p->schedule == CONFIG_SCHED_SYNCHRONOUS)
         return 1;
-    default:
-        break;
-    }
-    if (p->concurrency > 0)
+    if (p->concurrency > 0) /* a worker's share (workers.c) */
         return (size_t)p->concurrency;
-    switch (p->schedule) {
-    case CONFIG_SCHED_CONCURRENT:
+    if (p->schedule == CONFIG_SCHED_CONCURRENT)
         return p->rate >= 1 ? (size_t)p->rate : 1;
-    default:
-        return cfg->max_concurrency > 0 ? (size_t)cfg->max_concurrency : 512;
-    }
+    return cfg->max_concurrency > 0 ? (size_t)cfg->max_concurrency : 512;
 }
 
 static void finish_if_done(runner *r)
@@ -455,7 +448,7 @@ int runner_run(runner *r, const bench_plan *plan, bench_result *res, char *err, 
     uint64_t now0 = clock_now_ns();
     uint64_t t0 = plan->start_ns > now0 ? plan->start_ns : now0;
     res->t0_ns = t0;
-    res->wall_start = clock_wall_s();
+    res->wall_start = clock_wall_s() + (double)(t0 - now0) / 1e9;
     res->window_start_ns = t0 + (uint64_t)(plan->warmup_s * 1e9);
     res->window_end_ns = plan->max_seconds > 0 ? t0 + (uint64_t)((plan->max_seconds - plan->cooldown_s) * 1e9)
                                                : UINT64_MAX;
