@@ -169,9 +169,10 @@ int aggregate_bench(bench_result *res, bench_summary *out)
         if (r->status == RECORD_ERROR) {
             out->errored++;
             out->errors_by_kind[r->error_kind < RECORD_ERR_COUNT_ ? r->error_kind : RECORD_ERR_OTHER]++;
-            if (r->error_msg[0] && out->n_first_errors < 3)
+            const char *msg = record_log_error(&res->records, r);
+            if (msg[0] && out->n_first_errors < 3)
                 snprintf(out->first_errors[out->n_first_errors++], sizeof out->first_errors[0], "%s: %s",
-                         record_error_kind_name(r->error_kind), r->error_msg);
+                         record_error_kind_name(r->error_kind), msg);
             continue;
         }
         out->completed++;

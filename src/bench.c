@@ -207,10 +207,10 @@ static void on_sched(pacer *p, uint64_t now, void *ud)
         fill_closed(r, now);
 }
 
-static void on_request_done(void *ud, const record *rec)
+static void on_request_done(void *ud, const record *rec, const char *error_msg)
 {
     runner *r = ud;
-    if (record_log_append(&r->res->records, rec) != 0 && !r->failed) {
+    if (record_log_append(&r->res->records, rec, error_msg) != 0 && !r->failed) {
         snprintf(r->err, sizeof r->err, "out of memory storing request records");
         r->failed = 1;
         stop_scheduling(r, clock_now_ns());

@@ -44,6 +44,7 @@ typedef struct slot {
     sse_parser sse;
     chunk_prefix prefix; /* what this stream's events repeat, skipped after the first */
     record rec;
+    char error_msg[RECORD_ERROR_MSG_MAX]; /* the failure's message, handed out with the record */
     uint64_t last_rx_ns;
     long last_completion_tokens; /* running usage seen so far (continuous_usage_stats) */
     int fail_kind;         /* a failure found while parsing, reported at the end */
@@ -97,21 +98,21 @@ static int on_sse_event(void *ud, const sse_event *ev)
         if (!s->fail_kind) {
             s->fail_kind = RECORD_ERR_MALFORMED;
             /* The event's first bytes tell a reader of first_errors what the server sent. */
-            int n = snprintf(r->error_msg, sizeof r->error_msg, "event is not valid JSON: %.*s",
+            int n = snprintf(s->error_msg, sizeof s->error_msg, "event is not valid JSON: %.*s",
                              (int)(ev->data_len < 60 ? ev->data_len : 60), ev->data);
-            for (int i = 0; i < n && i < (int)sizeof r->error_msg; i++)
-                if ((unsigned char)r->error_msg[i] < 0x20)
-                    r->error_msg[i] = ' ';
+            for (int i = 0; i < n && i < (int)sizeof s->error_msg; i++)
+                if ((unsigned char)s->error_msg[i] < 0x20)
+                    s->error_msg[i] = ' ';
         }
         return 0;
     }
     if (ci.has_error) {
         if (!s->fail_kind)
             s->fail_kind = RECORD_ERR_SERVER_ERROR;
-        if (ci.error_msg && !r->error_msg[0]) {
-            size_t n = ci.error_msg_len < sizeof r->error_msg - 1 ? ci.error_msg_len : sizeof r->error_msg - 1;
-            memcpy(r->error_msg, ci.error_msg, n);
-            r->error_msg[n] = '\0';
+        if (ci.error_msg && !s->error_msg[0]) {
+            size_t n = ci.error_msg_len < sizeof s->error_msg - 1 ? ci.error_msg_len : sizeof s->error_msg - 1;
+            memcpy(s->error_msg, ci.error_msg, n);
+            s->error_msg[n] = '\0';
         }
     }
     long tokens_in_event = 1;
@@ -171,12 +172,12 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
     int rc = sse_feed(&s->sse, data, len, on_sse_event, s);
     if (rc == LL_EOVERSIZE) {
         s->fail_kind = RECORD_ERR_OVERSIZE;
-        snprintf(s->rec.error_msg, sizeof s->rec.error_msg, "an SSE event passed the %zu-byte cap", s->sse.max_event);
+        snprintf(s->error_msg, sizeof s->error_msg, "an SSE event passed the %zu-byte cap", s->sse.max_event);
         return 0; /* curl ends the transfer with CURLE_WRITE_ERROR */
     }
     if (rc != 0) {
         s->fail_kind = RECORD_ERR_OTHER;
-        snprintf(s->rec.error_msg, sizeof s->rec.error_msg, "SSE parser: %s", ll_strerror(rc));
+        snprintf(s->error_msg, sizeof s->error_msg, "SSE parser: %s", ll_strerror(rc));
         return 0;
     }
     return len;
@@ -257,9 +258,9 @@ static int classify_curl(CURLcode res, const slot *s)
     }
 }
 
-static void copy_error_text(record *r, const char *text, size_t len)
+static void copy_error_text(char *msg, const char *text, size_t len)
 {
-    if (r->error_msg[0] || len == 0)
+    if (msg[0] || len == 0)
         return;
     /* Prefer the JSON error message; fall back to the raw body's start. */
     chunk_info ci;
@@ -267,16 +268,17 @@ static void copy_error_text(record *r, const char *text, size_t len)
         text = ci.error_msg;
         len = ci.error_msg_len;
     }
-    size_t n = len < sizeof r->error_msg - 1 ? len : sizeof r->error_msg - 1;
+    size_t n = len < RECORD_ERROR_MSG_MAX - 1 ? len : RECORD_ERROR_MSG_MAX - 1;
     for (size_t i = 0; i < n; i++)
-        r->error_msg[i] = (text[i] == '\n' || text[i] == '\r') ? ' ' : text[i];
-    r->error_msg[n] = '\0';
+        msg[i] = (text[i] == '\n' || text[i] == '\r') ? ' ' : text[i];
+    msg[n] = '\0';
 }
 
 /* Ends slot s: detaches it from curl, fills in the outcome, frees the slot, then reports. */
 static void finish(client *c, slot *s, record_status status, int kind, int curl_done, CURLcode res)
 {
     record r;
+    char msg[RECORD_ERROR_MSG_MAX];
     long connects = 0;
     if (curl_easy_getinfo(s->easy, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK && connects > 0)
         s->rec.new_connection = 1;
@@ -302,8 +304,8 @@ static void finish(client *c, slot *s, record_status status, int kind, int curl_
             status = RECORD_ERROR;
     }
     if (s->errbuf_len)
-        copy_error_text(&s->rec, s->errbuf, s->errbuf_len);
-    if (status == RECORD_ERROR && !s->rec.error_msg[0]) {
+        copy_error_text(s->error_msg, s->errbuf, s->errbuf_len);
+    if (status == RECORD_ERROR && !s->error_msg[0]) {
         /* Every failure gets a line for first_errors, even when the server said nothing. */
         char why[128];
         const char *text = why;
@@ -319,7 +321,7 @@ static void finish(client *c, slot *s, record_status status, int kind, int curl_
             snprintf(why, sizeof why, "the stream ended inside an event");
         else
             snprintf(why, sizeof why, "HTTP %d", s->rec.http_status);
-        copy_error_text(&s->rec, text, strlen(text));
+        copy_error_text(s->error_msg, text, strlen(text));
     }
     s->rec.status = (uint8_t)status;
     s->rec.error_kind = (uint8_t)kind;
@@ -329,11 +331,13 @@ static void finish(client *c, slot *s, record_status status, int kind, int curl_
         s->rec.output_tokens < s->rec.max_tokens)
         s->rec.short_output = 1;
     r = s->rec;
+    /* Out of the slot before it is freed: the callback may start the next request in it. */
+    memcpy(msg, s->error_msg, sizeof msg);
     s->active = 0;
     s->next_free = c->free_list;
     c->free_list = s;
     c->in_flight--;
-    c->on_done(c->ud, &r);
+    c->on_done(c->ud, &r, msg);
 }
 
 static void drain_messages(client_group *g)
@@ -665,6 +669,7 @@ int client_start(client *c, const char *prompt, size_t prompt_len, long prompt_t
     if (n < 0)
         return (int)n;
     memset(&s->rec, 0, sizeof s->rec);
+    s->error_msg[0] = '\0';
     s->rec.id = id;
     s->rec.scheduled_ns = scheduled_ns;
     s->rec.prompt_tokens = (int32_t)prompt_tokens;

@@ -5,6 +5,7 @@
  */
 #include "llmload/record.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,12 +39,36 @@ static int record_log_reserve(record_log *log, size_t need)
     return 0;
 }
 
-int record_log_append(record_log *log, const record *r)
+static int record_log_reserve_msgs(record_log *log, size_t need)
 {
+    if (need <= log->cap_msgs)
+        return 0;
+    size_t cap = log->cap_msgs ? log->cap_msgs : 64;
+    while (cap < need)
+        cap *= 2;
+    char(*msgs)[RECORD_ERROR_MSG_MAX] = realloc(log->msgs, cap * sizeof *msgs);
+    if (!msgs)
+        return LL_ENOMEM;
+    log->msgs = msgs;
+    log->cap_msgs = cap;
+    return 0;
+}
+
+int record_log_append(record_log *log, const record *r, const char *error_msg)
+{
+    int has_msg = error_msg && error_msg[0];
     int rc = record_log_reserve(log, log->len + 1);
+    if (rc == 0 && has_msg)
+        rc = record_log_reserve_msgs(log, log->n_msgs + 1);
     if (rc)
         return rc;
-    log->items[log->len++] = *r;
+    record *dst = &log->items[log->len++];
+    *dst = *r;
+    dst->error_ref = 0;
+    if (has_msg) {
+        snprintf(log->msgs[log->n_msgs], RECORD_ERROR_MSG_MAX, "%s", error_msg);
+        dst->error_ref = (uint32_t)++log->n_msgs;
+    }
     return 0;
 }
 
@@ -52,16 +77,34 @@ int record_log_extend(record_log *dst, const record_log *src)
     if (src->len == 0)
         return 0;
     int rc = record_log_reserve(dst, dst->len + src->len);
+    if (rc == 0)
+        rc = record_log_reserve_msgs(dst, dst->n_msgs + src->n_msgs);
     if (rc)
         return rc;
+    size_t base = dst->n_msgs;
+    if (src->n_msgs)
+        memcpy(dst->msgs + base, src->msgs, src->n_msgs * sizeof *src->msgs);
+    dst->n_msgs += src->n_msgs;
     memcpy(dst->items + dst->len, src->items, src->len * sizeof *src->items);
+    for (size_t i = 0; i < src->len; i++)
+        if (dst->items[dst->len + i].error_ref)
+            dst->items[dst->len + i].error_ref += (uint32_t)base;
     dst->len += src->len;
     return 0;
+}
+
+const char *record_log_error(const record_log *log, const record *r)
+{
+    if (!r->error_ref || r->error_ref > log->n_msgs)
+        return "";
+    return log->msgs[r->error_ref - 1];
 }
 
 void record_log_free(record_log *log)
 {
     free(log->items);
+    free(log->msgs);
     log->items = NULL;
-    log->len = log->cap = 0;
+    log->msgs = NULL;
+    log->len = log->cap = log->n_msgs = log->cap_msgs = 0;
 }

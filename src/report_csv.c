@@ -173,7 +173,7 @@ int report_write_requests_csv(const bench_result *results, size_t n, uint64_t t0
                 fprintf(f, "%d", r->http_status);
             fprintf(f, ",%s,%s,", status_names[r->status < 3 ? r->status : 1],
                     r->status == RECORD_ERROR ? record_error_kind_name(r->error_kind) : "");
-            put_text(f, r->error_msg);
+            put_text(f, record_log_error(&res->records, r));
             fputc('\n', f);
         }
     }

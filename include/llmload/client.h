@@ -23,9 +23,10 @@
 
 typedef struct client client;
 
-/* Called when a request has ended (ok, failed or cancelled). r is borrowed for the call. The slot
- * is already free, so the callback may call client_start (closed-loop schedules do). */
-typedef void (*client_done_fn)(void *ud, const record *r);
+/* Called when a request has ended (ok, failed or cancelled). r and error_msg ("" when none) are
+ * borrowed for the call. The slot is already free, so the callback may call client_start
+ * (closed-loop schedules do). */
+typedef void (*client_done_fn)(void *ud, const record *r, const char *error_msg);
 
 typedef struct client_options {
     const config *cfg;     /* borrowed; must outlive the client */

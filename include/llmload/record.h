@@ -66,22 +66,32 @@ typedef struct record {
     uint8_t done_seen;            /* data: [DONE] arrived */
     uint8_t measured;             /* inside the measured window (set by the aggregator) */
     uint8_t new_connection;       /* had to open a connection (0: reused a kept-alive one) */
-    char error_msg[96];           /* first part of the server's error text, NUL-terminated */
+    uint32_t error_ref;           /* 1-based index of its message in the log (0: none) */
 } record;
+
+/* Error messages are kept beside the records, not in them: only failed requests have one, and a
+ * message field in every record would double the memory a long run needs per request. */
+#define RECORD_ERROR_MSG_MAX 96
 
 /* Name of an error kind ("rate_limited"); static string. */
 const char *record_error_kind_name(int kind);
 
-/* Growable array of records for one benchmark. Zero-initialised is valid and empty. */
+/* Growable array of records for one benchmark, with the failed ones' messages. Zero-initialised is
+ * valid and empty. */
 typedef struct record_log {
     record *items; /* owned; freed by record_log_free */
     size_t len, cap;
+    char (*msgs)[RECORD_ERROR_MSG_MAX]; /* owned; error_ref - 1 indexes it */
+    size_t n_msgs, cap_msgs;
 } record_log;
 
-/* Appends a copy of r. 0 or LL_ENOMEM (the log is unchanged then). Amortised O(1). */
-int record_log_append(record_log *log, const record *r);
-/* Appends all of src to dst (merging workers). 0 or LL_ENOMEM. */
+/* Appends a copy of r and, when error_msg is non-empty, the message (truncated to fit). 0 or
+ * LL_ENOMEM (the log is unchanged then). Amortised O(1). */
+int record_log_append(record_log *log, const record *r, const char *error_msg);
+/* Appends all of src to dst, messages included (merging workers). 0 or LL_ENOMEM. */
 int record_log_extend(record_log *dst, const record_log *src);
+/* The message of a record of this log; "" when it has none. Borrowed, valid until the log changes. */
+const char *record_log_error(const record_log *log, const record *r);
 void record_log_free(record_log *log);
 
 #endif

@@ -221,7 +221,9 @@ else:
         total, nonwhite, coloured = pixel_counts(shot)
         _, nonwhite0, coloured0 = pixel_counts(shot_nojs)
         ok(nonwhite > 0.03 * total, "screenshot is not blank", (nonwhite, total))
-        ok(coloured > 3000 and coloured > 5 * max(coloured0, 1), "charts paint coloured lines (vs scripts off)",
+        # The charts add thousands of coloured pixels over the same page without scripts (whose own
+        # colour, error badges and links, varies with the run's injected errors).
+        ok(coloured > 3000 and coloured > coloured0 + 3000, "charts paint coloured lines (vs scripts off)",
            (coloured, coloured0))
 
     # The screenshot script (full page: its height comes from the page itself).

@@ -68,9 +68,8 @@ static void test_open_loop_statistics(void **state)
                     mk(3, 1500, 1510, 0, 50, 0)};
     rs[3].status = RECORD_ERROR;
     rs[3].error_kind = RECORD_ERR_HTTP_5XX;
-    strcpy(rs[3].error_msg, "boom");
     for (int i = 0; i < 4; i++)
-        assert_int_equal(record_log_append(&res.records, &rs[i]), 0);
+        assert_int_equal(record_log_append(&res.records, &rs[i], i == 3 ? "boom" : ""), 0);
     res.started = 4;
     res.sched_end_ns = T0 + 2000 * MS;
     res.end_ns = T0 + 2000 * MS;
@@ -121,8 +120,8 @@ static void test_warmup_excludes(void **state)
     setup_result(&res, CONFIG_SCHED_CONCURRENT, 3.0);
     res.window_start_ns = T0 + 1000 * MS;
     record a = mk(0, 0, 0, 500, 900, 2), b = mk(1, 1200, 1200, 100, 300, 2);
-    record_log_append(&res.records, &a);
-    record_log_append(&res.records, &b);
+    record_log_append(&res.records, &a, NULL);
+    record_log_append(&res.records, &b, NULL);
     res.started = 2;
     res.sched_end_ns = T0 + 3000 * MS;
     res.end_ns = T0 + 3000 * MS;
@@ -146,8 +145,8 @@ static void test_request_limited_duration(void **state)
     setup_result(&res, CONFIG_SCHED_SYNCHRONOUS, 0);
     res.window_end_ns = UINT64_MAX;
     record a = mk(0, 0, 0, 100, 400, 4), b = mk(1, 400, 400, 100, 400, 4);
-    record_log_append(&res.records, &a);
-    record_log_append(&res.records, &b);
+    record_log_append(&res.records, &a, NULL);
+    record_log_append(&res.records, &b, NULL);
     res.started = 2;
     res.sched_end_ns = T0 + 400 * MS;
     res.end_ns = T0 + 800 * MS;
