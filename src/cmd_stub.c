@@ -7,14 +7,6 @@
 #include "llmload/cmd.h"
 #include "llmload/exitcode.h"
 
-int cmd_compare(int argc, char **argv)
-{
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "llmload compare: not available in this version yet\n");
-    return EXIT_USAGE;
-}
-
 int cmd_merge(int argc, char **argv)
 {
     (void)argc;

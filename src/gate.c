@@ -18,12 +18,20 @@
 
 typedef enum gate_op { GATE_LE, GATE_LT, GATE_GE, GATE_GT } gate_op;
 
-typedef struct gate_rule {
-    char text[80];      /* as written, for reports */
+/* A metric by its --slo / --metric name ("ttft_p95", "error_rate"), resolved to where the report
+ * keeps it. */
+typedef struct gate_metric {
     char metric[32];    /* report key: "ttft_ms", "error_rate", "request_throughput" */
     char stat[8];       /* "p95", "mean"...; "" for a scalar */
     int scope;          /* where the value lives: metrics object, requests object, benchmark */
     int per_request;    /* a latency a single request has (ttft, tpot, e2e...) */
+    int is_latency, is_rate;
+    int higher_is_better; /* throughputs */
+} gate_metric;
+
+typedef struct gate_rule {
+    char text[80];      /* as written, for reports */
+    gate_metric m;
     gate_op op;
     double threshold;
 } gate_rule;
@@ -57,6 +65,33 @@ static const struct {
 
 static const char *const stats[] = {"mean", "min", "p50", "p90", "p95", "p99", "p999", "max"};
 
+/* Fills m for a metric name; 0, or -1 when the name is unknown. */
+static int resolve_metric(const char *name, gate_metric *m)
+{
+    memset(m, 0, sizeof *m);
+    for (size_t i = 0; i < sizeof scalars / sizeof *scalars; i++)
+        if (strcmp(name, scalars[i].name) == 0) {
+            snprintf(m->metric, sizeof m->metric, "%s", scalars[i].name);
+            m->scope = scalars[i].scope;
+            m->is_rate = scalars[i].is_rate;
+            m->higher_is_better = !scalars[i].is_rate;
+            return 0;
+        }
+    const char *us = strrchr(name, '_');
+    for (size_t s = 0; us && s < sizeof stats / sizeof *stats; s++)
+        if (strcmp(us + 1, stats[s]) == 0)
+            snprintf(m->stat, sizeof m->stat, "%s", stats[s]);
+    for (size_t i = 0; m->stat[0] && i < sizeof latencies / sizeof *latencies; i++)
+        if (strlen(latencies[i].name) == (size_t)(us - name) && strncmp(name, latencies[i].name, (size_t)(us - name)) == 0) {
+            snprintf(m->metric, sizeof m->metric, "%s", latencies[i].key);
+            m->per_request = latencies[i].per_request;
+            m->scope = SCOPE_METRICS;
+            m->is_latency = 1;
+            return 0;
+        }
+    return -1;
+}
+
 static int parse_rule(gate_rule *r, const char *text, size_t len, char *err, size_t errlen)
 {
     char buf[80];
@@ -82,33 +117,14 @@ static int parse_rule(gate_rule *r, const char *text, size_t len, char *err, siz
     }
     *op = '\0';
     const char *name = buf;
-    int is_rate = 0, is_latency = 0;
-    for (size_t i = 0; i < sizeof scalars / sizeof *scalars; i++)
-        if (strcmp(name, scalars[i].name) == 0) {
-            snprintf(r->metric, sizeof r->metric, "%s", scalars[i].name);
-            r->scope = scalars[i].scope;
-            is_rate = scalars[i].is_rate;
-        }
-    if (!r->metric[0]) {
-        const char *us = strrchr(name, '_');
-        for (size_t s = 0; us && s < sizeof stats / sizeof *stats; s++)
-            if (strcmp(us + 1, stats[s]) == 0)
-                snprintf(r->stat, sizeof r->stat, "%s", stats[s]);
-        for (size_t i = 0; r->stat[0] && i < sizeof latencies / sizeof *latencies; i++)
-            if (strlen(latencies[i].name) == (size_t)(us - name) && strncmp(name, latencies[i].name, (size_t)(us - name)) == 0) {
-                snprintf(r->metric, sizeof r->metric, "%s", latencies[i].key);
-                r->per_request = latencies[i].per_request;
-                r->scope = SCOPE_METRICS;
-                is_latency = 1;
-            }
-    }
-    if (!r->metric[0]) {
+    if (resolve_metric(name, &r->m) != 0) {
         snprintf(err, errlen,
                  "--slo: unknown metric '%s' in rule '%s' (use e.g. ttft_p95, itl_p99, tpot_mean, e2e_p50, "
                  "error_rate, request_throughput)",
                  name, r->text);
         return LL_EUSAGE;
     }
+    int is_rate = r->m.is_rate, is_latency = r->m.is_latency;
     char *end;
     double v = strtod(val, &end);
     if (end == val || !isfinite(v) || v < 0) {
@@ -203,7 +219,7 @@ static int compare(gate_op op, double v, double t)
 int gate_has_request_rules(const gate *g)
 {
     for (size_t i = 0; g && i < g->n; i++)
-        if (g->rules[i].per_request)
+        if (g->rules[i].m.per_request)
             return 1;
     return 0;
 }
@@ -235,9 +251,9 @@ int gate_request_ok(const gate *g, const record *r)
         return 0;
     for (size_t i = 0; g && i < g->n; i++) {
         const gate_rule *rule = &g->rules[i];
-        if (!rule->per_request)
+        if (!rule->m.per_request)
             continue;
-        double v = request_value(rule->metric, r);
+        double v = request_value(rule->m.metric, r);
         /* A metric the request does not have (tpot of a 1-token answer) does not fail it. */
         if (!isnan(v) && !compare(rule->op, v, rule->threshold))
             return 0;
@@ -245,19 +261,19 @@ int gate_request_ok(const gate *g, const record *r)
     return 1;
 }
 
-static double rule_value(const gate_rule *rule, const cJSON *bench)
+static double metric_value(const gate_metric *m, const cJSON *bench)
 {
     const cJSON *scope = bench;
-    if (rule->scope == SCOPE_METRICS)
+    if (m->scope == SCOPE_METRICS)
         scope = cJSON_GetObjectItemCaseSensitive(bench, "metrics");
-    else if (rule->scope == SCOPE_REQUESTS)
+    else if (m->scope == SCOPE_REQUESTS)
         scope = cJSON_GetObjectItemCaseSensitive(bench, "requests");
-    const cJSON *x = cJSON_GetObjectItemCaseSensitive(scope, rule->metric);
-    if (rule->stat[0]) {
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(scope, m->metric);
+    if (m->stat[0]) {
         const cJSON *count = cJSON_GetObjectItemCaseSensitive(x, "count");
         if (cJSON_IsNumber(count) && count->valuedouble == 0)
             return NAN; /* no samples: nothing to judge */
-        x = cJSON_GetObjectItemCaseSensitive(x, rule->stat);
+        x = cJSON_GetObjectItemCaseSensitive(x, m->stat);
     }
     return cJSON_IsNumber(x) ? x->valuedouble : NAN;
 }
@@ -277,7 +293,7 @@ int gate_evaluate(const gate *g, cJSON *doc)
         int passed = 1;
         for (size_t i = 0; i < g->n; i++) {
             const gate_rule *rule = &g->rules[i];
-            double v = rule_value(rule, b);
+            double v = metric_value(&rule->m, b);
             /* No value (no completed request) breaks the rule: nothing met it. */
             int ok = !isnan(v) && compare(rule->op, v, rule->threshold);
             passed &= ok;
@@ -301,4 +317,106 @@ int gate_evaluate(const gate *g, cJSON *doc)
         broken += !passed;
     }
     return broken;
+}
+
+static const char *const default_compare_metrics[] = {
+    "ttft_p50", "ttft_p95", "itl_p50", "itl_p95", "tpot_p50", "e2e_p95",
+    "request_throughput", "output_token_throughput", "error_rate",
+};
+
+static const cJSON *bench_named(const cJSON *doc, const char *name)
+{
+    const cJSON *b;
+    cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(doc, "benchmarks"))
+    {
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive(b, "name");
+        if (cJSON_IsString(n) && strcmp(n->valuestring, name) == 0)
+            return b;
+    }
+    return NULL;
+}
+
+static int regressed(const gate_metric *m, double base, double cand, double tol)
+{
+    if (isnan(base) || isnan(cand))
+        return 0; /* nothing to judge on one side */
+    if (m->higher_is_better)
+        return cand < base * (1.0 - tol);
+    if (m->is_rate) /* an error rate from 0 to 0.0001 is noise, not a regression */
+        return cand > base * (1.0 + tol) && cand - base > 0.001;
+    return cand > base * (1.0 + tol);
+}
+
+int gate_compare(const cJSON *baseline, const cJSON *candidate, double tolerance, const char *const *metrics,
+                 size_t n_metrics, cJSON **out, char *err, size_t errlen)
+{
+    if (!metrics || n_metrics == 0) {
+        metrics = default_compare_metrics;
+        n_metrics = sizeof default_compare_metrics / sizeof *default_compare_metrics;
+    }
+    gate_metric *ms = calloc(n_metrics, sizeof *ms);
+    if (!ms) {
+        snprintf(err, errlen, "out of memory");
+        return LL_ENOMEM;
+    }
+    for (size_t i = 0; i < n_metrics; i++)
+        if (resolve_metric(metrics[i], &ms[i]) != 0) {
+            snprintf(err, errlen, "--metric: unknown metric '%s' (use e.g. ttft_p95, itl_p99, e2e_p50, error_rate, "
+                     "request_throughput)", metrics[i]);
+            free(ms);
+            return LL_EUSAGE;
+        }
+    cJSON *res = cJSON_CreateObject();
+    cJSON *cmp = cJSON_AddArrayToObject(res, "comparisons");
+    cJSON *missing = cJSON_AddArrayToObject(res, "missing");
+    if (!res || !cmp || !missing || !cJSON_AddNumberToObject(res, "tolerance", tolerance))
+        goto nomem;
+    int regressions = 0, pairs = 0;
+    const cJSON *b;
+    cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(baseline, "benchmarks"))
+    {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(b, "name");
+        if (!cJSON_IsString(name))
+            continue;
+        const cJSON *c = bench_named(candidate, name->valuestring);
+        if (!c) {
+            cJSON *s = cJSON_CreateString(name->valuestring);
+            if (!s || !cJSON_AddItemToArray(missing, s)) {
+                cJSON_Delete(s);
+                goto nomem;
+            }
+            continue;
+        }
+        pairs++;
+        for (size_t i = 0; i < n_metrics; i++) {
+            double base = metric_value(&ms[i], b), cand = metric_value(&ms[i], c);
+            int bad = regressed(&ms[i], base, cand, tolerance);
+            regressions += bad;
+            cJSON *o = cJSON_CreateObject();
+            if (!o || !cJSON_AddItemToArray(cmp, o) || !cJSON_AddStringToObject(o, "benchmark", name->valuestring) ||
+                !cJSON_AddStringToObject(o, "metric", metrics[i]) ||
+                !(isnan(base) ? cJSON_AddNullToObject(o, "baseline") : cJSON_AddNumberToObject(o, "baseline", base)) ||
+                !(isnan(cand) ? cJSON_AddNullToObject(o, "candidate") : cJSON_AddNumberToObject(o, "candidate", cand)) ||
+                !(isnan(base) || isnan(cand) || base == 0 ? cJSON_AddNullToObject(o, "change")
+                                                          : cJSON_AddNumberToObject(o, "change", cand / base - 1.0)) ||
+                !cJSON_AddBoolToObject(o, "higher_is_better", ms[i].higher_is_better) ||
+                !cJSON_AddBoolToObject(o, "regressed", bad))
+                goto nomem;
+        }
+    }
+    if (!cJSON_AddNumberToObject(res, "regressions", regressions))
+        goto nomem;
+    free(ms);
+    if (pairs == 0) {
+        snprintf(err, errlen, "the two reports have no benchmark name in common");
+        cJSON_Delete(res);
+        return LL_EUSAGE;
+    }
+    *out = res;
+    return regressions;
+nomem:
+    free(ms);
+    cJSON_Delete(res);
+    snprintf(err, errlen, "out of memory");
+    return LL_ENOMEM;
 }

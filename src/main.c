@@ -20,7 +20,7 @@ static const struct {
     {"run", cmd_run, "run one benchmark or a sweep against an OpenAI-compatible server"},
     {"sim", sim_main, "start the simulated inference server"},
     {"report", cmd_report, "re-render a saved report.json as html, csv, md or prom"},
-    {"compare", cmd_compare, "compare a candidate result with a baseline (not available yet)"},
+    {"compare", cmd_compare, "compare a candidate result with a baseline (exit 3 on regression)"},
     {"merge", cmd_merge, "combine shard results into one report (not available yet)"},
 };
 

@@ -33,4 +33,15 @@ int gate_has_request_rules(const gate *g);
  * Returns the number of benchmarks that broke at least one rule, or LL_ENOMEM. */
 int gate_evaluate(const gate *g, struct cJSON *doc);
 
+/* Baseline comparison (`llmload compare`): for every benchmark name in both reports and every
+ * metric (names as in --slo; NULL and 0 for the defaults: ttft p50/p95, itl p50/p95, tpot p50,
+ * e2e p95, both throughputs, error_rate), the relative change and whether it is a regression
+ * beyond tolerance (a fraction: 0.1 = 10%): a latency or the error rate above baseline x (1 + t),
+ * a throughput below baseline x (1 - t). *out is {"tolerance", "comparisons": [{benchmark, metric,
+ * baseline, candidate, change, regressed}], "missing": [names only in the baseline],
+ * "regressions"}; ownership moves to the caller (cJSON_Delete). Returns the number of
+ * regressions, LL_EUSAGE with one line in err (unknown metric, no benchmark in common), LL_ENOMEM. */
+int gate_compare(const struct cJSON *baseline, const struct cJSON *candidate, double tolerance,
+                 const char *const *metrics, size_t n_metrics, struct cJSON **out, char *err, size_t errlen);
+
 #endif

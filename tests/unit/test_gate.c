@@ -118,12 +118,81 @@ static void test_request_rules(void **state)
     gate_destroy(g);
 }
 
+static cJSON *doc_of(const char *name, double ttft_p95, double rps, double error_rate)
+{
+    cJSON *doc = cJSON_CreateObject();
+    cJSON *b = bench(ttft_p95, 10, error_rate, rps);
+    cJSON_AddStringToObject(b, "name", name);
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(doc, "benchmarks"), b);
+    return doc;
+}
+
+static int row_regressed(const cJSON *res, const char *metric)
+{
+    const cJSON *row;
+    cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(res, "comparisons"))
+        if (strcmp(cJSON_GetObjectItemCaseSensitive(row, "metric")->valuestring, metric) == 0)
+            return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(row, "regressed"));
+    fail_msg("no row for %s", metric);
+    return -1;
+}
+
+static void test_compare(void **state)
+{
+    (void)state;
+    const char *ms[] = {"ttft_p95", "request_throughput", "error_rate"};
+    char err[256];
+    cJSON *res = NULL;
+    cJSON *base = doc_of("poisson@10", 100.0, 10.0, 0.0);
+    /* +9% latency, -9% throughput, error rate 0 -> 0.0005: all within 10% (and the noise floor). */
+    cJSON *ok_c = doc_of("poisson@10", 109.0, 9.1, 0.0005);
+    assert_int_equal(gate_compare(base, ok_c, 0.10, ms, 3, &res, err, sizeof err), 0);
+    assert_false(row_regressed(res, "ttft_p95"));
+    assert_false(row_regressed(res, "error_rate"));
+    cJSON_Delete(res);
+    /* +11% latency, -11% throughput, error rate 0 -> 2%: three regressions. */
+    cJSON *bad = doc_of("poisson@10", 111.0, 8.9, 0.02);
+    assert_int_equal(gate_compare(base, bad, 0.10, ms, 3, &res, err, sizeof err), 3);
+    assert_true(row_regressed(res, "ttft_p95"));
+    assert_true(row_regressed(res, "request_throughput"));
+    const cJSON *row = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(res, "comparisons"), 0);
+    assert_float_equal(cJSON_GetObjectItemCaseSensitive(row, "change")->valuedouble, 0.11, 1e-9);
+    cJSON_Delete(res);
+    /* Faster candidate: an improvement is never a regression. */
+    cJSON *fast = doc_of("poisson@10", 50.0, 20.0, 0.0);
+    assert_int_equal(gate_compare(base, fast, 0.0, ms, 3, &res, err, sizeof err), 0);
+    cJSON_Delete(res);
+    /* Defaults, a benchmark only in the baseline, unknown metric, nothing in common. */
+    cJSON *other = doc_of("poisson@20", 100.0, 10.0, 0.0);
+    cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(other, "benchmarks"),
+                         cJSON_Duplicate(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(base, "benchmarks"), 0), 1));
+    cJSON *two = cJSON_Duplicate(other, 1);
+    assert_int_equal(gate_compare(two, base, 0.1, NULL, 0, &res, err, sizeof err), 0);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(res, "missing")), 1);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(res, "comparisons")), 9);
+    cJSON_Delete(res);
+    const char *unknown[] = {"ttft_p42"};
+    assert_int_equal(gate_compare(base, ok_c, 0.1, unknown, 1, &res, err, sizeof err), LL_EUSAGE);
+    assert_non_null(strstr(err, "ttft_p42"));
+    cJSON *lone = doc_of("constant@5", 1, 1, 0);
+    assert_int_equal(gate_compare(base, lone, 0.1, ms, 3, &res, err, sizeof err), LL_EUSAGE);
+    assert_non_null(strstr(err, "no benchmark name in common"));
+    cJSON_Delete(base);
+    cJSON_Delete(ok_c);
+    cJSON_Delete(bad);
+    cJSON_Delete(fast);
+    cJSON_Delete(other);
+    cJSON_Delete(two);
+    cJSON_Delete(lone);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_errors),
         cmocka_unit_test(test_evaluate_units_and_verdicts),
         cmocka_unit_test(test_request_rules),
+        cmocka_unit_test(test_compare),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
