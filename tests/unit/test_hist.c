@@ -15,19 +15,8 @@
 #include "llmload/error.h"
 #include "llmload/hist.h"
 
-/* cmocka 1.1 compares only floats; this compares doubles and prints both sides. */
-#define assert_near(a, b, eps) assert_near_((a), (b), (eps), #a, #b, __FILE__, __LINE__)
-static void assert_near_(double a, double b, double eps, const char *ea, const char *eb,
-                         const char *file, int line)
-{
-    if (fabs(a - b) <= eps)
-        return;
-    print_error("%s = %.17g, %s = %.17g, |diff| %.3g > %.3g\n", ea, a, eb, b, fabs(a - b), eps);
-    _fail(file, line);
-}
+#include "assert_near.h"
 
-/* |got - want| <= rel * |want| */
-#define assert_rel(got, want, rel) assert_near((got), (want), (rel) * fabs((double)(want)))
 
 /* Deterministic values for the tests (splitmix64), so any failure repeats. */
 static uint64_t next_rand(uint64_t *s)

@@ -13,16 +13,7 @@
 #include "llmload/error.h"
 #include "llmload/stats.h"
 
-/* cmocka 1.1 compares only floats; this compares doubles and prints both sides. */
-#define assert_near(a, b, eps) assert_near_((a), (b), (eps), #a, #b, __FILE__, __LINE__)
-static void assert_near_(double a, double b, double eps, const char *ea, const char *eb,
-                         const char *file, int line)
-{
-    if (fabs(a - b) <= eps)
-        return;
-    print_error("%s = %.17g, %s = %.17g, |diff| %.3g > %.3g\n", ea, a, eb, b, fabs(a - b), eps);
-    _fail(file, line);
-}
+#include "assert_near.h"
 
 #define EPS 1e-9
 
