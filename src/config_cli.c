@@ -196,7 +196,7 @@ int config_parse_run(config *c, int argc, char **argv, char *err, size_t errlen)
         const config__opt *o = flags[i].opt;
         char why[320];
         rc = o->set(c, o, flags[i].val, why, sizeof why);
-        if (rc == LL_EUSAGE)
+        if (rc == LL_EUSAGE || rc == LL_ENOENT || rc == LL_EIO)
             snprintf(err, errlen, "--%s: %s", o->name, why);
         if (rc != 0)
             goto out;

@@ -136,8 +136,10 @@ static int set_file(config *c, const config__opt *o, const char *val, char *why,
     if (rc)
         return rc;
     if (access(val, R_OK) != 0) {
+        /* An unreadable file is a runtime failure (exit 1 in design.md), not a mistyped flag. */
+        int missing = errno == ENOENT;
         snprintf(why, whylen, "cannot read \"%.200s\": %s", val, strerror(errno));
-        return LL_EUSAGE;
+        return missing ? LL_ENOENT : LL_EIO;
     }
     return replace_string(FIELD(char *, c, o), val);
 }

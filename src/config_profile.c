@@ -191,7 +191,7 @@ int config__load_profile_text(config *c, const char *text, size_t len, const cha
         }
         char why[320];
         rc = apply_value(c, o, m, why, sizeof why);
-        if (rc == LL_EUSAGE)
+        if (rc == LL_EUSAGE || rc == LL_ENOENT || rc == LL_EIO)
             snprintf(err, errlen, "profile %.200s: key \"%.64s\": %s", name, key, why);
         else if (rc != 0)
             snprintf(err, errlen, "profile %.200s: %s", name, "out of memory");

@@ -203,6 +203,9 @@ for flag in (["--shard", "0/2"], ["--pushgateway", "http://127.0.0.1:9091"],
     r = run(["run", "--target", "http://127.0.0.1:1", "--max-requests", 1, *flag])
     ok(r.returncode == 2 and r.stderr.count("\n") == 1 and "not available" in r.stderr,
        f"{flag[0]} is refused in one line until it is built, not ignored", f"rc={r.returncode} err={r.stderr!r}")
+r = run(["run", "--target", "https://127.0.0.1:1", "--ca-cert", "/nonexistent/ca.pem", "--max-requests", 1])
+ok(r.returncode == 1 and r.stderr.count("\n") == 1 and "ca.pem" in r.stderr,
+   "unreadable --ca-cert: exit 1 (a file problem, not usage), one line", f"rc={r.returncode} err={r.stderr!r}")
 r = run(["run", "--help"])
 ok(r.returncode == 0 and "--schedule" in r.stdout, "run --help", r.stdout[:200])
 done()

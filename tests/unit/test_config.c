@@ -390,7 +390,7 @@ static const struct arg_error {
     {{"--data", "", NULL}, LL_EUSAGE, "--data: empty data spec"},
     {{"--metrics-listen", "nope", NULL}, LL_EUSAGE, "--metrics-listen: \"nope\" is not ADDR:PORT"},
     {{"--metrics-listen", "h:0", NULL}, LL_EUSAGE, "--metrics-listen: \"h:0\""},
-    {{"--ca-cert", "/nonexistent/ca.pem", NULL}, LL_EUSAGE, "--ca-cert: cannot read \"/nonexistent/ca.pem\""},
+    {{"--ca-cert", "/nonexistent/ca.pem", NULL}, LL_ENOENT, "--ca-cert: cannot read \"/nonexistent/ca.pem\""},
     {{"--model", "", NULL}, LL_EUSAGE, "--model: empty value"},
     {{"--request-timeout", "0", NULL}, LL_EUSAGE, "--request-timeout: 0 is out of range"},
     {{"/nonexistent/bench.json", NULL}, LL_ENOENT, "profile /nonexistent/bench.json: No such file"},
