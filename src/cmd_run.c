@@ -23,6 +23,7 @@
 #include "llmload/exitcode.h"
 #include "llmload/gate.h"
 #include "llmload/report.h"
+#include "llmload/source.h"
 #include "llmload/workers.h"
 
 #define ERRLEN 512
@@ -186,6 +187,15 @@ int cmd_run(int argc, char **argv)
         exit_code = rc == LL_ENOMEM ? EXIT_RUNTIME : EXIT_USAGE;
         goto out;
     }
+    /* The data (a dataset file, or a synthetic spec) is checked before anything is sent, so a bad
+     * file is one line and no half-run: exit 1 when it cannot be read, 2 when its content is wrong. */
+    source *probe = NULL;
+    if ((rc = source_create(&probe, &cfg.data, cfg.seed, err, sizeof err)) != 0) {
+        fprintf(stderr, "llmload run: %s\n", err);
+        exit_code = rc == LL_ENOENT || rc == LL_EIO || rc == LL_ENOMEM ? EXIT_RUNTIME : EXIT_USAGE;
+        goto out;
+    }
+    source_destroy(probe);
     const char *missing = unavailable_option(&cfg);
     if (missing) {
         fprintf(stderr, "llmload run: %s is not available in this version yet (see docs/configuration.md)\n", missing);

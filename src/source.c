@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "llmload/dataset.h"
 #include "llmload/error.h"
 #include "llmload/source.h"
 
@@ -65,6 +66,9 @@ struct source {
     size_t prefix_len;           /* bytes of the prefix, its trailing space included */
     size_t max_bytes;
     uint64_t salt, counter;
+    dataset *ds;                 /* --data FILE: prompts from it instead of synthetic ones */
+    size_t *order;               /* a seeded shuffle of the dataset, cycled */
+    size_t pos;
 };
 
 static uint64_t splitmix64(uint64_t x)
@@ -132,13 +136,42 @@ static long upper_bound(double mean, double sd, long lo, long hi)
     return top < (double)hi ? (long)top : hi;
 }
 
+/* Dataset prompts in a seeded random order, repeated when the run outlasts the file: the same seed
+ * replays the same sequence, and different benchmarks of a sweep see the same prompts. */
+static int source_create_dataset(source **out, const config_data *d, uint64_t seed, char *err, size_t errlen)
+{
+    source *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return LL_ENOMEM;
+    }
+    int rc = dataset_load(&s->ds, d->path, (long)d->output_tokens, err, errlen);
+    if (rc != 0) {
+        free(s);
+        return rc;
+    }
+    size_t n = dataset_size(s->ds);
+    s->order = malloc(n * sizeof *s->order);
+    s->rng = gsl_rng_alloc(gsl_rng_mt19937);
+    if (!s->order || !s->rng) {
+        source_destroy(s);
+        snprintf(err, errlen, "out of memory");
+        return LL_ENOMEM;
+    }
+    gsl_rng_set(s->rng, rng_seed(seed, 0x6461746173ULL));
+    for (size_t i = 0; i < n; i++)
+        s->order[i] = i;
+    gsl_ran_shuffle(s->rng, s->order, n, sizeof *s->order);
+    s->max_bytes = dataset_max_prompt_bytes(s->ds);
+    *out = s;
+    return 0;
+}
+
 int source_create(source **out, const config_data *d, uint64_t seed, char *err, size_t errlen)
 {
     *out = NULL;
-    if (d->path) {
-        snprintf(err, errlen, "--data %.200s: dataset files are not supported yet", d->path);
-        return LL_EUSAGE;
-    }
+    if (d->path)
+        return source_create_dataset(out, d, seed, err, errlen);
     if (check_counts("prompt_tokens", d->prompt_tokens, d->prompt_tokens_stdev, d->prompt_tokens_min,
                      d->prompt_tokens_max, err, errlen) ||
         check_counts("output_tokens", d->output_tokens, d->output_tokens_stdev, d->output_tokens_min,
@@ -213,11 +246,21 @@ void source_destroy(source *s)
     if (s->rng)
         gsl_rng_free(s->rng);
     free(s->buf);
+    free(s->order);
+    dataset_destroy(s->ds);
     free(s);
 }
 
 int source_next(source *s, source_request *out)
 {
+    if (s->ds) {
+        const dataset_entry *e = dataset_at(s->ds, s->order[s->pos++ % dataset_size(s->ds)]);
+        out->prompt = e->prompt;
+        out->prompt_len = e->prompt_len;
+        out->prompt_tokens = e->prompt_tokens;
+        out->max_tokens = e->output_tokens;
+        return 0;
+    }
     long pt = draw(s->rng, s->p_mean, s->p_sd, s->p_lo, s->p_hi);
     long ot = draw(s->rng, s->o_mean, s->o_sd, s->o_lo, s->o_hi);
     char *p = s->buf + s->prefix_len;

@@ -6,7 +6,8 @@
  * English words, one word per token by the counting rule the simulator uses (docs/simulator.md):
  * tokens = whitespace-separated words. Each prompt starts with a per-request unique word so a
  * server's prefix cache does not hide prefill work (after config_data.prefix_tokens shared words).
- * (Dataset files come through the same interface later.)
+ * With config_data.path, prompts come from a dataset file instead (dataset.h), in a seeded random
+ * order, cycled when the run outlasts the file; output lengths from the file, else output_tokens.
  */
 #ifndef LLMLOAD_SOURCE_H
 #define LLMLOAD_SOURCE_H

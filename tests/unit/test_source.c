@@ -243,10 +243,10 @@ static void test_errors(void **state)
     char err[256] = "";
     source *s = (source *)&d; /* must be reset to NULL on failure */
     config_data_init(&d);
-    d.path = (char *)"prompts.jsonl";
-    assert_int_equal(source_create(&s, &d, 1, err, sizeof err), LL_EUSAGE);
+    d.path = (char *)"/nonexistent/prompts.jsonl";
+    assert_int_equal(source_create(&s, &d, 1, err, sizeof err), LL_ENOENT);
     assert_null(s);
-    assert_non_null(strstr(err, "dataset files are not supported yet"));
+    assert_non_null(strstr(err, "/nonexistent/prompts.jsonl"));
     d.path = NULL;
 
     d.prompt_tokens_min = 10;

@@ -1,0 +1,40 @@
+/*
+ * dataset.h - prompts from a file (config -> source): `--data FILE` with .jsonl, .json, .csv or .txt.
+ *
+ * The file is read once at start, before any request, so a full JSON parse per record is fine here.
+ * A record gives its prompt as "prompt" or "text", or as the first user turn of "messages" (OpenAI
+ * chat) or "conversations" (ShareGPT: {"from": "human", "value": ...}); its output length as
+ * "output_tokens", "max_tokens" or "output_len", else the word count of the answer that follows the
+ * first user turn, else the default given. A .csv has a header row with a "prompt" (or "text")
+ * column and an optional output_tokens/max_tokens column; a .txt holds one prompt per line.
+ * Prompt tokens are counted by the simulator's rule (whitespace-separated words); servers that
+ * return usage correct them per request. Limits: 1 GiB of file, 1 MiB per prompt.
+ */
+#ifndef LLMLOAD_DATASET_H
+#define LLMLOAD_DATASET_H
+
+#include <stddef.h>
+
+typedef struct dataset dataset;
+
+typedef struct dataset_entry {
+    const char *prompt;   /* borrowed from the dataset; valid until dataset_destroy */
+    size_t prompt_len;
+    long prompt_tokens;
+    long output_tokens;
+} dataset_entry;
+
+/* Loads path (format from its extension). *out owned by caller (dataset_destroy). LL_ENOENT/LL_EIO
+ * for an unreadable file, LL_EPARSE or LL_EOVERSIZE for bad content, each with one line in err
+ * naming the file (and the line, where there is one). */
+int dataset_load(dataset **out, const char *path, long default_output_tokens, char *err, size_t errlen);
+/* The same from memory; name gives the format by its extension (what the fuzzer uses). */
+int dataset_parse(dataset **out, const char *text, size_t len, const char *name, long default_output_tokens,
+                  char *err, size_t errlen);
+
+size_t dataset_size(const dataset *d);
+const dataset_entry *dataset_at(const dataset *d, size_t i);
+size_t dataset_max_prompt_bytes(const dataset *d);
+void dataset_destroy(dataset *d); /* NULL is fine */
+
+#endif
