@@ -24,14 +24,21 @@ const char *record_error_kind_name(int kind)
     }
 }
 
+/* The capacity, doubled from cap (or first), that holds need. */
+static size_t grown(size_t cap, size_t need, size_t first)
+{
+    size_t n = cap ? cap : first;
+    while (n < need)
+        n *= 2;
+    return n;
+}
+
 static int record_log_reserve(record_log *log, size_t need)
 {
     if (need <= log->cap)
         return 0;
-    size_t cap = log->cap ? log->cap : 1024;
-    while (cap < need)
-        cap *= 2;
-    record *items = realloc(log->items, cap * sizeof *items);
+    size_t cap = grown(log->cap, need, 1024);
+    record *items = realloc(log->items, cap * sizeof *items); /* a temporary: no leak on failure */
     if (!items)
         return LL_ENOMEM;
     log->items = items;
@@ -43,9 +50,7 @@ static int record_log_reserve_msgs(record_log *log, size_t need)
 {
     if (need <= log->cap_msgs)
         return 0;
-    size_t cap = log->cap_msgs ? log->cap_msgs : 64;
-    while (cap < need)
-        cap *= 2;
+    size_t cap = grown(log->cap_msgs, need, 64);
     char(*msgs)[RECORD_ERROR_MSG_MAX] = realloc(log->msgs, cap * sizeof *msgs);
     if (!msgs)
         return LL_ENOMEM;

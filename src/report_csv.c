@@ -63,68 +63,86 @@ static void put_text(FILE *f, const char *s)
     fputc('"', f);
 }
 
-static const char *const latency_metrics[] = {"ttft_ms", "itl_ms", "tpot_ms", "e2e_ms"};
-static const char *const latency_stats[] = {"mean", "p50", "p90", "p95", "p99"};
+/* summary.csv's columns, in order: one table drives both the header and every row, so the two
+ * cannot drift apart. Each column is a number at scope.key[.stat] of a benchmark, a string, or a
+ * boolean; a missing value is an empty field. */
+enum col_kind { COL_NUM, COL_STR, COL_BOOL, COL_BOOL_OR_EMPTY };
+
+typedef struct summary_col {
+    const char *header;
+    enum col_kind kind;
+    const char *scope; /* NULL: the benchmark object itself */
+    const char *key, *stat;
+} summary_col;
+
+#define LAT(m, st) {m "_" st, COL_NUM, "metrics", m, st}
+#define LAT5(m) LAT(m, "mean"), LAT(m, "p50"), LAT(m, "p90"), LAT(m, "p95"), LAT(m, "p99")
+
+static const summary_col summary_cols[] = {
+    {"benchmark", COL_STR, NULL, "name", NULL},
+    {"schedule", COL_STR, NULL, "schedule", NULL},
+    {"target_rate", COL_NUM, NULL, "target_rate", NULL},
+    {"achieved_rate", COL_NUM, NULL, "achieved_rate", NULL},
+    {"duration_s", COL_NUM, NULL, "duration_s", NULL},
+    {"completed", COL_NUM, "requests", "completed", NULL},
+    {"errored", COL_NUM, "requests", "errored", NULL},
+    {"incomplete", COL_NUM, "requests", "incomplete", NULL},
+    {"error_rate", COL_NUM, "requests", "error_rate", NULL},
+    {"request_throughput", COL_NUM, "metrics", "request_throughput", NULL},
+    {"output_token_throughput", COL_NUM, "metrics", "output_token_throughput", NULL},
+    {"total_token_throughput", COL_NUM, "metrics", "total_token_throughput", NULL},
+    {"concurrency_mean", COL_NUM, "metrics", "concurrency_mean", NULL},
+    LAT5("ttft_ms"),
+    LAT5("itl_ms"),
+    LAT5("tpot_ms"),
+    LAT5("e2e_ms"),
+    LAT("schedule_lag_ms", "p99"),
+    {"prompt_tokens_mean", COL_NUM, "metrics", "prompt_tokens_mean", NULL},
+    {"output_tokens_mean", COL_NUM, "metrics", "output_tokens_mean", NULL},
+    {"tokens_per_event", COL_NUM, "metrics", "tokens_per_event", NULL},
+    {"client_bound", COL_BOOL, "client", "client_bound", NULL},
+    {"partial", COL_BOOL, NULL, "partial", NULL},
+    {"goodput", COL_NUM, "metrics", "goodput", NULL},
+    /* Empty when no --slo was given, so pandas reads a missing verdict as NaN. */
+    {"slo_passed", COL_BOOL_OR_EMPTY, "slo", "passed", NULL},
+};
 
 int report_write_summary_csv(const cJSON *doc, FILE *f)
 {
+    const size_t ncols = sizeof summary_cols / sizeof *summary_cols;
     const cJSON *benches = cJSON_GetObjectItemCaseSensitive(doc, "benchmarks");
     if (!cJSON_IsArray(benches))
         return LL_EPARSE;
-    fputs("benchmark,schedule,target_rate,achieved_rate,duration_s,completed,errored,incomplete,error_rate,"
-          "request_throughput,output_token_throughput,total_token_throughput,concurrency_mean",
-          f);
-    for (size_t m = 0; m < sizeof latency_metrics / sizeof *latency_metrics; m++)
-        for (size_t s = 0; s < sizeof latency_stats / sizeof *latency_stats; s++)
-            fprintf(f, ",%s_%s", latency_metrics[m], latency_stats[s]);
-    fputs(",schedule_lag_ms_p99,prompt_tokens_mean,output_tokens_mean,tokens_per_event,client_bound,partial,goodput,"
-          "slo_passed\n",
-          f);
+    for (size_t i = 0; i < ncols; i++)
+        fprintf(f, "%s%s", i ? "," : "", summary_cols[i].header);
+    fputc('\n', f);
     const cJSON *b;
     cJSON_ArrayForEach(b, benches)
     {
-        const cJSON *rq = cJSON_GetObjectItemCaseSensitive(b, "requests");
-        const cJSON *m = cJSON_GetObjectItemCaseSensitive(b, "metrics");
-        put_text(f, str_at(b, "name"));
-        fputc(',', f);
-        put_text(f, str_at(b, "schedule"));
-        fputc(',', f);
-        put_num(f, num_at(b, "target_rate", NULL));
-        fputc(',', f);
-        put_num(f, num_at(b, "achieved_rate", NULL));
-        fputc(',', f);
-        put_num(f, num_at(b, "duration_s", NULL));
-        const char *counts[] = {"completed", "errored", "incomplete", "error_rate"};
-        for (size_t i = 0; i < 4; i++) {
-            fputc(',', f);
-            put_num(f, num_at(rq, counts[i], NULL));
-        }
-        const char *tp[] = {"request_throughput", "output_token_throughput", "total_token_throughput",
-                            "concurrency_mean"};
-        for (size_t i = 0; i < 4; i++) {
-            fputc(',', f);
-            put_num(f, num_at(m, tp[i], NULL));
-        }
-        for (size_t i = 0; i < sizeof latency_metrics / sizeof *latency_metrics; i++)
-            for (size_t s = 0; s < sizeof latency_stats / sizeof *latency_stats; s++) {
+        for (size_t i = 0; i < ncols; i++) {
+            const summary_col *c = &summary_cols[i];
+            const cJSON *scope = c->scope ? cJSON_GetObjectItemCaseSensitive(b, c->scope) : b;
+            if (i)
                 fputc(',', f);
-                put_num(f, num_at(m, latency_metrics[i], latency_stats[s]));
+            switch (c->kind) {
+            case COL_NUM:
+                put_num(f, num_at(scope, c->key, c->stat));
+                break;
+            case COL_STR:
+                put_text(f, str_at(scope, c->key));
+                break;
+            case COL_BOOL:
+                fputs(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(scope, c->key)) ? "true" : "false", f);
+                break;
+            case COL_BOOL_OR_EMPTY: {
+                const cJSON *v = cJSON_GetObjectItemCaseSensitive(scope, c->key);
+                if (cJSON_IsBool(v))
+                    fputs(cJSON_IsTrue(v) ? "true" : "false", f);
+                break;
             }
-        fputc(',', f);
-        put_num(f, num_at(m, "schedule_lag_ms", "p99"));
-        fputc(',', f);
-        put_num(f, num_at(m, "prompt_tokens_mean", NULL));
-        fputc(',', f);
-        put_num(f, num_at(m, "output_tokens_mean", NULL));
-        fputc(',', f);
-        put_num(f, num_at(m, "tokens_per_event", NULL));
-        const cJSON *cl = cJSON_GetObjectItemCaseSensitive(b, "client");
-        fprintf(f, ",%s,%s,", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cl, "client_bound")) ? "true" : "false",
-                cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(b, "partial")) ? "true" : "false");
-        put_num(f, num_at(m, "goodput", NULL));
-        /* Empty when no --slo was given, so pandas reads a missing verdict as NaN. */
-        const cJSON *passed = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(b, "slo"), "passed");
-        fprintf(f, ",%s\n", cJSON_IsBool(passed) ? (cJSON_IsTrue(passed) ? "true" : "false") : "");
+            }
+        }
+        fputc('\n', f);
     }
     return ferror(f) ? LL_EIO : 0;
 }
