@@ -28,6 +28,25 @@ const char *config_api_name(config_api a)
     return "unknown";
 }
 
+static const char *const http_client_names[] = {"auto", "builtin", "curl"};
+
+const char *config_http_client_name(config_http_client h)
+{
+    if ((unsigned)h < sizeof http_client_names / sizeof http_client_names[0])
+        return http_client_names[h];
+    return "unknown";
+}
+
+config_http_client config_transport(const config *c)
+{
+    if (c->http_client != CONFIG_HTTP_CLIENT_AUTO)
+        return c->http_client;
+    /* curl for what the built-in client does not speak: TLS, and proxies from the environment. */
+    if (c->proxy_env || !c->target || strncasecmp(c->target, "http://", 7) != 0)
+        return CONFIG_HTTP_CLIENT_CURL;
+    return CONFIG_HTTP_CLIENT_BUILTIN;
+}
+
 const char *config_schedule_name(config_schedule s)
 {
     if ((unsigned)s < sizeof schedule_names / sizeof schedule_names[0])
@@ -76,6 +95,12 @@ int config_init(config *c)
         if (!(c->target = strdup(t)))
             goto nomem;
         config__strip_slashes(c->target);
+    }
+    static const char *const proxy_vars[] = {"http_proxy", "all_proxy", "ALL_PROXY"};
+    for (size_t i = 0; i < sizeof proxy_vars / sizeof proxy_vars[0]; i++) {
+        const char *v = getenv(proxy_vars[i]);
+        if (v && *v)
+            c->proxy_env = 1;
     }
     const char *k = getenv("OPENAI_API_KEY");
     if (k && *k) {
@@ -258,6 +283,11 @@ int config_validate(const config *c, char *err, size_t errlen)
     }
     if (config__check_url(c->target, why, sizeof why) != 0) {
         snprintf(err, errlen, "target: %s", why);
+        return LL_EUSAGE;
+    }
+    if (c->http_client == CONFIG_HTTP_CLIENT_BUILTIN && strncasecmp(c->target, "http://", 7) != 0) {
+        snprintf(err, errlen, "--http-client builtin speaks plain http:// only; use curl (or auto) for %.64s",
+                 c->target);
         return LL_EUSAGE;
     }
     if (c->api_key_env && !c->api_key) {
@@ -457,6 +487,7 @@ int config_to_json(const config *c, struct cJSON **out)
     rc |= add_bool(o, "respect_retry_after", c->respect_retry_after);
     rc |= add_bool(o, "insecure", c->insecure);
     rc |= add_str(o, "ca_cert", c->ca_cert);
+    rc |= add_str(o, "http_client", config_http_client_name(config_transport(c)));
     rc |= add_num(o, "workers", c->workers);
     rc |= add_bool(o, "stream_usage", c->stream_usage);
     rc |= add_bool(o, "continuous_usage", c->continuous_usage);

@@ -272,6 +272,18 @@ static int set_sweep_arrivals(config *c, const config__opt *o, const char *val, 
     return 0;
 }
 
+static int set_http_client(config *c, const config__opt *o, const char *val, char *why, size_t whylen)
+{
+    /* Same order as enum config_http_client. */
+    static const char *const names[] = {"auto", "builtin", "curl"};
+    int i = pick_name(val, names, 3, "an HTTP client", why, whylen);
+    (void)o;
+    if (i < 0)
+        return LL_EUSAGE;
+    c->http_client = (config_http_client)i;
+    return 0;
+}
+
 static int set_rates(config *c, const config__opt *o, const char *val, char *why, size_t whylen)
 {
     size_t n = 1;
@@ -520,6 +532,9 @@ const config__opt config__opts[] = {
          "wait as a 429's Retry-After says before the next request"),
     FLAG("insecure", insecure, 1, NULL, "do not verify the server's TLS certificate"),
     STRING("ca-cert", "FILE", set_file, ca_cert, NULL, "CA bundle for TLS verification"),
+    STRING("http-client", "auto|builtin|curl", set_http_client, http_client, "auto",
+           "builtin HTTP/1.1 client (plain http://, lowest CPU per request) or libcurl (https, "
+           "proxies); auto: builtin unless https:// or a proxy variable is set"),
     HEADING("Output"),
     STRING("out", "DIR", set_string, out_dir, NULL,
            "write report.json, requests.csv, summary.csv, report.html, metrics.prom"),

@@ -17,6 +17,14 @@
 
 typedef enum config_api { CONFIG_API_CHAT = 0, CONFIG_API_COMPLETIONS } config_api;
 
+/* Which HTTP client sends the requests (--http-client): auto picks builtin for http:// targets
+ * without a proxy variable in the environment, curl otherwise. */
+typedef enum config_http_client {
+    CONFIG_HTTP_CLIENT_AUTO = 0,
+    CONFIG_HTTP_CLIENT_BUILTIN,
+    CONFIG_HTTP_CLIENT_CURL
+} config_http_client;
+
 typedef enum config_schedule {
     CONFIG_SCHED_SYNCHRONOUS = 0, /* one request at a time */
     CONFIG_SCHED_CONCURRENT,      /* rate = streams kept in flight (closed loop) */
@@ -75,6 +83,8 @@ typedef struct config {
     int respect_retry_after;
     int insecure;
     char *ca_cert;
+    config_http_client http_client; /* as given (default auto); config_transport resolves it */
+    int proxy_env;             /* http_proxy, all_proxy or ALL_PROXY was set (curl would use it) */
     int workers;               /* event loops (threads); default 1 */
     int stream_usage;          /* ask stream_options.include_usage (default 1) */
     int continuous_usage;      /* ask stream_options.continuous_usage_stats (default 0) */
@@ -115,6 +125,10 @@ int config_validate(const config *c, char *err, size_t errlen);
 
 /* Names for enum values ("chat", "poisson"...); static strings. */
 const char *config_api_name(config_api a);
+const char *config_http_client_name(config_http_client h);
+
+/* The client that will send the requests: CONFIG_HTTP_CLIENT_BUILTIN or _CURL, never AUTO. */
+config_http_client config_transport(const config *c);
 const char *config_schedule_name(config_schedule s);
 
 /* Writes the resolved config as a cJSON object (api_key and header values redacted) into

@@ -1,0 +1,120 @@
+/*
+ * client_internal.h - what client.c and its two transports share and nobody else may use (the
+ * `client__` prefix marks it internal, as config_internal.h does). The public face is
+ * include/llmload/client.h.
+ *
+ * client.c owns the slots, the receive path above HTTP (status, Retry-After, body -> sse ->
+ * chunk -> record) and how a request's end is classified. A transport moves the bytes:
+ * client_curl.c drives libcurl's multi interface (any URL curl takes: https, proxies);
+ * client_http1.c is the built-in HTTP/1.1 client on libuv TCP and http-parser for plain http://,
+ * which costs a fraction of curl's CPU per request (docs/performance.md). Both call the
+ * client__on_* functions below as bytes arrive and client__finish once a request has ended.
+ */
+#ifndef LLMLOAD_CLIENT_INTERNAL_H
+#define LLMLOAD_CLIENT_INTERNAL_H
+
+#include <curl/curl.h>
+#include <http_parser.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "llmload/chunk.h"
+#include "llmload/client.h"
+#include "llmload/record.h"
+#include "llmload/request.h"
+#include "llmload/sse.h"
+
+#define CLIENT__ERRBUF 512 /* bytes of a non-2xx body kept for the error message */
+
+typedef struct client__group client__group; /* client_curl.c: one curl multi handle */
+typedef struct client__conn client__conn;   /* client_http1.c: one TCP connection */
+
+typedef struct client__slot {
+    client *owner;
+    struct client__slot *next_free;
+    int active;
+    char *body; /* owned, reused */
+    size_t body_cap;
+    size_t body_len;
+    sse_parser sse;
+    chunk_prefix prefix; /* what this stream's events repeat, skipped after the first */
+    record rec;
+    char error_msg[RECORD_ERROR_MSG_MAX]; /* the failure's message, handed out with the record */
+    uint64_t last_rx_ns;
+    long last_completion_tokens; /* running usage seen so far (continuous_usage_stats) */
+    int fail_kind;               /* a failure found while parsing, reported at the end */
+    int saw_status;
+    int measured;
+    size_t errbuf_len;
+    char errbuf[CLIENT__ERRBUF];
+
+    /* curl transport */
+    CURL *easy;
+    client__group *group; /* the multi handle this slot's easy handle and connections live in */
+    char curl_err[CURL_ERROR_SIZE]; /* curl's detailed text for a failed transfer */
+
+    /* built-in HTTP/1.1 transport */
+    client__conn *conn; /* this slot's connection (kept alive between its requests), or NULL */
+    http_parser parser;
+    int message_done;   /* the response's last byte has been parsed */
+    int retried;        /* already resent once after a kept-alive connection turned out closed */
+    size_t rx_bytes;    /* response bytes read for this request */
+    char length_line[48]; /* "Content-Length: N\r\n\r\n" */
+    size_t length_line_len;
+    int in_retry_after;   /* the header being parsed is Retry-After */
+    size_t hdr_len;       /* bytes of the header name or Retry-After value collected */
+    char hdr[24];
+} client__slot;
+
+/* A transport: every hook gets the client; slot hooks run only for an active slot. */
+typedef struct client__transport {
+    int (*create)(client *c, char *err, size_t errlen); /* after the slots exist */
+    int (*start)(client *c, client__slot *s);           /* s->body is ready: send it */
+    /* s is ending (ok or not): let go of it. A connection that is not known to sit at a message
+     * boundary (the transport marks that before calling client__finish) must not carry another
+     * request. */
+    void (*release)(client *c, client__slot *s);
+    void (*check_timeouts)(client *c, uint64_t now_ns); /* connect timeouts the transport owns */
+    void (*close)(client *c);
+    void (*free)(client *c);
+} client__transport;
+
+extern const client__transport client__curl;
+extern const client__transport client__http1;
+
+struct client {
+    uv_loop_t *loop;
+    const config *cfg;
+    const client__transport *tp;
+    client_done_fn on_done;
+    void *ud;
+    request_template *tmpl;
+    client__slot *slots;
+    size_t n_slots;
+    client__slot *free_list;
+    size_t in_flight;
+    uint64_t stamp_ns; /* clock read when the socket being serviced became readable */
+    client_sinks sinks;
+    int closing;       /* client_close was called: no more done callbacks */
+    void *tp_state;    /* the transport's own state, owned by it */
+};
+
+/* The response's status line (1xx interim ones too, overwritten by the final one). */
+void client__on_status(client__slot *s, int code);
+/* A Retry-After header's value (delta-seconds; an HTTP-date counts as 1 s). */
+void client__on_retry_after(client__slot *s, const char *v, size_t len);
+/* Response body bytes (de-chunked). Returns 0, or -1 when the request must end now (the reason
+ * is in s->fail_kind and s->error_msg). */
+int client__on_body(client__slot *s, const char *data, size_t len);
+
+/* Ends slot s: releases it from the transport, classifies the outcome, frees the slot, then calls
+ * the done callback (which may start the next request in the same slot).
+ *   status RECORD_OK, kind NONE: the response ended cleanly; status and stream decide the rest.
+ *   status RECORD_OK, kind K:    the transport failed with K (a parse failure already noted
+ *                                in s->fail_kind wins); why is its text or NULL.
+ *   status RECORD_ERROR, kind K: a timeout K found by client_check_timeouts.
+ *   status RECORD_INCOMPLETE:    cancelled. */
+void client__finish(client *c, client__slot *s, record_status status, int kind, const char *why);
+
+#endif
