@@ -147,11 +147,29 @@ int report_write_summary_csv(const cJSON *doc, FILE *f)
     return ferror(f) ? LL_EIO : 0;
 }
 
+/* ns as a decimal of unit_ns units with 6 decimals, trailing zeros dropped: the text put_num
+ * would print, from integers (a million rows of %f cost more than the whole run's parsing). */
+static void put_ns(FILE *f, uint64_t ns, uint64_t unit_ns)
+{
+    uint64_t step = unit_ns / 1000000; /* ns per last decimal */
+    uint64_t q = (ns + step / 2) / step, whole = q / 1000000, frac = q % 1000000;
+    char buf[40];
+    int n = snprintf(buf, sizeof buf, "%" PRIu64, whole);
+    if (frac) {
+        buf[n++] = '.';
+        for (uint64_t d = 100000; d && frac; d /= 10) {
+            buf[n++] = (char)('0' + frac / d);
+            frac %= d;
+        }
+    }
+    fwrite(buf, 1, (size_t)n, f);
+}
+
 static void put_ms(FILE *f, uint64_t a, uint64_t b)
 {
     fputc(',', f);
     if (a && b && a >= b)
-        put_num(f, (double)(a - b) / 1e6);
+        put_ns(f, a - b, 1000000);
 }
 
 int report_write_requests_csv(const bench_result *results, size_t n, uint64_t t0_ns, FILE *f)
@@ -167,10 +185,10 @@ int report_write_requests_csv(const bench_result *results, size_t n, uint64_t t0
             const record *r = &res->records.items[i];
             put_text(f, res->plan.name);
             fprintf(f, ",%" PRIu64 ",", r->id);
-            put_num(f, r->scheduled_ns >= t0_ns ? (double)(r->scheduled_ns - t0_ns) / 1e9 : 0);
+            put_ns(f, r->scheduled_ns >= t0_ns ? r->scheduled_ns - t0_ns : 0, 1000000000);
             fputc(',', f);
             if (r->sent_ns)
-                put_num(f, (double)(r->sent_ns - t0_ns) / 1e9);
+                put_ns(f, r->sent_ns >= t0_ns ? r->sent_ns - t0_ns : 0, 1000000000);
             put_ms(f, r->sent_ns, r->scheduled_ns);
             put_ms(f, r->first_byte_ns, r->sent_ns);
             put_ms(f, r->first_token_ns, r->sent_ns);
@@ -183,7 +201,7 @@ int report_write_requests_csv(const bench_result *results, size_t n, uint64_t t0
                 put_num(f, (double)r->itl_sum_ns / r->itl_count / 1e6);
             fputc(',', f);
             if (r->itl_count)
-                put_num(f, (double)r->itl_max_ns / 1e6);
+                put_ns(f, r->itl_max_ns, 1000000);
             put_ms(f, r->end_ns, r->sent_ns);
             fprintf(f, ",%d,%d,%u,%d,%d,", r->prompt_tokens, r->output_tokens, r->token_events, r->max_tokens,
                     r->measured);

@@ -5,6 +5,7 @@
  */
 #include "llmload/request.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,28 +26,63 @@ const char *request_path(config_api api)
     return api == CONFIG_API_COMPLETIONS ? "/v1/completions" : "/v1/chat/completions";
 }
 
-size_t request_json_escape(char *out, const char *s, size_t len)
+/* Non-zero when any byte of w needs escaping: below 0x20, '"' or '\\' (exact: no false
+ * positives, so a clean word is copied as is). Bytes >= 0x80 (UTF-8) never match. */
+static inline uint64_t needs_escape(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    uint64_t quote = w ^ (ones * '"'), bslash = w ^ (ones * '\\');
+    uint64_t lt20 = (w - ones * 0x20) & ~w;
+    uint64_t zq = (quote - ones) & ~quote, zb = (bslash - ones) & ~bslash;
+    return (lt20 | zq | zb) & highs;
+}
+
+/* Writes one byte's JSON form; returns bytes written (1, 2 or 6). */
+static size_t escape_byte(char *o, unsigned char ch)
 {
     static const char hex[] = "0123456789abcdef";
+    if (ch == '"' || ch == '\\') {
+        o[0] = '\\';
+        o[1] = (char)ch;
+        return 2;
+    }
+    if (ch >= 0x20) {
+        o[0] = (char)ch;
+        return 1;
+    }
+    o[0] = '\\';
+    switch (ch) {
+    case '\n': o[1] = 'n'; return 2;
+    case '\r': o[1] = 'r'; return 2;
+    case '\t': o[1] = 't'; return 2;
+    default:
+        memcpy(o + 1, "u00", 3);
+        o[4] = hex[ch >> 4];
+        o[5] = hex[ch & 15];
+        return 6;
+    }
+}
+
+size_t request_json_escape(char *out, const char *s, size_t len)
+{
     char *o = out;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (ch == '"' || ch == '\\') {
-            *o++ = '\\';
-            *o++ = (char)ch;
-        } else if (ch < 0x20) {
-            switch (ch) {
-            case '\n': *o++ = '\\'; *o++ = 'n'; break;
-            case '\r': *o++ = '\\'; *o++ = 'r'; break;
-            case '\t': *o++ = '\\'; *o++ = 't'; break;
-            default:
-                *o++ = '\\'; *o++ = 'u'; *o++ = '0'; *o++ = '0';
-                *o++ = hex[ch >> 4]; *o++ = hex[ch & 15];
-            }
+    size_t i = 0;
+    /* Prompts are mostly plain text: copy eight clean bytes at a time; a word that holds
+     * something to escape goes byte by byte. */
+    while (i + 8 <= len) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        if (needs_escape(w)) {
+            for (size_t end = i + 8; i < end; i++)
+                o += escape_byte(o, (unsigned char)s[i]);
         } else {
-            *o++ = (char)ch;
+            memcpy(o, &w, 8);
+            o += 8;
+            i += 8;
         }
     }
+    for (; i < len; i++)
+        o += escape_byte(o, (unsigned char)s[i]);
     return (size_t)(o - out);
 }
 

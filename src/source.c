@@ -46,6 +46,8 @@ static const char *const vocab[256] = {
     "color", "sound", "voice", "word", "page", "book", 
 };
 #define VOCAB_MAX_LEN 10 /* longest word above ("government"); checked by the tests */
+#define WORD_SLOT 16      /* " word" and its NUL padding */
+_Static_assert(WORD_SLOT >= VOCAB_MAX_LEN + 2, "a word slot holds the space, the word and a NUL");
 
 /* "id" + 16 hex digits: unique within a run and different between seeds, so a prefix cache
  * cannot reuse anything past the shared prefix. */
@@ -69,6 +71,10 @@ struct source {
     dataset *ds;                 /* --data FILE: prompts from it instead of synthetic ones */
     size_t *order;               /* a seeded shuffle of the dataset, cycled */
     size_t pos;
+    /* Each vocabulary word as " word", NUL-padded to a fixed width so that a prompt is built
+     * with one fixed-size copy per word (buf has WORD_SLOT bytes of slack for the overrun). */
+    char words[256][WORD_SLOT];
+    uint8_t word_len[256]; /* with the leading space */
 };
 
 static uint64_t splitmix64(uint64_t x)
@@ -96,20 +102,19 @@ static long draw(gsl_rng *rng, double mean, double sd, long lo, long hi)
     return lround(x);
 }
 
-/* Appends n vocabulary words, each preceded by a space when dst is not at the prompt's start. */
-static char *put_words(gsl_rng *rng, char *dst, long n, int leading_space)
+/* Appends n vocabulary words, each preceded by a space when dst is not at the prompt's start.
+ * Writes up to WORD_SLOT bytes past the returned end (the caller's buffer has that slack). */
+static char *put_words(const source *s, gsl_rng *rng, char *dst, long n, int leading_space)
 {
     uint32_t bits = 0;
     for (long i = 0; i < n; i++) {
         if ((i & 3) == 0)
             bits = (uint32_t)gsl_rng_get(rng);
-        const char *w = vocab[bits & 0xff];
+        unsigned k = bits & 0xff;
         bits >>= 8;
-        if (leading_space || i > 0)
-            *dst++ = ' ';
-        size_t len = strlen(w);
-        memcpy(dst, w, len);
-        dst += len;
+        int skip = !(leading_space || i > 0); /* the prompt's first word has no space */
+        memcpy(dst, s->words[k] + skip, WORD_SLOT - 1);
+        dst += s->word_len[k] - skip;
     }
     return dst;
 }
@@ -220,10 +225,16 @@ int source_create(source **out, const config_data *d, uint64_t seed, char *err, 
     size_t filler = (size_t)(s->p_hi - s->prefix_tokens - 1);
     s->max_bytes = (size_t)s->prefix_tokens * (VOCAB_MAX_LEN + 1) + UNIQUE_LEN +
                    filler * (VOCAB_MAX_LEN + 1);
-    s->buf = malloc(s->max_bytes + 1);
+    for (unsigned k = 0; k < 256; k++) {
+        size_t n = strlen(vocab[k]);
+        s->words[k][0] = ' ';
+        memcpy(s->words[k] + 1, vocab[k], n);
+        s->word_len[k] = (uint8_t)(n + 1);
+    }
+    s->buf = malloc(s->max_bytes + 1 + WORD_SLOT);
     if (!s->buf)
         goto nomem;
-    char *end = put_words(prefix_rng, s->buf, s->prefix_tokens, 0);
+    char *end = put_words(s, prefix_rng, s->buf, s->prefix_tokens, 0);
     if (s->prefix_tokens > 0)
         *end++ = ' ';
     s->prefix_len = (size_t)(end - s->buf);
@@ -272,7 +283,7 @@ int source_next(source *s, source_request *out)
     *p++ = 'd';
     for (int i = 15; i >= 0; i--)
         *p++ = hex[(id >> (i * 4)) & 0xf];
-    p = put_words(s->rng, p, pt - s->prefix_tokens - 1, 1);
+    p = put_words(s, s->rng, p, pt - s->prefix_tokens - 1, 1);
     *p = '\0';
     out->prompt = s->buf;
     out->prompt_len = (size_t)(p - s->buf);

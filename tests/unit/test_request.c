@@ -78,12 +78,57 @@ static void test_paths(void **state)
     assert_string_equal(request_path(CONFIG_API_COMPLETIONS), "/v1/completions");
 }
 
+/* The escaper copies clean 8-byte words whole: check it against a byte-at-a-time reference for
+ * every special byte at every position of a word, and for every byte value, at every length. */
+static size_t reference_escape(char *out, const char *s, size_t len)
+{
+    char *o = out;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch == '"' || ch == '\\')
+            o += sprintf(o, "\\%c", ch);
+        else if (ch == '\n')
+            o += sprintf(o, "\\n");
+        else if (ch == '\r')
+            o += sprintf(o, "\\r");
+        else if (ch == '\t')
+            o += sprintf(o, "\\t");
+        else if (ch < 0x20)
+            o += sprintf(o, "\\u%04x", ch);
+        else
+            *o++ = (char)ch;
+    }
+    return (size_t)(o - out);
+}
+
+static void test_json_escape_matches_reference(void **state)
+{
+    (void)state;
+    char in[40], got[6 * 40 + 8], want[6 * 40 + 8];
+    for (int ch = 0; ch < 256; ch++) {
+        for (size_t len = 1; len <= 33; len++) {
+            for (size_t pos = 0; pos < len; pos++) {
+                memset(in, 'a', sizeof in);
+                in[len - 1] = (char)0xc3; /* a UTF-8 lead byte passes through */
+                in[pos] = (char)ch;
+                size_t n = request_json_escape(got, in, len);
+                size_t m = reference_escape(want, in, len);
+                if (n != m || memcmp(got, want, n) != 0)
+                    fail_msg("byte 0x%02x at %zu of %zu: got %.*s want %.*s", ch, pos, len, (int)n, got,
+                             (int)m, want);
+            }
+        }
+    }
+    assert_int_equal(request_json_escape(got, "", 0), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_chat_body_exact),
         cmocka_unit_test(test_completions_body_options),
         cmocka_unit_test(test_paths),
+        cmocka_unit_test(test_json_escape_matches_reference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
