@@ -249,7 +249,56 @@ with WireServer(lambda c, r: "garbage") as srv:
         ok(b["errored"] == 2 and all("not valid HTTP" in e for e in b["first_errors"]),
            "not HTTP: 2 errors saying so", str(b))
 
-# 9. --http-client builtin cannot speak TLS: refused up front with one line.
+# 9. --connect-timeout during the run: the server answers the preflight, then fills its own accept
+#    queue (listen backlog 1) so that the kernel drops the run's SYNs and its connect hangs.
+lst = socket.socket()
+lst.bind(("127.0.0.1", 0))
+lst.listen(1)
+addr = lst.getsockname()
+dummies = []
+
+
+def preflight_then_full():
+    s, _ = lst.accept()
+    s.settimeout(10)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        got = s.recv(65536)
+        if not got:
+            return
+        data += got
+    for _ in range(4):
+        d = socket.socket()
+        d.setblocking(False)
+        d.connect_ex(addr)
+        dummies.append(d)
+    time.sleep(0.2)
+    b = json.dumps({"object": "list", "data": [{"id": "fake"}]}).encode()
+    s.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: "
+              + str(len(b)).encode() + b"\r\n\r\n" + b)
+    s.close()
+
+
+th = threading.Thread(target=preflight_then_full, daemon=True)
+th.start()
+out = tempfile.mkdtemp(dir=tmp)
+t0 = time.monotonic()
+r = run(["run", "--target", f"http://127.0.0.1:{addr[1]}", "--schedule", "synchronous", "--max-requests", 1,
+         "--max-seconds", 0, "--connect-timeout", 1, "--no-progress", "--quiet", "--out", out], timeout=30 * SLACK)
+el = time.monotonic() - t0
+th.join(timeout=5)
+ok(r.returncode == 0, "connect timeout mid-run: the run goes on, exit 0", r.stderr[-300:])
+if os.path.exists(os.path.join(out, "report.json")):
+    with open(os.path.join(out, "report.json")) as f:
+        b = json.load(f)["benchmarks"][0]["requests"]
+    ok(b["errors_by_kind"] == {"connect": 1} and "timed out after 1 s" in b["first_errors"][0],
+       "one connect error saying it timed out", str(b))
+ok(el < 1 + 3 * SLACK, f"ended soon after --connect-timeout 1 ({el:.2f} s)", "")
+for d in dummies:
+    d.close()
+lst.close()
+
+# 10. --http-client builtin cannot speak TLS: refused up front with one line.
 r = run(["run", "--target", "https://127.0.0.1:9", "--http-client", "builtin", "--max-requests", 1])
 ok(r.returncode == 2 and r.stderr.count("\n") == 1 and "http://" in r.stderr,
    "builtin + https: exit 2, one line", f"rc={r.returncode} {r.stderr!r}")
