@@ -53,6 +53,9 @@ typedef struct chunk_lex {
     long top_code;
     const char *choices_open; /* just after the root's "choices": [ */
     int prefix_clean;         /* nothing before choices_open carried meaning */
+    int n_output;             /* content/text strings seen, and the last one */
+    const char *output_s;
+    size_t output_n;
 } chunk_lex;
 
 static int chunk_value(chunk_lex *lx, enum chunk_role role, int depth);
@@ -255,6 +258,9 @@ static void chunk_on_string(chunk_lex *lx, enum chunk_role role, const char *s, 
     switch (role) {
     case R_OUTPUT:
         ci->output_chars = chunk_add(ci->output_chars, n);
+        lx->n_output++;
+        lx->output_s = s;
+        lx->output_n = n;
         break;
     case R_REASONING:
         ci->reasoning_chars = chunk_add(ci->reasoning_chars, n);
@@ -494,6 +500,26 @@ int chunk_scan(const char *data, size_t len, chunk_info *info)
     return chunk_walk(&lx, data, len, info);
 }
 
+/* After a full check of an event that starts with the prefix: remember its shape when it is a
+ * plain token event, whose meaning is all in its one content string. */
+static void chunk_learn_shape(chunk_prefix *pre, const chunk_lex *lx, const char *data, size_t len,
+                              const chunk_info *ci)
+{
+    pre->mid_len = 0;
+    if (lx->n_output != 1 || ci->reasoning_chars || ci->tool_call || ci->finish != CHUNK_FINISH_NONE ||
+        ci->has_usage || ci->has_error || lx->obj_error || ci->prompt_tokens != -1 ||
+        ci->completion_tokens != -1)
+        return;
+    const char *open = lx->output_s - 1, *close = lx->output_s + lx->output_n;
+    size_t mid = (size_t)(open + 1 - (data + pre->len)), tail = (size_t)(data + len - close);
+    if (open < data + pre->len || mid > CHUNK_SHAPE_MAX || tail > CHUNK_SHAPE_MAX)
+        return;
+    memcpy(pre->mid, data + pre->len, mid);
+    memcpy(pre->tail, close, tail);
+    pre->mid_len = mid;
+    pre->tail_len = tail;
+}
+
 int chunk_scan_stream(const char *data, size_t len, chunk_prefix *pre, chunk_info *info)
 {
     chunk_lex lx;
@@ -501,6 +527,21 @@ int chunk_scan_stream(const char *data, size_t len, chunk_prefix *pre, chunk_inf
     if (!data || len == 0)
         return LL_EPARSE;
     if (pre->len && len > pre->len && memcmp(data, pre->bytes, pre->len) == 0) {
+        if (pre->mid_len && len >= pre->len + pre->mid_len + pre->tail_len &&
+            memcmp(data + pre->len, pre->mid, pre->mid_len) == 0 &&
+            memcmp(data + len - pre->tail_len, pre->tail, pre->tail_len) == 0) {
+            /* The last token event's shape with other text: check the string, which must end
+             * exactly where the tail begins (its first byte is the closing quote). */
+            const char *s;
+            size_t n;
+            memset(&lx, 0, sizeof lx);
+            lx.p = data + pre->len + pre->mid_len - 1;
+            lx.end = data + len;
+            if (chunk_string(&lx, &s, &n) == 0 && lx.p == data + len - pre->tail_len + 1) {
+                info->output_chars = chunk_add(0, n);
+                return 0;
+            }
+        }
         /* These bytes were validated, and found to mean nothing to llmload, in an earlier event of
          * this stream: resume the walk inside the choices array, then finish the root object. */
         memset(&lx, 0, sizeof lx);
@@ -516,6 +557,7 @@ int chunk_scan_stream(const char *data, size_t len, chunk_prefix *pre, chunk_inf
         if (lx.p != lx.end)
             return LL_EPARSE;
         chunk_finish(&lx, info);
+        chunk_learn_shape(pre, &lx, data, len, info);
         return 0;
     }
     int rc = chunk_walk(&lx, data, len, info);
@@ -526,6 +568,7 @@ int chunk_scan_stream(const char *data, size_t len, chunk_prefix *pre, chunk_inf
         if (n <= sizeof pre->bytes) {
             memcpy(pre->bytes, data, n);
             pre->len = n;
+            chunk_learn_shape(pre, &lx, data, len, info);
         }
     }
     return rc;

@@ -47,12 +47,20 @@ int chunk_scan(const char *data, size_t len, chunk_info *info);
  * from the first event that validates and then skips those bytes in every later event that starts
  * with them: a third of the work on a typical vLLM chunk. */
 #define CHUNK_PREFIX_MAX 240
+#define CHUNK_SHAPE_MAX 128
 typedef struct chunk_prefix {
     size_t len;
     char bytes[CHUNK_PREFIX_MAX];
+    /* The shape of the stream's last plain token event (one content string, nothing else that
+     * means anything to llmload): the bytes after the prefix up to the content string's opening
+     * quote (mid) and from its closing quote to the end (tail). An event made of the prefix, the
+     * same mid, a valid string and the same tail is that event with other text: only the
+     * string is checked. mid_len 0: no shape known. */
+    size_t mid_len, tail_len;
+    char mid[CHUNK_SHAPE_MAX], tail[CHUNK_SHAPE_MAX];
 } chunk_prefix;
 
-static inline void chunk_prefix_reset(chunk_prefix *p) { p->len = 0; }
+static inline void chunk_prefix_reset(chunk_prefix *p) { p->len = 0; p->mid_len = 0; }
 
 /* chunk_scan for the events of one stream: same results, same errors, faster. */
 int chunk_scan_stream(const char *data, size_t len, chunk_prefix *pre, chunk_info *info);

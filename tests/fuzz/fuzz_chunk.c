@@ -1,6 +1,7 @@
 /*
  * fuzz_chunk.c - libFuzzer target for chunk_scan: any bytes, no crash, no read outside the input
- * (ASan), and on success error_msg is a slice of the input and the counts are sane.
+ * (ASan), and on success error_msg is a slice of the input and the counts are sane; and
+ * chunk_scan_stream agrees with it on every newline-separated event of the input.
  */
 #include <assert.h>
 #include <stdint.h>
@@ -15,11 +16,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *in = (const char *)data;
     chunk_info ci, cs;
-    /* The stream variant must agree with the plain scan on a second event, whatever the first
-     * taught it: the first half of the input primes the prefix. */
+    /* The stream variant must agree with the plain scan on every event, whatever the earlier ones
+     * taught it (prefix and shape): the input is a stream of events separated by newlines, and
+     * the whole input is the last one. */
     chunk_prefix pre;
     chunk_prefix_reset(&pre);
-    (void)chunk_scan_stream(in, size / 2, &pre, &cs);
+    const char *ev = in, *end = in + size;
+    for (int k = 0; k < 16 && ev < end; k++) {
+        const char *nl = memchr(ev, '\n', (size_t)(end - ev));
+        size_t n = (size_t)((nl ? nl : end) - ev);
+        int a = chunk_scan_stream(ev, n, &pre, &cs);
+        int b = chunk_scan(ev, n, &ci);
+        assert(a == b);
+        assert(a != 0 || memcmp(&ci, &cs, sizeof ci) == 0);
+        ev += n + 1;
+    }
     int rs = chunk_scan_stream(in, size, &pre, &cs);
     int rc = chunk_scan(in, size, &ci);
     assert(rs == rc);

@@ -488,6 +488,60 @@ static void test_stream_prefix_edges(void **state)
     assert_int_equal(pre.len, 0);
 }
 
+/* The shape path: after one plain token event, later events that differ only in their content
+ * string are checked by that string alone; anything else still gets chunk_scan's answer. */
+static void test_stream_shape_edges(void **state)
+{
+    (void)state;
+    const char *P = "{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[";
+    const char *M = "{\"index\":0,\"delta\":{\"content\":\"";
+    const char *T = "\"},\"logprobs\":null,\"finish_reason\":null}]}";
+    const char *contents[] = {
+        "a",            /* learns the shape */
+        " quick",       /* same shape */
+        "",             /* empty: no token */
+        "say \\\"hi\\\"", /* escaped quotes inside */
+        "bad \\x",      /* invalid escape: EPARSE */
+        "ctl \x01",      /* raw control byte: EPARSE */
+        "two\"\"",      /* an unescaped quote: the string ends early, not JSON */
+        "\\u00e9t\\u00e9", /* unicode escapes */
+    };
+    chunk_prefix pre;
+    chunk_prefix_reset(&pre);
+    char ev[512];
+    for (size_t i = 0; i < sizeof contents / sizeof contents[0]; i++) {
+        snprintf(ev, sizeof ev, "%s%s%s%s", P, M, contents[i], T);
+        chunk_info a, b;
+        int ra = chunk_scan(ev, strlen(ev), &a);
+        int rb = chunk_scan_stream(ev, strlen(ev), &pre, &b);
+        assert_int_equal(ra, rb);
+        if (ra == 0)
+            assert_memory_equal(&a, &b, sizeof a);
+        if (i == 0)
+            assert_int_equal(pre.mid_len, strlen(M));
+    }
+    assert_int_equal(pre.tail_len, strlen(T));
+    /* Same mid and tail but the last event: finish_reason set, usage after: full walk, right answer. */
+    const char *tails[] = {"\"},\"logprobs\":null,\"finish_reason\":\"length\"}]}",
+                           "\"},\"logprobs\":null,\"finish_reason\":null}],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":2}}",
+                           "\"}}]}  ", "\"},\"logprobs\":null,\"finish_reason\":null}]} x"};
+    for (size_t i = 0; i < sizeof tails / sizeof tails[0]; i++) {
+        snprintf(ev, sizeof ev, "%s%sz%s", P, M, tails[i]);
+        chunk_info a, b;
+        int ra = chunk_scan(ev, strlen(ev), &a);
+        int rb = chunk_scan_stream(ev, strlen(ev), &pre, &b);
+        assert_int_equal(ra, rb);
+        if (ra == 0)
+            assert_memory_equal(&a, &b, sizeof a);
+    }
+    /* A usage event never becomes a shape. */
+    chunk_prefix_reset(&pre);
+    snprintf(ev, sizeof ev, "%s%sz%s", P, M, tails[1]);
+    chunk_info ci;
+    assert_int_equal(chunk_scan_stream(ev, strlen(ev), &pre, &ci), 0);
+    assert_int_equal(pre.mid_len, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -498,6 +552,7 @@ int main(void)
         cmocka_unit_test(test_recorded_streams),
         cmocka_unit_test(test_stream_prefix_same_results),
         cmocka_unit_test(test_stream_prefix_edges),
+        cmocka_unit_test(test_stream_shape_edges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
