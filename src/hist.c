@@ -25,6 +25,8 @@
 _Static_assert(HIST_MAX_NS == (1ULL << MAX_EXP), "MAX_EXP must match HIST_MAX_NS");
 /* Index of HIST_MAX_NS itself is ((MAX_EXP - S) << S) + 2^S; the table ends right after it. */
 #define SLOTS ((size_t)(((MAX_EXP - HIST_SUB_BITS) << HIST_SUB_BITS) + SUB_COUNT + 1))
+_Static_assert(HIST_SUB_BITS >= HIST_SCHEME_BITS_MIN && HIST_SUB_BITS <= HIST_SCHEME_BITS_MAX,
+               "the scheme readers must cover the scheme written");
 
 struct hist {
     uint64_t total;        /* values held, = sum of counts */
@@ -225,6 +227,11 @@ double hist_percentile(const hist *h, double p)
     double x = p / 100.0 * (double)h->total;
     double r = ceil(x - x * 1e-12);
     uint64_t rank = r < 1.0 ? 1 : (r >= (double)h->total ? h->total : (uint64_t)r);
+    /* The first and last ranks are the extremes, which are kept exactly: no bucket midpoint. */
+    if (rank == 1)
+        return (double)h->min;
+    if (rank == h->total)
+        return (double)h->max;
     uint64_t cum = 0;
     size_t idx = 0;
     for (; idx < SLOTS; idx++) {
@@ -255,23 +262,53 @@ size_t hist_bucket_index(uint64_t v)
     return v > HIST_MAX_NS ? SLOTS : bucket_of(v);
 }
 
+/* Slots of the scheme with S sub-bucket bits: the index of HIST_MAX_NS is ((MAX_EXP - S) << S) + 2^S. */
+static size_t scheme_slots(unsigned s)
+{
+    return ((size_t)(MAX_EXP - s) << s) + ((size_t)1 << s) + 1;
+}
+
+/* The layout comment above, run backwards, for any S: one formula for every scheme a report may
+ * hold, so an old table is read with exactly the edges it was written with. */
+static void scheme_range(unsigned s, size_t idx, uint64_t *lo, uint64_t *hi)
+{
+    if (idx < ((size_t)2 << s)) {
+        *lo = *hi = idx;
+        return;
+    }
+    unsigned shift = (unsigned)(idx >> s) - 1u;
+    uint64_t sub = (uint64_t)idx - ((uint64_t)shift << s);
+    *lo = sub << shift;
+    *hi = *lo + ((1ULL << shift) - 1);
+    /* The last bucket starts at HIST_MAX_NS; values above it are out of range, not in it. */
+    if (*hi > HIST_MAX_NS)
+        *hi = HIST_MAX_NS;
+}
+
 void hist_bucket_range(size_t idx, uint64_t *lo, uint64_t *hi)
 {
     if (idx >= SLOTS) {
         *lo = *hi = 0;
         return;
     }
-    if (idx < EXACT_LIMIT) {
-        *lo = *hi = idx;
-        return;
+    scheme_range(HIST_SUB_BITS, idx, lo, hi);
+}
+
+size_t hist_scheme_slots(int sub_bits)
+{
+    if (sub_bits < HIST_SCHEME_BITS_MIN || sub_bits > HIST_SCHEME_BITS_MAX)
+        return 0;
+    return scheme_slots((unsigned)sub_bits);
+}
+
+int hist_scheme_bucket_range(int sub_bits, size_t idx, uint64_t *lo, uint64_t *hi)
+{
+    if (idx >= hist_scheme_slots(sub_bits)) {
+        *lo = *hi = 0;
+        return LL_ERANGE;
     }
-    unsigned shift = (unsigned)(idx >> HIST_SUB_BITS) - 1u;
-    uint64_t sub = (uint64_t)idx - ((uint64_t)shift << HIST_SUB_BITS);
-    *lo = sub << shift;
-    *hi = *lo + ((1ULL << shift) - 1);
-    /* The last bucket starts at HIST_MAX_NS; values above it are out of range, not in it. */
-    if (*hi > HIST_MAX_NS)
-        *hi = HIST_MAX_NS;
+    scheme_range((unsigned)sub_bits, idx, lo, hi);
+    return 0;
 }
 
 int hist_add_bucket(hist *h, size_t idx, uint64_t n)

@@ -342,16 +342,19 @@ static void put_buckets(FILE *f, const cJSON *h)
 {
     put(f, "[");
     const cJSON *pairs = get(h, "buckets"), *p;
-    size_t slots = hist_bucket_slots();
+    /* Indices mean what the writer's scheme says (older reports: 7 bits), read exactly. */
+    const cJSON *bits = get(h, "sub_bucket_bits");
+    int sub_bits = cJSON_IsNumber(bits) ? bits->valueint : 0;
+    size_t slots = hist_scheme_slots(sub_bits);
     int first = 1;
     cJSON_ArrayForEach(p, pairs)
     {
         const cJSON *idx = cJSON_GetArrayItem(p, 0), *cnt = cJSON_GetArrayItem(p, 1);
-        if (!cJSON_IsNumber(idx) || !cJSON_IsNumber(cnt) || idx->valuedouble < 0 ||
-            idx->valuedouble >= (double)slots || cnt->valuedouble <= 0)
-            continue;
         uint64_t lo, hi;
-        hist_bucket_range((size_t)idx->valuedouble, &lo, &hi);
+        if (!cJSON_IsNumber(idx) || !cJSON_IsNumber(cnt) || idx->valuedouble < 0 ||
+            idx->valuedouble >= (double)slots || cnt->valuedouble <= 0 ||
+            hist_scheme_bucket_range(sub_bits, (size_t)idx->valuedouble, &lo, &hi) != 0)
+            continue;
         putf(f, "%s[%.6f,%.6f,%.0f]", first ? "" : ",", (double)lo / 1e6, (double)(hi + 1) / 1e6,
              cnt->valuedouble);
         first = 0;

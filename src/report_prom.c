@@ -240,14 +240,17 @@ int report_write_prometheus(const cJSON *doc, FILE *f)
         if (!any_hist++)
             header(f, "llmload_inter_token_gap_seconds", "histogram", "Gaps between token events, as a histogram.");
         double cum[sizeof itl_le / sizeof *itl_le] = {0}, total = 0, sum = 0;
+        /* Indices mean what the writer's scheme says (older reports: 7 bits), read exactly. */
+        const cJSON *bits = cJSON_GetObjectItemCaseSensitive(h, "sub_bucket_bits");
+        int sub_bits = cJSON_IsNumber(bits) ? bits->valueint : 0;
         cJSON_ArrayForEach(pair, buckets)
         {
             const cJSON *idx = cJSON_GetArrayItem(pair, 0), *cnt = cJSON_GetArrayItem(pair, 1);
-            if (!cJSON_IsNumber(idx) || !cJSON_IsNumber(cnt) || idx->valuedouble < 0 ||
-                idx->valuedouble >= (double)hist_bucket_slots())
-                continue;
             uint64_t lo, hi;
-            hist_bucket_range((size_t)idx->valuedouble, &lo, &hi);
+            if (!cJSON_IsNumber(idx) || !cJSON_IsNumber(cnt) || idx->valuedouble < 0 ||
+                idx->valuedouble >= (double)hist_scheme_slots(sub_bits) ||
+                hist_scheme_bucket_range(sub_bits, (size_t)idx->valuedouble, &lo, &hi) != 0)
+                continue;
             double hi_s = (double)hi / 1e9;
             for (size_t i = 0; i < sizeof itl_le / sizeof *itl_le; i++)
                 if (hi_s <= itl_le[i])

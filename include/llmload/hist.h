@@ -3,10 +3,12 @@
  *
  * Values are nanoseconds (uint64). Buckets follow HdrHistogram's log-linear scheme: each power of
  * two is split into 2^HIST_SUB_BITS linear sub-buckets, so any recorded value is known to within
- * 1/2^HIST_SUB_BITS relative error (0.78% with 7 bits, under design.md's 1%). Values from 0 up to
- * HIST_MAX_NS are held; larger ones are counted in out_of_range, never silently lost. Two
- * histograms merge exactly by adding counts, which is how --workers and `llmload merge` combine.
- * Memory is fixed at creation (a few tens of KiB) and does not grow with the values recorded.
+ * 1/2^HIST_SUB_BITS relative error (0.098% with 10 bits, HdrHistogram's 3 significant digits; 0.5 ms
+ * gaps are told apart at 500 ms). Values from 0 up to HIST_MAX_NS are held; larger ones are counted
+ * in out_of_range, never silently lost. Two histograms merge exactly by adding counts, which is how
+ * --workers and `llmload merge` combine. Memory is fixed at creation (264 KiB) and does not grow
+ * with the values recorded. Reports written with another sub-bucket count (7 before 0.1% was
+ * needed) stay readable through the hist_scheme_* functions, which give exact bucket ranges.
  */
 #ifndef LLMLOAD_HIST_H
 #define LLMLOAD_HIST_H
@@ -15,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HIST_SUB_BITS 7
+#define HIST_SUB_BITS 10
 #define HIST_MAX_NS (1ULL << 42) /* about 73 minutes */
 
 typedef struct hist hist;
@@ -53,7 +55,8 @@ uint64_t hist_min(const hist *h);          /* exact; 0 when empty */
 uint64_t hist_max(const hist *h);          /* exact; 0 when empty */
 double hist_mean(const hist *h);           /* from bucket midpoints; 0 when empty */
 double hist_stdev(const hist *h);          /* sample stdev from bucket midpoints */
-/* Value at percentile p in [0,100] (bucket midpoint, clamped to [min,max]); 0 when empty. */
+/* Value at percentile p in [0,100] by nearest rank: the bucket midpoint, clamped to [min,max], or
+ * the exact min/max when the rank is the first/last; 0 when empty. */
 double hist_percentile(const hist *h, double p);
 
 /* Serialisation: the bucket table is a flat index space [0, hist_bucket_slots()). */
@@ -68,5 +71,16 @@ size_t hist_bucket_index(uint64_t v);
  * min/max are set with hist_set_extremes after loading (ignored while the histogram is empty). */
 int hist_add_bucket(hist *h, size_t idx, uint64_t n);
 void hist_set_extremes(hist *h, uint64_t min, uint64_t max, uint64_t out_of_range);
+
+/* Bucket tables written with `sub_bits` sub-bucket bits (report.json's "sub_bucket_bits"; older
+ * reports say 7), same HIST_MAX_NS. Readers use these rather than re-bucketing, so an old table is
+ * read exactly. hist_scheme_slots returns 0 for sub_bits outside [HIST_SCHEME_BITS_MIN,
+ * HIST_SCHEME_BITS_MAX]; hist_scheme_bucket_range returns 0, or LL_ERANGE (lo = hi = 0) for such
+ * sub_bits or an index at or past the scheme's slots. With sub_bits = HIST_SUB_BITS both equal
+ * hist_bucket_slots and hist_bucket_range. */
+#define HIST_SCHEME_BITS_MIN 1
+#define HIST_SCHEME_BITS_MAX 16
+size_t hist_scheme_slots(int sub_bits);
+int hist_scheme_bucket_range(int sub_bits, size_t idx, uint64_t *lo, uint64_t *hi);
 
 #endif

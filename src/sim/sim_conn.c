@@ -2,9 +2,10 @@
  * sim_conn.c - one client connection of the simulator: http-parser callbacks, routing, auth, fault
  * decisions, and the response writers (JSON bodies and chunked SSE streams). Requests on a
  * connection are served one after another (keep-alive); bytes that arrive during a response wait
- * in pending_in. Writes go out with uv_try_write at the moment an event is made (that instant is
- * what llmload_sim_inter_token_latency_seconds measures); what the socket does not take waits in
- * `out` behind one uv_write. Invariant: at most one uv_write is in flight per connection.
+ * in pending_in. Writes go out with uv_try_write at the moment an event is made (the clock read
+ * just before that call is what llmload_sim_inter_token_latency_seconds and /sim/stats measure);
+ * what the socket does not take waits in `out` behind one uv_write (counted as backlogged).
+ * Invariant: at most one uv_write is in flight per connection.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -196,6 +197,18 @@ static void serve_models(sim_conn *c)
     respond_json(c, 200, NULL, s->data);
 }
 
+static void serve_stats(sim_conn *c)
+{
+    sim_server *srv = c->srv;
+    sim_buf *s = &srv->scratch;
+    sim_buf_reset(s);
+    if (sim_metrics_render_stats(&srv->metrics, srv->engine, s) < 0) {
+        sim_conn_close(c);
+        return;
+    }
+    respond_json(c, 200, NULL, s->data);
+}
+
 static void serve_metrics(sim_conn *c)
 {
     sim_server *srv = c->srv;
@@ -331,7 +344,7 @@ static void dispatch(sim_conn *c)
         int method;
     } routes[] = {{"/health", HTTP_GET},         {"/v1/models", HTTP_GET},
                   {"/metrics", HTTP_GET},        {"/v1/chat/completions", HTTP_POST},
-                  {"/v1/completions", HTTP_POST}};
+                  {"/v1/completions", HTTP_POST}, {"/sim/stats", HTTP_GET}};
     int found = -1;
     for (size_t i = 0; !c->url_overflow && i < sizeof routes / sizeof routes[0]; i++)
         if (strcmp(path, routes[i].path) == 0)
@@ -355,7 +368,8 @@ static void dispatch(sim_conn *c)
     case 1: serve_models(c); break;
     case 2: serve_metrics(c); break;
     case 3: start_completion(c, SIM_API_CHAT); break;
-    default: start_completion(c, SIM_API_COMPLETIONS); break;
+    case 4: start_completion(c, SIM_API_COMPLETIONS); break;
+    default: serve_stats(c); break;
     }
 }
 
@@ -638,7 +652,7 @@ static int frame(sim_buf *out, const sim_buf *ev)
     return rc;
 }
 
-static void emit_stream(sim_conn *c, uint32_t tokens, int finished, uint64_t now)
+static void emit_stream(sim_conn *c, uint32_t tokens, int finished)
 {
     sim_server *srv = c->srv;
     sim_buf *ev = &srv->scratch;
@@ -664,10 +678,19 @@ static void emit_stream(sim_conn *c, uint32_t tokens, int finished, uint64_t now
         sim_conn_close(c);
         return;
     }
+    /* The gap is stamped here, after formatting, right before the bytes go to uv_try_write, so it
+     * is the instant the kernel is handed the event (when the socket takes it), as a client's read
+     * timestamp is the instant it gets it back. */
+    uint64_t wrote = clock_now_ns();
     if (c->events > 1)
-        sim_metrics_observe(&srv->metrics, SIM_HIST_ITL, (double)(now - c->last_write_ns) / 1e9);
-    c->last_write_ns = now;
+        sim_metrics_observe_gap(&srv->metrics, wrote - c->last_write_ns);
+    c->last_write_ns = wrote;
+    srv->metrics.events_sent++;
     conn_flush(c);
+    /* Not all in the kernel yet (an earlier write still pending, or a partial write): this event
+     * reaches the client later than its stamp says. Counted, so a comparison can tell. */
+    if (c->writing || c->out.len)
+        srv->metrics.events_backlogged++;
     if (cut && c->fault == SIM_FAULT_DISCONNECT) {
         c->close_after_write = 1;
         conn_flush(c);
@@ -691,9 +714,10 @@ static void conn_on_emit(sim_conn *c, uint32_t tokens, int finished)
         sim_metrics_observe(&srv->metrics, SIM_HIST_TTFT, (double)(now - c->arrival_ns) / 1e9);
     if (c->route == SIM_ROUTE_STREAM) {
         if (!c->stalled)
-            emit_stream(c, tokens, finished, now);
+            emit_stream(c, tokens, finished);
         if (!finished || c->stalled || c->closing || c->close_after_write)
             return;
+        srv->metrics.streams_completed++;
     } else if (finished) {
         sim_buf *s = &srv->scratch;
         sim_buf_reset(s);

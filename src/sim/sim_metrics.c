@@ -7,6 +7,9 @@
 #include "sim_metrics.h"
 
 #include <stddef.h>
+#include <string.h>
+
+#include "llmload/error.h"
 
 static const double ttft_bounds[] = {0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5,
                                      0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0, 160.0, 640.0,
@@ -32,6 +35,25 @@ static const struct {
 };
 
 static const char *fault_names[SIM_FAULT_COUNT_] = {"error", "rate_limit", "disconnect", "malformed", "stall"};
+
+int sim_metrics_init(sim_metrics *m)
+{
+    memset(m, 0, sizeof *m);
+    return hist_create(&m->itl_sent) == 0 ? 0 : LL_ENOMEM;
+}
+
+void sim_metrics_free(sim_metrics *m)
+{
+    hist_destroy(m->itl_sent);
+    m->itl_sent = NULL;
+}
+
+void sim_metrics_observe_gap(sim_metrics *m, uint64_t gap_ns)
+{
+    sim_metrics_observe(m, SIM_HIST_ITL, (double)gap_ns / 1e9);
+    /* A gap past HIST_MAX_NS (73 min) is counted in its out_of_range, which /sim/stats shows. */
+    hist_record(m->itl_sent, gap_ns);
+}
 
 void sim_metrics_observe(sim_metrics *m, enum sim_hist_kind kind, double seconds)
 {
@@ -101,5 +123,34 @@ int sim_metrics_render(const sim_metrics *m, const sim_engine *e, uint64_t kv_to
         SIM_BUF_TRY(sim_buf_printf(o, "llmload_sim_faults_total{kind=\"%s\",model_name=\"%s\"} %llu\n", fault_names[k],
                            model, (unsigned long long)m->faults[k]));
     SIM_BUF_TRY(render_hist(&m->hist[SIM_HIST_ITL], SIM_HIST_ITL, model, o));
+    return 0;
+}
+
+/* Milliseconds with ns precision; the histogram's values are ns. */
+static double ms(double ns)
+{
+    return ns / 1e6;
+}
+
+int sim_metrics_render_stats(const sim_metrics *m, const sim_engine *e, sim_buf *o)
+{
+    const hist *h = m->itl_sent;
+    SIM_BUF_TRY(sim_buf_printf(
+        o,
+        "{\"itl_sent_ms\":{\"count\":%llu,\"out_of_range\":%llu,\"mean\":%.6f,\"stdev\":%.6f,\"min\":%.6f,"
+        "\"p50\":%.6f,\"p90\":%.6f,\"p95\":%.6f,\"p99\":%.6f,\"p999\":%.6f,\"max\":%.6f,"
+        "\"scheme\":\"log-linear\",\"sub_bucket_bits\":%d},",
+        (unsigned long long)hist_count(h), (unsigned long long)hist_out_of_range(h), ms(hist_mean(h)),
+        ms(hist_stdev(h)), ms((double)hist_min(h)), ms(hist_percentile(h, 50)), ms(hist_percentile(h, 90)),
+        ms(hist_percentile(h, 95)), ms(hist_percentile(h, 99)), ms(hist_percentile(h, 99.9)),
+        ms((double)hist_max(h)), HIST_SUB_BITS));
+    SIM_BUF_TRY(sim_buf_printf(
+        o,
+        "\"events_sent\":%llu,\"events_backlogged\":%llu,\"streams_completed\":%llu,\"requests\":%llu,"
+        "\"requests_completed\":%llu,\"generation_tokens\":%llu,\"running\":%u,\"waiting\":%u}",
+        (unsigned long long)m->events_sent, (unsigned long long)m->events_backlogged,
+        (unsigned long long)m->streams_completed, (unsigned long long)m->requests,
+        (unsigned long long)(m->success_length + m->success_stop), (unsigned long long)m->generation_tokens,
+        sim_engine_running(e), sim_engine_waiting(e)));
     return 0;
 }

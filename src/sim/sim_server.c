@@ -130,6 +130,10 @@ int sim_server_run(const sim_config *cfg)
     }
     srv->cfg = *cfg;
     srv->tfd = -1;
+    if (sim_metrics_init(&srv->metrics) < 0) {
+        fprintf(stderr, "llmload sim: out of memory\n");
+        goto out_srv;
+    }
     srv->started_wall = (uint64_t)clock_wall_s();
     sim_buf_init(&srv->scratch, 0);
     sim_conn_settings(&srv->settings);
@@ -195,6 +199,7 @@ out_rng:
 out_engine:
     sim_engine_destroy(srv->engine);
 out_srv:
+    sim_metrics_free(&srv->metrics);
     sim_buf_free(&srv->scratch);
     free(srv);
     return exit_code;
