@@ -92,6 +92,7 @@ struct client {
     request_template *tmpl;
     client__slot *slots;
     size_t n_slots;
+    uint64_t *next_look; /* per slot: when client_check_timeouts must look at it next (0: idle) */
     client__slot *free_list;
     size_t in_flight;
     uint64_t stamp_ns; /* clock read when the socket being serviced became readable */

@@ -137,7 +137,11 @@ def scale(streams, seconds, itl_ms, tokens):
     try:
         tmp = tempfile.mkdtemp(prefix="llmload-bench-scale-")
         rep, cpu, rss = llmload(["--target", sim.url, "--schedule", "concurrent", "--rate", str(streams),
-                                 "--max-seconds", str(seconds), "--data", f"prompt_tokens=16,output_tokens={tokens}",
+                                 "--max-seconds", str(seconds), "--data",
+                                 # Lengths spread (stdev a quarter of the mean) so that streams end and
+                                 # restart at different times, as in a real workload, instead of
+                                 # 10,000 reconnecting in one wave every tokens x itl seconds.
+                                 f"prompt_tokens=16,output_tokens={tokens},output_tokens_stdev={tokens // 4}",
                                  "--request-timeout", "120", "--grace-seconds", "0"], seconds + 60, tmp)
         st = sim.stats()  # right after the run: every stream is finished or cancelled by now
     finally:
@@ -259,7 +263,7 @@ def main():
                 res["client"][f"{conc}/{tok}"] = client_vs_wrk(conc, tok, a.seconds, a.repeat)
     if "scale" in parts:
         print("bench: scale", flush=True)
-        res["scale"] = scale(2000 if a.quick else 10000, 15 if a.quick else 60, 500, 40)
+        res["scale"] = scale(2000 if a.quick else 10000, 15 if a.quick else 60, 500, 200)
     if "open" in parts:
         print("bench: open loop", flush=True)
         res["open_loop"] = [open_loop(r, a.seconds) for r in (1000, 5000)]
