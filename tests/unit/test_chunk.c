@@ -488,6 +488,17 @@ static void test_stream_prefix_edges(void **state)
     assert_int_equal(pre.len, 0);
 }
 
+/* chunk_scan_stream must answer as chunk_scan does, whatever pre has learnt. */
+static void assert_stream_agrees(const char *ev, chunk_prefix *pre)
+{
+    chunk_info a, b;
+    int ra = chunk_scan(ev, strlen(ev), &a);
+    int rb = chunk_scan_stream(ev, strlen(ev), pre, &b);
+    assert_int_equal(ra, rb);
+    if (ra == 0)
+        assert_memory_equal(&a, &b, sizeof a);
+}
+
 /* The shape path: after one plain token event, later events that differ only in their content
  * string are checked by that string alone; anything else still gets chunk_scan's answer. */
 static void test_stream_shape_edges(void **state)
@@ -511,12 +522,7 @@ static void test_stream_shape_edges(void **state)
     char ev[512];
     for (size_t i = 0; i < sizeof contents / sizeof contents[0]; i++) {
         snprintf(ev, sizeof ev, "%s%s%s%s", P, M, contents[i], T);
-        chunk_info a, b;
-        int ra = chunk_scan(ev, strlen(ev), &a);
-        int rb = chunk_scan_stream(ev, strlen(ev), &pre, &b);
-        assert_int_equal(ra, rb);
-        if (ra == 0)
-            assert_memory_equal(&a, &b, sizeof a);
+        assert_stream_agrees(ev, &pre);
         if (i == 0)
             assert_int_equal(pre.mid_len, strlen(M));
     }
@@ -527,12 +533,7 @@ static void test_stream_shape_edges(void **state)
                            "\"}}]}  ", "\"},\"logprobs\":null,\"finish_reason\":null}]} x"};
     for (size_t i = 0; i < sizeof tails / sizeof tails[0]; i++) {
         snprintf(ev, sizeof ev, "%s%sz%s", P, M, tails[i]);
-        chunk_info a, b;
-        int ra = chunk_scan(ev, strlen(ev), &a);
-        int rb = chunk_scan_stream(ev, strlen(ev), &pre, &b);
-        assert_int_equal(ra, rb);
-        if (ra == 0)
-            assert_memory_equal(&a, &b, sizeof a);
+        assert_stream_agrees(ev, &pre);
     }
     /* A usage event never becomes a shape. */
     chunk_prefix_reset(&pre);
