@@ -8,7 +8,7 @@ set -eu
 
 PKGS="build-essential pkg-config clang libclang-rt-14-dev git curl
 libuv1-dev libcurl4-openssl-dev libcjson-dev libgsl-dev libhttp-parser-dev libcmocka-dev
-python3 python3-pandas prometheus chromium fonts-dejavu-core"
+python3 python3-pandas prometheus prometheus-pushgateway chromium fonts-dejavu-core"
 
 if [ "${1:-}" = "--bench" ]; then
   # The speed yardstick: nginx with the echo module (../shared/bench), wrk, GNU time.

@@ -6,8 +6,9 @@
  * keeps its scheduled time, so the wait shows up in latency-from-schedule instead of vanishing
  * (coordinated omission). Closed loop: N streams at start (opened at most 256 per loop turn), and
  * one more from each completion.
- * A 100 ms housekeeping pacer checks time limits and request timeouts, prints progress and
- * measures its own wake-up lateness as the loop lag.
+ * A 100 ms housekeeping pacer checks time limits and request timeouts, prints progress,
+ * measures its own wake-up lateness as the loop lag and, with --metrics-listen, publishes the live
+ * snapshot (live.h) for the metrics server's thread.
  */
 #include "llmload/bench.h"
 
@@ -25,6 +26,7 @@
 #include "llmload/clock.h"
 #include "llmload/console.h"
 #include "llmload/error.h"
+#include "llmload/live.h"
 #include "llmload/pacer.h"
 #include "llmload/source.h"
 
@@ -62,6 +64,11 @@ struct runner {
     uint64_t pause_until_ns; /* --respect-retry-after: start nothing before this */
     /* Mirrors of the counters for a coordinator thread (workers.c); written only by this loop. */
     _Atomic uint64_t a_started, a_completed, a_errors, a_in_flight;
+    /* --metrics-listen (NULL slot when off): built on this loop, copied out under the slot's lock. */
+    live_slot *live;
+    live_snapshot live_snap;
+    size_t live_seen;        /* records already counted in live_snap.ttft */
+    uint64_t live_fold_ns;   /* when the ITL histogram was last folded into it */
     char err[256];
 };
 
@@ -259,6 +266,33 @@ static void print_progress(runner *r, uint64_t now, int final)
                      r->completed, r->errors, final);
 }
 
+/* --metrics-listen: brings the snapshot up to date from what the loop already keeps (new records,
+ * counters, the ITL histogram) and hands it over. Called from the tick, never per request; the
+ * ITL fold walks every histogram bucket, so it runs at most once a second. */
+static void live_publish(runner *r, uint64_t now, int final)
+{
+    if (!r->live || !r->res)
+        return;
+    live_snapshot *s = &r->live_snap;
+    const bench_result *res = r->res;
+    for (; r->live_seen < res->records.len; r->live_seen++) {
+        const record *rec = &res->records.items[r->live_seen];
+        /* The aggregator's rule for ttft_ms: completed, scheduled inside the measured window. */
+        if (rec->status == RECORD_OK && rec->first_token_ns >= rec->sent_ns && rec->sent_ns &&
+            rec->scheduled_ns >= res->window_start_ns && rec->scheduled_ns < res->window_end_ns)
+            live_ttft_add(s, rec->first_token_ns - rec->sent_ns);
+    }
+    s->started = res->started;
+    s->completed = r->completed;
+    s->errored = r->errors;
+    s->in_flight = final ? 0 : client_in_flight(r->cl);
+    if (final || now >= r->live_fold_ns + CLOCK_NS_PER_S) {
+        live_itl_fold(s, res->itl);
+        r->live_fold_ns = now;
+    }
+    live_slot_store(r->live, s);
+}
+
 static void on_tick(pacer *p, uint64_t now, void *ud)
 {
     runner *r = ud;
@@ -280,6 +314,7 @@ static void on_tick(pacer *p, uint64_t now, void *ud)
         print_progress(r, now, 0);
         r->next_progress_ns = now + (r->progress_tty == 1 ? CLOCK_NS_PER_S : 5 * CLOCK_NS_PER_S);
     }
+    live_publish(r, now, 0);
     /* Absolute deadlines: a late tick does not push later ticks back. */
     r->next_tick_ns += TICK_NS;
     if (r->next_tick_ns <= now)
@@ -328,7 +363,13 @@ int runner_create(runner **out, const config *cfg, const char *model, size_t slo
         return LL_ENOMEM;
     }
     r->cfg = cfg;
+    if (cfg->metrics_listen && (rc = live_slot_create(&r->live)) != 0) {
+        free(r);
+        snprintf(err, errlen, "cannot set up the live metrics: %s", ll_strerror(rc));
+        return rc;
+    }
     if (uv_loop_init(&r->loop) != 0) {
+        live_slot_destroy(r->live);
         free(r);
         snprintf(err, errlen, "libuv: cannot create an event loop");
         return LL_ELIB;
@@ -379,6 +420,11 @@ void runner_counts_read(const runner *r, runner_counts *out)
     out->completed = atomic_load_explicit(&r->a_completed, memory_order_relaxed);
     out->errors = atomic_load_explicit(&r->a_errors, memory_order_relaxed);
     out->in_flight = atomic_load_explicit(&r->a_in_flight, memory_order_relaxed);
+}
+
+live_slot *runner_live(const runner *r)
+{
+    return r->live;
 }
 
 int runner_interrupted(const runner *r)
@@ -455,6 +501,13 @@ int runner_run(runner *r, const bench_plan *plan, bench_result *res, char *err, 
     client_sinks sinks = {.itl = res->itl, .itl_token = res->itl_token,
                           .window_start_ns = res->window_start_ns, .window_end_ns = res->window_end_ns};
     client_set_sinks(r->cl, &sinks);
+    if (r->live) {
+        live_snapshot_begin(&r->live_snap, plan->name, config_schedule_name(plan->schedule),
+                            plan->start_ns ? plan->start_ns : t0);
+        r->live_seen = 0;
+        r->live_fold_ns = now0;
+        live_publish(r, now0, 0);
+    }
     double cpu0 = clock_thread_cpu_s();
     r->scheduling = 1;
     r->next_tick_ns = t0 + TICK_NS;
@@ -476,6 +529,7 @@ int runner_run(runner *r, const bench_plan *plan, bench_result *res, char *err, 
     pacer_disarm(r->tick_pacer);
     pacer_disarm(r->sched_pacer);
     print_progress(r, res->end_ns, 1);
+    live_publish(r, res->end_ns, 1);
     res->cpu_s = clock_thread_cpu_s() - cpu0;
     arrival_destroy(r->arr);
     r->arr = NULL;
@@ -508,5 +562,6 @@ void runner_destroy(runner *r)
         uv_loop_close(&r->loop);
     }
     client_free(r->cl);
+    live_slot_destroy(r->live);
     free(r);
 }

@@ -2,7 +2,9 @@
  * cmd_run.c - `llmload run`: config -> preflight -> plans -> runner -> aggregate -> reports.
  * Turns the resolved config into a list of benchmark plans (one per --rate value, or the points
  * of a sweep, whose middle rates depend on the first two results), runs them on one runner so
- * connections stay warm, then writes every output from the one report document.
+ * connections stay warm, then writes every output from the one report document and, with
+ * --pushgateway, pushes its Prometheus text (after the files, so a failed push loses nothing).
+ * With --metrics-listen a live_server thread serves the loops' live snapshots while they run.
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -22,7 +24,9 @@
 #include "llmload/error.h"
 #include "llmload/exitcode.h"
 #include "llmload/gate.h"
+#include "llmload/live_server.h"
 #include "llmload/report.h"
+#include "llmload/report_push.h"
 #include "llmload/source.h"
 #include "llmload/workers.h"
 
@@ -133,10 +137,6 @@ static const char *unavailable_option(const config *c)
         return "--shard";
     if (c->start_at > 0)
         return "--start-at";
-    if (c->pushgateway)
-        return "--pushgateway";
-    if (c->metrics_listen)
-        return "--metrics-listen";
     if (c->server_metrics)
         return "--server-metrics";
     return NULL;
@@ -154,6 +154,12 @@ static void set_goodput(const gate *g, const bench_result *res, bench_summary *s
     sum->has_goodput = 1;
 }
 
+/* live_server's read callback: runs on the server's thread. */
+static void read_live(void *ud, live_snapshot *out)
+{
+    workers_live_read(ud, out);
+}
+
 int cmd_run(int argc, char **argv)
 {
     config cfg;
@@ -167,6 +173,7 @@ int cmd_run(int argc, char **argv)
     size_t n_plans = 0, n_done = 0;
     cJSON *doc = NULL;
     gate *slo = NULL;
+    live_server *live = NULL;
 
     if (config_init(&cfg) != 0) {
         fprintf(stderr, "llmload run: out of memory\n");
@@ -233,6 +240,14 @@ int cmd_run(int argc, char **argv)
         exit_code = EXIT_RUNTIME;
         goto out;
     }
+    if (cfg.metrics_listen) {
+        if ((rc = live_server_start(&live, cfg.metrics_listen, model, read_live, ws, err, sizeof err)) != 0) {
+            fprintf(stderr, "llmload run: %s\n", err);
+            exit_code = rc == LL_EUSAGE ? EXIT_USAGE : EXIT_RUNTIME;
+            goto out;
+        }
+        fprintf(stderr, "metrics on %s\n", live_server_url(live));
+    }
     if (!cfg.quiet)
         fprintf(stderr, "llmload %s: target %s, model %s, %zu benchmark%s\n", config_schedule_name(cfg.schedule),
                 cfg.target, model, cfg.schedule == CONFIG_SCHED_SWEEP ? (size_t)cfg.rates[0] : n_plans,
@@ -267,6 +282,9 @@ int cmd_run(int argc, char **argv)
                     plans[k].rate = 0.001;
         }
     }
+    /* The load is over: nothing more to serve live (the report and the push carry the rest). */
+    live_server_stop(live);
+    live = NULL;
     int partial = workers_interrupted(ws);
     if (n_done > 0) {
         if ((rc = report_build(&cfg, model, sums, results, n_done, partial, run_wall, &doc)) != 0) {
@@ -300,11 +318,22 @@ int cmd_run(int argc, char **argv)
                         cfg.out_dir, partial ? " [partial]" : "");
             }
         }
+        /* Pushed whatever the verdict: a broken SLO or a signal's partial report is exactly what a
+         * dashboard should see. A failed push is a runtime failure, as a failed write is. */
+        if (cfg.pushgateway) {
+            if ((rc = report_push(&cfg, doc, err, sizeof err)) != 0) {
+                fprintf(stderr, "llmload run: %s\n", err);
+                exit_code = EXIT_RUNTIME;
+            } else if (!cfg.quiet) {
+                fprintf(stderr, "pushed to the Pushgateway as job \"%s\"%s\n", cfg.job, partial ? " [partial]" : "");
+            }
+        }
     }
     /* The shell's convention for a run ended by a signal, after the reports are safe. */
     if (partial && exit_code == EXIT_OK_)
         exit_code = 128 + partial;
 out:
+    live_server_stop(live);
     cJSON_Delete(doc);
     gate_destroy(slo);
     for (size_t i = 0; i < n_done; i++) {

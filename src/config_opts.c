@@ -435,7 +435,7 @@ static int set_listen(config *c, const config__opt *o, const char *val, char *wh
         return rc;
     const char *colon = strrchr(val, ':');
     long port = 0;
-    int ok = colon && colon > val && parse_long(colon + 1, &port) == 0 && port >= 1 && port <= 65535;
+    int ok = colon && colon > val && parse_long(colon + 1, &port) == 0 && port >= 0 && port <= 65535;
     if (ok && val[0] == '[')
         ok = colon[-1] == ']' && colon - val > 2;
     else if (ok)
@@ -541,10 +541,10 @@ const config__opt config__opts[] = {
     STRING("slo", "SPEC", set_string, slo, NULL,
            "gate, e.g. 'ttft_p95<=500ms,itl_p99<=50ms,error_rate<=1%': exit 3 when broken"),
     STRING("pushgateway", "URL", set_url, pushgateway, NULL,
-           "push the summary to this Prometheus Pushgateway when done [not available yet]"),
+           "push the report's Prometheus text (metrics.prom) to this Pushgateway when done"),
     STRING("job", "NAME", set_string, job, "llmload", "Pushgateway job name"),
     STRING("metrics-listen", "ADDR:PORT", set_listen, metrics_listen, NULL,
-           "serve live client metrics for Prometheus while running [not available yet]"),
+           "serve live client metrics at http://ADDR:PORT/metrics while running (port 0: any free one)"),
     {.name = "server-metrics", .has_arg = optional_argument, .metavar = "[URL]",
      .set = set_server_metrics, .off = OFF(server_metrics), .json = J_STR,
      .expect = "a URL string (\"\" for <target>/metrics)", .dflt = "off",

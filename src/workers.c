@@ -235,6 +235,19 @@ int workers_run(workers *ws, const bench_plan *plan, bench_result *res, char *er
     return rc;
 }
 
+void workers_live_read(const workers *ws, live_snapshot *out)
+{
+    memset(out, 0, sizeof *out);
+    live_snapshot part;
+    for (size_t k = 0; k < ws->n; k++) {
+        live_slot *slot = ws->w[k].rn ? runner_live(ws->w[k].rn) : NULL;
+        if (!slot)
+            continue;
+        live_slot_load(slot, &part);
+        live_snapshot_merge(out, &part);
+    }
+}
+
 int workers_interrupted(const workers *ws)
 {
     for (size_t k = 0; k < ws->n; k++)

@@ -16,6 +16,7 @@
 
 #include "llmload/config.h"
 #include "llmload/hist.h"
+#include "llmload/live.h"
 #include "llmload/record.h"
 
 typedef struct bench_plan {
@@ -76,6 +77,10 @@ typedef struct runner_counts {
     uint64_t started, completed, errors, in_flight;
 } runner_counts;
 void runner_counts_read(const runner *r, runner_counts *out);
+/* With cfg->metrics_listen: the slot this runner publishes its live snapshot to, once per 100 ms
+ * tick and at the end of each benchmark (live.h); NULL otherwise. Borrowed, valid until
+ * runner_destroy; live_slot_load on it is safe from any thread. */
+live_slot *runner_live(const runner *r);
 void runner_destroy(runner *r);
 
 void bench_result_free(bench_result *res);

@@ -28,6 +28,10 @@ int workers_create(workers **out, const config *cfg, const char *model, size_t n
  * bench_result_free). 0 or a negative code with err set. */
 int workers_run(workers *w, const bench_plan *plan, bench_result *res, char *err, size_t errlen);
 
+/* --metrics-listen: the loops' live snapshots of the newest benchmark, summed into *out (zeroed
+ * first; start_ns stays 0 before any benchmark). Safe from another thread while a plan runs. */
+void workers_live_read(const workers *w, live_snapshot *out);
+
 /* The first signal any loop received, or 0. */
 int workers_interrupted(const workers *w);
 void workers_destroy(workers *w);

@@ -152,6 +152,7 @@ static const struct flag_case {
     {{"--job", "nightly", NULL}, K_STR, F(job), 0, "nightly"},
     {{"--metrics-listen", "127.0.0.1:9464", NULL}, K_STR, F(metrics_listen), 0, "127.0.0.1:9464"},
     {{"--metrics-listen", "[::1]:9464", NULL}, K_STR, F(metrics_listen), 0, "[::1]:9464"},
+    {{"--metrics-listen", "127.0.0.1:0", NULL}, K_STR, F(metrics_listen), 0, "127.0.0.1:0"}, /* port 0: any free one */
     {{"--server-metrics", NULL}, K_STR, F(server_metrics), 0, ""},
     {{"--server-metrics=http://s:8000/metrics", NULL}, K_STR, F(server_metrics), 0, "http://s:8000/metrics"},
     {{"--server-metrics", "http://s:8000/metrics", NULL}, K_STR, F(server_metrics), 0, "http://s:8000/metrics"},
@@ -389,7 +390,7 @@ static const struct arg_error {
     {{"--data", "missing-file.jsonl", NULL}, LL_EUSAGE, "--data: dataset file \"missing-file.jsonl\""},
     {{"--data", "", NULL}, LL_EUSAGE, "--data: empty data spec"},
     {{"--metrics-listen", "nope", NULL}, LL_EUSAGE, "--metrics-listen: \"nope\" is not ADDR:PORT"},
-    {{"--metrics-listen", "h:0", NULL}, LL_EUSAGE, "--metrics-listen: \"h:0\""},
+    {{"--metrics-listen", "h:65536", NULL}, LL_EUSAGE, "--metrics-listen: \"h:65536\""},
     {{"--ca-cert", "/nonexistent/ca.pem", NULL}, LL_ENOENT, "--ca-cert: cannot read \"/nonexistent/ca.pem\""},
     {{"--model", "", NULL}, LL_EUSAGE, "--model: empty value"},
     {{"--request-timeout", "0", NULL}, LL_EUSAGE, "--request-timeout: 0 is out of range"},
