@@ -1,24 +1,37 @@
 /*
  * client_http1.c - the built-in HTTP/1.1 transport for plain http:// targets (scheduler -> client
  * -> [tcp + http-parser] -> client.c's receive path). Each slot owns at most one keep-alive TCP
- * connection (uv_tcp_t), opened on its first request and reused until the server closes it or a
- * request ends mid-response. A request is one writev (the fixed head, the Content-Length line,
- * the body); the response is read into one buffer shared by the whole client (the loop runs one
- * callback at a time) and parsed by http-parser, whose de-chunked body goes straight to the SSE
- * scan. Per request this is one send and about one read per burst of events, with no
- * allocation and no epoll change: the read watch stays on for the connection's life, so a server
- * closing an idle connection is seen at once.
+ * connection, a non-blocking socket watched by a uv_poll, opened on its first request and reused
+ * until the server closes it or a request ends mid-response. A request is one writev (the fixed
+ * head, the Content-Length line, the body); the response is read with recvmsg into one buffer
+ * shared by the whole client (the loop runs one callback at a time) and parsed by http-parser,
+ * whose de-chunked body goes straight to the SSE scan. Per request this is one send and about one
+ * read per burst of events, with no allocation and no epoll change: the read watch stays on for
+ * the connection's life, so a server closing an idle connection is seen at once.
+ *
+ * Time of arrival: each read is stamped with the kernel's receive timestamp of its bytes
+ * (SO_TIMESTAMPNS), brought onto CLOCK_MONOTONIC by clock_mono_from_real, not with the time the
+ * loop got round to the socket. With thousands of streams the server's writes come in bursts,
+ * and the loop's own queue in a burst would otherwise be added to TTFT and ITL. A read without a
+ * timestamp (option refused) is stamped with clock_now_ns() as before.
  *
  * Invariants: conn->s is the slot the connection belongs to, or NULL once it is closing; a
  * connection carries a new request only in state CONN_IDLE (its last response was parsed to the
- * end with nothing after it and the server allowed keep-alive).
+ * end with nothing after it and the server allowed keep-alive); the done callback is never
+ * called from inside client_start (a failure found there is reported from the defer timer).
  */
+#include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "client_internal.h"
 #include "llmload/clock.h"
@@ -30,17 +43,16 @@
 enum conn_state { CONN_CONNECTING, CONN_IDLE, CONN_BUSY, CONN_CLOSING };
 
 struct client__conn {
-    uv_tcp_t tcp;
-    uv_connect_t connect_req;
-    uv_write_t write_req;
+    uv_poll_t poll;
+    int fd;
     client__slot *s;
     client *c;
     enum conn_state state;
     int reused;             /* has carried a request before the current one */
-    int writing;            /* a uv_write of the request is still queued (write_req busy) */
-    int deferred_kind;      /* a connect failure reported from the close callback */
+    int events;             /* what the poll watches now */
     uint64_t connect_start_ns;
-    char deferred_why[96];
+    struct iovec out[3];    /* the part of the request not yet written */
+    int n_out;
 };
 
 typedef struct http1_state {
@@ -52,6 +64,10 @@ typedef struct http1_state {
     http_parser_settings settings;
     uint64_t connect_timeout_ns;
     size_t connecting; /* connections in CONN_CONNECTING: the timeout scan runs only when > 0 */
+    socklen_t addr_len;
+    uv_timer_t defer;  /* reports failures found inside client_start, one loop turn later */
+    int defer_open;
+    client__slot *deferred; /* slots waiting for it (defer_next) */
 } http1_state;
 
 static void conn_close(client__conn *k);
@@ -135,17 +151,7 @@ static int on_message_complete(http_parser *p)
 static void on_conn_closed(uv_handle_t *h)
 {
     client__conn *k = h->data;
-    client__slot *s = k->s;
-    client *c = k->c;
-    /* A connect that failed before it began is reported here, one loop turn later, so that
-     * client_start never calls the done callback (which may call client_start) itself. */
-    if (s && k->deferred_kind && s->conn == k && s->active && !c->closing) {
-        s->conn = NULL;
-        c->stamp_ns = clock_now_ns();
-        client__finish(c, s, RECORD_OK, k->deferred_kind, k->deferred_why);
-    } else if (s && s->conn == k) {
-        s->conn = NULL;
-    }
+    close(k->fd);
     free(k);
 }
 
@@ -154,11 +160,21 @@ static void conn_close(client__conn *k)
     if (k->state == CONN_CLOSING)
         return;
     conn_set_state(k, CONN_CLOSING);
-    if (k->s && k->s->conn == k && !k->deferred_kind)
+    if (k->s && k->s->conn == k)
         k->s->conn = NULL;
-    if (!k->deferred_kind)
-        k->s = NULL;
-    uv_close((uv_handle_t *)&k->tcp, on_conn_closed);
+    k->s = NULL;
+    uv_poll_stop(&k->poll);
+    uv_close((uv_handle_t *)&k->poll, on_conn_closed);
+}
+
+static void on_io(uv_poll_t *h, int status, int events);
+
+static int conn_watch(client__conn *k, int events)
+{
+    if (events == k->events)
+        return 0;
+    k->events = events;
+    return uv_poll_start(&k->poll, events, on_io);
 }
 
 /* The request on s cannot go on over this connection. */
@@ -169,12 +185,36 @@ static void fail_request(client *c, client__slot *s, int kind, const char *why)
     client__finish(c, s, RECORD_OK, kind, why);
 }
 
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+static void on_defer(uv_timer_t *t)
 {
-    client__conn *k = h->data;
-    http1_state *st = k->c->tp_state;
-    (void)suggested;
-    *buf = uv_buf_init(st->rxbuf, HTTP1_RXBUF);
+    client *c = t->data;
+    http1_state *st = c->tp_state;
+    c->stamp_ns = clock_now_ns();
+    while (st->deferred) {
+        client__slot *s = st->deferred;
+        st->deferred = s->defer_next;
+        s->defer_next = NULL;
+        s->on_defer_list = 0;
+        int kind = s->deferred_kind;
+        s->deferred_kind = 0;
+        if (kind && s->active && !c->closing)
+            client__finish(c, s, RECORD_OK, kind, NULL); /* the text is in s->error_msg */
+    }
+}
+
+/* A failure found while starting a request: reported from the defer timer, so that client_start
+ * never calls the done callback (which may call client_start) itself. */
+static void defer_failure(client *c, client__slot *s, int kind, const char *why)
+{
+    http1_state *st = c->tp_state;
+    snprintf(s->error_msg, sizeof s->error_msg, "%s", why);
+    s->deferred_kind = kind;
+    if (!s->on_defer_list) {
+        s->on_defer_list = 1;
+        s->defer_next = st->deferred;
+        st->deferred = s;
+    }
+    uv_timer_start(&st->defer, on_defer, 0, 0);
 }
 
 static int connect_slot(client *c, client__slot *s);
@@ -195,59 +235,80 @@ static void retry_request(client *c, client__slot *s)
         client__finish(c, s, RECORD_OK, RECORD_ERR_CONNECT, ll_strerror(rc));
 }
 
-static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+/* The bytes of this read arrived when the kernel's timestamp says (see the top of the file). */
+static uint64_t read_stamp(struct msghdr *msg)
 {
-    client__conn *k = stream->data;
-    client *c = k->c;
+    uint64_t now = clock_now_ns();
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm)) {
+        if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS) {
+            struct timespec ts;
+            memcpy(&ts, CMSG_DATA(cm), sizeof ts);
+            return clock_mono_from_real(ts.tv_sec, ts.tv_nsec, now);
+        }
+    }
+    return now;
+}
+
+/* The response ended by the connection's end (EOF) or an error (-errno). */
+static void on_conn_end(client *c, client__conn *k, client__slot *s, int err)
+{
+    http1_state *st = c->tp_state;
+    /* EOF ends a body that runs to the close of the connection; a reset does not. */
+    if (err == 0 && s->rx_bytes > 0)
+        http_parser_execute(&s->parser, &st->settings, NULL, 0);
+    if (s->message_done) {
+        conn_close(k);
+        client__finish(c, s, RECORD_OK, RECORD_ERR_NONE, NULL);
+    } else if (may_retry(s, k)) {
+        retry_request(c, s);
+    } else {
+        char why[96];
+        if (err == 0)
+            snprintf(why, sizeof why, "transfer closed by the server %s",
+                     s->rx_bytes ? "mid-response" : "before any response");
+        else
+            snprintf(why, sizeof why, "receive failed: %s", uv_strerror(uv_translate_sys_error(err)));
+        fail_request(c, s, RECORD_ERR_DISCONNECT, why);
+    }
+}
+
+static void read_response(client *c, client__conn *k)
+{
+    http1_state *st = c->tp_state;
     client__slot *s = k->s;
-    /* The one clock read for these bytes: taken before any of them is parsed. */
-    c->stamp_ns = clock_now_ns();
-    if (nread == 0)
+    union {
+        char buf[CMSG_SPACE(sizeof(struct timespec)) * 2];
+        struct cmsghdr align;
+    } ctl;
+    struct iovec iov = {st->rxbuf, HTTP1_RXBUF};
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+                         .msg_controllen = sizeof ctl.buf};
+    ssize_t n = recvmsg(k->fd, &msg, 0);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
         return;
+    int err = n < 0 ? errno : 0;
+    c->stamp_ns = n > 0 ? read_stamp(&msg) : clock_now_ns();
+    /* Never before the request went out (the two clocks agree to well under a microsecond, but
+     * a difference must not turn into a negative TTFT). */
+    if (s && c->stamp_ns < s->rec.sent_ns)
+        c->stamp_ns = s->rec.sent_ns;
     if (k->state != CONN_BUSY || !s) {
         /* Idle: the server closed the connection (or sent bytes nobody asked for). */
         conn_close(k);
         return;
     }
-    if (nread < 0) {
-        /* libuv reports a reset that follows data (POLLHUP) as EOF: the socket still holds the
-         * real error, and a reset must not pass for the clean end of a body read to the close. */
-        if (nread == UV_EOF) {
-            int soerr = 0;
-            socklen_t sl = sizeof soerr;
-            uv_os_fd_t fd;
-            if (uv_fileno((uv_handle_t *)stream, &fd) == 0 &&
-                getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr != 0)
-                nread = uv_translate_sys_error(soerr);
-        }
-        /* EOF ends a body that runs to the close of the connection; anything else is cut. */
-        if (nread == UV_EOF && s->rx_bytes > 0)
-            http_parser_execute(&s->parser, &((http1_state *)c->tp_state)->settings, NULL, 0);
-        if (s->message_done) {
-            conn_close(k);
-            client__finish(c, s, RECORD_OK, RECORD_ERR_NONE, NULL);
-        } else if (may_retry(s, k)) {
-            retry_request(c, s);
-        } else {
-            char why[96];
-            if (nread == UV_EOF)
-                snprintf(why, sizeof why, "transfer closed by the server %s",
-                         s->rx_bytes ? "mid-response" : "before any response");
-            else
-                snprintf(why, sizeof why, "receive failed: %s", uv_strerror((int)nread));
-            fail_request(c, s, RECORD_ERR_DISCONNECT, why);
-        }
+    if (n <= 0) {
+        on_conn_end(c, k, s, err);
         return;
     }
-    http1_state *st = c->tp_state;
-    s->rx_bytes += (size_t)nread;
+    s->rx_bytes += (size_t)n;
     s->last_rx_ns = c->stamp_ns;
-    size_t used = http_parser_execute(&s->parser, &st->settings, buf->base, (size_t)nread);
+    size_t used = http_parser_execute(&s->parser, &st->settings, st->rxbuf, (size_t)n);
     enum http_errno e = HTTP_PARSER_ERRNO(&s->parser);
     if (s->message_done) {
         /* Bytes after the response, a server that will close, or a request body still being
          * written (the server answered early): this connection is done. */
-        if (http_should_keep_alive(&s->parser) && used == (size_t)nread && !k->writing)
+        if (http_should_keep_alive(&s->parser) && used == (size_t)n && k->n_out == 0)
             conn_set_state(k, CONN_IDLE);
         else
             conn_close(k);
@@ -263,31 +324,48 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
     }
 }
 
-static void on_write(uv_write_t *req, int status)
+/* Writes what is left of the request. Returns 0 (all written or waiting for room) or -errno. */
+static int write_pending(client__conn *k)
 {
-    client__conn *k = req->data;
-    client__slot *s = k->s;
-    k->writing = 0;
-    if (status == 0 || status == UV_ECANCELED || !s || k->state != CONN_BUSY)
-        return;
-    k->c->stamp_ns = clock_now_ns();
+    while (k->n_out > 0) {
+        ssize_t w = writev(k->fd, k->out, k->n_out);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                break;
+            return -errno;
+        }
+        size_t left = (size_t)w;
+        int first = 0;
+        while (first < k->n_out && left >= k->out[first].iov_len)
+            left -= k->out[first++].iov_len;
+        if (first < k->n_out) {
+            k->out[first].iov_base = (char *)k->out[first].iov_base + left;
+            k->out[first].iov_len -= left;
+        }
+        memmove(k->out, k->out + first, (size_t)(k->n_out - first) * sizeof k->out[0]);
+        k->n_out -= first;
+    }
+    /* A body larger than the socket buffer (a very long prompt): wait for room. */
+    return conn_watch(k, k->n_out ? UV_READABLE | UV_WRITABLE : UV_READABLE) == 0 ? 0 : -EIO;
+}
+
+static void send_failed(client *c, client__slot *s, client__conn *k, int err)
+{
     if (may_retry(s, k)) {
-        retry_request(k->c, s);
+        retry_request(c, s);
         return;
     }
     char why[96];
-    snprintf(why, sizeof why, "send failed: %s", uv_strerror(status));
-    fail_request(k->c, s, RECORD_ERR_DISCONNECT, why);
+    snprintf(why, sizeof why, "send failed: %s", uv_strerror(uv_translate_sys_error(err)));
+    fail_request(c, s, RECORD_ERR_DISCONNECT, why);
 }
 
 static void send_request(client *c, client__slot *s)
 {
     http1_state *st = c->tp_state;
     client__conn *k = s->conn;
-    uv_buf_t bufs[3] = {uv_buf_init(st->head, (unsigned)st->head_len),
-                        uv_buf_init(s->length_line, (unsigned)s->length_line_len),
-                        uv_buf_init(s->body, (unsigned)s->body_len)};
-    size_t total = st->head_len + s->length_line_len + s->body_len;
     http_parser_init(&s->parser, HTTP_RESPONSE);
     s->parser.data = s;
     s->message_done = 0;
@@ -295,91 +373,109 @@ static void send_request(client *c, client__slot *s)
     s->in_retry_after = 0;
     s->hdr_len = 0;
     conn_set_state(k, CONN_BUSY);
+    k->out[0] = (struct iovec){st->head, st->head_len};
+    k->out[1] = (struct iovec){s->length_line, s->length_line_len};
+    k->out[2] = (struct iovec){s->body, s->body_len};
+    k->n_out = 3;
     s->rec.sent_ns = clock_now_ns();
-    int n = uv_try_write((uv_stream_t *)&k->tcp, bufs, 3);
-    if (n == (int)total)
-        return;
-    if (n < 0 && n != UV_EAGAIN) {
-        if (may_retry(s, k)) {
-            retry_request(c, s);
-            return;
-        }
-        char why[96];
-        snprintf(why, sizeof why, "send failed: %s", uv_strerror(n));
-        fail_request(c, s, RECORD_ERR_DISCONNECT, why);
-        return;
-    }
-    /* The socket buffer is full (a very long prompt): queue the rest, in order. */
-    size_t skip = n > 0 ? (size_t)n : 0, first = 0;
-    while (first < 3 && skip >= bufs[first].len)
-        skip -= bufs[first++].len;
-    bufs[first].base += skip;
-    bufs[first].len -= skip;
-    k->write_req.data = k;
-    k->writing = 1;
-    int rc = uv_write(&k->write_req, (uv_stream_t *)&k->tcp, bufs + first, 3 - first, on_write);
-    if (rc != 0) {
-        char why[96];
-        k->writing = 0;
-        snprintf(why, sizeof why, "send failed: %s", uv_strerror(rc));
-        fail_request(c, s, RECORD_ERR_DISCONNECT, why);
-    }
+    int rc = write_pending(k);
+    if (rc != 0)
+        send_failed(c, s, k, -rc);
 }
 
-static void on_connect(uv_connect_t *req, int status)
+static void on_connected(client *c, client__conn *k, client__slot *s)
 {
-    client__conn *k = req->data;
-    client *c = k->c;
-    client__slot *s = k->s;
-    if (k->state != CONN_CONNECTING || !s)
-        return; /* given up on (timeout, cancel): the close is under way */
-    c->stamp_ns = clock_now_ns();
     http1_state *st = c->tp_state;
-    char why[400];
-    if (status != 0) {
-        snprintf(why, sizeof why, "connect to %s failed: %s", st->host_port, uv_strerror(status));
-        fail_request(c, s, RECORD_ERR_CONNECT, why);
-        return;
-    }
-    int rc = uv_tcp_nodelay(&k->tcp, 1);
-    if (rc == 0)
-        rc = uv_read_start((uv_stream_t *)&k->tcp, on_alloc, on_read);
-    if (rc != 0) {
-        snprintf(why, sizeof why, "connection to %s: %s", st->host_port, uv_strerror(rc));
+    int err = 0;
+    socklen_t sl = sizeof err;
+    if (getsockopt(k->fd, SOL_SOCKET, SO_ERROR, &err, &sl) != 0)
+        err = errno;
+    if (err != 0) {
+        char why[400];
+        snprintf(why, sizeof why, "connect to %s failed: %s", st->host_port,
+                 uv_strerror(uv_translate_sys_error(err)));
         fail_request(c, s, RECORD_ERR_CONNECT, why);
         return;
     }
     send_request(c, s);
 }
 
+static void on_io(uv_poll_t *h, int status, int events)
+{
+    client__conn *k = h->data;
+    client *c = k->c;
+    client__slot *s = k->s;
+    if (k->state == CONN_CLOSING)
+        return;
+    if (status < 0) {
+        /* POLLERR: libuv has stopped the watch; the socket's error comes out of the next call
+         * below, and a connection that survives it is watched again at the end. */
+        k->events = 0;
+        events = UV_READABLE | UV_WRITABLE;
+    }
+    if (k->state == CONN_CONNECTING) {
+        c->stamp_ns = clock_now_ns();
+        on_connected(c, k, s);
+        return;
+    }
+    if ((events & UV_WRITABLE) && k->n_out > 0 && s && k->state == CONN_BUSY) {
+        int rc = write_pending(k);
+        if (rc != 0) {
+            c->stamp_ns = clock_now_ns();
+            send_failed(c, s, k, -rc);
+            return;
+        }
+    }
+    if (events & UV_READABLE)
+        read_response(c, k);
+    if (k->state != CONN_CLOSING && k->events == 0)
+        conn_watch(k, k->n_out ? UV_READABLE | UV_WRITABLE : UV_READABLE);
+}
+
 /* Opens a new connection for s; the request goes out once it is up. Never calls the done
- * callback itself: a failure is reported from the close callback. */
+ * callback itself: a failure here is deferred. Returns 0 or LL_ENOMEM. */
 static int connect_slot(client *c, client__slot *s)
 {
     http1_state *st = c->tp_state;
-    client__conn *k = calloc(1, sizeof *k);
-    if (!k)
-        return LL_ENOMEM;
-    if (uv_tcp_init(c->loop, &k->tcp) != 0) {
-        free(k);
-        return LL_ELIB;
+    char why[400];
+    int one = 1;
+    s->rec.new_connection = 1;
+    int fd = socket(st->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        /* Typically out of file descriptors: a connect failure of this request. */
+        snprintf(why, sizeof why, "connect failed: %s", uv_strerror(uv_translate_sys_error(errno)));
+        defer_failure(c, s, RECORD_ERR_CONNECT, why);
+        return 0;
     }
-    k->tcp.data = k;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    (void)setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one); /* else clock_now_ns() */
+    client__conn *k = calloc(1, sizeof *k);
+    if (!k) {
+        close(fd);
+        return LL_ENOMEM;
+    }
+    k->fd = fd;
     k->c = c;
+    if (uv_poll_init_socket(c->loop, &k->poll, fd) != 0) {
+        close(fd);
+        free(k);
+        snprintf(why, sizeof why, "connect failed: cannot watch the socket");
+        defer_failure(c, s, RECORD_ERR_CONNECT, why);
+        return 0;
+    }
+    k->poll.data = k;
     k->s = s;
     k->state = CONN_IDLE; /* not counted until it is connecting */
     conn_set_state(k, CONN_CONNECTING);
     k->connect_start_ns = clock_now_ns();
-    k->connect_req.data = k;
     s->conn = k;
-    s->rec.new_connection = 1;
-    int rc = uv_tcp_connect(&k->connect_req, &k->tcp, (const struct sockaddr *)&st->addr, on_connect);
-    if (rc != 0) {
-        /* Typically out of file descriptors: a connect failure of this request. */
-        k->deferred_kind = RECORD_ERR_CONNECT;
-        snprintf(k->deferred_why, sizeof k->deferred_why, "connect failed: %s", uv_strerror(rc));
-        conn_close(k);
-    }
+    int rc = connect(fd, (const struct sockaddr *)&st->addr, st->addr_len);
+    if ((rc == 0 || errno == EINPROGRESS) && conn_watch(k, UV_WRITABLE) == 0)
+        return 0; /* on_io says when it is up (at once when it already is) */
+    snprintf(why, sizeof why, "connect to %s failed: %s", st->host_port,
+             uv_strerror(uv_translate_sys_error(rc == 0 ? EIO : errno)));
+    conn_close(k);
+    defer_failure(c, s, RECORD_ERR_CONNECT, why);
     return 0;
 }
 
@@ -390,6 +486,7 @@ static int http1_start(client *c, client__slot *s)
     int n = snprintf(s->length_line, sizeof s->length_line, "%zu\r\n\r\n", s->body_len);
     s->length_line_len = (size_t)n;
     s->retried = 0;
+    s->deferred_kind = 0;
     if (s->conn && s->conn->state == CONN_IDLE) {
         s->conn->reused = 1;
         send_request(c, s);
@@ -403,6 +500,7 @@ static int http1_start(client *c, client__slot *s)
 static void http1_release(client *c, client__slot *s)
 {
     (void)c;
+    s->deferred_kind = 0; /* ended another way first (cancel): nothing left to report */
     /* Only a connection whose response was read to its end may carry the next request. */
     if (s->conn && s->conn->state != CONN_IDLE && s->conn->state != CONN_CLOSING)
         conn_close(s->conn);
@@ -416,7 +514,7 @@ static void http1_check_timeouts(client *c, uint64_t now_ns)
     for (size_t i = 0; i < c->n_slots && st->connecting > 0; i++) {
         client__slot *s = &c->slots[i];
         client__conn *k = s->conn;
-        if (!s->active || !k || k->state != CONN_CONNECTING || k->deferred_kind)
+        if (!s->active || !k || k->state != CONN_CONNECTING)
             continue;
         if (now_ns > k->connect_start_ns && now_ns - k->connect_start_ns > st->connect_timeout_ns) {
             char why[400];
@@ -477,6 +575,7 @@ static int resolve(http1_state *st, const char *host, const char *port, char *er
         return LL_EIO;
     }
     memcpy(&st->addr, res->ai_addr, res->ai_addrlen);
+    st->addr_len = (socklen_t)res->ai_addrlen;
     freeaddrinfo(res);
     return 0;
 }
@@ -565,19 +664,27 @@ static int http1_create(client *c, char *err, size_t errlen)
     st->settings.on_headers_complete = on_headers_complete;
     st->settings.on_body = on_body;
     st->settings.on_message_complete = on_message_complete;
+    if (uv_timer_init(c->loop, &st->defer) != 0) {
+        snprintf(err, errlen, "libuv: cannot create a timer");
+        return LL_ELIB;
+    }
+    st->defer.data = c;
+    st->defer_open = 1;
     return 0;
 }
 
 static void http1_close(client *c)
 {
-    for (size_t i = 0; i < c->n_slots; i++) {
-        client__slot *s = &c->slots[i];
-        if (s->conn) {
-            client__conn *k = s->conn;
-            k->deferred_kind = 0; /* nobody is left to report to */
-            k->s = s;
-            conn_close(k);
-        }
+    http1_state *st = c->tp_state;
+    if (!st)
+        return;
+    for (size_t i = 0; i < c->n_slots; i++)
+        if (c->slots[i].conn)
+            conn_close(c->slots[i].conn);
+    if (st->defer_open) {
+        uv_timer_stop(&st->defer);
+        uv_close((uv_handle_t *)&st->defer, NULL);
+        st->defer_open = 0;
     }
 }
 

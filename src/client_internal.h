@@ -62,6 +62,9 @@ typedef struct client__slot {
     size_t rx_bytes;    /* response bytes read for this request */
     char length_line[48]; /* "Content-Length: N\r\n\r\n" */
     size_t length_line_len;
+    int deferred_kind;    /* a failure found in client_start, reported by the defer timer */
+    int on_defer_list;
+    struct client__slot *defer_next;
     int in_retry_after;   /* the header being parsed is Retry-After */
     size_t hdr_len;       /* bytes of the header name or Retry-After value collected */
     char hdr[24];

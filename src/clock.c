@@ -21,6 +21,16 @@ double clock_wall_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+uint64_t clock_mono_from_real(int64_t sec, long nsec, uint64_t now_ns)
+{
+    struct timespec real;
+    clock_gettime(CLOCK_REALTIME, &real);
+    int64_t age = ((int64_t)real.tv_sec - sec) * 1000000000LL + (real.tv_nsec - nsec);
+    if (age <= 0)
+        return now_ns;
+    return (uint64_t)age >= now_ns ? 0 : now_ns - (uint64_t)age;
+}
+
 double clock_cpu_s(void)
 {
     struct timespec ts;

@@ -14,6 +14,10 @@
 uint64_t clock_now_ns(void);
 /* Wall-clock seconds since the epoch, for report labels only. */
 double clock_wall_s(void);
+/* A kernel receive timestamp (CLOCK_REALTIME, as SO_TIMESTAMPNS gives it) on this clock, given
+ * now_ns = clock_now_ns() read just after it: now minus its age on the wall clock. Clamped to
+ * [0, now_ns], so a wall-clock step can make it early or late by the step, never in the future. */
+uint64_t clock_mono_from_real(int64_t sec, long nsec, uint64_t now_ns);
 /* Seconds of CPU this process has used (user + system). */
 double clock_cpu_s(void);
 /* Seconds of CPU the calling thread has used (one worker loop's cost). */

@@ -133,24 +133,28 @@ ITL_P99_GOAL_MS = 0.5  # issue #9: llmload's ITL p99 within 0.5 ms of what the s
 
 
 def scale(streams, seconds, itl_ms, tokens):
-    sim = SimProc("--max-num-seqs", streams + 100, "--ttft-ms", 50, "--itl-ms", itl_ms, "--output-tokens", tokens)
+    # Each stream runs one request of `tokens` tokens (about `seconds` long) and the run ends when
+    # all have finished: the client and the simulator then count exactly the same gaps. A run cut
+    # by a time limit would leave the simulator recording the gaps it wrote while the client was
+    # closing 10,000 connections, gaps the client never read, and skew its tail.
+    # KV budget for every stream at once (prompt + output each), so all of them run concurrently.
+    sim = SimProc("--max-num-seqs", streams + 100, "--kv-cache-tokens", streams * (tokens + 64), "--ttft-ms", 50,
+                  "--itl-ms", itl_ms, "--output-tokens", tokens)
     try:
         tmp = tempfile.mkdtemp(prefix="llmload-bench-scale-")
         rep, cpu, rss = llmload(["--target", sim.url, "--schedule", "concurrent", "--rate", str(streams),
-                                 "--max-seconds", str(seconds), "--data",
-                                 # Lengths spread (stdev a quarter of the mean) so that streams end and
-                                 # restart at different times, as in a real workload, instead of
-                                 # 10,000 reconnecting in one wave every tokens x itl seconds.
-                                 f"prompt_tokens=16,output_tokens={tokens},output_tokens_stdev={tokens // 4}",
-                                 "--request-timeout", "120", "--grace-seconds", "0"], seconds + 60, tmp)
-        st = sim.stats()  # right after the run: every stream is finished or cancelled by now
+                                 "--max-requests", str(streams), "--max-seconds", str(3 * seconds),
+                                 "--data", f"prompt_tokens=16,output_tokens={tokens}",
+                                 "--request-timeout", "120", "--grace-seconds", str(3 * seconds)],
+                                3 * seconds + 60, tmp)
+        st = sim.stats()  # right after the run: every stream has finished
     finally:
         sim.stop()
     b = rep["benchmarks"][0]
     itl = b["metrics"]["itl_ms"]
     sent = st["itl_sent_ms"]
     diff = {q: abs(itl[q] - sent[q]) for q in ("p50", "p99")}
-    return {"streams": streams, "seconds": seconds, "itl_ms_setting": itl_ms, "completed": b["requests"]["completed"],
+    return {"streams": streams, "seconds": seconds, "tokens": tokens, "itl_ms_setting": itl_ms, "completed": b["requests"]["completed"],
             "errors": b["requests"]["errored"], "errors_by_kind": b["requests"]["errors_by_kind"],
             "concurrency_mean": b["metrics"]["concurrency_mean"], "rss_mib": rss / 1024, "cpu_s": cpu,
             "client_itl_ms": {k: itl[k] for k in ("count", "mean", "p50", "p99", "max") if k in itl},
@@ -217,11 +221,11 @@ def markdown(res, cmd):
         s = res["scale"]
         c, w, d = s["client_itl_ms"], s["sim_itl_ms"], s["itl_diff_ms"]
         verdict = "PASS" if s["itl_p99_pass"] else "FAIL"
-        lines += [f"Scale: {s['streams']} concurrent streams for {s['seconds']} s against `llmload sim` "
-                  f"(itl {s['itl_ms_setting']} ms): {s['completed']} completed, {s['errors']} errors, "
+        lines += [f"Scale: {s['streams']} concurrent streams of {s.get('tokens', '?')} tokens (about {s['seconds']} s) "
+                  f"against `llmload sim` (itl {s['itl_ms_setting']} ms): {s['completed']} completed, {s['errors']} errors, "
                   f"mean concurrency {s['concurrency_mean']:.0f}, peak RSS {s['rss_mib']:.0f} MiB, client "
                   f"bound: {'yes' if s['client_bound'] else 'no'}. ITL measured by llmload against the gaps the "
-                  f"simulator wrote (`GET /sim/stats`, {w['count']} gaps; {s['sim_events_backlogged']} of "
+                  f"simulator wrote (`GET /sim/stats`, {w['count']} gaps, llmload {c['count']}; {s['sim_events_backlogged']} of "
                   f"{s['sim_events_sent']} events waited for the socket):", "",
                   "| ITL | llmload ms | sim sent ms | abs. difference ms |", "|---|---:|---:|---:|",
                   f"| p50 | {c['p50']:.3f} | {w['p50']:.3f} | {d['p50']:.3f} |",
@@ -263,7 +267,7 @@ def main():
                 res["client"][f"{conc}/{tok}"] = client_vs_wrk(conc, tok, a.seconds, a.repeat)
     if "scale" in parts:
         print("bench: scale", flush=True)
-        res["scale"] = scale(2000 if a.quick else 10000, 15 if a.quick else 60, 500, 200)
+        res["scale"] = scale(2000 if a.quick else 10000, 15 if a.quick else 60, 500, 30 if a.quick else 120)
     if "open" in parts:
         print("bench: open loop", flush=True)
         res["open_loop"] = [open_loop(r, a.seconds) for r in (1000, 5000)]

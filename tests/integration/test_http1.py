@@ -6,12 +6,14 @@ a request body larger than the socket buffers, the request's head (path prefix, 
 --header replaces or removes), a reply that is not HTTP, and the same run through curl for parity."""
 import json
 import os
+import signal
 import socket
+import subprocess
 import tempfile
 import threading
 import time
 
-from lltest import ASAN_SLACK, MULT, done, ok, run
+from lltest import ASAN_SLACK, BIN, MULT, done, ok, run
 
 tmp = tempfile.mkdtemp(prefix="llmload-test-http1-")
 SLACK = ASAN_SLACK * MULT
@@ -49,6 +51,7 @@ class WireServer:
         self.posts = 0
         self.heads = []
         self.body_sizes = []
+        self.client_pid = None
         self.lst = socket.socket()
         self.lst.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.lst.bind(("127.0.0.1", 0))
@@ -100,6 +103,30 @@ class WireServer:
             rest += got
         return (lines[0], headers, need), rest[need:]
 
+    def serve_while_stopped(self, sock):
+        """Headers, then the client process is stopped (SIGSTOP) while the first token arrives,
+        and continued 0.6 s later. The kernel stamps the token's arrival; a client that stamped
+        its reads with its own clock would see it 0.6 s late."""
+        deadline = time.monotonic() + 5
+        while self.client_pid is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n")
+        time.sleep(0.05)
+        os.kill(self.client_pid, signal.SIGSTOP)
+        try:
+            time.sleep(0.05)
+            first = event({"id": "c", "object": "chat.completion.chunk", "model": "fake",
+                           "choices": [{"index": 0, "delta": {"content": " w"}, "finish_reason": None}]})
+            sock.sendall(f"{len(first):x}\r\n".encode() + first + b"\r\n")
+            time.sleep(0.6)
+        finally:
+            os.kill(self.client_pid, signal.SIGCONT)
+        # The rest only once the client has read the first token on its own: bytes read together
+        # share the newest one's timestamp.
+        time.sleep(0.3)
+        rest = BODY[BODY.index(b"data: ", 1):]
+        sock.sendall(f"{len(rest):x}\r\n".encode() + rest + b"\r\n0\r\n\r\n")
+
     def serve(self, sock, conn_no):
         sock.settimeout(10)
         buf = b""
@@ -126,6 +153,9 @@ class WireServer:
                 if what == "garbage":
                     sock.sendall(b"this is not HTTP at all\r\n\r\n")
                     return
+                if what == "stopped":
+                    self.serve_while_stopped(sock)
+                    continue
                 head = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
                 if what == "continue":
                     sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
@@ -298,7 +328,33 @@ for d in dummies:
     d.close()
 lst.close()
 
-# 10. --http-client builtin cannot speak TLS: refused up front with one line.
+# 10. Arrival time is the kernel's: the client is stopped (SIGSTOP) while its first token arrives and
+#     continued 0.6 s later; TTFT still says when the token came, not when the loop read it. The
+#     curl path stamps when it reads, so it shows the stop (the difference this feature makes).
+for client, want_late in (("builtin", False), ("curl", True)):
+    with WireServer(lambda c, r: "stopped") as srv:
+        out = tempfile.mkdtemp(dir=tmp)
+        p = subprocess.Popen([BIN, "run", "--target", srv.url, "--model", "fake", "--schedule", "synchronous",
+                              "--max-requests", "1", "--max-seconds", "0", "--http-client", client,
+                              "--data", "prompt_tokens=8,output_tokens=5", "--no-progress", "--quiet",
+                              "--out", out], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        srv.client_pid = p.pid
+        try:
+            _, err = p.communicate(timeout=30 * SLACK)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            _, err = p.communicate()
+        ttft = None
+        if p.returncode == 0:
+            with open(os.path.join(out, "report.json")) as f:
+                ttft = json.load(f)["benchmarks"][0]["metrics"]["ttft_ms"]["p50"]
+        if want_late:
+            ok(ttft is not None and ttft >= 500, f"curl: TTFT includes the 0.6 s stop ({ttft} ms)", err[-300:])
+        else:
+            ok(ttft is not None and ttft < 350, f"builtin: TTFT is the token's arrival, not the read ({ttft} ms)",
+               err[-300:])
+
+# 11. --http-client builtin cannot speak TLS: refused up front with one line.
 r = run(["run", "--target", "https://127.0.0.1:9", "--http-client", "builtin", "--max-requests", 1])
 ok(r.returncode == 2 and r.stderr.count("\n") == 1 and "http://" in r.stderr,
    "builtin + https: exit 2, one line", f"rc={r.returncode} {r.stderr!r}")
