@@ -190,9 +190,13 @@ static void on_defer(uv_timer_t *t)
     client *c = t->data;
     http1_state *st = c->tp_state;
     c->stamp_ns = clock_now_ns();
-    while (st->deferred) {
-        client__slot *s = st->deferred;
-        st->deferred = s->defer_next;
+    /* The list as it is now: a failure deferred while these are reported (a done callback that
+     * starts a request against a server that refuses at once) waits for the next loop turn. */
+    client__slot *list = st->deferred;
+    st->deferred = NULL;
+    while (list) {
+        client__slot *s = list;
+        list = s->defer_next;
         s->defer_next = NULL;
         s->on_defer_list = 0;
         int kind = s->deferred_kind;
