@@ -343,11 +343,8 @@ int config_validate(const config *c, char *err, size_t errlen)
     return 0;
 }
 
-/* "scheme://user:pass@host/..." -> "scheme://<redacted>@host/...": credentials can ride in URLs. */
-static int add_url(cJSON *o, const char *key, const char *url)
+const char *config_redact_url(const char *url, char *buf, size_t len)
 {
-    if (!url)
-        return cJSON_AddNullToObject(o, key) ? 0 : LL_ENOMEM;
     const char *sep = strstr(url, "://");
     const char *auth = sep ? sep + 3 : url;
     size_t alen = strcspn(auth, "/?#");
@@ -355,15 +352,23 @@ static int add_url(cJSON *o, const char *key, const char *url)
     for (const char *q = auth; q < auth + alen; q++)
         if (*q == '@')
             at = q;
-    if (!at)
-        return cJSON_AddStringToObject(o, key, url) ? 0 : LL_ENOMEM;
-    size_t head = (size_t)(auth - url);
-    size_t n = head + strlen("<redacted>") + strlen(at) + 1;
+    if (at)
+        snprintf(buf, len, "%.*s<redacted>%s", (int)(auth - url), url, at);
+    else
+        snprintf(buf, len, "%s", url);
+    return buf;
+}
+
+/* Credentials can ride in URLs: a report shows them redacted. */
+static int add_url(cJSON *o, const char *key, const char *url)
+{
+    if (!url)
+        return cJSON_AddNullToObject(o, key) ? 0 : LL_ENOMEM;
+    size_t n = strlen(url) + sizeof "<redacted>";
     char *buf = malloc(n);
     if (!buf)
         return LL_ENOMEM;
-    snprintf(buf, n, "%.*s<redacted>%s", (int)head, url, at);
-    int rc = cJSON_AddStringToObject(o, key, buf) ? 0 : LL_ENOMEM;
+    int rc = cJSON_AddStringToObject(o, key, config_redact_url(url, buf, n)) ? 0 : LL_ENOMEM;
     free(buf);
     return rc;
 }

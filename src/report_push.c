@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "llmload/config.h"
 #include "llmload/error.h"
 #include "llmload/report.h"
 
@@ -72,23 +73,6 @@ int report_push_url(const char *base, const char *job, char **out)
     return 0;
 }
 
-/* "scheme://user:pass@host..." -> "scheme://<redacted>@host...", into buf. */
-static const char *display_url(const char *url, char *buf, size_t len)
-{
-    const char *sep = strstr(url, "://");
-    const char *auth = sep ? sep + 3 : url;
-    size_t alen = strcspn(auth, "/?#");
-    const char *at = NULL;
-    for (const char *q = auth; q < auth + alen; q++)
-        if (*q == '@')
-            at = q;
-    if (at)
-        snprintf(buf, len, "%.*s<redacted>%s", (int)(auth - url), url, at);
-    else
-        snprintf(buf, len, "%s", url);
-    return buf;
-}
-
 typedef struct reply {
     char text[PUSH_REPLY_MAX];
     size_t len;
@@ -128,7 +112,7 @@ int report_push(const config *cfg, const struct cJSON *doc, char *err, size_t er
         snprintf(err, errlen, rc == LL_EINVAL ? "--job: the Pushgateway needs a non-empty job name" : "out of memory");
         return rc;
     }
-    display_url(url, shown, sizeof shown);
+    config_redact_url(url, shown, sizeof shown);
     FILE *mem = open_memstream(&body, &body_len);
     if (!mem) {
         snprintf(err, errlen, "out of memory rendering the push");

@@ -127,6 +127,10 @@ int config_validate(const config *c, char *err, size_t errlen);
 const char *config_api_name(config_api a);
 const char *config_http_client_name(config_http_client h);
 
+/* url with any "user:pass@" shown as "<redacted>@" (for reports and error lines), written into buf
+ * (len bytes, truncated to fit); returns buf. */
+const char *config_redact_url(const char *url, char *buf, size_t len);
+
 /* The client that will send the requests: CONFIG_HTTP_CLIENT_BUILTIN or _CURL, never AUTO. */
 config_http_client config_transport(const config *c);
 const char *config_schedule_name(config_schedule s);

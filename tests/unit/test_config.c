@@ -777,6 +777,17 @@ static void test_ready_profiles_load(void **state)
     globfree(&g);
 }
 
+static void test_redact_url(void **state)
+{
+    (void)state;
+    char buf[64];
+    assert_string_equal(config_redact_url("http://u:p@h:1/x", buf, sizeof buf), "http://<redacted>@h:1/x");
+    assert_string_equal(config_redact_url("http://h:1/x@y", buf, sizeof buf), "http://h:1/x@y"); /* '@' in the path */
+    assert_string_equal(config_redact_url("u:p@h", buf, sizeof buf), "<redacted>@h");
+    char small[12];
+    assert_string_equal(config_redact_url("http://u:p@host", small, sizeof small), "http://<red");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -797,6 +808,7 @@ int main(void)
         cmocka_unit_test(test_help),
         cmocka_unit_test(test_parse_twice),
         cmocka_unit_test(test_ready_profiles_load),
+        cmocka_unit_test(test_redact_url),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
