@@ -359,6 +359,25 @@ const char *config_redact_url(const char *url, char *buf, size_t len)
     return buf;
 }
 
+size_t config_target_url(const char *target, const char *path, char *buf, size_t len)
+{
+    const char *sep = strstr(target, "://");
+    const char *auth = sep ? sep + 3 : target;
+    const char *rest = auth + strcspn(auth, "/?#"); /* the path prefix, query and fragment */
+    size_t base = (size_t)(rest - target) + strcspn(rest, "?#");
+    const char *query = target[base] == '?' ? target + base + 1 : NULL;
+    size_t qlen = query ? strcspn(query, "#") : 0;
+    while (base > (size_t)(rest - target) && target[base - 1] == '/')
+        base--;
+    if (base >= (size_t)(rest - target) + 3 && memcmp(target + base - 3, "/v1", 3) == 0)
+        base -= 3;
+    while (base > (size_t)(rest - target) && target[base - 1] == '/')
+        base--;
+    int n = qlen ? snprintf(buf, len, "%.*s%s?%.*s", (int)base, target, path, (int)qlen, query)
+                 : snprintf(buf, len, "%.*s%s", (int)base, target, path);
+    return n < 0 ? 0 : (size_t)n;
+}
+
 /* Credentials can ride in URLs: a report shows them redacted. */
 static int add_url(cJSON *o, const char *key, const char *url)
 {

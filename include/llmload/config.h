@@ -131,6 +131,15 @@ const char *config_http_client_name(config_http_client h);
  * (len bytes, truncated to fit); returns buf. */
 const char *config_redact_url(const char *url, char *buf, size_t len);
 
+/* The URL of path (from '/': "/v1/chat/completions", "/v1/models", "/tokenize", "/metrics") on the
+ * target, the one rule every request and probe follows: the target's scheme, authority and path
+ * prefix, less a trailing "/v1" (the OpenAI SDK's habit: "http://h:8000/v1" is the same server as
+ * "http://h:8000"), then path, then the target's query string (Azure's "?api-version=..."), which
+ * every request keeps. A fragment is dropped. Written into buf like snprintf (NUL-terminated,
+ * truncated to len); returns the length the whole URL needs. strlen(target) + strlen(path) + 2
+ * bytes always suffice. */
+size_t config_target_url(const char *target, const char *path, char *buf, size_t len);
+
 /* The client that will send the requests: CONFIG_HTTP_CLIENT_BUILTIN or _CURL, never AUTO. */
 config_http_client config_transport(const config *c);
 const char *config_schedule_name(config_schedule s);

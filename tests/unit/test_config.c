@@ -777,6 +777,33 @@ static void test_ready_profiles_load(void **state)
     globfree(&g);
 }
 
+static void test_target_url(void **state)
+{
+    (void)state;
+    char buf[128];
+    static const char *const cases[][3] = {
+        {"http://h:8000", "/v1/models", "http://h:8000/v1/models"},
+        {"http://h:8000/v1", "/v1/chat/completions", "http://h:8000/v1/chat/completions"},
+        {"http://h:8000/v1/", "/tokenize", "http://h:8000/tokenize"},
+        {"https://r.example/openai/v1?api-version=2024-02-01", "/v1/models",
+         "https://r.example/openai/v1/models?api-version=2024-02-01"},
+        {"http://h/?a=1&b=2#frag", "/metrics", "http://h/metrics?a=1&b=2"},
+        {"http://h:1/prefix", "/v1/completions", "http://h:1/prefix/v1/completions"},
+        {"http://h:1/xv1", "/v1/models", "http://h:1/xv1/v1/models"}, /* not a "/v1" segment */
+        {"http://u:p@h:1/v1", "/v1/models", "http://u:p@h:1/v1/models"},
+        {"http://h:1?", "/v1/models", "http://h:1/v1/models"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t n = config_target_url(cases[i][0], cases[i][1], buf, sizeof buf);
+        assert_string_equal(buf, cases[i][2]);
+        assert_int_equal(n, strlen(cases[i][2]));
+        assert_true(n <= strlen(cases[i][0]) + strlen(cases[i][1]) + 1);
+    }
+    char small[12];
+    assert_int_equal(config_target_url("http://h:8000", "/v1/models", small, sizeof small), 23);
+    assert_string_equal(small, "http://h:80");
+}
+
 static void test_redact_url(void **state)
 {
     (void)state;
@@ -809,6 +836,7 @@ int main(void)
         cmocka_unit_test(test_parse_twice),
         cmocka_unit_test(test_ready_profiles_load),
         cmocka_unit_test(test_redact_url),
+        cmocka_unit_test(test_target_url),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
