@@ -61,6 +61,14 @@ class _Handler(socketserver.BaseRequestHandler):
         method, path = lines[0].split(" ")[:2]
         headers = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:])}
         need = int(headers.get("content-length", "0"))
+        if method == "POST" and srv.close_body_over is not None and need > srv.close_body_over:
+            # A server that refuses a huge body by hanging up while the client is still writing it.
+            with srv.lock:
+                srv.posts += 1
+                srv.served["close_body"] = srv.served.get("close_body", 0) + 1
+            sock.shutdown(socket.SHUT_WR)  # FIN, then the close's RST (unread data): EPIPE, not ECONNRESET
+            sock.close()
+            return
         while len(body) < need:
             got = sock.recv(65536)
             if not got:
@@ -159,8 +167,9 @@ class _Server(socketserver.ThreadingTCPServer):
 
 
 class FakeServer:
-    def __init__(self, behaviours=("ok",), certfile=None, keyfile=None, hold_s=30.0):
+    def __init__(self, behaviours=("ok",), certfile=None, keyfile=None, hold_s=30.0, close_body_over=None):
         self.behaviours = list(behaviours)
+        self.close_body_over = close_body_over
         self.hold_s = hold_s
         self.lock = threading.Lock()
         self.stop_event = threading.Event()
@@ -172,8 +181,13 @@ class FakeServer:
         if certfile:
             self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             self.tls.load_cert_chain(certfile, keyfile)
-        self.srv = _Server(("127.0.0.1", 0), _Handler)
+        self.srv = _Server(("127.0.0.1", 0), _Handler, bind_and_activate=False)
         self.srv.owner = self
+        if close_body_over is not None:
+            # A small receive window, so a large body cannot leave in one write before the hang-up.
+            self.srv.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        self.srv.server_bind()
+        self.srv.server_activate()
         self.port = self.srv.server_address[1]
         self.url = f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
         self.thread = threading.Thread(target=self.srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
