@@ -9,11 +9,14 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "llmload/aggregate.h"
 #include "llmload/bench.h"
@@ -186,6 +189,31 @@ static void set_goodput(const gate *g, const bench_result *res, bench_summary *s
     sum->has_goodput = 1;
 }
 
+/* Between benchmarks and while the outputs are written, SIGINT, SIGTERM and SIGHUP are held
+ * pending (blocked in this, the only thread left) rather than caught by the runner's libuv
+ * watchers, whose loops no longer run and would drop them: the files are finished first, then
+ * the exit code says a signal came. Unblocked before the next benchmark, a held signal reaches
+ * its loop and stops that benchmark as if it came during it. */
+static void signals_hold(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, set, NULL);
+}
+
+/* The first held signal, taken off the pending set (so it never acts later), or 0. */
+static int signals_take(const sigset_t *set)
+{
+    const struct timespec now = {0, 0};
+    int first = 0, s;
+    while ((s = sigtimedwait(set, NULL, &now)) > 0)
+        if (!first)
+            first = s;
+    return first;
+}
+
 /* live_server's read callback: runs on the server's thread. */
 static void read_live(void *ud, live_snapshot *out)
 {
@@ -298,8 +326,13 @@ int cmd_run(int argc, char **argv)
                 cfg.target, model, cfg.schedule == CONFIG_SCHED_SWEEP ? (size_t)cfg.rates[0] : n_plans,
                 n_plans == 1 && cfg.schedule != CONFIG_SCHED_SWEEP ? "" : "s");
     double run_wall = clock_wall_s();
+    sigset_t held;
+    sigemptyset(&held);
     for (size_t i = 0; i < n_plans && !workers_interrupted(ws); i++) {
-        if ((rc = workers_run(ws, &plans[i], &results[i], err, sizeof err)) != 0) {
+        pthread_sigmask(SIG_UNBLOCK, &held, NULL);
+        rc = workers_run(ws, &plans[i], &results[i], err, sizeof err);
+        signals_hold(&held);
+        if (rc != 0) {
             fprintf(stderr, "llmload run: %s: %s\n", plans[i].name, err);
             bench_result_free(&results[i]);
             exit_code = EXIT_RUNTIME;
@@ -377,6 +410,13 @@ int cmd_run(int argc, char **argv)
     /* The shell's convention for a run ended by a signal, after the reports are safe. */
     if (partial && exit_code == EXIT_OK_)
         exit_code = 128 + partial;
+    int late = signals_take(&held);
+    if (late) {
+        fprintf(stderr, "llmload: %s received while the results were written: the files were finished first\n",
+                late == SIGINT ? "SIGINT" : late == SIGHUP ? "SIGHUP" : "SIGTERM");
+        if (exit_code == EXIT_OK_)
+            exit_code = 128 + late;
+    }
 out:
     live_server_stop(live);
     cJSON_Delete(doc);

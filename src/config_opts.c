@@ -526,7 +526,7 @@ const config__opt config__opts[] = {
     DURATION("request-timeout", request_timeout_s, 0.001, "600s", "wait for the first byte"),
     DURATION("stream-timeout", stream_timeout_s, 0.001, "60s", "longest silence mid-stream"),
     DURATION("connect-timeout", connect_timeout_s, 0.001, "5s", "TCP and TLS connect"),
-    DURATION("drain-seconds", drain_s, 0, "5s", "grace for requests in flight after SIGINT/SIGTERM"),
+    DURATION("drain-seconds", drain_s, 0, "5s", "grace for requests in flight after SIGINT/SIGTERM/SIGHUP"),
     DURATION("grace-seconds", grace_s, 0, "60s", "time requests in flight may take to finish after --max-seconds, then they are cancelled (incomplete)"),
     FLAG("respect-retry-after", respect_retry_after, 1, NULL,
          "wait as a 429's Retry-After says before the next request"),
