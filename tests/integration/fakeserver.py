@@ -36,6 +36,11 @@ SSE_HEAD = (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Contro
             b"Connection: close\r\n\r\n")
 SERVER_ERROR_MSG = "fake: CUDA out of memory while decoding"
 HTTP_400_MSG = "fake: This model's maximum context length is 16 tokens"
+# Server text that would break a reader or a terminal: ESC sequences, a bell, a C1 CSI, quotes, commas,
+# and bytes that are not UTF-8 (no NUL: the HTTP clients stop a C string there).
+HOSTILE_JSON = (b'evil \\u001b[31mRED\\u001b[0m \\u0007bell, \\"quoted\\", \\u009b2J cr\\r nl\\n bad\xff\xfe\xc3('
+                b' caf\xc3\xa9 end')
+HOSTILE_RAW = b'raw \x1b]0;title\x07 \x1b[2J bad\xff\x80, "q", \x08\x7f caf\xc3\xa9 end'
 
 
 def http_error(code, reason, message):
@@ -77,7 +82,7 @@ class _Handler(socketserver.BaseRequestHandler):
         with srv.lock:
             srv.headers_seen.append(headers)
         if method == "GET":
-            b = json.dumps({"object": "list", "data": [{"id": "fake", "object": "model"}]}).encode()
+            b = json.dumps({"object": "list", "data": [{"id": srv.model_id, "object": "model"}]}).encode()
             sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
                          + str(len(b)).encode() + b"\r\nConnection: close\r\n\r\n" + b)
             return
@@ -126,6 +131,23 @@ class _Handler(socketserver.BaseRequestHandler):
         except OSError:
             pass
 
+    def do_hostile_json(self, sock):
+        # A 500 whose JSON message decodes to escape sequences and control bytes, around raw bytes that
+        # are not UTF-8.
+        body = (b'{"object":"error","message":"' + HOSTILE_JSON + b'","type":"InternalServerError","code":500}')
+        sock.sendall(b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\nContent-Length: "
+                     + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body)
+
+    def do_hostile_raw(self, sock):
+        # A 502 from a proxy in front: not JSON, its raw bytes are the message.
+        sock.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain\r\nContent-Length: "
+                     + str(len(HOSTILE_RAW)).encode() + b"\r\nConnection: close\r\n\r\n" + HOSTILE_RAW)
+
+    def do_hostile_event(self, sock):
+        # An error object inside a 200 stream with the same hostile message.
+        sock.sendall(SSE_HEAD + tokens(1) + b'data: {"error":{"message":"' + HOSTILE_JSON + b'","code":500}}\n\n'
+                     + DONE)
+
     def do_hang(self, sock):
         # Reads the request and never answers: the client's --request-timeout must end it.
         self.server.owner.stop_event.wait(self.server.owner.hold_s)
@@ -167,8 +189,10 @@ class _Server(socketserver.ThreadingTCPServer):
 
 
 class FakeServer:
-    def __init__(self, behaviours=("ok",), certfile=None, keyfile=None, hold_s=30.0, close_body_over=None):
+    def __init__(self, behaviours=("ok",), certfile=None, keyfile=None, hold_s=30.0, close_body_over=None,
+                 model_id="fake"):
         self.behaviours = list(behaviours)
+        self.model_id = model_id
         self.close_body_over = close_body_over
         self.hold_s = hold_s
         self.lock = threading.Lock()
