@@ -11,7 +11,7 @@ import subprocess
 import tempfile
 
 from fakeserver import FakeServer
-from lltest import done, ok, run
+from lltest import BIN, MULT, done, ok, run
 
 tmp = tempfile.mkdtemp(prefix="llmload-test-hostile-")
 BEHAVIOURS = ("ok", "hostile_json", "hostile_raw", "hostile_event")
@@ -34,12 +34,11 @@ def utf8(path):
 
 with FakeServer(behaviours=BEHAVIOURS) as fs:
     out = os.path.join(tmp, "out")
-    r = subprocess.run([os.environ.get("LLMLOAD_BIN") or "llmload", "run", "--target", fs.url, "--max-requests", "8",
+    r = subprocess.run([BIN, "run", "--target", fs.url, "--max-requests", "8",
                         "--max-seconds", "0", "--data", "prompt_tokens=8,output_tokens=4", "--out", out,
-                        "--no-progress"], capture_output=True, timeout=120) if os.environ.get("LLMLOAD_BIN") else None
-    ok(r is not None and r.returncode == 0, "a run against hostile error bodies exits 0",
-       f"rc={r.returncode if r else None} err={r.stderr[-400:] if r else ''!r}")
-    console = (r.stdout + r.stderr) if r else b""
+                        "--no-progress"], capture_output=True, timeout=120 * MULT)
+    ok(r.returncode == 0, "a run against hostile error bodies exits 0", f"rc={r.returncode} err={r.stderr[-400:]!r}")
+    console = r.stdout + r.stderr
     ok(b"\x1b" not in console and b"\x07" not in console and b"\xc2\x9b" not in console,
        "console: no ESC, BEL or CSI byte reaches the terminal", repr(console[-400:]))
     try:
