@@ -529,6 +529,12 @@ int runner_run(runner *r, const bench_plan *plan, bench_result *res, char *err, 
         res->end_ns = clock_now_ns();
     if (!res->sched_end_ns)
         res->sched_end_ns = res->end_ns;
+    /* A Retry-After longer than what was left of the run counted its whole length; only the part
+     * inside the run was a pause (the pauses never overlap, so the total stays within the run). */
+    if (r->pause_until_ns > res->end_ns) {
+        uint64_t beyond = r->pause_until_ns - res->end_ns;
+        res->paused_ns -= beyond < res->paused_ns ? beyond : res->paused_ns;
+    }
     pacer_disarm(r->tick_pacer);
     pacer_disarm(r->sched_pacer);
     print_progress(r, res->end_ns, 1);

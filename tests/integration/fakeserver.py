@@ -148,6 +148,12 @@ class _Handler(socketserver.BaseRequestHandler):
         sock.sendall(SSE_HEAD + tokens(1) + b'data: {"error":{"message":"' + HOSTILE_JSON + b'","code":500}}\n\n'
                      + DONE)
 
+    def do_retry_after_hour(self, sock):
+        # A 429 asking the client to wait an hour.
+        body = b'{"object":"error","message":"fake: rate limited","code":429}'
+        sock.sendall(b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 3600\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: " + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body)
+
     def do_hang(self, sock):
         # Reads the request and never answers: the client's --request-timeout must end it.
         self.server.owner.stop_event.wait(self.server.owner.hold_s)
