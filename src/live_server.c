@@ -11,6 +11,7 @@
 #include <http_parser.h>
 #include <netdb.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -251,6 +252,14 @@ static void on_stop(uv_async_t *a)
 static void *serve(void *arg)
 {
     live_server *srv = arg;
+    /* The run's stop signals belong to the load loops (and, between benchmarks, to cmd_run, which
+     * holds them): delivered here, libuv would queue them for a loop that may never run again. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
     uv_run(&srv->loop, UV_RUN_DEFAULT);
     return NULL;
 }
