@@ -41,12 +41,10 @@ static void usage(FILE *f)
  * their place, so a closed stream costs only what would have been printed. */
 static void hold_std_fds(void)
 {
+    /* In order, so open() (lowest free number first) fills exactly the gap being looked at. */
     for (int fd = 0; fd <= 2; fd++)
-        if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
-            int n = open("/dev/null", O_RDWR);
-            if (n >= 0 && n != fd)
-                close(n); /* fd was opened meanwhile: nothing more to hold */
-        }
+        if (fcntl(fd, F_GETFD) < 0 && errno == EBADF && open("/dev/null", O_RDWR) < 0)
+            break; /* nothing to hold them with: carry on as before */
 }
 
 int main(int argc, char **argv)
