@@ -70,6 +70,7 @@ struct runner {
     size_t live_seen;        /* records already counted in live_snap.ttft */
     uint64_t live_fold_ns;   /* when the ITL histogram was last folded into it */
     char err[256];
+    uv_signal_t sighup; /* a closed terminal or a service manager's stop: as SIGTERM */
 };
 
 size_t bench_plan_slots(const bench_plan *p, const config *cfg)
@@ -339,7 +340,7 @@ static void on_signal(uv_signal_t *h, int signum)
     if (!r->silent_signals)
         fprintf(stderr,
                 "\nllmload: %s received: stopping, giving in-flight requests %.1f s, then writing partial reports\n",
-                signum == SIGINT ? "SIGINT" : "SIGTERM", r->cfg->drain_s);
+                signum == SIGINT ? "SIGINT" : signum == SIGHUP ? "SIGHUP" : "SIGTERM", r->cfg->drain_s);
     if (r->res) {
         uint64_t now = clock_now_ns();
         r->res->interrupted = 1;
@@ -386,15 +387,17 @@ int runner_create(runner **out, const config *cfg, const char *model, size_t slo
         snprintf(err, errlen, "cannot create a timerfd: %s", ll_strerror(rc));
         goto fail;
     }
-    if (uv_signal_init(&r->loop, &r->sigint) != 0 || uv_signal_init(&r->loop, &r->sigterm) != 0) {
+    if (uv_signal_init(&r->loop, &r->sigint) != 0 || uv_signal_init(&r->loop, &r->sigterm) != 0 ||
+        uv_signal_init(&r->loop, &r->sighup) != 0) {
         snprintf(err, errlen, "libuv: cannot watch signals");
         rc = LL_ELIB;
         goto fail;
     }
     r->signals_open = 1;
-    r->sigint.data = r->sigterm.data = r;
+    r->sigint.data = r->sigterm.data = r->sighup.data = r;
     uv_signal_start(&r->sigint, on_signal, SIGINT);
     uv_signal_start(&r->sigterm, on_signal, SIGTERM);
+    uv_signal_start(&r->sighup, on_signal, SIGHUP);
     if (cfg->quiet || cfg->progress == 0)
         r->progress_tty = -1;
     else if (cfg->progress == 1)
@@ -526,6 +529,12 @@ int runner_run(runner *r, const bench_plan *plan, bench_result *res, char *err, 
         res->end_ns = clock_now_ns();
     if (!res->sched_end_ns)
         res->sched_end_ns = res->end_ns;
+    /* A Retry-After longer than what was left of the run counted its whole length; only the part
+     * inside the run was a pause (the pauses never overlap, so the total stays within the run). */
+    if (r->pause_until_ns > res->end_ns) {
+        uint64_t beyond = r->pause_until_ns - res->end_ns;
+        res->paused_ns -= beyond < res->paused_ns ? beyond : res->paused_ns;
+    }
     pacer_disarm(r->tick_pacer);
     pacer_disarm(r->sched_pacer);
     print_progress(r, res->end_ns, 1);
@@ -555,6 +564,7 @@ void runner_destroy(runner *r)
     if (r->signals_open) {
         uv_close((uv_handle_t *)&r->sigint, NULL);
         uv_close((uv_handle_t *)&r->sigterm, NULL);
+        uv_close((uv_handle_t *)&r->sighup, NULL);
     }
     if (r->loop_open) {
         /* Let the close callbacks run, then the loop can be closed. */

@@ -332,7 +332,10 @@ static void read_response(client *c, client__conn *k)
 static int write_pending(client__conn *k)
 {
     while (k->n_out > 0) {
-        ssize_t w = writev(k->fd, k->out, k->n_out);
+        /* sendmsg, not writev: MSG_NOSIGNAL makes a server that hangs up mid-body an EPIPE error of
+         * this request instead of a SIGPIPE that kills the process and its reports. */
+        struct msghdr mh = {.msg_iov = k->out, .msg_iovlen = (size_t)k->n_out};
+        ssize_t w = sendmsg(k->fd, &mh, MSG_NOSIGNAL);
         if (w < 0) {
             if (errno == EINTR)
                 continue;

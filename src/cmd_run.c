@@ -9,10 +9,14 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "llmload/aggregate.h"
 #include "llmload/bench.h"
@@ -25,6 +29,7 @@
 #include "llmload/exitcode.h"
 #include "llmload/gate.h"
 #include "llmload/live_server.h"
+#include "llmload/outfile.h"
 #include "llmload/report.h"
 #include "llmload/report_push.h"
 #include "llmload/source.h"
@@ -88,12 +93,9 @@ static int make_dir(const char *dir, char *err, size_t errlen)
     return 0;
 }
 
-typedef struct requests_csv_ctx {
-    const bench_result *results;
-    size_t n;
-    uint64_t t0;
-} requests_csv_ctx;
-
+/* Every report of the run is written to a temporary first; only when all five are on disk are
+ * they renamed into place, so a failure (a full disk at report.html) leaves the earlier run's
+ * files as they were instead of mixing the two runs. */
 static int write_outputs(const config *cfg, const cJSON *doc, const bench_result *results, size_t n,
                          char *err, size_t errlen)
 {
@@ -108,23 +110,56 @@ static int write_outputs(const config *cfg, const cJSON *doc, const bench_result
         {"summary.csv", report_write_summary_csv},
         {"report.html", report_write_html},
         {"metrics.prom", report_write_prometheus},
+        {"requests.csv", NULL},
     };
-    char path[4200];
-    for (size_t i = 0; i < sizeof outputs / sizeof outputs[0]; i++) {
-        snprintf(path, sizeof path, "%s/%s", cfg->out_dir, outputs[i].file);
-        if ((rc = report_write_file(path, outputs[i].writer, doc, err, errlen)) != 0)
-            return rc;
+    outfile_set *set = NULL;
+    if ((rc = outfile_create(&set, cfg->out_dir, err, errlen)) != 0)
+        return rc;
+    for (size_t i = 0; i < sizeof outputs / sizeof outputs[0] && rc == 0; i++) {
+        FILE *f;
+        if ((rc = outfile_begin(set, outputs[i].file, &f, err, errlen)) != 0)
+            break;
+        int wrc = outputs[i].writer ? outputs[i].writer(doc, f)
+                                    : report_write_requests_csv(results, n, n ? results[0].t0_ns : 0, f);
+        rc = outfile_end(set, wrc, err, errlen);
     }
-    snprintf(path, sizeof path, "%s/requests.csv", cfg->out_dir);
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
-        return LL_EIO;
+    if (rc == 0)
+        rc = outfile_commit(set, err, errlen);
+    else {
+        size_t len = strlen(err);
+        snprintf(err + len, errlen - len, "; no report was written (files already in %s were left untouched)",
+                 cfg->out_dir);
     }
-    rc = report_write_requests_csv(results, n, n ? results[0].t0_ns : 0, f);
-    if (fclose(f) != 0 || rc != 0) {
-        snprintf(err, errlen, "%s: write failed", path);
-        return LL_EIO;
+    outfile_destroy(set);
+    return rc == LL_ENOMEM ? rc : rc ? LL_EIO : 0;
+}
+
+/* Descriptors besides the connections: stdio, the loops' epoll, signal and timer fds, curl's
+ * resolver, the live server, the report file being written. Measured need is under 20 for one
+ * loop; the margin covers libraries that open a file or two. */
+#define FD_BASE 32
+#define FD_PER_WORKER 8
+
+/* A limit too low for the asked concurrency would show up as a run of connect failures ("too
+ * many open files") and could cost the report files at the end: refused before any request. The
+ * soft limit is raised to the hard one first, as the simulator does. */
+static int check_fd_budget(size_t slots, int loops, char *err, size_t errlen)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 0;
+    if (rl.rlim_cur < rl.rlim_max) {
+        struct rlimit up = {rl.rlim_max, rl.rlim_max};
+        if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+            rl.rlim_cur = rl.rlim_max;
+    }
+    uint64_t need = (uint64_t)slots + FD_BASE + (uint64_t)FD_PER_WORKER * (uint64_t)(loops > 0 ? loops : 1);
+    if (rl.rlim_cur != RLIM_INFINITY && (uint64_t)rl.rlim_cur < need) {
+        snprintf(err, errlen,
+                 "the open-file limit is %llu, and %zu connections plus the report files need about %llu: "
+                 "raise it (ulimit -n %llu) or ask for less concurrency",
+                 (unsigned long long)rl.rlim_cur, slots, (unsigned long long)need, (unsigned long long)need);
+        return LL_ERANGE;
     }
     return 0;
 }
@@ -152,6 +187,31 @@ static void set_goodput(const gate *g, const bench_result *res, bench_summary *s
     }
     sum->goodput = sum->duration_s > 0 ? (double)good / sum->duration_s : 0;
     sum->has_goodput = 1;
+}
+
+/* Between benchmarks and while the outputs are written, SIGINT, SIGTERM and SIGHUP are held
+ * pending (blocked in this, the only thread left) rather than caught by the runner's libuv
+ * watchers, whose loops no longer run and would drop them: the files are finished first, then
+ * the exit code says a signal came. Unblocked before the next benchmark, a held signal reaches
+ * its loop and stops that benchmark as if it came during it. */
+static void signals_hold(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, set, NULL);
+}
+
+/* The first held signal, taken off the pending set (so it never acts later), or 0. */
+static int signals_take(const sigset_t *set)
+{
+    const struct timespec now = {0, 0};
+    int first = 0, s;
+    while ((s = sigtimedwait(set, NULL, &now)) > 0)
+        if (!first)
+            first = s;
+    return first;
 }
 
 /* live_server's read callback: runs on the server's thread. */
@@ -209,6 +269,14 @@ int cmd_run(int argc, char **argv)
         exit_code = EXIT_USAGE;
         goto out;
     }
+    /* --out is made and tried before anything is sent: a directory that cannot be written would
+     * otherwise cost the whole run at the end. Exit 1: the flag is well formed, the place is not. */
+    if (cfg.out_dir && ((rc = make_dir(cfg.out_dir, err, sizeof err)) != 0 ||
+                        (rc = outfile_probe(cfg.out_dir, err, sizeof err)) != 0)) {
+        fprintf(stderr, "llmload run: %s%s\n", strncmp(err, "--out", 5) ? "--out: " : "", err);
+        exit_code = rc == LL_EUSAGE ? EXIT_USAGE : EXIT_RUNTIME;
+        goto out;
+    }
     if ((rc = discover_model(&cfg, &model, err, sizeof err)) != 0) {
         fprintf(stderr, "llmload run: %s\n", err);
         exit_code = EXIT_RUNTIME;
@@ -235,6 +303,11 @@ int cmd_run(int argc, char **argv)
     }
     if (cfg.schedule == CONFIG_SCHED_SWEEP && (size_t)cfg.max_concurrency > slots)
         slots = (size_t)cfg.max_concurrency;
+    if ((rc = check_fd_budget(slots, cfg.workers, err, sizeof err)) != 0) {
+        fprintf(stderr, "llmload run: %s\n", err);
+        exit_code = EXIT_RUNTIME;
+        goto out;
+    }
     if ((rc = workers_create(&ws, &cfg, model, (size_t)cfg.workers, slots, err, sizeof err)) != 0) {
         fprintf(stderr, "llmload run: %s\n", err);
         exit_code = EXIT_RUNTIME;
@@ -253,8 +326,13 @@ int cmd_run(int argc, char **argv)
                 cfg.target, model, cfg.schedule == CONFIG_SCHED_SWEEP ? (size_t)cfg.rates[0] : n_plans,
                 n_plans == 1 && cfg.schedule != CONFIG_SCHED_SWEEP ? "" : "s");
     double run_wall = clock_wall_s();
+    sigset_t held;
+    sigemptyset(&held);
     for (size_t i = 0; i < n_plans && !workers_interrupted(ws); i++) {
-        if ((rc = workers_run(ws, &plans[i], &results[i], err, sizeof err)) != 0) {
+        pthread_sigmask(SIG_UNBLOCK, &held, NULL);
+        rc = workers_run(ws, &plans[i], &results[i], err, sizeof err);
+        signals_hold(&held);
+        if (rc != 0) {
             fprintf(stderr, "llmload run: %s: %s\n", plans[i].name, err);
             bench_result_free(&results[i]);
             exit_code = EXIT_RUNTIME;
@@ -332,6 +410,13 @@ int cmd_run(int argc, char **argv)
     /* The shell's convention for a run ended by a signal, after the reports are safe. */
     if (partial && exit_code == EXIT_OK_)
         exit_code = 128 + partial;
+    int late = signals_take(&held);
+    if (late) {
+        fprintf(stderr, "llmload: %s received while the results were written: the files were finished first\n",
+                late == SIGINT ? "SIGINT" : late == SIGHUP ? "SIGHUP" : "SIGTERM");
+        if (exit_code == EXIT_OK_)
+            exit_code = 128 + late;
+    }
 out:
     live_server_stop(live);
     cJSON_Delete(doc);

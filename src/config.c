@@ -301,6 +301,11 @@ int config_validate(const config *c, char *err, size_t errlen)
         snprintf(err, errlen, "--max-seconds and --max-requests cannot be negative");
         return LL_EUSAGE;
     }
+    if (c->max_seconds > 0 && c->max_seconds < 0.001) {
+        /* Under a millisecond no request can even be sent: a typo for ms, not a benchmark. */
+        snprintf(err, errlen, "--max-seconds %gs is under the 1 ms minimum (0 means no time limit)", c->max_seconds);
+        return LL_EUSAGE;
+    }
     if (c->max_seconds == 0 && c->max_requests == 0) {
         snprintf(err, errlen,
                  "no end: --max-seconds 0 and --max-requests 0 would run forever; set one of them");

@@ -20,7 +20,7 @@
 #define CONFIG__MAX_RATES 1000                  /* items in --rate */
 #define CONFIG__MAX_HEADERS 64                  /* --header occurrences */
 #define CONFIG__MAX_SWEEP_POINTS 1000
-#define CONFIG__MAX_RATE 1e7                    /* req/s or streams */
+#define CONFIG__MAX_RATE 1e6                    /* req/s or streams: past what one client sends */
 #define CONFIG__MAX_DURATION_S 1e7              /* about 115 days */
 #define CONFIG__MAX_TOKENS 10000000L            /* any token count in a data spec */
 

@@ -312,6 +312,9 @@ static int set_rates(config *c, const config__opt *o, const char *val, char *why
         if (!ok) {
             if (len == 0)
                 snprintf(why, whylen, "\"%.64s\" has an empty item", val);
+            else if (v > CONFIG__MAX_RATE)
+                snprintf(why, whylen, "\"%.*s\" is above the limit of %.0f (req/s, or streams in flight)",
+                         (int)(len < 64 ? len : 64), p, CONFIG__MAX_RATE);
             else
                 snprintf(why, whylen, "\"%.*s\" is not a positive number", (int)(len < 64 ? len : 64), p);
             free(r);
@@ -338,7 +341,12 @@ static int set_header(config *c, const config__opt *o, const char *val, char *wh
     size_t nlen = 0;
     while (is_tchar((unsigned char)val[nlen]))
         nlen++;
-    int bad = nlen == 0 || val[nlen] != ':' || strlen(val) >= CONFIG__MAX_STRING;
+    if (strlen(val) >= CONFIG__MAX_STRING) {
+        snprintf(why, whylen, "\"%.*s: ...\" is %zu bytes long, over the limit of %d bytes for one header",
+                 (int)(nlen < 40 ? nlen : 40), val, strlen(val), CONFIG__MAX_STRING - 1);
+        return LL_EUSAGE;
+    }
+    int bad = nlen == 0 || val[nlen] != ':';
     for (const char *p = val; !bad && *p; p++)
         bad = *p == '\r' || *p == '\n' || (iscntrl((unsigned char)*p) && *p != '\t');
     if (bad) {
@@ -526,7 +534,7 @@ const config__opt config__opts[] = {
     DURATION("request-timeout", request_timeout_s, 0.001, "600s", "wait for the first byte"),
     DURATION("stream-timeout", stream_timeout_s, 0.001, "60s", "longest silence mid-stream"),
     DURATION("connect-timeout", connect_timeout_s, 0.001, "5s", "TCP and TLS connect"),
-    DURATION("drain-seconds", drain_s, 0, "5s", "grace for requests in flight after SIGINT/SIGTERM"),
+    DURATION("drain-seconds", drain_s, 0, "5s", "grace for requests in flight after SIGINT/SIGTERM/SIGHUP"),
     DURATION("grace-seconds", grace_s, 0, "60s", "time requests in flight may take to finish after --max-seconds, then they are cancelled (incomplete)"),
     FLAG("respect-retry-after", respect_retry_after, 1, NULL,
          "wait as a 429's Retry-After says before the next request"),

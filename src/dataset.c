@@ -7,10 +7,12 @@
 #include <cjson/cJSON.h>
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "llmload/error.h"
 
@@ -355,7 +357,7 @@ int dataset_parse(dataset **out, const char *text, size_t len, const char *name,
 {
     *out = NULL;
     if (len > DATASET_MAX_FILE) {
-        snprintf(err, errlen, "--data %.200s: larger than 1 GiB", name);
+        snprintf(err, errlen, "--data %.200s: %zu bytes, over the 1 GiB limit for a dataset file", name, len);
         return LL_EOVERSIZE;
     }
     dataset *d = calloc(1, sizeof *d);
@@ -405,6 +407,15 @@ int dataset_load(dataset **out, const char *path, long default_output_tokens, ch
         snprintf(err, errlen, "--data %.200s: cannot open: %s", path, strerror(errno));
         return missing ? LL_ENOENT : LL_EIO;
     }
+    /* A regular file's size is known before reading: one too large is refused at once, not after
+     * a gigabyte has been read into memory (a pipe is still checked as it is read). */
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size > DATASET_MAX_FILE) {
+        snprintf(err, errlen, "--data %.200s: %llu bytes (%.1f GiB), over the 1 GiB limit for a dataset file", path,
+                 (unsigned long long)st.st_size, (double)st.st_size / (double)((uint64_t)1 << 30));
+        fclose(f);
+        return LL_EOVERSIZE;
+    }
     char *buf = NULL;
     size_t len = 0, cap = 0;
     int rc = 0;
@@ -412,7 +423,7 @@ int dataset_load(dataset **out, const char *path, long default_output_tokens, ch
         if (len + 65536 > cap) {
             size_t ncap = cap ? cap * 2 : 1 << 20;
             if (ncap > DATASET_MAX_FILE + 65536) {
-                snprintf(err, errlen, "--data %.200s: larger than 1 GiB", path);
+                snprintf(err, errlen, "--data %.200s: over the 1 GiB limit for a dataset file", path);
                 rc = LL_EOVERSIZE;
                 break;
             }

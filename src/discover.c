@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "llmload/error.h"
+#include "llmload/text.h"
 
 #define DISCOVER_MAX_BODY (4u << 20)
 
@@ -148,6 +149,17 @@ int discover_model(const config *cfg, char **model, char *err, size_t errlen)
     }
     if (!(*model = first_model_id(b.data))) {
         snprintf(err, errlen, "target %s: /v1/models lists no model id; name the model with --model", cfg->target);
+        rc = LL_EPROTO;
+    } else if (!text_is_clean(*model, strlen(*model))) {
+        /* The name goes into every request and every report: a server's escape sequences or
+         * invalid UTF-8 must reach neither, and a cleaned-up name would ask for another model. */
+        char shown[120];
+        text_sanitize(shown, sizeof shown, *model, strlen(*model));
+        snprintf(err, errlen,
+                 "target %s: /v1/models lists a model id with control characters or invalid UTF-8 (\"%s\"); "
+                 "name the model with --model", cfg->target, shown);
+        free(*model);
+        *model = NULL;
         rc = LL_EPROTO;
     }
 out:

@@ -11,10 +11,12 @@
 #include <http_parser.h>
 #include <netdb.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "llmload/clock.h"
@@ -250,6 +252,14 @@ static void on_stop(uv_async_t *a)
 static void *serve(void *arg)
 {
     live_server *srv = arg;
+    /* The run's stop signals belong to the load loops (and, between benchmarks, to cmd_run, which
+     * holds them): delivered here, libuv would queue them for a loop that may never run again. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
     uv_run(&srv->loop, UV_RUN_DEFAULT);
     return NULL;
 }
@@ -390,4 +400,53 @@ void live_server_stop(live_server *s)
     uv_loop_close(&s->loop);
     free(s->model);
     free(s);
+}
+
+int live_server__feed(const char *model, live_read_fn read, void *ud, const char *data, const size_t *lens, size_t n)
+{
+    live_server srv;
+    memset(&srv, 0, sizeof srv);
+    srv.read = read;
+    srv.ud = ud;
+    srv.model = (char *)model; /* borrowed: this server is never stopped with live_server_stop */
+    int sv[2];
+    if (uv_loop_init(&srv.loop) != 0)
+        return LL_ELIB;
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+        uv_loop_close(&srv.loop);
+        return LL_EIO;
+    }
+    int rc = LL_ENOMEM;
+    conn *c = calloc(1, sizeof *c);
+    if (!c || uv_tcp_init(&srv.loop, &c->tcp) != 0) {
+        free(c);
+        close(sv[0]);
+        goto out;
+    }
+    c->srv = &srv;
+    c->tcp.data = c;
+    srv.conns = c;
+    srv.n_conns = 1;
+    http_parser_init(&c->parser, HTTP_REQUEST);
+    c->parser.data = c;
+    if (uv_tcp_open(&c->tcp, sv[0]) != 0) {
+        close(sv[0]);
+        conn_close(c);
+    }
+    /* The reads arrive as the loop would deliver them; the loop then runs once so a response's
+     * write and shutdown complete as they would for a client. */
+    for (size_t i = 0, off = 0; i < n && !c->closing; off += lens[i++])
+        if (lens[i]) {
+            uv_buf_t b = uv_buf_init((char *)data + off, (unsigned)lens[i]);
+            on_read((uv_stream_t *)&c->tcp, (ssize_t)lens[i], &b);
+        }
+    uv_run(&srv.loop, UV_RUN_NOWAIT);
+    rc = 0;
+out:
+    while (srv.conns)
+        conn_close(srv.conns);
+    uv_run(&srv.loop, UV_RUN_DEFAULT);
+    uv_loop_close(&srv.loop);
+    close(sv[1]);
+    return rc;
 }

@@ -3,7 +3,10 @@
  * Everything else lives in its module; the only state here is argv.
  */
 #include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <gsl/gsl_errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,8 +35,23 @@ static void usage(FILE *f)
     fprintf(f, "\n`llmload <command> --help` describes each command; `llmload --version` prints the version.\n");
 }
 
+/* A process started with stdin, stdout or stderr closed (`>&-`) would hand those numbers to the
+ * next open(): a report file or a socket would then receive the console's text. /dev/null takes
+ * their place, so a closed stream costs only what would have been printed. */
+static void hold_std_fds(void)
+{
+    /* In order, so open() (lowest free number first) fills exactly the gap being looked at. */
+    for (int fd = 0; fd <= 2; fd++)
+        if (fcntl(fd, F_GETFD) < 0 && errno == EBADF && open("/dev/null", O_RDWR) < 0)
+            break; /* nothing to hold them with: carry on as before */
+}
+
 int main(int argc, char **argv)
 {
+    hold_std_fds();
+    /* A reader that goes away (`| head`) or a server that hangs up mid-write must cost a write
+     * error, never the process and its reports: every command writes to pipes or sockets. */
+    signal(SIGPIPE, SIG_IGN);
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "llmload/error.h"
+#include "llmload/text.h"
 
 const char *record_error_kind_name(int kind)
 {
@@ -71,7 +72,9 @@ int record_log_append(record_log *log, const record *r, const char *error_msg)
     *dst = *r;
     dst->error_ref = 0;
     if (has_msg) {
-        snprintf(log->msgs[log->n_msgs], RECORD_ERROR_MSG_MAX, "%s", error_msg);
+        /* The one place every failure's text passes: the server's bytes are made valid,
+         * control-free UTF-8 here, once, for the console and every report. */
+        text_sanitize(log->msgs[log->n_msgs], RECORD_ERROR_MSG_MAX, error_msg, strlen(error_msg));
         dst->error_ref = (uint32_t)++log->n_msgs;
     }
     return 0;

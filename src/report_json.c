@@ -16,6 +16,7 @@
 
 #include "llmload/error.h"
 #include "llmload/hist.h"
+#include "llmload/outfile.h"
 #include "llmload/version.h"
 
 /* cJSON_Add* return NULL on failure; one flag collects them so the builder reads straight. */
@@ -317,29 +318,27 @@ int report_write_json(const cJSON *doc, FILE *f)
 int report_write_file(const char *path, int (*writer)(const cJSON *, FILE *), const cJSON *doc,
                       char *err, size_t errlen)
 {
-    size_t n = strlen(path) + 16;
-    char *tmp = malloc(n);
-    if (!tmp) {
-        snprintf(err, errlen, "%s: out of memory", path);
-        return LL_ENOMEM;
-    }
-    snprintf(tmp, n, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
-        free(tmp);
+    /* A set of one file: the directory part of path (else "."), then the name. */
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    const char *name = slash ? slash + 1 : path;
+    size_t dlen = !slash ? 1 : slash == path ? 1 : (size_t)(slash - path);
+    if (dlen >= sizeof dir || !*name) {
+        snprintf(err, errlen, "%s: not a file path", path);
         return LL_EIO;
     }
-    int rc = writer(doc, f);
-    if (fclose(f) != 0 && rc == 0)
-        rc = LL_EIO;
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = LL_EIO;
-    if (rc != 0) {
-        snprintf(err, errlen, "%s: write failed: %s", path, rc == LL_EIO ? strerror(errno) : ll_strerror(rc));
-        remove(tmp);
+    memcpy(dir, !slash ? "." : slash == path ? "/" : path, dlen);
+    dir[dlen] = '\0';
+    outfile_set *set = NULL;
+    FILE *f;
+    int rc = outfile_create(&set, dir, err, errlen);
+    if (rc == 0 && (rc = outfile_begin(set, name, &f, err, errlen)) == 0) {
+        rc = writer(doc, f);
+        rc = outfile_end(set, rc, err, errlen);
     }
-    free(tmp);
+    if (rc == 0)
+        rc = outfile_commit(set, err, errlen);
+    outfile_destroy(set);
     return rc;
 }
 

@@ -15,6 +15,7 @@
 #include "llmload/config.h"
 #include "llmload/error.h"
 #include "llmload/report.h"
+#include "llmload/text.h"
 
 /* The whole transfer after connecting: a push is a few KiB, so this only bounds a gateway that
  * accepts the connection and then hangs. */
@@ -89,13 +90,10 @@ static size_t on_reply(char *data, size_t size, size_t nmemb, void *ud)
 }
 
 /* The first line of the gateway's answer, control characters made spaces. */
-static void first_line(reply *r)
+/* The reply's first line, as clean text (the gateway's bytes reach the user's terminal). */
+static void first_line(reply *r, char *out, size_t cap)
 {
-    size_t n = strcspn(r->text, "\r\n");
-    r->text[n] = '\0';
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)r->text[i] < 0x20)
-            r->text[i] = ' ';
+    text_sanitize(out, cap, r->text, strcspn(r->text, "\r\n"));
 }
 
 int report_push(const config *cfg, const struct cJSON *doc, char *err, size_t errlen)
@@ -172,9 +170,9 @@ int report_push(const config *cfg, const struct cJSON *doc, char *err, size_t er
     long status = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     if (status < 200 || status > 299) {
-        first_line(&rep);
-        snprintf(err, errlen, "--pushgateway: %s answered HTTP %ld%s%.300s", shown, status, rep.text[0] ? ": " : "",
-                 rep.text);
+        char said[301];
+        first_line(&rep, said, sizeof said);
+        snprintf(err, errlen, "--pushgateway: %s answered HTTP %ld%s%s", shown, status, said[0] ? ": " : "", said);
         rc = LL_EPROTO;
     }
 out:

@@ -34,4 +34,11 @@ const char *live_server_url(const live_server *s);
 /* Closes the listener and every connection, joins the thread, frees s. NULL is fine. */
 void live_server_stop(live_server *s);
 
+/* Internal, for tests/fuzz/fuzz_live_server.c: one connection with no client and no thread; the
+ * bytes in data arrive as n reads of lens[i] bytes each, through the real parser and handlers (read
+ * answers a /metrics scrape); the response goes to a socketpair nobody reads. 0, LL_ENOMEM,
+ * LL_ELIB or LL_EIO. */
+int live_server__feed(const char *model, live_read_fn read, void *ud, const char *data, const size_t *lens,
+                      size_t n);
+
 #endif

@@ -85,7 +85,8 @@ typedef struct record_log {
     size_t n_msgs, cap_msgs;
 } record_log;
 
-/* Appends a copy of r and, when error_msg is non-empty, the message (truncated to fit). 0 or
+/* Appends a copy of r and, when error_msg is non-empty, the message (made valid UTF-8 without
+ * control characters by text_sanitize, and truncated to fit on a character boundary). 0 or
  * LL_ENOMEM (the log is unchanged then). Amortised O(1). */
 int record_log_append(record_log *log, const record *r, const char *error_msg);
 /* Appends all of src to dst, messages included (merging workers). 0 or LL_ENOMEM. */

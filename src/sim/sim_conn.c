@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <gsl/gsl_randist.h>
 #include <math.h>
@@ -566,12 +567,13 @@ static void on_stall_timeout(uv_timer_t *t)
     sim_conn_close(t->data);
 }
 
-void sim_conn_accept(sim_server *srv)
+/* A new connection's state and handles, linked into the server's list; NULL (logged) on failure. */
+static sim_conn *conn_new(sim_server *srv)
 {
     sim_conn *c = calloc(1, sizeof *c);
     if (!c) {
         fprintf(stderr, "llmload sim: out of memory accepting a connection\n");
-        return;
+        return NULL;
     }
     c->srv = srv;
     sim_buf_init(&c->body, srv->cfg.max_body_bytes);
@@ -580,7 +582,7 @@ void sim_conn_accept(sim_server *srv)
     sim_buf_init(&c->inflight, 0);
     if (uv_tcp_init(&srv->loop, &c->tcp) < 0) {
         free(c);
-        return;
+        return NULL;
     }
     c->tcp.data = c;
     c->open_handles = 1;
@@ -599,17 +601,46 @@ void sim_conn_accept(sim_server *srv)
         if (c->next)
             c->next->prev = NULL;
         uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
-        return;
+        return NULL;
     }
     http_parser_init(&c->parser, HTTP_REQUEST);
     c->parser.data = c;
     c->keep_alive = 1;
+    return c;
+}
+
+void sim_conn_accept(sim_server *srv)
+{
+    sim_conn *c = conn_new(srv);
+    if (!c)
+        return;
     if (uv_accept((uv_stream_t *)&srv->listener, (uv_stream_t *)&c->tcp) < 0 ||
         uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) < 0) {
         sim_conn_close(c);
         return;
     }
     uv_tcp_nodelay(&c->tcp, 1);
+}
+
+sim_conn *sim_conn__open(sim_server *srv, int fd)
+{
+    sim_conn *c = conn_new(srv);
+    if (!c) {
+        close(fd);
+        return NULL;
+    }
+    if (uv_tcp_open(&c->tcp, fd) < 0) {
+        close(fd);
+        sim_conn_close(c);
+        return NULL;
+    }
+    return c;
+}
+
+void sim_conn__receive(sim_conn *c, const char *data, size_t len)
+{
+    uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
+    on_read((uv_stream_t *)&c->tcp, (ssize_t)len, &b);
 }
 
 /* ---- streaming ---- */

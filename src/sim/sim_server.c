@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -33,6 +34,19 @@ void sim_server_reschedule(sim_server *srv)
         fprintf(stderr, "llmload sim: timerfd_settime: %s\n", strerror(errno));
 }
 
+/* Runs the engine up to now, writes what it emitted, then the work the emit callback could not
+ * do without re-entering the engine. */
+static void advance(sim_server *srv, uint64_t now)
+{
+    sim_engine_advance(srv->engine, now, sim_conn_emit, srv);
+    while (srv->drain) {
+        sim_conn *c = srv->drain;
+        srv->drain = c->drain_next;
+        sim_conn_drain(c);
+    }
+    sim_server_reschedule(srv);
+}
+
 static void on_tick(uv_poll_t *p, int status, int events)
 {
     sim_server *srv = p->data;
@@ -43,14 +57,7 @@ static void on_tick(uv_poll_t *p, int status, int events)
     /* Non-blocking read: clears readiness; EAGAIN just means a re-arm raced the wake-up. */
     if (read(srv->tfd, &expirations, sizeof expirations) < 0 && errno != EAGAIN)
         fprintf(stderr, "llmload sim: timerfd read: %s\n", strerror(errno));
-    sim_engine_advance(srv->engine, clock_now_ns(), sim_conn_emit, srv);
-    /* Work the emit callback could not do without re-entering the engine. */
-    while (srv->drain) {
-        sim_conn *c = srv->drain;
-        srv->drain = c->drain_next;
-        sim_conn_drain(c);
-    }
-    sim_server_reschedule(srv);
+    advance(srv, clock_now_ns());
 }
 
 static void on_connection(uv_stream_t *server, int status)
@@ -119,20 +126,22 @@ static void walk_close(uv_handle_t *h, void *arg)
         uv_close(h, NULL);
 }
 
-/* Cleanup is one ladder in reverse order of acquisition (libuv's loop.c style). */
-int sim_server_run(const sim_config *cfg)
+/* The server without its listener and signals: metrics, engine, random source, loop and the
+ * engine clock. 0, or -1 with one line on stderr; server_close undoes any part of it (every step
+ * is safe on the zeroed state calloc left, so there is one cleanup path). */
+static int server_open(sim_server **out, const sim_config *cfg)
 {
-    int exit_code = 1;
     sim_server *srv = calloc(1, sizeof *srv);
+    *out = srv;
     if (!srv) {
         fprintf(stderr, "llmload sim: out of memory\n");
-        return 1;
+        return -1;
     }
     srv->cfg = *cfg;
     srv->tfd = -1;
     if (sim_metrics_init(&srv->metrics) < 0) {
         fprintf(stderr, "llmload sim: out of memory\n");
-        goto out_srv;
+        return -1;
     }
     srv->started_wall = (uint64_t)clock_wall_s();
     sim_buf_init(&srv->scratch, 0);
@@ -149,58 +158,110 @@ int sim_server_run(const sim_config *cfg)
     int rc = sim_engine_create(&ec, &srv->engine);
     if (rc < 0) {
         fprintf(stderr, "llmload sim: engine: %s\n", ll_strerror(rc));
-        goto out_srv;
+        return -1;
     }
     srv->rng = gsl_rng_alloc(gsl_rng_mt19937);
     if (!srv->rng) {
         fprintf(stderr, "llmload sim: out of memory\n");
-        goto out_engine;
+        return -1;
     }
     gsl_rng_set(srv->rng, (unsigned long)cfg->seed);
     if ((rc = uv_loop_init(&srv->loop)) < 0) {
         fprintf(stderr, "llmload sim: uv_loop_init: %s\n", uv_strerror(rc));
-        goto out_rng;
+        return -1;
     }
+    srv->loop_open = 1;
     srv->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (srv->tfd < 0) {
         fprintf(stderr, "llmload sim: timerfd_create: %s\n", strerror(errno));
-        goto out_loop;
+        return -1;
     }
-    srv->listener.data = srv->tick.data = srv->sigint.data = srv->sigterm.data = srv;
-    if ((rc = uv_tcp_init(&srv->loop, &srv->listener)) < 0 || (rc = uv_poll_init(&srv->loop, &srv->tick, srv->tfd)) < 0 ||
-        (rc = uv_signal_init(&srv->loop, &srv->sigint)) < 0 || (rc = uv_signal_init(&srv->loop, &srv->sigterm)) < 0) {
+    srv->tick.data = srv;
+    if ((rc = uv_poll_init(&srv->loop, &srv->tick, srv->tfd)) < 0 ||
+        (rc = uv_poll_start(&srv->tick, UV_READABLE, on_tick)) < 0) {
         fprintf(stderr, "llmload sim: libuv init: %s\n", uv_strerror(rc));
-        goto out_handles;
+        return -1;
     }
-    srv->listener.data = srv->tick.data = srv->sigint.data = srv->sigterm.data = srv;
-    if ((rc = uv_poll_start(&srv->tick, UV_READABLE, on_tick)) < 0 ||
-        (rc = uv_signal_start(&srv->sigint, on_signal, SIGINT)) < 0 ||
-        (rc = uv_signal_start(&srv->sigterm, on_signal, SIGTERM)) < 0) {
-        fprintf(stderr, "llmload sim: libuv start: %s\n", uv_strerror(rc));
-        goto out_handles;
+    return 0;
+}
+
+static void server_close(sim_server *srv)
+{
+    if (!srv)
+        return;
+    if (srv->loop_open) {
+        /* Close whatever is still open (all of it on an early failure) and let the callbacks run. */
+        srv->stopping = 1;
+        while (srv->conns)
+            sim_conn_close(srv->conns);
+        uv_walk(&srv->loop, walk_close, NULL);
+        uv_run(&srv->loop, UV_RUN_DEFAULT);
+        if (uv_loop_close(&srv->loop) != 0)
+            fprintf(stderr, "llmload sim: handles still open at exit\n");
     }
-    if (bind_listener(srv) < 0)
-        goto out_handles;
-    rc = uv_run(&srv->loop, UV_RUN_DEFAULT);
-    exit_code = srv->stopping ? 0 : 1;
-out_handles:
-    /* Close whatever is still open (all of it on an early failure) and let the callbacks run. */
-    srv->stopping = 1;
-    while (srv->conns)
-        sim_conn_close(srv->conns);
-    uv_walk(&srv->loop, walk_close, NULL);
-    uv_run(&srv->loop, UV_RUN_DEFAULT);
-    close(srv->tfd);
-out_loop:
-    if (uv_loop_close(&srv->loop) != 0)
-        fprintf(stderr, "llmload sim: handles still open at exit\n");
-out_rng:
+    if (srv->tfd >= 0)
+        close(srv->tfd);
     gsl_rng_free(srv->rng);
-out_engine:
     sim_engine_destroy(srv->engine);
-out_srv:
     sim_metrics_free(&srv->metrics);
     sim_buf_free(&srv->scratch);
     free(srv);
+}
+
+int sim_server_run(const sim_config *cfg)
+{
+    int exit_code = 1, rc;
+    sim_server *srv;
+    if (server_open(&srv, cfg) < 0)
+        goto out;
+    srv->listener.data = srv->sigint.data = srv->sigterm.data = srv;
+    if ((rc = uv_tcp_init(&srv->loop, &srv->listener)) < 0 || (rc = uv_signal_init(&srv->loop, &srv->sigint)) < 0 ||
+        (rc = uv_signal_init(&srv->loop, &srv->sigterm)) < 0) {
+        fprintf(stderr, "llmload sim: libuv init: %s\n", uv_strerror(rc));
+        goto out;
+    }
+    srv->listener.data = srv->sigint.data = srv->sigterm.data = srv;
+    if ((rc = uv_signal_start(&srv->sigint, on_signal, SIGINT)) < 0 ||
+        (rc = uv_signal_start(&srv->sigterm, on_signal, SIGTERM)) < 0) {
+        fprintf(stderr, "llmload sim: libuv start: %s\n", uv_strerror(rc));
+        goto out;
+    }
+    if (bind_listener(srv) < 0)
+        goto out;
+    uv_run(&srv->loop, UV_RUN_DEFAULT);
+    exit_code = srv->stopping ? 0 : 1;
+out:
+    server_close(srv);
     return exit_code;
+}
+
+int sim_server__feed(const sim_config *cfg, const char *data, const size_t *lens, size_t n)
+{
+    sim_server *srv;
+    int rc = -1, sv[2] = {-1, -1};
+    if (server_open(&srv, cfg) < 0)
+        goto out;
+    /* The response side is a socketpair nobody reads: writes succeed until its buffer is full,
+     * then wait behind uv_write as they would for a slow client. */
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+        goto out;
+    sim_conn *c = sim_conn__open(srv, sv[0]);
+    sv[0] = -1; /* the connection owns it now, or has closed it */
+    if (!c)
+        goto out;
+    /* Each part arrives as one read; between reads the engine runs far ahead, so a stream ends
+     * and a pipelined request behind it is served. */
+    for (size_t i = 0, off = 0; i < n; off += lens[i++]) {
+        if (lens[i] && !c->closing)
+            sim_conn__receive(c, data + off, lens[i]);
+        advance(srv, clock_now_ns() + 3600 * CLOCK_NS_PER_S);
+    }
+    rc = 0;
+out:
+    server_close(srv);
+    if (sv[0] >= 0)
+        close(sv[0]);
+    if (sv[1] >= 0)
+        close(sv[1]);
+    return rc;
 }

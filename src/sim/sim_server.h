@@ -90,6 +90,7 @@ struct sim_server {
     int stopping;
     sim_buf scratch;              /* one event's text before chunk framing */
     char readbuf[65536];          /* shared: every read is consumed before the callback returns */
+    int loop_open;                /* uv_loop_init succeeded: server_close must close it */
 };
 
 /* sim_server.c */
@@ -98,6 +99,11 @@ struct sim_server {
 int sim_server_run(const sim_config *cfg);
 /* Re-arms the timerfd at the engine's next deadline (disarms when none). */
 void sim_server_reschedule(sim_server *srv);
+/* Internal, for tests/fuzz/fuzz_sim_request.c: a server for cfg with one connection and no
+ * listener; the request bytes in data arrive as n reads of lens[i] bytes each, through the real
+ * parser, router, JSON body parse and engine (run ahead an hour after each read). 0, or -1 when the
+ * server could not be set up. */
+int sim_server__feed(const sim_config *cfg, const char *data, const size_t *lens, size_t n);
 
 /* sim_conn.c */
 /* The engine's emit callback (ud is the server): writes the emission on the seq's connection.
@@ -111,5 +117,10 @@ void sim_conn_close(sim_conn *c);
 void sim_conn_drain(sim_conn *c);
 /* Fills the parser settings table. */
 void sim_conn_settings(http_parser_settings *s);
+/* Internal, for sim_server__feed: a connection on socket fd (ownership moves to it, closed on
+ * failure) that reads nothing itself; NULL on failure. Valid until the loop runs its close. */
+sim_conn *sim_conn__open(sim_server *srv, int fd);
+/* Internal, for sim_server__feed: len bytes arrive on c as one read. */
+void sim_conn__receive(sim_conn *c, const char *data, size_t len);
 
 #endif

@@ -36,6 +36,11 @@ SSE_HEAD = (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Contro
             b"Connection: close\r\n\r\n")
 SERVER_ERROR_MSG = "fake: CUDA out of memory while decoding"
 HTTP_400_MSG = "fake: This model's maximum context length is 16 tokens"
+# Server text that would break a reader or a terminal: ESC sequences, a bell, a C1 CSI, quotes, commas,
+# and bytes that are not UTF-8 (no NUL: the HTTP clients stop a C string there).
+HOSTILE_JSON = (b'evil \\u001b[31mRED\\u001b[0m \\u0007bell, \\"quoted\\", \\u009b2J cr\\r nl\\n bad\xff\xfe\xc3('
+                b' caf\xc3\xa9 end')
+HOSTILE_RAW = b'raw \x1b]0;title\x07 \x1b[2J bad\xff\x80, "q", \x08\x7f caf\xc3\xa9 end'
 
 
 def http_error(code, reason, message):
@@ -61,6 +66,14 @@ class _Handler(socketserver.BaseRequestHandler):
         method, path = lines[0].split(" ")[:2]
         headers = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:])}
         need = int(headers.get("content-length", "0"))
+        if method == "POST" and srv.close_body_over is not None and need > srv.close_body_over:
+            # A server that refuses a huge body by hanging up while the client is still writing it.
+            with srv.lock:
+                srv.posts += 1
+                srv.served["close_body"] = srv.served.get("close_body", 0) + 1
+            sock.shutdown(socket.SHUT_WR)  # FIN, then the close's RST (unread data): EPIPE, not ECONNRESET
+            sock.close()
+            return
         while len(body) < need:
             got = sock.recv(65536)
             if not got:
@@ -69,7 +82,7 @@ class _Handler(socketserver.BaseRequestHandler):
         with srv.lock:
             srv.headers_seen.append(headers)
         if method == "GET":
-            b = json.dumps({"object": "list", "data": [{"id": "fake", "object": "model"}]}).encode()
+            b = json.dumps({"object": "list", "data": [{"id": srv.model_id, "object": "model"}]}).encode()
             sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
                          + str(len(b)).encode() + b"\r\nConnection: close\r\n\r\n" + b)
             return
@@ -118,6 +131,29 @@ class _Handler(socketserver.BaseRequestHandler):
         except OSError:
             pass
 
+    def do_hostile_json(self, sock):
+        # A 500 whose JSON message decodes to escape sequences and control bytes, around raw bytes that
+        # are not UTF-8.
+        body = (b'{"object":"error","message":"' + HOSTILE_JSON + b'","type":"InternalServerError","code":500}')
+        sock.sendall(b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\nContent-Length: "
+                     + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body)
+
+    def do_hostile_raw(self, sock):
+        # A 502 from a proxy in front: not JSON, its raw bytes are the message.
+        sock.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain\r\nContent-Length: "
+                     + str(len(HOSTILE_RAW)).encode() + b"\r\nConnection: close\r\n\r\n" + HOSTILE_RAW)
+
+    def do_hostile_event(self, sock):
+        # An error object inside a 200 stream with the same hostile message.
+        sock.sendall(SSE_HEAD + tokens(1) + b'data: {"error":{"message":"' + HOSTILE_JSON + b'","code":500}}\n\n'
+                     + DONE)
+
+    def do_retry_after_hour(self, sock):
+        # A 429 asking the client to wait an hour.
+        body = b'{"object":"error","message":"fake: rate limited","code":429}'
+        sock.sendall(b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 3600\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: " + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body)
+
     def do_hang(self, sock):
         # Reads the request and never answers: the client's --request-timeout must end it.
         self.server.owner.stop_event.wait(self.server.owner.hold_s)
@@ -159,8 +195,11 @@ class _Server(socketserver.ThreadingTCPServer):
 
 
 class FakeServer:
-    def __init__(self, behaviours=("ok",), certfile=None, keyfile=None, hold_s=30.0):
+    def __init__(self, behaviours=("ok",), certfile=None, keyfile=None, hold_s=30.0, close_body_over=None,
+                 model_id="fake"):
         self.behaviours = list(behaviours)
+        self.model_id = model_id
+        self.close_body_over = close_body_over
         self.hold_s = hold_s
         self.lock = threading.Lock()
         self.stop_event = threading.Event()
@@ -172,8 +211,13 @@ class FakeServer:
         if certfile:
             self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             self.tls.load_cert_chain(certfile, keyfile)
-        self.srv = _Server(("127.0.0.1", 0), _Handler)
+        self.srv = _Server(("127.0.0.1", 0), _Handler, bind_and_activate=False)
         self.srv.owner = self
+        if close_body_over is not None:
+            # A small receive window, so a large body cannot leave in one write before the hang-up.
+            self.srv.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        self.srv.server_bind()
+        self.srv.server_activate()
         self.port = self.srv.server_address[1]
         self.url = f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
         self.thread = threading.Thread(target=self.srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)

@@ -1,17 +1,21 @@
-"""SIGINT/SIGTERM: stop scheduling, drain, write every report marked partial, exit 128+signal;
-a second signal exits at once."""
+"""SIGINT/SIGTERM/SIGHUP: stop scheduling, drain, write every report marked partial, exit
+128+signal; a second signal exits at once; a signal that comes while the results are written (here:
+while a stand-in Pushgateway holds the push, after the files) is not lost: the outputs are
+finished, then the exit code is 128+signal."""
 import json
 import os
 import signal
+import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 from lltest import BIN, MULT, Sim, done, ok
 
 tmp = tempfile.mkdtemp(prefix="llmload-test-signals-")
 with Sim("--ttft-ms", 10, "--itl-ms", 20) as sim:
-    for sig, name in ((signal.SIGINT, "SIGINT"), (signal.SIGTERM, "SIGTERM")):
+    for sig, name in ((signal.SIGINT, "SIGINT"), (signal.SIGTERM, "SIGTERM"), (signal.SIGHUP, "SIGHUP")):
         out = os.path.join(tmp, name)
         p = subprocess.Popen([BIN, "run", "--target", sim.url, "--schedule", "concurrent", "--rate", "8",
                               "--max-seconds", "60", "--drain-seconds", "0.5", "--data",
@@ -70,4 +74,64 @@ with Sim("--ttft-ms", 10, "--itl-ms", 20) as sim:
         p.communicate()
     ok(p.returncode == 128 + signal.SIGINT and time.monotonic() - t < 3 * MULT, "second signal exits at once",
        f"rc={p.returncode}")
+
+    # A signal while the results are written: a stand-in Pushgateway holds the PUT (the push comes
+    # after the files) until the signal has been sent, then answers 200.
+    for sig, name in ((signal.SIGTERM, "SIGTERM"), (signal.SIGINT, "SIGINT")):
+        got, release = threading.Event(), threading.Event()
+        ls = socket.socket()
+        ls.bind(("127.0.0.1", 0))
+        ls.listen(4)
+        ls.settimeout(30 * MULT)
+
+        def hold_push():
+            try:
+                c, _ = ls.accept()
+            except OSError:
+                return
+            c.settimeout(10 * MULT)
+            data = b""
+            try:
+                while b"\r\n\r\n" not in data:
+                    chunk = c.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                got.set()
+                release.wait(10 * MULT)
+                c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            except OSError:
+                pass
+            c.close()
+        th = threading.Thread(target=hold_push, daemon=True)
+        th.start()
+        out = os.path.join(tmp, "late-" + name)
+        p = subprocess.Popen([BIN, "run", "--target", sim.url, "--max-requests", "3", "--max-seconds", "0",
+                              "--data", "prompt_tokens=8,output_tokens=4", "--out", out, "--no-progress",
+                              "--pushgateway", f"http://127.0.0.1:{ls.getsockname()[1]}"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        held = got.wait(30 * MULT)
+        ok(held, f"{name} while writing: the push reached the stand-in gateway")
+        p.send_signal(sig)
+        time.sleep(0.3 * MULT)
+        release.set()
+        try:
+            so, se = p.communicate(timeout=15 * MULT)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            so, se = p.communicate()
+        th.join(5)
+        ls.close()
+        ok(p.returncode == 128 + sig, f"{name} while writing: exit {128 + sig}, not 0",
+           f"rc={p.returncode} err={se[-300:]!r}")
+        ok("pushed to the Pushgateway" in se and name in se, f"{name} while writing: the push finished, the signal said",
+           repr(se[-300:]))
+        path = os.path.join(out, "report.json")
+        if ok(os.path.exists(path), f"{name} while writing: report.json written"):
+            rep = json.load(open(path))
+            ok(rep["partial"] is False and rep["benchmarks"][0]["requests"]["completed"] == 3,
+               f"{name} while writing: the whole run is in the report (not partial)", rep.get("partial"))
+            ok(all(os.path.exists(os.path.join(out, n)) for n in ("summary.csv", "report.html", "metrics.prom",
+                                                                  "requests.csv")),
+               f"{name} while writing: every file written")
 done()
