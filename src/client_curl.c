@@ -131,8 +131,9 @@ static int classify_curl(CURLcode res, const client__slot *s)
         return s->saw_status ? RECORD_ERR_STREAM_TIMEOUT : (s->rec.sent_ns ? RECORD_ERR_TIMEOUT : RECORD_ERR_CONNECT);
     case CURLE_OUT_OF_MEMORY:
         /* curl 7.88 refuses a response header past its 100 KiB cap (CURL_MAX_HTTP_HEADER) with
-         * this code and a message naming the header; later versions say CURLE_TOO_LARGE. */
-        return strstr(s->curl_err, "header") ? RECORD_ERR_OVERSIZE : RECORD_ERR_OTHER;
+         * this code and no other text; later versions say CURLE_TOO_LARGE. Once the response has
+         * begun, that is what it means. */
+        return s->saw_status ? RECORD_ERR_OVERSIZE : RECORD_ERR_OTHER;
 #if LIBCURL_VERSION_NUM >= 0x080600
     case CURLE_TOO_LARGE:
         return RECORD_ERR_OVERSIZE;
@@ -194,6 +195,9 @@ static void drain_messages(client__group *g)
         CURLcode res = msg->data.result;
         if (res == CURLE_OK)
             client__finish(c, s, RECORD_OK, RECORD_ERR_NONE, NULL);
+        else if (classify_curl(res, s) == RECORD_ERR_OVERSIZE && !s->curl_err[0])
+            client__finish(c, s, RECORD_OK, RECORD_ERR_OVERSIZE,
+                           "a response header past curl's 100 KiB cap (curl: Out of memory)");
         else
             client__finish(c, s, RECORD_OK, classify_curl(res, s),
                            s->curl_err[0] ? s->curl_err : curl_easy_strerror(res));
