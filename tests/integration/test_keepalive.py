@@ -92,4 +92,8 @@ for mode in ("off", "header", "silent", "late"):
                 ok(resent == 0, f"{what}: Connection: close is honoured (nothing written into a closing connection)",
                    json.dumps(cl))
 
+r = run(["sim", "--close-after-response", "sometimes"], timeout=10)
+ok(r.returncode == 2 and r.stderr.count("\n") == 1 and "--close-after-response" in r.stderr,
+   "sim: a bad --close-after-response is one usage line, exit 2", f"{r.returncode} {r.stderr!r}")
+
 done()
