@@ -90,9 +90,13 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
         client__on_content_encoding(s, data + 17, len - 17);
     /* A 2xx that announces the server's close: it closes after every response (learnt once). */
     if (len > 11 && strncasecmp(data, "connection:", 11) == 0 && s->rec.http_status >= 200 &&
-        s->rec.http_status < 300 && memmem(data + 11, len - 11, "close", 5)) {
-        curl_state *cs = s->owner->tp_state;
-        cs->no_reuse = 1;
+        s->rec.http_status < 300) {
+        for (size_t i = 11; i + 5 <= len; i++)
+            if (strncasecmp(data + i, "close", 5) == 0) {
+                curl_state *cs = s->owner->tp_state;
+                cs->no_reuse = 1;
+                break;
+            }
     }
     s->last_rx_ns = s->owner->stamp_ns;
     return len;

@@ -408,8 +408,8 @@ static void send_failed(client *c, client__slot *s, client__conn *k, int err)
 {
     /* A server may answer and close before it has read the whole request (a 413 for a body it
      * will not take): what it answered decides, not the refused write. Bounded: the socket is
-     * closed for writing, so what it holds is what the server sent before its close. */
-    k->n_out = 0;
+     * closed for writing, so what it holds is what the server sent before its close. The unsent
+     * rest (n_out) stays, so an answer read here closes the connection instead of idling it. */
     for (int i = 0; i < 64 && k->s == s && k->state == CONN_BUSY; i++)
         if (!read_response(c, k))
             break;

@@ -7,11 +7,15 @@ resends it reports (report.json client.requests_resent; on the built-in client, 
 server's clean close, the only ones whose first copy the server read); resends stop after the first few (the
 client learns the server closes and opens a connection per request); a resent request's times count
 from its resend (its schedule lag holds the wait for the server's close); and a console note says
-so. Keep-alive (off) stays one connection per stream with no resend."""
+so. Keep-alive (off) stays one connection per stream with no resend. A stand-in server that never
+closes checks that what a response says decides reuse: HTTP/1.0 (unless keep-alive) and
+Connection: close end the connection."""
 import csv
 import json
 import os
+import socket
 import tempfile
+import threading
 import urllib.request
 
 from lltest import MULT, Sim, done, ok, run
@@ -91,6 +95,90 @@ for mode in ("off", "header", "silent", "late"):
             if mode == "header":
                 ok(resent == 0, f"{what}: Connection: close is honoured (nothing written into a closing connection)",
                    json.dumps(cl))
+
+class HeadServer:
+    """Answers every request on a connection, never closing it itself, with the given status line
+    and connection header: a client that reuses a connection the server said it would close shows
+    as fewer connections than requests."""
+
+    def __init__(self, status_line, conn_header):
+        self.head = status_line + b"\r\nContent-Type: text/event-stream\r\n" + conn_header
+        self.lock = threading.Lock()
+        self.connections = self.posts = 0
+        self.lst = socket.create_server(("127.0.0.1", 0))
+        self.lst.settimeout(0.2)
+        self.url = f"http://127.0.0.1:{self.lst.getsockname()[1]}"
+        self.stop_ev = threading.Event()
+        self.thread = threading.Thread(target=self.accept_loop, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop_ev.set()
+        self.thread.join(timeout=5)
+        self.lst.close()
+
+    def accept_loop(self):
+        while not self.stop_ev.is_set():
+            try:
+                sock, _ = self.lst.accept()
+            except OSError:
+                continue
+            with self.lock:
+                self.connections += 1
+            threading.Thread(target=self.serve, args=(sock,), daemon=True).start()
+
+    def serve(self, sock):
+        sock.settimeout(10)
+        buf = b""
+        body = (b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"w\"},\"finish_reason\":\"stop\"}]}\n\n"
+                b"data: [DONE]\n\n")
+        try:
+            while not self.stop_ev.is_set():
+                while b"\r\n\r\n" not in buf:
+                    got = sock.recv(65536)
+                    if not got:
+                        return
+                    buf += got
+                head, _, buf = buf.partition(b"\r\n\r\n")
+                need = 0
+                for ln in head.split(b"\r\n"):
+                    if ln.lower().startswith(b"content-length:"):
+                        need = int(ln.split(b":")[1])
+                while len(buf) < need:
+                    buf += sock.recv(65536)
+                buf = buf[need:]
+                if head.startswith(b"GET"):
+                    m = b'{"data":[{"id":"fake"}]}'
+                    sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(m) + m)
+                    continue
+                with self.lock:
+                    self.posts += 1
+                sock.sendall(self.head + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        except OSError:
+            return
+        finally:
+            sock.close()
+
+
+# What the server says decides, even when it then keeps the connection open: HTTP/1.0 closes
+# unless it says keep-alive; HTTP/1.1 with Connection: close closes.
+for line, hdr, reuse, what in ((b"HTTP/1.0 200 OK", b"", False, "HTTP/1.0"),
+                               (b"HTTP/1.0 200 OK", b"Connection: keep-alive\r\n", True, "HTTP/1.0 + keep-alive"),
+                               (b"HTTP/1.1 200 OK", b"Connection: close\r\n", False, "HTTP/1.1 + Connection: close")):
+    for transport in ("builtin", "curl"):
+        with HeadServer(line, hdr) as srv:
+            out = os.path.join(tmp, f"head-{transport}-{len(hdr)}-{line[7]}")
+            r = run(["run", "--target", srv.url, "--model", "fake", "--schedule", "synchronous", "--max-requests",
+                     10, "--max-seconds", 0, "--data", "prompt_tokens=8,output_tokens=1", "--no-progress",
+                     "--quiet", "--http-client", transport, "--out", out], timeout=60)
+            conns = srv.connections - 1  # the /v1/models check is not a POST
+            want = "one connection" if reuse else "a connection per request"
+            ok(r.returncode == 0 and srv.posts == 10 and (conns == 1 if reuse else conns == 10),
+               f"{what} ({transport}): {want}", f"rc={r.returncode} posts={srv.posts} connections={conns} "
+               + r.stderr[-200:])
 
 r = run(["sim", "--close-after-response", "sometimes"], timeout=10)
 ok(r.returncode == 2 and r.stderr.count("\n") == 1 and "--close-after-response" in r.stderr,
