@@ -149,6 +149,10 @@ int aggregate_bench(bench_result *res, bench_summary *out)
     for (size_t i = 0; i < n; i++) {
         record *r = &res->records.items[i];
         out->connections_opened += r->new_connection;
+        if (r->resent > RECORD_RESEND_NONE && r->resent < RECORD_RESEND_COUNT_) {
+            out->requests_resent++;
+            out->resent_by_reason[r->resent]++;
+        }
         r->measured = r->scheduled_ns >= res->window_start_ns && r->scheduled_ns < res->window_end_ns;
         if (!r->measured)
             continue;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "client_internal.h"
 #include "llmload/clock.h"
@@ -95,6 +96,15 @@ static int on_sse_event(void *ud, const sse_event *ev)
 int client__on_body(client__slot *s, const char *data, size_t len)
 {
     s->last_rx_ns = s->owner->stamp_ns;
+    if (s->encoding[0] && s->rec.http_status >= 200 && s->rec.http_status < 300) {
+        /* Compressed bytes would reach the SSE parser as noise and end as "the stream ended inside
+         * an event": name the real cause. llmload sent no Accept-Encoding, so this server
+         * misbehaves. */
+        s->fail_kind = RECORD_ERR_OTHER;
+        snprintf(s->error_msg, sizeof s->error_msg,
+                 "unsupported Content-Encoding: %s (llmload sent no Accept-Encoding)", s->encoding);
+        return -1;
+    }
     if (s->rec.http_status < 200 || s->rec.http_status >= 300) {
         size_t room = sizeof s->errbuf - 1 - s->errbuf_len;
         size_t n = len < room ? len : room;
@@ -124,6 +134,20 @@ void client__on_status(client__slot *s, int code)
         s->rec.first_byte_ns = s->owner->stamp_ns;
     }
     s->last_rx_ns = s->owner->stamp_ns;
+}
+
+void client__on_content_encoding(client__slot *s, const char *v, size_t len)
+{
+    while (len > 0 && (*v == ' ' || *v == '\t'))
+        v++, len--;
+    while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t' || v[len - 1] == '\r' || v[len - 1] == '\n'))
+        len--;
+    if (len == 0 || (len == 8 && strncasecmp(v, "identity", 8) == 0))
+        return;
+    size_t n = len < sizeof s->encoding - 1 ? len : sizeof s->encoding - 1;
+    for (size_t i = 0; i < n; i++)
+        s->encoding[i] = (unsigned char)v[i] < 0x20 ? ' ' : v[i];
+    s->encoding[n] = '\0';
 }
 
 void client__on_retry_after(client__slot *s, const char *p, size_t len)
@@ -311,6 +335,7 @@ int client_start(client *c, const char *prompt, size_t prompt_len, long prompt_t
     s->saw_status = 0;
     s->errbuf_len = 0;
     s->last_rx_ns = 0;
+    s->encoding[0] = '\0';
     s->measured = scheduled_ns >= c->sinks.window_start_ns && scheduled_ns < c->sinks.window_end_ns;
     sse_reset(&s->sse);
     chunk_prefix_reset(&s->prefix);

@@ -43,13 +43,32 @@ typedef struct curl_state {
     sock_ctx **by_fd; /* poll contexts of open sockets, kept between requests; indexed by fd */
     size_t by_fd_cap;
     char user_agent[48];
+    /* A server that closes after every response (see client_http1.c): once learnt, every easy
+     * handle gets CURLOPT_FORBID_REUSE, so curl opens a connection per request instead of
+     * writing into one the server is closing and resending. */
+    int resend_streak; /* transfers in a row that curl had to resend */
+    int no_reuse;      /* learnt */
 } curl_state;
 
+/* Transfers in a row resent before the server counts as closing after every response. */
+#define CURL_RESEND_STREAK 3
+
 /* ---- curl's callbacks into the receive path ---------------------------------------------- */
+
+/* The stamp of this callback's bytes. curl may send a request and read its answer inside one
+ * curl_multi_socket_action call (a reused connection, a near server), and the stamp taken before
+ * that call is then older than the send: its bytes would get a 0 ms (clamped) or negative TTFB.
+ * Such bytes get a fresh clock read, which is after the send. */
+static void stamp_after_send(client__slot *s)
+{
+    if (s->owner->stamp_ns <= s->rec.sent_ns)
+        s->owner->stamp_ns = clock_now_ns();
+}
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 {
     size_t len = size * nmemb;
+    stamp_after_send(ud);
     /* 0 makes curl end the transfer with CURLE_WRITE_ERROR; the reason is in the slot. */
     return client__on_body(ud, data, len) == 0 ? len : 0;
 }
@@ -58,6 +77,7 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
 {
     client__slot *s = ud;
     size_t len = size * nmemb;
+    stamp_after_send(s);
     /* A status line starts every response (also interim 1xx ones, which are overwritten). */
     if (len > 12 && memcmp(data, "HTTP/", 5) == 0) {
         const char *sp = memchr(data, ' ', len);
@@ -66,6 +86,18 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
     }
     if (len > 12 && strncasecmp(data, "retry-after:", 12) == 0)
         client__on_retry_after(s, data + 12, len - 12);
+    if (len > 17 && strncasecmp(data, "content-encoding:", 17) == 0)
+        client__on_content_encoding(s, data + 17, len - 17);
+    /* A 2xx that announces the server's close: it closes after every response (learnt once). */
+    if (len > 11 && strncasecmp(data, "connection:", 11) == 0 && s->rec.http_status >= 200 &&
+        s->rec.http_status < 300) {
+        for (size_t i = 11; i + 5 <= len; i++)
+            if (strncasecmp(data + i, "close", 5) == 0) {
+                curl_state *cs = s->owner->tp_state;
+                cs->no_reuse = 1;
+                break;
+            }
+    }
     s->last_rx_ns = s->owner->stamp_ns;
     return len;
 }
@@ -80,7 +112,11 @@ static int on_prereq(void *ud, char *conn_primary_ip, char *conn_local_ip, int c
     (void)conn_local_ip;
     (void)conn_primary_port;
     (void)conn_local_port;
-    s->rec.sent_ns = clock_now_ns();
+    s->rec.sent_ns = clock_now_ns(); /* at a resend too: timings start at the send answered */
+    /* Called again for the same transfer: curl found its kept-alive connection dead with nothing
+     * received and sends the request again on a new one (the server saw it twice, or not). */
+    if (s->curl_sends++ > 0)
+        s->rec.resent = RECORD_RESEND_PEER_CLOSED;
     return CURL_PREREQFUNC_OK;
 }
 
@@ -97,6 +133,15 @@ static int classify_curl(CURLcode res, const client__slot *s)
         return RECORD_ERR_CONNECT;
     case CURLE_OPERATION_TIMEDOUT:
         return s->saw_status ? RECORD_ERR_STREAM_TIMEOUT : (s->rec.sent_ns ? RECORD_ERR_TIMEOUT : RECORD_ERR_CONNECT);
+    case CURLE_OUT_OF_MEMORY:
+        /* curl 7.88 refuses a response header past its 100 KiB cap (CURL_MAX_HTTP_HEADER) with
+         * this code and no other text; later versions say CURLE_TOO_LARGE. Once the response has
+         * begun, that is what it means. */
+        return s->saw_status ? RECORD_ERR_OVERSIZE : RECORD_ERR_OTHER;
+#if LIBCURL_VERSION_NUM >= 0x080600
+    case CURLE_TOO_LARGE:
+        return RECORD_ERR_OVERSIZE;
+#endif
     case CURLE_RECV_ERROR:
     case CURLE_SEND_ERROR:
     case CURLE_PARTIAL_FILE:
@@ -107,13 +152,35 @@ static int classify_curl(CURLcode res, const client__slot *s)
     }
 }
 
+/* libcurl (7.88 here; curl discussion 18926 and PR 19066 in 2025) counts the resends of an easy
+ * handle over its whole life and does not reset the count between transfers: the sixth resend on
+ * a reused handle fails with "Connection died, tried 5 times before giving up", a request lost to a server
+ * that closes kept-alive connections. A handle that has resent is swapped for a duplicate (same
+ * options, fresh state); if duplicating fails, the old handle stays (it still works, up to curl's
+ * limit). */
+static void renew_handle(client__slot *s)
+{
+    CURL *fresh = curl_easy_duphandle(s->easy);
+    if (!fresh)
+        return;
+    curl_easy_cleanup(s->easy);
+    s->easy = fresh;
+}
+
 static void curl_release(client *c, client__slot *s)
 {
+    curl_state *cs = c->tp_state;
     long connects = 0;
-    (void)c;
     if (curl_easy_getinfo(s->easy, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK && connects > 0)
         s->rec.new_connection = 1;
     curl_multi_remove_handle(s->group->multi, s->easy);
+    if (s->curl_sends > 1) {
+        renew_handle(s);
+        if (++cs->resend_streak >= CURL_RESEND_STREAK)
+            cs->no_reuse = 1;
+    } else if (s->curl_sends == 1 && !connects) {
+        cs->resend_streak = 0; /* a reused connection answered */
+    }
 }
 
 static void drain_messages(client__group *g)
@@ -132,6 +199,9 @@ static void drain_messages(client__group *g)
         CURLcode res = msg->data.result;
         if (res == CURLE_OK)
             client__finish(c, s, RECORD_OK, RECORD_ERR_NONE, NULL);
+        else if (classify_curl(res, s) == RECORD_ERR_OVERSIZE && !s->curl_err[0])
+            client__finish(c, s, RECORD_OK, RECORD_ERR_OVERSIZE,
+                           "a response header past curl's 100 KiB cap (curl: Out of memory)");
         else
             client__finish(c, s, RECORD_OK, classify_curl(res, s),
                            s->curl_err[0] ? s->curl_err : curl_easy_strerror(res));
@@ -419,8 +489,11 @@ static int curl_create(client *c, char *err, size_t errlen)
 
 static int curl_start(client *c, client__slot *s)
 {
-    (void)c;
+    curl_state *cs = c->tp_state;
     s->curl_err[0] = '\0';
+    s->curl_sends = 0;
+    if (cs->no_reuse && curl_easy_setopt(s->easy, CURLOPT_FORBID_REUSE, 1L) != CURLE_OK)
+        return LL_ELIB;
     if (curl_easy_setopt(s->easy, CURLOPT_POSTFIELDS, s->body) != CURLE_OK ||
         curl_easy_setopt(s->easy, CURLOPT_POSTFIELDSIZE, (long)s->body_len) != CURLE_OK ||
         curl_multi_add_handle(s->group->multi, s->easy) != CURLM_OK)

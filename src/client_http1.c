@@ -68,7 +68,17 @@ typedef struct http1_state {
     uv_timer_t defer;  /* reports failures found inside client_start, one loop turn later */
     int defer_open;
     client__slot *deferred; /* slots waiting for it (defer_next) */
+    /* A server that closes after every response (llama-server does, a few ms after each stream,
+     * while announcing keep-alive): once learnt, every request gets a new connection instead of
+     * one the server is about to close, which would cost a resend. */
+    int closed_streak;      /* reused connections found closed in a row */
+    int no_reuse;           /* learnt: the server closes after every response */
+    int detached;           /* client__http1_feed: start requests without a socket */
 } http1_state;
+
+/* Reused connections found closed in a row before the server counts as one that closes after every
+ * response: one or two are a keep-alive timeout racing a request; three in a row are a habit. */
+#define HTTP1_CLOSED_STREAK 3
 
 static void conn_close(client__conn *k);
 static void send_request(client *c, client__slot *s);
@@ -86,18 +96,24 @@ static void conn_set_state(client__conn *k, enum conn_state to)
 
 /* ---- http-parser callbacks (response side) ----------------------------------------------- */
 
+/* The value of a wanted header is complete (the next header or the end of the headers began). */
+static void header_done(client__slot *s)
+{
+    if (s->hdr_state == CLIENT__HDR_RETRY_AFTER)
+        client__on_retry_after(s, s->hdr, s->hdr_len);
+    else if (s->hdr_state == CLIENT__HDR_ENCODING)
+        client__on_content_encoding(s, s->hdr, s->hdr_len);
+    s->hdr_state = CLIENT__HDR_NAME;
+    s->hdr_len = 0;
+}
+
 static int on_header_field(http_parser *p, const char *at, size_t len)
 {
     client__slot *s = p->data;
-    if (s->in_retry_after || s->hdr_len == (size_t)-1) {
-        /* A new header starts: finish the value of the previous one. */
-        if (s->in_retry_after)
-            client__on_retry_after(s, s->hdr, s->hdr_len);
-        s->in_retry_after = 0;
-        s->hdr_len = 0;
-    }
-    /* Header names arrive in pieces at read boundaries: collect up to "retry-after". */
-    if (s->hdr_len + len <= 11)
+    if (s->hdr_state != CLIENT__HDR_NAME)
+        header_done(s); /* a new header starts */
+    /* Header names arrive in pieces at read boundaries: collect up to "content-encoding". */
+    if (s->hdr_len + len <= 16)
         memcpy(s->hdr + s->hdr_len, at, len);
     s->hdr_len += len;
     return 0;
@@ -106,11 +122,13 @@ static int on_header_field(http_parser *p, const char *at, size_t len)
 static int on_header_value(http_parser *p, const char *at, size_t len)
 {
     client__slot *s = p->data;
-    if (!s->in_retry_after && s->hdr_len != (size_t)-1) {
-        s->in_retry_after = s->hdr_len == 11 && strncasecmp(s->hdr, "retry-after", 11) == 0;
-        s->hdr_len = s->in_retry_after ? 0 : (size_t)-1; /* -1: inside some other value */
+    if (s->hdr_state == CLIENT__HDR_NAME) {
+        s->hdr_state = s->hdr_len == 11 && strncasecmp(s->hdr, "retry-after", 11) == 0        ? CLIENT__HDR_RETRY_AFTER
+                       : s->hdr_len == 16 && strncasecmp(s->hdr, "content-encoding", 16) == 0 ? CLIENT__HDR_ENCODING
+                                                                                             : CLIENT__HDR_SKIP;
+        s->hdr_len = 0;
     }
-    if (s->in_retry_after) {
+    if (s->hdr_state != CLIENT__HDR_SKIP) {
         size_t room = sizeof s->hdr - 1 - s->hdr_len;
         size_t n = len < room ? len : room;
         memcpy(s->hdr + s->hdr_len, at, n);
@@ -122,10 +140,7 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
 static int on_headers_complete(http_parser *p)
 {
     client__slot *s = p->data;
-    if (s->in_retry_after)
-        client__on_retry_after(s, s->hdr, s->hdr_len);
-    s->in_retry_after = 0;
-    s->hdr_len = 0;
+    header_done(s);
     client__on_status(s, p->status_code);
     return 0;
 }
@@ -230,10 +245,20 @@ static int may_retry(const client__slot *s, const client__conn *k)
     return k->reused && s->rx_bytes == 0 && !s->retried;
 }
 
-static void retry_request(client *c, client__slot *s)
+/* A kept-alive connection turned out closed when it was about to carry a request (or did carry
+ * it, unanswered): learn from a run of them. */
+static void found_closed(http1_state *st)
+{
+    if (++st->closed_streak >= HTTP1_CLOSED_STREAK)
+        st->no_reuse = 1;
+}
+
+static void retry_request(client *c, client__slot *s, int reason)
 {
     conn_close(s->conn);
     s->retried = 1;
+    s->rec.resent = (uint8_t)reason; /* counted in report.json client.resent_by_reason */
+    found_closed(c->tp_state);
     int rc = connect_slot(c, s);
     if (rc != 0)
         client__finish(c, s, RECORD_OK, RECORD_ERR_CONNECT, ll_strerror(rc));
@@ -264,7 +289,7 @@ static void on_conn_end(client *c, client__conn *k, client__slot *s, int err)
         conn_close(k);
         client__finish(c, s, RECORD_OK, RECORD_ERR_NONE, NULL);
     } else if (may_retry(s, k)) {
-        retry_request(c, s);
+        retry_request(c, s, err == 0 ? RECORD_RESEND_PEER_CLOSED : RECORD_RESEND_RESET);
     } else {
         char why[96];
         if (err == 0)
@@ -276,7 +301,11 @@ static void on_conn_end(client *c, client__conn *k, client__slot *s, int err)
     }
 }
 
-static void read_response(client *c, client__conn *k)
+static void feed_response(client *c, client__conn *k, client__slot *s, const char *buf, size_t n);
+
+/* One read of connection k. Returns 1 when bytes were read and the request on k goes on, else 0
+ * (nothing to read, or the request or the connection ended). */
+static int read_response(client *c, client__conn *k)
 {
     http1_state *st = c->tp_state;
     client__slot *s = k->s;
@@ -289,38 +318,58 @@ static void read_response(client *c, client__conn *k)
                          .msg_controllen = sizeof ctl.buf};
     ssize_t n = recvmsg(k->fd, &msg, 0);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-        return;
+        return 0;
     int err = n < 0 ? errno : 0;
     c->stamp_ns = n > 0 ? read_stamp(&msg) : clock_now_ns();
-    /* Never before the request went out (the two clocks agree to well under a microsecond, but
-     * a difference must not turn into a negative TTFT). */
-    if (s && c->stamp_ns < s->rec.sent_ns)
-        c->stamp_ns = s->rec.sent_ns;
+    /* The bytes of a request's answer cannot have arrived before it was sent. A kernel stamp that
+     * says so (a clock conversion off by more than the round trip) is not used; the read's own
+     * time is, which is after the send. Never clamped to the send: that would be a 0 ms TTFB. */
+    if (s && c->stamp_ns <= s->rec.sent_ns)
+        c->stamp_ns = clock_now_ns();
     if (k->state != CONN_BUSY || !s) {
         /* Idle: the server closed the connection (or sent bytes nobody asked for). */
         conn_close(k);
-        return;
+        return 0;
     }
     if (n <= 0) {
         on_conn_end(c, k, s, err);
-        return;
+        return 0;
     }
-    s->rx_bytes += (size_t)n;
+    feed_response(c, k, s, st->rxbuf, (size_t)n);
+    return k->s == s && k->state == CONN_BUSY;
+}
+
+/* n response bytes for the request on slot s, read from connection k (NULL: client__http1_feed). */
+static void feed_response(client *c, client__conn *k, client__slot *s, const char *buf, size_t n)
+{
+    http1_state *st = c->tp_state;
+    s->rx_bytes += n;
     s->last_rx_ns = c->stamp_ns;
-    size_t used = http_parser_execute(&s->parser, &st->settings, st->rxbuf, (size_t)n);
+    size_t used = http_parser_execute(&s->parser, &st->settings, buf, n);
     enum http_errno e = HTTP_PARSER_ERRNO(&s->parser);
     if (s->message_done) {
+        int keep = http_should_keep_alive(&s->parser);
+        /* A 2xx answer that says the server will close (Connection: close, or HTTP/1.0 without
+         * keep-alive): it does so after every response. Error answers often close alone. */
+        if (!keep && s->parser.status_code >= 200 && s->parser.status_code < 300)
+            st->no_reuse = 1;
+        if (k && k->reused && keep)
+            st->closed_streak = 0;
         /* Bytes after the response, a server that will close, or a request body still being
          * written (the server answered early): this connection is done. */
-        if (http_should_keep_alive(&s->parser) && used == (size_t)n && k->n_out == 0)
+        if (k && keep && used == n && k->n_out == 0 && !st->no_reuse)
             conn_set_state(k, CONN_IDLE);
-        else
+        else if (k)
             conn_close(k);
         client__finish(c, s, RECORD_OK, RECORD_ERR_NONE, NULL);
         return;
     }
     if (e == HPE_CB_body) {
         fail_request(c, s, RECORD_ERR_OTHER, NULL); /* s->fail_kind says why */
+    } else if (e == HPE_HEADER_OVERFLOW) {
+        char why[96];
+        snprintf(why, sizeof why, "the response headers passed http-parser's %d-byte cap", HTTP_MAX_HEADER_SIZE);
+        fail_request(c, s, RECORD_ERR_OVERSIZE, why);
     } else if (e != HPE_OK) {
         char why[128];
         snprintf(why, sizeof why, "the response is not valid HTTP/1.1: %s", http_errno_description(e));
@@ -360,8 +409,17 @@ static int write_pending(client__conn *k)
 
 static void send_failed(client *c, client__slot *s, client__conn *k, int err)
 {
+    /* A server may answer and close before it has read the whole request (a 413 for a body it
+     * will not take): what it answered decides, not the refused write. Bounded: the socket is
+     * closed for writing, so what it holds is what the server sent before its close. The unsent
+     * rest (n_out) stays, so an answer read here closes the connection instead of idling it. */
+    for (int i = 0; i < 64 && k->s == s && k->state == CONN_BUSY; i++)
+        if (!read_response(c, k))
+            break;
+    if (k->s != s || k->state != CONN_BUSY)
+        return; /* the answer (or the connection's end) ended the request */
     if (may_retry(s, k)) {
-        retry_request(c, s);
+        retry_request(c, s, RECORD_RESEND_SEND_FAILED);
         return;
     }
     char why[96];
@@ -369,16 +427,22 @@ static void send_failed(client *c, client__slot *s, client__conn *k, int err)
     fail_request(c, s, RECORD_ERR_DISCONNECT, why);
 }
 
-static void send_request(client *c, client__slot *s)
+/* The response side of slot s, ready for a new answer. */
+static void prepare_response(client__slot *s)
 {
-    http1_state *st = c->tp_state;
-    client__conn *k = s->conn;
     http_parser_init(&s->parser, HTTP_RESPONSE);
     s->parser.data = s;
     s->message_done = 0;
     s->rx_bytes = 0;
-    s->in_retry_after = 0;
+    s->hdr_state = CLIENT__HDR_NAME;
     s->hdr_len = 0;
+}
+
+static void send_request(client *c, client__slot *s)
+{
+    http1_state *st = c->tp_state;
+    client__conn *k = s->conn;
+    prepare_response(s);
     conn_set_state(k, CONN_BUSY);
     k->out[0] = (struct iovec){st->head, st->head_len};
     k->out[1] = (struct iovec){s->length_line, s->length_line_len};
@@ -488,16 +552,38 @@ static int connect_slot(client *c, client__slot *s)
 
 /* ---- transport hooks ------------------------------------------------------------------- */
 
+/* Whether an idle kept-alive connection may carry a request: the server has not closed it (EOF
+ * waiting), reset it, or sent bytes nobody asked for. The read watch would say so on the next
+ * loop turn, but a closed-loop schedule starts the next request from the done callback, before
+ * that turn; writing into a connection the server has closed costs a resend. One non-blocking
+ * recv(MSG_PEEK) per reused request (docs/http-client.md has what it costs). */
+static int conn_alive(const client__conn *k)
+{
+    char b;
+    ssize_t r = recv(k->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    return r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
 static int http1_start(client *c, client__slot *s)
 {
+    http1_state *st = c->tp_state;
     int n = snprintf(s->length_line, sizeof s->length_line, "%zu\r\n\r\n", s->body_len);
     s->length_line_len = (size_t)n;
     s->retried = 0;
     s->deferred_kind = 0;
-    if (s->conn && s->conn->state == CONN_IDLE) {
-        s->conn->reused = 1;
-        send_request(c, s);
+    if (st->detached) {
+        prepare_response(s);
+        s->rec.sent_ns = clock_now_ns();
         return 0;
+    }
+    if (s->conn && s->conn->state == CONN_IDLE) {
+        if (!st->no_reuse && conn_alive(s->conn)) {
+            s->conn->reused = 1;
+            send_request(c, s);
+            return 0;
+        }
+        if (!st->no_reuse)
+            found_closed(st);
     }
     if (s->conn) /* still connecting or closing from before: start afresh */
         conn_close(s->conn);
@@ -708,6 +794,35 @@ static void http1_free(client *c)
     free(st->rxbuf);
     free(st);
     c->tp_state = NULL;
+}
+
+int client__http1_feed(client *c, const char *const *parts, const size_t *lens, size_t n_parts)
+{
+    http1_state *st = c->tp_state;
+    client__slot *s = c->free_list;
+    if (!s)
+        return LL_ESTATE;
+    st->detached = 1;
+    int rc = client_start(c, "hi", 2, 1, 16, 0, 0);
+    st->detached = 0;
+    if (rc != 0)
+        return rc;
+    for (size_t i = 0; i < n_parts && s->active; i++) {
+        c->stamp_ns = clock_now_ns();
+        if (lens[i] > 0)
+            feed_response(c, NULL, s, parts[i], lens[i]);
+    }
+    if (s->active) {
+        /* The connection's end: a body that runs to the close ends here; anything else is cut. */
+        c->stamp_ns = clock_now_ns();
+        if (s->rx_bytes > 0)
+            http_parser_execute(&s->parser, &st->settings, NULL, 0);
+        if (s->message_done)
+            client__finish(c, s, RECORD_OK, RECORD_ERR_NONE, NULL);
+        else
+            client__finish(c, s, RECORD_OK, RECORD_ERR_DISCONNECT, "transfer closed by the server mid-response");
+    }
+    return 0;
 }
 
 const client__transport client__http1 = {

@@ -53,6 +53,7 @@ typedef struct client__slot {
     CURL *easy;
     client__group *group; /* the multi handle this slot's easy handle and connections live in */
     char curl_err[CURL_ERROR_SIZE]; /* curl's detailed text for a failed transfer */
+    int curl_sends;                 /* times curl sent this request (more than 1: it resent it) */
 
     /* built-in HTTP/1.1 transport */
     client__conn *conn; /* this slot's connection (kept alive between its requests), or NULL */
@@ -65,10 +66,14 @@ typedef struct client__slot {
     int deferred_kind;    /* a failure found in client_start, reported by the defer timer */
     int on_defer_list;
     struct client__slot *defer_next;
-    int in_retry_after;   /* the header being parsed is Retry-After */
-    size_t hdr_len;       /* bytes of the header name or Retry-After value collected */
+    int hdr_state;        /* CLIENT__HDR_*: what the header bytes being parsed belong to */
+    size_t hdr_len;       /* bytes of the header name or wanted value collected */
     char hdr[24];
+    char encoding[24];    /* a Content-Encoding other than identity ("" when none) */
 } client__slot;
+
+/* Where the built-in client's header parse is (client_http1.c's http-parser callbacks). */
+enum { CLIENT__HDR_NAME, CLIENT__HDR_SKIP, CLIENT__HDR_RETRY_AFTER, CLIENT__HDR_ENCODING };
 
 /* A transport: every hook gets the client; slot hooks run only for an active slot. */
 typedef struct client__transport {
@@ -108,6 +113,9 @@ struct client {
 void client__on_status(client__slot *s, int code);
 /* A Retry-After header's value (delta-seconds; an HTTP-date counts as 1 s). */
 void client__on_retry_after(client__slot *s, const char *v, size_t len);
+/* A Content-Encoding header's value; anything but identity fails a 2xx body (llmload sends no
+ * Accept-Encoding and decodes nothing). */
+void client__on_content_encoding(client__slot *s, const char *v, size_t len);
 /* Response body bytes (de-chunked). Returns 0, or -1 when the request must end now (the reason
  * is in s->fail_kind and s->error_msg). */
 int client__on_body(client__slot *s, const char *data, size_t len);
@@ -120,5 +128,12 @@ int client__on_body(client__slot *s, const char *data, size_t len);
  *   status RECORD_ERROR, kind K: a timeout K found by client_check_timeouts.
  *   status RECORD_INCOMPLETE:    cancelled. */
 void client__finish(client *c, client__slot *s, record_status status, int kind, const char *why);
+
+/* The built-in client's response path without a socket, for tests/fuzz/fuzz_http1_response.c: starts
+ * one request on a free slot as if its connection were up and the request sent, feeds the n_parts
+ * pieces of response bytes to the same parser and receive path a socket read would, and ends the
+ * request as the connection's EOF would if it is still open. c must use the built-in transport.
+ * Returns 0 (the done callback has run once) or LL_ESTATE (no free slot). */
+int client__http1_feed(client *c, const char *const *parts, const size_t *lens, size_t n_parts);
 
 #endif

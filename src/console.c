@@ -200,6 +200,25 @@ int console_table(FILE *f, const cJSON *doc)
             }
         }
     }
+    cJSON_ArrayForEach(b, benches)
+    {
+        /* A server that closes kept-alive connections costs resends; say so, so that nobody reads
+         * the extra requests the server saw as a client bug. */
+        const cJSON *cl = cJSON_GetObjectItemCaseSensitive(b, "client");
+        if (!(num(cl, "requests_resent", NULL) > 0))
+            continue;
+        const cJSON *k;
+        fprintf(f, "note: %s resent %.0f requests on a new connection (", cJSON_GetObjectItemCaseSensitive(b, "name")->valuestring,
+                num(cl, "requests_resent", NULL));
+        int first = 1;
+        cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(cl, "resent_by_reason"))
+        {
+            fprintf(f, "%s%s=%.0f", first ? "" : " ", k->string, k->valuedouble);
+            first = 0;
+        }
+        fprintf(f, "): the server closed kept-alive connections; %.0f connections opened, timings start at the resend\n",
+                num(cl, "connections_opened", NULL));
+    }
     double base = 0;
     const cJSON *knee = find_knee(benches, &base);
     if (knee)

@@ -25,6 +25,19 @@ const char *record_error_kind_name(int kind)
     }
 }
 
+const char *record_resend_reason_name(int reason)
+{
+    switch (reason) {
+#define RECORD_RESEND_NAME_(n, s) \
+    case RECORD_RESEND_##n:       \
+        return s;
+        RECORD_RESEND_REASONS(RECORD_RESEND_NAME_)
+#undef RECORD_RESEND_NAME_
+    default:
+        return "none";
+    }
+}
+
 /* The capacity, doubled from cap (or first), that holds need. */
 static size_t grown(size_t cap, size_t need, size_t first)
 {

@@ -249,6 +249,11 @@ static void add_benchmark(jb *b, cJSON *arr, const bench_summary *s, const bench
         add_bool(b, cl, "client_bound", s->client_bound);
         if (s->client_bound)
             add_str(b, cl, "client_bound_reason", s->client_bound_reason);
+        add_num(b, cl, "requests_resent", (double)s->requests_resent);
+        cJSON *rr = add_obj(b, cl, "resent_by_reason");
+        for (int k = RECORD_RESEND_NONE + 1; rr && k < RECORD_RESEND_COUNT_; k++)
+            if (s->resent_by_reason[k])
+                add_num(b, rr, record_resend_reason_name(k), (double)s->resent_by_reason[k]);
     }
 }
 

@@ -64,6 +64,8 @@ typedef struct bench_summary {
     uint64_t connections_opened; /* by every request of the benchmark, warmup included */
     int client_bound;
     char client_bound_reason[96];
+    uint64_t requests_resent; /* sent a second time on a new connection, warmup included */
+    uint64_t resent_by_reason[RECORD_RESEND_COUNT_]; /* indexed by record_resend_reason */
 } bench_summary;
 
 /* Fills out from res. Marks res's records' `measured` flag. 0 or LL_ENOMEM.

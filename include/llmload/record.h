@@ -41,6 +41,22 @@ typedef enum record_error_kind {
     RECORD_ERR_COUNT_
 } record_error_kind;
 
+/* Why a request was sent a second time (the built-in client resends once, on a new connection, when
+ * a kept-alive connection dies before one byte of the answer; curl does the same on its own).
+ * The keys of report.json's client.resent_by_reason. Append only. */
+#define RECORD_RESEND_REASONS(X)                                                        \
+    X(NONE, "none")                                                                   \
+    X(PEER_CLOSED, "peer_closed") /* the server closed the connection (EOF) */        \
+    X(RESET, "reset")             /* the connection was reset (ECONNRESET) */          \
+    X(SEND_FAILED, "send_failed") /* the write itself was refused (EPIPE, reset) */
+
+typedef enum record_resend_reason {
+#define RECORD_RESEND_ENUM_(n, s) RECORD_RESEND_##n,
+    RECORD_RESEND_REASONS(RECORD_RESEND_ENUM_)
+#undef RECORD_RESEND_ENUM_
+    RECORD_RESEND_COUNT_
+} record_resend_reason;
+
 typedef struct record {
     uint64_t id;                  /* request number within its benchmark, from 0 */
     uint64_t scheduled_ns;        /* when the schedule meant it to start */
@@ -67,6 +83,7 @@ typedef struct record {
     uint8_t measured;             /* inside the measured window (set by the aggregator) */
     uint8_t new_connection;       /* had to open a connection (0: reused a kept-alive one) */
     uint32_t error_ref;           /* 1-based index of its message in the log (0: none) */
+    uint8_t resent;               /* record_resend_reason: sent again on a new connection, and why */
 } record;
 
 /* Error messages are kept beside the records, not in them: only failed requests have one, and a
@@ -75,6 +92,8 @@ typedef struct record {
 
 /* Name of an error kind ("rate_limited"); static string. */
 const char *record_error_kind_name(int kind);
+/* Name of a resend reason ("peer_closed"); static string. */
+const char *record_resend_reason_name(int reason);
 
 /* Growable array of records for one benchmark, with the failed ones' messages. Zero-initialised is
  * valid and empty. */

@@ -15,7 +15,7 @@
 
 #include "llmload/error.h"
 
-enum opt_kind { K_LISTEN, K_STR, K_U32, K_U64, K_DBL, K_RATE, K_HELP };
+enum opt_kind { K_LISTEN, K_STR, K_U32, K_U64, K_DBL, K_RATE, K_HELP, K_CLOSE };
 
 typedef struct opt_def {
     const char *name;
@@ -52,6 +52,8 @@ static const opt_def opts[] = {
     {"stall-seconds", K_DBL, OFF(stall_seconds), 0, 1e7, "300", "S", "how long a stalled stream is held open"},
     {"api-key", K_STR, OFF(api_key), 0, 0, NULL, "KEY", "require Authorization: Bearer KEY or X-API-Key: KEY"},
     {"max-body-bytes", K_U64, OFF(max_body_bytes), 1, 1e12, "4194304", "N", "request body limit (413 beyond)"},
+    {"close-after-response", K_CLOSE, OFF(close_after_response), 0, 0, "off", "off|header|silent|late",
+     "close each connection after its response: with Connection: close, without it, or without it 3 ms later"},
     {"help", K_HELP, 0, 0, 0, NULL, NULL, "print this help and exit"},
 };
 #undef OFF
@@ -106,6 +108,15 @@ static int apply(sim_config *cfg, const opt_def *o, const char *v)
     char *base = (char *)cfg;
     if (o->kind == K_LISTEN)
         return parse_listen(cfg, v);
+    if (o->kind == K_CLOSE) {
+        static const char *const modes[] = {"off", "header", "silent", "late"};
+        for (int i = 0; i < 4; i++)
+            if (strcmp(v, modes[i]) == 0) {
+                *(int *)(base + o->off) = i;
+                return 0;
+            }
+        return LL_EUSAGE;
+    }
     if (o->kind == K_STR) {
         /* Names are pasted into JSON and Prometheus labels unescaped: keep them plain. */
         if (!*v || strlen(v) > 200 || strpbrk(v, "\"\\\n\r\t") != NULL)

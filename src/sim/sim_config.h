@@ -26,7 +26,14 @@ typedef struct sim_config {
     double error_rate, rate_limit_rate, disconnect_rate, malformed_rate, stall_rate;
     double stall_seconds;
     uint64_t max_body_bytes;
+    int close_after_response;   /* SIM_CLOSE_*: how each connection ends after a response */
 } sim_config;
+
+/* --close-after-response: keep-alive (off), or close each connection after its response with
+ * Connection: close (header), without it (silent), or without it SIM_LATE_CLOSE_MS later (late,
+ * as llama-server does: a request written into that gap is read, counted, and never answered). */
+enum { SIM_CLOSE_OFF, SIM_CLOSE_HEADER, SIM_CLOSE_SILENT, SIM_CLOSE_LATE };
+#define SIM_LATE_CLOSE_MS 3
 
 enum { SIM_CONFIG_RUN = 0, SIM_CONFIG_HELP = 1 };
 

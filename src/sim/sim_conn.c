@@ -131,12 +131,34 @@ static void conn_flush(sim_conn *c)
         sim_conn_close(c);
 }
 
+static void on_late_close(uv_timer_t *t)
+{
+    sim_conn *c = t->data;
+    if (c->writing || c->out.len) {
+        c->close_after_write = 1; /* the response is still going out: close once it is */
+        conn_flush(c);
+    } else {
+        sim_conn_close(c);
+    }
+}
+
+/* A response is complete (queued): keep the connection, or end it as --close-after-response says. */
+static void end_of_response(sim_conn *c)
+{
+    int mode = c->srv->cfg.close_after_response;
+    if (!c->keep_alive || mode == SIM_CLOSE_SILENT) {
+        c->close_after_write = 1;
+    } else if (mode == SIM_CLOSE_LATE && !c->late_close) {
+        c->late_close = 1;
+        uv_timer_start(&c->stall_timer, on_late_close, SIM_LATE_CLOSE_MS, 0);
+    }
+}
+
 static void respond(sim_conn *c, int status, const char *extra_headers, const char *body, size_t len)
 {
     if (c->closing)
         return;
-    if (!c->keep_alive)
-        c->close_after_write = 1;
+    end_of_response(c);
     int rc = sim_buf_printf(&c->out, "HTTP/1.1 %d %s\r\ncontent-length: %zu\r\n%s%s\r\n", status,
                             reason_phrase(status), len, extra_headers ? extra_headers : "",
                             c->keep_alive ? "" : "connection: close\r\n");
@@ -481,7 +503,14 @@ static int on_body(http_parser *p, const char *at, size_t len)
 static int on_message_complete(http_parser *p)
 {
     sim_conn *c = p->data;
-    c->keep_alive = http_should_keep_alive(p);
+    if (p->method == HTTP_POST)
+        c->srv->metrics.posts++; /* on the wire, answered or not: what a client's resends cost */
+    if (c->late_close) {
+        /* Written into the gap before a late close: read, never answered (llama-server). */
+        http_parser_pause(p, 1);
+        return 0;
+    }
+    c->keep_alive = http_should_keep_alive(p) && c->srv->cfg.close_after_response != SIM_CLOSE_HEADER;
     dispatch(c);
     /* One request at a time: pause so bytes of a pipelined request wait in pending_in until this
      * response has finished. */
@@ -658,8 +687,7 @@ static void finish_request(sim_conn *c)
 {
     c->in_request = 0;
     c->route = SIM_ROUTE_NONE;
-    if (!c->keep_alive)
-        c->close_after_write = 1;
+    end_of_response(c);
     /* Parsing what arrived meanwhile may submit to the engine: not from inside its callback. */
     if (c->pending_in.len)
         schedule_drain(c);

@@ -147,10 +147,11 @@ int sim_metrics_render_stats(const sim_metrics *m, const sim_engine *e, sim_buf 
     SIM_BUF_TRY(sim_buf_printf(
         o,
         "\"events_sent\":%llu,\"events_backlogged\":%llu,\"streams_completed\":%llu,\"requests\":%llu,"
-        "\"requests_completed\":%llu,\"generation_tokens\":%llu,\"running\":%u,\"waiting\":%u}",
+        "\"requests_completed\":%llu,\"generation_tokens\":%llu,\"running\":%u,\"waiting\":%u",
         (unsigned long long)m->events_sent, (unsigned long long)m->events_backlogged,
         (unsigned long long)m->streams_completed, (unsigned long long)m->requests,
         (unsigned long long)(m->success_length + m->success_stop), (unsigned long long)m->generation_tokens,
         sim_engine_running(e), sim_engine_waiting(e)));
+    SIM_BUF_TRY(sim_buf_printf(o, ",\"posts_received\":%llu}", (unsigned long long)m->posts));
     return 0;
 }

@@ -38,6 +38,7 @@ typedef struct sim_metrics {
     uint64_t events_sent;                 /* streamed token events handed to the socket */
     uint64_t events_backlogged;           /* of those, ones the kernel did not take at once */
     uint64_t streams_completed;           /* streams that ended with [DONE] */
+    uint64_t posts;                       /* POST requests parsed, answered or not (resends count) */
 } sim_metrics;
 
 /* Zeroes *m and creates its gap histogram. 0 or LL_ENOMEM (then nothing to free). */

@@ -70,6 +70,7 @@ struct sim_conn {
     sim_buf out;                  /* bytes waiting to go out */
     sim_buf inflight;             /* bytes handed to uv_write, valid until its callback */
     int writing;
+    int late_close;               /* --close-after-response late: closing soon, answers nothing more */
 };
 
 struct sim_server {

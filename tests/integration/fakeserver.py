@@ -2,13 +2,15 @@
 
 The simulator (`llmload sim`) injects the faults an inference engine produces; this server makes the
 ones it cannot: a clean end without [DONE], an error object inside the stream, a reset, a close before
-any answer, an oversized event, a reply that never comes, and TLS. It listens on 127.0.0.1 with an
+any answer, an oversized event, a reply that never comes, TLS, a gzip-encoded stream nobody asked
+for, a 2 MB response header, and a 413 sent before the request body is read, then a close. It listens on 127.0.0.1 with an
 OS-chosen port, answers GET /v1/models, and gives POST number i (from 0) the behaviour
 `behaviours[i % len(behaviours)]`. Every response carries `Connection: close`, so each request has
 its own connection and curl never silently retries one on a reused connection: the server's count of
 POSTs is exactly the client's count of requests. Threads are daemons, bounded by `hold_s`, and
 stop() ends the server in this process.
 """
+import gzip
 import json
 import socket
 import socketserver
@@ -41,6 +43,7 @@ HTTP_400_MSG = "fake: This model's maximum context length is 16 tokens"
 HOSTILE_JSON = (b'evil \\u001b[31mRED\\u001b[0m \\u0007bell, \\"quoted\\", \\u009b2J cr\\r nl\\n bad\xff\xfe\xc3('
                 b' caf\xc3\xa9 end')
 HOSTILE_RAW = b'raw \x1b]0;title\x07 \x1b[2J bad\xff\x80, "q", \x08\x7f caf\xc3\xa9 end'
+HTTP_413_MSG = "fake: request body too large"
 
 
 def http_error(code, reason, message):
@@ -73,6 +76,13 @@ class _Handler(socketserver.BaseRequestHandler):
                 srv.served["close_body"] = srv.served.get("close_body", 0) + 1
             sock.shutdown(socket.SHUT_WR)  # FIN, then the close's RST (unread data): EPIPE, not ECONNRESET
             sock.close()
+            return
+        if method == "POST" and srv.behaviours[srv.posts % len(srv.behaviours)] == "too_large":
+            # Answered from the head alone, as servers do with a body past their limit.
+            with srv.lock:
+                srv.posts += 1
+                srv.served["too_large"] = srv.served.get("too_large", 0) + 1
+            self.do_too_large(sock)
             return
         while len(body) < need:
             got = sock.recv(65536)
@@ -162,6 +172,28 @@ class _Handler(socketserver.BaseRequestHandler):
         # Headers and one token, then silence: --stream-timeout must end it.
         sock.sendall(SSE_HEAD + tokens(1))
         self.server.owner.stop_event.wait(self.server.owner.hold_s)
+
+    def do_gzip(self, sock):
+        # A compressed stream, though llmload sent no Accept-Encoding.
+        z = gzip.compress(tokens() + DONE)
+        sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Encoding: gzip\r\n"
+                     b"Content-Length: " + str(len(z)).encode() + b"\r\nConnection: close\r\n\r\n" + z)
+
+    def do_huge_header(self, sock):
+        # A 2 MB response header, past every client's cap (curl 100 KiB, http-parser 80 KiB).
+        try:
+            sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nX-Pad: " + b"x" * (2 << 20)
+                         + b"\r\nConnection: close\r\n\r\n" + tokens() + DONE)
+        except OSError:
+            pass  # the client gave up on it, as it should
+
+    def do_too_large(self, sock):
+        # 413 from the request's head, then a close with the body unread (the kernel resets).
+        try:
+            sock.sendall(http_error(413, "Content Too Large", HTTP_413_MSG))
+        except OSError:
+            pass
+        sock.close()
 
     @staticmethod
     def _reset(sock):
