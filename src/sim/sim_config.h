@@ -26,6 +26,10 @@ typedef struct sim_config {
     double error_rate, rate_limit_rate, disconnect_rate, malformed_rate, stall_rate;
     double stall_seconds;
     uint64_t max_body_bytes;
+    uint64_t chat_template_tokens; /* prompt tokens a chat request's template adds */
+    uint64_t truncate_prompt_to;   /* 0 = off: count at most this many prompt tokens */
+    int no_tokenize;               /* POST /tokenize and /apply-template answer 404 */
+    int error_style;               /* enum sim_api_error_style: whose too-long error to send */
 } sim_config;
 
 enum { SIM_CONFIG_RUN = 0, SIM_CONFIG_HELP = 1 };
