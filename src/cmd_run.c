@@ -16,6 +16,7 @@
 
 #include "llmload/aggregate.h"
 #include "llmload/bench.h"
+#include "llmload/calibrate.h"
 #include "llmload/clock.h"
 #include "llmload/cmd.h"
 #include "llmload/config.h"
@@ -25,6 +26,7 @@
 #include "llmload/exitcode.h"
 #include "llmload/gate.h"
 #include "llmload/live_server.h"
+#include "llmload/prompt_check.h"
 #include "llmload/report.h"
 #include "llmload/report_push.h"
 #include "llmload/source.h"
@@ -174,7 +176,9 @@ int cmd_run(int argc, char **argv)
     cJSON *doc = NULL;
     gate *slo = NULL;
     live_server *live = NULL;
+    calibrate_result cal;
 
+    memset(&cal, 0, sizeof cal);
     if (config_init(&cfg) != 0) {
         fprintf(stderr, "llmload run: out of memory\n");
         return EXIT_RUNTIME;
@@ -214,6 +218,17 @@ int cmd_run(int argc, char **argv)
         exit_code = EXIT_RUNTIME;
         goto out;
     }
+    /* Before the first benchmark, so every benchmark's prompts are built the same way; the
+     * probes it sends are not part of any benchmark. */
+    if ((rc = calibrate_run(&cfg, model, &cal, err, sizeof err)) != 0) {
+        fprintf(stderr, "llmload run: calibration: %s\n", err[0] ? err : ll_strerror(rc));
+        exit_code = EXIT_RUNTIME;
+        goto out;
+    }
+    if (cal.method != CALIBRATE_NONE)
+        cfg.data.costs = &cal.costs;
+    if (!cfg.quiet)
+        prompt_check_calibration(stderr, &cal, &cfg);
 
     size_t cap = cfg.schedule == CONFIG_SCHED_SWEEP ? (size_t)cfg.rates[0] : cfg.n_rates;
     if (cap < 2)
@@ -287,11 +302,16 @@ int cmd_run(int argc, char **argv)
     live = NULL;
     int partial = workers_interrupted(ws);
     if (n_done > 0) {
-        if ((rc = report_build(&cfg, model, sums, results, n_done, partial, run_wall, &doc)) != 0) {
+        cJSON *cal_json = NULL;
+        if ((rc = report_build(&cfg, model, sums, results, n_done, partial, run_wall, &doc)) != 0 ||
+            (rc = calibrate_to_json(&cal, &cal_json)) != 0 || !cJSON_AddItemToObject(doc, "calibration", cal_json) ||
+            (cal_json = NULL, prompt_check_annotate(doc, results, n_done, cal.max_model_len) != 0)) {
+            cJSON_Delete(cal_json);
             fprintf(stderr, "llmload run: out of memory building the report\n");
             exit_code = EXIT_RUNTIME;
             goto out;
         }
+        prompt_check_results(stderr, results, n_done, cal.max_model_len);
         if (slo) {
             int broken = gate_evaluate(slo, doc);
             if (broken < 0) {

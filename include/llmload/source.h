@@ -8,6 +8,9 @@
  * server's prefix cache does not hide prefill work (after config_data.prefix_tokens shared words).
  * With config_data.path, prompts come from a dataset file instead (dataset.h), in a seeded random
  * order, cycled when the run outlasts the file; output lengths from the file, else output_tokens.
+ * Calibrated (config_data.costs set, from calibrate.h): the drawn length is a token count as the
+ * target counts it; words are added while their measured costs fit what is left after the fixed
+ * overhead (chat template, marker, special tokens), so prompts land on the asked count.
  */
 #ifndef LLMLOAD_SOURCE_H
 #define LLMLOAD_SOURCE_H
@@ -24,7 +27,20 @@ typedef struct source_request {
     size_t prompt_len;
     long prompt_tokens;   /* by the counting rule */
     long max_tokens;      /* output length to ask for */
+    long prompt_tokens_asked; /* the drawn length (synthetic); the counting rule's (dataset) */
 } source_request;
+
+#define SOURCE_VOCAB_SIZE 256
+
+/* What the target charges for a synthetic prompt (calibrate.h fills it): tokens = overhead +
+ * the sum of word[k] over the prompt's vocabulary words. */
+typedef struct source_costs {
+    double overhead;               /* template, uniqueness marker and special tokens of every prompt */
+    double word[SOURCE_VOCAB_SIZE]; /* each vocabulary word, with its separating space */
+} source_costs;
+
+/* Vocabulary word k (< SOURCE_VOCAB_SIZE), lowercase ASCII letters; static string. */
+const char *source_vocab_word(size_t k);
 
 /* Creates a source; *out owned by caller (source_destroy). LL_EUSAGE + err for a bad spec,
  * LL_ENOMEM. */

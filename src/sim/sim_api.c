@@ -233,8 +233,11 @@ int sim_api_tokenize(const char *body, size_t len, const sim_api_prompt_opts *o,
     int rc = 0;
     const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(root, "messages");
     const cJSON *text = text_field(root);
+    int llamacpp = o->error_style == SIM_API_ERRORS_LLAMACPP;
     if (!cJSON_IsObject(root))
         rc = BAD("%sThe request body must be a JSON object", "");
+    else if (llamacpp && !cJSON_IsString(text))
+        n = 0; /* llama.cpp's /tokenize reads "content" only: anything else is no tokens */
     else if (msgs) {
         /* vLLM's TokenizeChatRequest: the chat template is applied, as a chat request's is. */
         if ((rc = count_messages(msgs, &n, err)) == 0)
@@ -246,8 +249,11 @@ int sim_api_tokenize(const char *body, size_t len, const sim_api_prompt_opts *o,
     cJSON_Delete(root);
     if (rc < 0)
         return rc;
-    SIM_BUF_TRY(sim_buf_printf(out, "{\"count\":%llu,\"max_model_len\":%llu,\"tokens\":[", (unsigned long long)n,
-                               (unsigned long long)o->max_model_len));
+    if (llamacpp)
+        SIM_BUF_TRY(sim_buf_puts(out, "{\"tokens\":["));
+    else
+        SIM_BUF_TRY(sim_buf_printf(out, "{\"count\":%llu,\"max_model_len\":%llu,\"tokens\":[", (unsigned long long)n,
+                                   (unsigned long long)o->max_model_len));
     /* Ids carry no meaning here; only their number does. */
     for (uint64_t i = 0; i < n; i++)
         SIM_BUF_TRY(sim_buf_printf(out, i ? ",%llu" : "%llu", (unsigned long long)(i % 1000)));

@@ -57,7 +57,8 @@ int sim_api_parse_opts(enum sim_api_kind kind, const char *body, size_t len, con
 
 /* POST /tokenize: vLLM's shape ({"prompt": ..} or {"messages": [..]}, the chat template counted for
  * messages) and llama.cpp's ({"content": ..}). Appends {"count":N,"max_model_len":M,"tokens":[..]}
- * to out. LL_EINVAL with err filled for a bad body. */
+ * to out; in the llama.cpp error style, llama.cpp's answer instead: {"tokens":[..]}, and no tokens
+ * for a body without text (llama.cpp ignores "messages"). LL_EINVAL with err filled for a bad body. */
 int sim_api_tokenize(const char *body, size_t len, const sim_api_prompt_opts *o, sim_buf *out, sim_api_error *err);
 /* POST /apply-template: llama.cpp's shape, {"messages": [..]} -> {"prompt": ".."}; the template is
  * chat_template_tokens '|' characters and a newline before the messages' text, one per line. */
