@@ -93,6 +93,8 @@ void prompt_check_calibration(FILE *f, const calibrate_result *cal, const config
                "%.2f per word; %d built prompts counted within %.1f%% (%ld tokens) of the asked length\n",
             cal->method == CALIBRATE_TOKENIZE ? "the target's /tokenize" : "probe requests", via,
             cal->costs.overhead, words / SOURCE_VOCAB_SIZE, cal->checks, cal->error_pct_max, cal->error_tokens_max);
+    if (cal->note[0])
+        fprintf(f, "warning: prompt calibration: %s\n", cal->note);
     if (cal->error_pct_max > 3.0 && cal->error_tokens_max > 2)
         fprintf(f, "warning: calibrated prompts still miss the asked length by up to %.1f%% (%ld tokens) "
                    "as the server counts them\n",
@@ -121,7 +123,7 @@ int prompt_check_results(FILE *f, const bench_result *results, size_t n, long ma
             fprintf(f, "warning: %s: %llu requests rejected as too long for the model's context (HTTP 400)", name,
                     (unsigned long long)t.too_long);
             if (limit)
-                fprintf(f, ": the limit is %ld tokens (per %s), prompt and max_tokens together", limit,
+                fprintf(f, ": the limit is %ld tokens (per %s)", limit,
                         t.limit ? "the server's message" : "/v1/models");
             fputc('\n', f);
             warned++;
