@@ -31,7 +31,8 @@ typedef struct cal {
     calibrate_result *r;
     int tokenize;          /* the target has POST /tokenize */
     enum chat_via via;     /* how a chat prompt's full count is measured */
-    long timeout_ms;
+    long timeout_ms;       /* /tokenize, /apply-template, /v1/models */
+    long probe_timeout_ms; /* probe requests */
     int unreachable;       /* a request failed at the transport: stop */
     char *err;
     size_t errlen;
@@ -66,15 +67,17 @@ int calibrate_fit_line(const double *x, const double *y, size_t n, double *a, do
     return 0;
 }
 
-/* POSTs a cJSON body (consumed) to path; the parsed answer of a 200, else NULL. */
-static cJSON *post(cal *c, const char *path, cJSON *body)
+/* POSTs a cJSON body (consumed) to path; the parsed answer of a 200, else NULL. A probe (a
+ * completion request) waits as long as the run's requests would; the count endpoints are quick. */
+static cJSON *post(cal *c, const char *path, cJSON *body, int probe)
 {
     char *text = body ? cJSON_PrintUnformatted(body) : NULL;
     cJSON_Delete(body);
     if (!text)
         return NULL;
     target_http_response res;
-    int rc = target_http_request(c->h, path, text, c->timeout_ms, &res, c->err, c->errlen);
+    int rc = target_http_request(c->h, path, text, probe ? c->probe_timeout_ms : c->timeout_ms,
+                                 probe ? "--request-timeout " : "", &res, c->err, c->errlen);
     cJSON_free(text);
     c->r->requests++;
     if (rc != 0) {
@@ -125,7 +128,7 @@ static long measure_text(cal *c, const char *text)
         cJSON_Delete(b);
         return LL_ENOMEM;
     }
-    cJSON *doc = post(c, "/tokenize", b);
+    cJSON *doc = post(c, "/tokenize", b, 0);
     return doc ? tokenize_count(c, doc) : -1;
 }
 
@@ -140,7 +143,7 @@ static long measure_chat_tokenize(cal *c, const char *text)
         cJSON_Delete(msgs);
         return LL_ENOMEM;
     }
-    cJSON *doc = post(c, "/tokenize", b);
+    cJSON *doc = post(c, "/tokenize", b, 0);
     long n = doc ? tokenize_count(c, doc) : -1;
     return n > 0 ? n : -1;
 }
@@ -155,7 +158,7 @@ static long measure_apply_template(cal *c, const char *text)
         cJSON_Delete(msgs);
         return LL_ENOMEM;
     }
-    cJSON *doc = post(c, "/apply-template", b);
+    cJSON *doc = post(c, "/apply-template", b, 0);
     const cJSON *p = cJSON_GetObjectItemCaseSensitive(doc, "prompt");
     long n = cJSON_IsString(p) ? measure_text(c, p->valuestring) : -1;
     cJSON_Delete(doc);
@@ -180,7 +183,7 @@ static long measure_probe(cal *c, const char *text)
         cJSON_Delete(b);
         return LL_ENOMEM;
     }
-    cJSON *doc = post(c, request_path(c->cfg->api), b);
+    cJSON *doc = post(c, request_path(c->cfg->api), b, 1);
     const cJSON *pt = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "usage"), "prompt_tokens");
     long n = cJSON_IsNumber(pt) && pt->valuedouble >= 1 ? (long)pt->valuedouble : -1;
     cJSON_Delete(doc);
@@ -206,26 +209,6 @@ static long measure_request(cal *c, const char *text)
 static long measure_words(cal *c, const char *text)
 {
     return c->tokenize ? measure_text(c, text) : measure_probe(c, text);
-}
-
-/* max_model_len of model from GET /v1/models (vLLM lists it per model); 0 when absent. */
-static void read_model_limit(cal *c)
-{
-    target_http_response res;
-    if (target_http_request(c->h, "/v1/models", NULL, c->timeout_ms, &res, c->err, c->errlen) != 0) {
-        c->unreachable = 1;
-        return;
-    }
-    cJSON *doc = res.status == 200 && res.body ? cJSON_Parse(res.body) : NULL;
-    target_http_response_free(&res);
-    const cJSON *m;
-    cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(doc, "data")) {
-        const cJSON *id = cJSON_GetObjectItemCaseSensitive(m, "id");
-        const cJSON *mml = cJSON_GetObjectItemCaseSensitive(m, "max_model_len");
-        if (cJSON_IsString(id) && strcmp(id->valuestring, c->model) == 0 && cJSON_IsNumber(mml) && mml->valuedouble >= 1)
-            c->r->max_model_len = (long)mml->valuedouble;
-    }
-    cJSON_Delete(doc);
 }
 
 /* A sample of the per-request marker as the source writes it: a one-token synthetic prompt is the
@@ -403,40 +386,81 @@ out:
     return rc;
 }
 
+static void make_timeouts(cal *c, const config *cfg)
+{
+    c->timeout_ms = (long)((cfg->connect_timeout_s + 10.0) * 1000.0);
+    /* Probes are real requests: they may wait for a busy server as long as the run's would. */
+    c->probe_timeout_ms = (long)(cfg->request_timeout_s * 1000.0);
+}
+
 int calibrate_run(const config *cfg, const char *model, calibrate_result *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
     out->template_source = "none";
-    cal c = {.cfg = cfg, .model = model, .r = out, .err = err, .errlen = errlen};
-    /* Probes are real requests: they may wait for a busy server as long as the run's would. */
-    c.timeout_ms = (long)(cfg->request_timeout_s * 1000.0);
+    if (!cfg->calibrate) {
+        snprintf(out->note, sizeof out->note, "--no-calibrate: prompts are built at one token per word");
+        return 0;
+    }
+    if (cfg->data.path) {
+        snprintf(out->note, sizeof out->note, "dataset prompts are sent as the file gives them");
+        return 0;
+    }
+    char why[256] = "";
+    cal c = {.cfg = cfg, .model = model, .r = out, .err = why, .errlen = sizeof why};
+    make_timeouts(&c, cfg);
     int rc = target_http_create(&c.h, cfg, err, errlen);
     if (rc != 0)
         return rc;
-    read_model_limit(&c);
-    if (c.unreachable) {
-        rc = LL_ECONNECT;
-    } else if (!cfg->calibrate) {
-        snprintf(out->note, sizeof out->note, "--no-calibrate: prompts are built at one token per word");
-    } else if (cfg->data.path) {
-        snprintf(out->note, sizeof out->note, "dataset prompts are sent as the file gives them");
-    } else {
-        rc = calibrate_measure(&c);
-        if (rc == LL_EPROTO) {
-            /* Not fatal: the run goes on with prompts built by word count, and says so. */
-            memset(&out->costs, 0, sizeof out->costs);
-            out->method = CALIBRATE_NONE;
-            out->checks = 0;
-            out->error_pct_mean = out->error_pct_max = 0;
-            out->error_tokens_max = 0;
+    rc = calibrate_measure(&c);
+    target_http_destroy(c.h);
+    if (rc == LL_EPROTO || rc == LL_ECONNECT) {
+        /* Not fatal: discovery found the target, so the run goes on with prompts built by word
+         * count, and says why (a server that stalls or drops the probes is a server under test). */
+        int requests = out->requests;
+        long limit = out->max_model_len;
+        memset(out, 0, sizeof *out);
+        out->template_source = "none";
+        out->requests = requests;
+        out->max_model_len = limit;
+        if (rc == LL_ECONNECT)
+            snprintf(out->note, sizeof out->note, "the calibration requests failed (%s): prompts are built at one "
+                                                  "token per word", why);
+        else
             snprintf(out->note, sizeof out->note,
                      "the target gave no prompt counts (no /tokenize, no usage.prompt_tokens in a probe): "
                      "prompts are built at one token per word");
-            rc = 0;
-        }
+        rc = 0;
+    } else if (rc != 0) {
+        snprintf(err, errlen, "%s", ll_strerror(rc));
     }
-    target_http_destroy(c.h);
     return rc;
+}
+
+long calibrate_model_limit(const config *cfg, const char *model)
+{
+    char why[256];
+    cal c = {.cfg = cfg, .model = model};
+    make_timeouts(&c, cfg);
+    target_http *h = NULL;
+    target_http_response res;
+    long limit = 0;
+    if (target_http_create(&h, cfg, why, sizeof why) != 0)
+        return 0;
+    if (target_http_request(h, "/v1/models", NULL, c.timeout_ms, "", &res, why, sizeof why) == 0) {
+        cJSON *doc = res.status == 200 && res.body ? cJSON_Parse(res.body) : NULL;
+        const cJSON *m;
+        cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(doc, "data")) {
+            const cJSON *id = cJSON_GetObjectItemCaseSensitive(m, "id");
+            const cJSON *mml = cJSON_GetObjectItemCaseSensitive(m, "max_model_len");
+            if (cJSON_IsString(id) && strcmp(id->valuestring, model) == 0 && cJSON_IsNumber(mml) &&
+                mml->valuedouble >= 1)
+                limit = (long)mml->valuedouble;
+        }
+        cJSON_Delete(doc);
+        target_http_response_free(&res);
+    }
+    target_http_destroy(h);
+    return limit;
 }
 
 int calibrate_to_json(const calibrate_result *r, cJSON **out)

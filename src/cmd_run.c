@@ -221,7 +221,7 @@ int cmd_run(int argc, char **argv)
     /* Before the first benchmark, so every benchmark's prompts are built the same way; the
      * probes it sends are not part of any benchmark. */
     if ((rc = calibrate_run(&cfg, model, &cal, err, sizeof err)) != 0) {
-        fprintf(stderr, "llmload run: calibration: %s\n", err[0] ? err : ll_strerror(rc));
+        fprintf(stderr, "llmload run: calibration: %s\n", err);
         exit_code = EXIT_RUNTIME;
         goto out;
     }
@@ -303,15 +303,19 @@ int cmd_run(int argc, char **argv)
     int partial = workers_interrupted(ws);
     if (n_done > 0) {
         cJSON *cal_json = NULL;
+        /* The context limit, for the too-long and truncation warnings: asked only when needed. */
+        long limit = cal.max_model_len;
+        if (!limit && prompt_check_needs_limit(results, n_done))
+            limit = calibrate_model_limit(&cfg, model);
         if ((rc = report_build(&cfg, model, sums, results, n_done, partial, run_wall, &doc)) != 0 ||
             (rc = calibrate_to_json(&cal, &cal_json)) != 0 || !cJSON_AddItemToObject(doc, "calibration", cal_json) ||
-            (cal_json = NULL, prompt_check_annotate(doc, results, n_done, cal.max_model_len) != 0)) {
+            (cal_json = NULL, prompt_check_annotate(doc, results, n_done, limit) != 0)) {
             cJSON_Delete(cal_json);
             fprintf(stderr, "llmload run: out of memory building the report\n");
             exit_code = EXIT_RUNTIME;
             goto out;
         }
-        prompt_check_results(stderr, results, n_done, cal.max_model_len);
+        prompt_check_results(stderr, results, n_done, limit);
         if (slo) {
             int broken = gate_evaluate(slo, doc);
             if (broken < 0) {

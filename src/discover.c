@@ -33,7 +33,7 @@ int discover_model(const config *cfg, char **model, char *err, size_t errlen)
     long connect_ms = (long)(cfg->connect_timeout_s * 1000.0);
     /* The whole preflight is the reachability check: a server that accepts the connection but
      * never answers must fail as fast as one that refuses it. */
-    if ((rc = target_http_request(h, "/v1/models", NULL, connect_ms, &b, err, errlen)) != 0)
+    if ((rc = target_http_request(h, "/v1/models", NULL, connect_ms, "--connect-timeout ", &b, err, errlen)) != 0)
         goto out;
     long status = b.status;
     if (status == 401 || status == 403) {

@@ -75,6 +75,17 @@ static void count(const bench_result *res, tally *t)
     }
 }
 
+int prompt_check_needs_limit(const bench_result *results, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        tally t;
+        count(&results[i], &t);
+        if (t.too_long && !t.limit)
+            return 1;
+    }
+    return 0;
+}
+
 void prompt_check_calibration(FILE *f, const calibrate_result *cal, const config *cfg)
 {
     if (cal->method == CALIBRATE_NONE) {
@@ -114,7 +125,7 @@ int prompt_check_results(FILE *f, const bench_result *results, size_t n, long ma
                     name, (unsigned long long)t.truncated, (unsigned long long)t.completed_with_usage,
                     t.truncated_got / (double)t.truncated, t.truncated_asked / (double)t.truncated);
             if (max_model_len)
-                fprintf(f, " (max_model_len %ld per /v1/models)", max_model_len);
+                fprintf(f, " (max_model_len %ld)", max_model_len);
             fputc('\n', f);
             warned++;
         }
@@ -123,8 +134,8 @@ int prompt_check_results(FILE *f, const bench_result *results, size_t n, long ma
             fprintf(f, "warning: %s: %llu requests rejected as too long for the model's context (HTTP 400)", name,
                     (unsigned long long)t.too_long);
             if (limit)
-                fprintf(f, ": the limit is %ld tokens (per %s)", limit,
-                        t.limit ? "the server's message" : "/v1/models");
+                fprintf(f, ": the limit is %ld tokens (%s)", limit,
+                        t.limit ? "per the server's message" : "the model's max_model_len");
             fputc('\n', f);
             warned++;
         }

@@ -279,8 +279,10 @@ int source_create(source **out, const config_data *d, uint64_t seed, char *err, 
         for (unsigned k = 0; k < 256; k++)
             if (word_cost(s, k) < s->min_cost)
                 s->min_cost = word_cost(s, k);
-        filler = (size_t)((double)s->p_hi / s->min_cost) + 1;
-        prefix_words = (size_t)((double)s->prefix_tokens / s->min_cost) + 1;
+        /* A word is added while the total stays within budget + 0.5, and the budget is at most
+         * p_hi (the overhead is a count, clamped at 0): (p_hi + 0.5) / min_cost words, rounded up. */
+        filler = (size_t)(((double)s->p_hi + 0.5) / s->min_cost) + 2;
+        prefix_words = (size_t)(((double)s->prefix_tokens + 0.5) / s->min_cost) + 2;
     }
     s->max_bytes = prefix_words * (VOCAB_MAX_LEN + 1) + UNIQUE_LEN + filler * (VOCAB_MAX_LEN + 1);
     for (unsigned k = 0; k < 256; k++) {
@@ -345,7 +347,8 @@ int source_next(source *s, source_request *out)
         *p++ = hex[(id >> (i * 4)) & 0xf];
     if (s->costs) {
         double spent;
-        p = put_words_costed(s, s->rng, p, (double)pt - s->costs->overhead - s->prefix_cost, 1, &spent);
+        double overhead = s->costs->overhead > 0 ? s->costs->overhead : 0;
+        p = put_words_costed(s, s->rng, p, (double)pt - overhead - s->prefix_cost, 1, &spent);
     } else {
         p = put_words(s, s->rng, p, pt - s->prefix_tokens - 1, 1);
     }

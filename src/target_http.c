@@ -113,7 +113,7 @@ void target_http_response_free(target_http_response *res)
 }
 
 int target_http_request(target_http *t, const char *path, const char *json_body, long timeout_ms,
-                        target_http_response *res, char *err, size_t errlen)
+                        const char *timeout_name, target_http_response *res, char *err, size_t errlen)
 {
     memset(res, 0, sizeof *res);
     const config *cfg = t->cfg;
@@ -142,8 +142,8 @@ int target_http_request(target_http *t, const char *path, const char *json_body,
         char shown[512];
         config_redact_url(cfg->target, shown, sizeof shown);
         if (rc == CURLE_OPERATION_TIMEDOUT)
-            snprintf(err, errlen, "cannot reach target %s: no answer to %s %s within %.3gs", shown,
-                     json_body ? "POST" : "GET", path, (double)timeout_ms / 1000.0);
+            snprintf(err, errlen, "cannot reach target %s: no answer to %s %s within %s%gs", shown,
+                     json_body ? "POST" : "GET", path, timeout_name, (double)timeout_ms / 1000.0);
         else if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE)
             snprintf(err, errlen, "cannot reach target %s: TLS certificate check failed (%s): trust its CA with --ca-cert FILE, or skip the check with --insecure",
                      shown, why);

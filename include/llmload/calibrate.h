@@ -31,15 +31,19 @@ typedef struct calibrate_result {
     double error_pct_mean;       /* mean |server count - asked| / asked of those, in % */
     double error_pct_max;
     long error_tokens_max;       /* largest |server count - asked| */
-    long max_model_len;          /* from /v1/models or /tokenize; 0 when the server does not say */
+    long max_model_len;          /* from /tokenize (vLLM); 0 when the server did not say */
     char note[200];              /* why method is NONE, or "" */
 } calibrate_result;
 
 /* Measures cfg's target for model and fills *out. Runs only for synthetic data with cfg->calibrate
- * (else method NONE with a note); max_model_len is looked up either way. A target that answers
- * but gives no counts is not an error (method NONE, note says why). Returns 0, LL_ECONNECT with
- * one line in err when the target cannot be reached, or LL_ENOMEM. */
+ * (else method NONE with a note, and no request). A target that gives no counts, or fails the
+ * calibration's requests, is not an error: method NONE, and the note says why. Returns 0, or
+ * LL_ENOMEM / LL_ELIB with one line in err. */
 int calibrate_run(const config *cfg, const char *model, calibrate_result *out, char *err, size_t errlen);
+
+/* The model's max_model_len from GET /v1/models (vLLM lists it per model), or 0 when the target
+ * does not say or does not answer. One blocking request. */
+long calibrate_model_limit(const config *cfg, const char *model);
 
 /* Least-squares line y = a*x + b through n >= 2 points with distinct x. 0, or LL_EINVAL when the
  * points do not determine a line. */

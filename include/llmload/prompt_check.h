@@ -30,6 +30,10 @@ int prompt_check_too_long(const record *r, const char *msg);
  * "n_ctx": N, "max_model_len" N), else 0. */
 long prompt_check_limit_in_message(const char *msg);
 
+/* 1 when some benchmark has too-long prompts whose limit no message named (worth asking
+ * /v1/models; a truncation warning does without it). */
+int prompt_check_needs_limit(const bench_result *results, size_t n);
+
 /* Warnings on f for each benchmark with truncated or too-long prompts; max_model_len (0: unknown)
  * names the limit when no message does. Returns the number of warnings printed. */
 int prompt_check_results(FILE *f, const bench_result *results, size_t n, long max_model_len);

@@ -30,10 +30,11 @@ int target_http_create(target_http **out, const config *cfg, char *err, size_t e
 void target_http_destroy(target_http *h);
 
 /* GET path (json_body NULL) or POST json_body to path on the target, within timeout_ms in all
- * (connecting within --connect-timeout). 0 when the server answered (res filled, caller frees);
+ * (connecting within --connect-timeout); timeout_name is the option that set timeout_ms, for the
+ * error line (e.g. "--connect-timeout ", or ""). 0 when the server answered (res filled, caller frees);
  * LL_ECONNECT when it did not, with one line in err naming the target and the path. */
 int target_http_request(target_http *h, const char *path, const char *json_body, long timeout_ms,
-                        target_http_response *res, char *err, size_t errlen);
+                        const char *timeout_name, target_http_response *res, char *err, size_t errlen);
 void target_http_response_free(target_http_response *res);
 
 #endif

@@ -73,7 +73,9 @@ static void print_help(FILE *f)
         fprintf(f, "  %-28s %s", lhs, opts[i].help);
         if (opts[i].def)
             fprintf(f, " (default %s)", opts[i].def);
-        else if (opts[i].kind != K_HELP && opts[i].kind != K_FLAG)
+        else if (opts[i].kind == K_FLAG)
+            fprintf(f, " (default off)");
+        else if (opts[i].kind != K_HELP)
             fprintf(f, " (default none)");
         fputc('\n', f);
     }
