@@ -3,8 +3,7 @@
  *
  * Synthetic: prompt and output lengths drawn from GSL normals per config_data, with a seeded RNG
  * so the same seed gives the same requests. Prompts are built from a fixed vocabulary of common
- * English words, one word per token by the counting rule the simulator uses (docs/simulator.md):
- * tokens = whitespace-separated words. Each prompt starts with a per-request unique word so a
+ * English words, uncalibrated one word per asked token (whitespace-separated words). Each prompt starts with a per-request unique word so a
  * server's prefix cache does not hide prefill work (after config_data.prefix_tokens shared words).
  * With config_data.path, prompts come from a dataset file instead (dataset.h), in a seeded random
  * order, cycled when the run outlasts the file; output lengths from the file, else output_tokens.
@@ -25,7 +24,7 @@ typedef struct source source;
 typedef struct source_request {
     const char *prompt;   /* borrowed: valid until the next source_next or source_destroy */
     size_t prompt_len;
-    long prompt_tokens;   /* by the counting rule */
+    long prompt_tokens;   /* the asked length (the record's count until the server's usage says) */
     long max_tokens;      /* output length to ask for */
     long prompt_tokens_asked; /* the drawn length (synthetic); the counting rule's (dataset) */
 } source_request;
