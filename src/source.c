@@ -2,8 +2,8 @@
  * source.c - synthetic request contents (config -> source -> scheduler): token counts from
  * seeded GSL normals, prompts of exactly that many whitespace-separated words (uncalibrated) or of
  * that many tokens by the target's measured word costs (calibrate.h): the shared prefix, one
- * per-request unique word, then words from a fixed
- * vocabulary of plain lowercase words, so a prompt never needs JSON escaping.
+ * per-request unique word, then words from a fixed vocabulary of plain lowercase words, so a
+ * prompt never needs JSON escaping.
  * Invariant: every prompt fits the buffer allocated at creation; source_next allocates nothing.
  */
 #include <gsl/gsl_randist.h>
