@@ -145,7 +145,7 @@ int aggregate_bench(bench_result *res, bench_summary *out)
             goto out;
     size_t nt = 0, nto = 0, nfb = 0, ntp = 0, ne = 0, nil = 0, nlag = 0, nts = 0, nes = 0, npt = 0, not_ = 0;
     uint64_t sent_in_window = 0, out_tok = 0, in_tok = 0, usage_n = 0, events_total = 0;
-    double conc = 0;
+    double conc = 0, asked_sum = 0;
     for (size_t i = 0; i < n; i++) {
         record *r = &res->records.items[i];
         out->connections_opened += r->new_connection;
@@ -186,6 +186,7 @@ int aggregate_bench(bench_result *res, bench_summary *out)
         usage_n += r->usage_seen;
         events_total += r->token_events;
         v[10][npt++] = r->prompt_tokens;
+        asked_sum += r->prompt_tokens_asked;
         v[11][not_++] = r->output_tokens;
         if (r->first_token_ns)
             v[0][nt++] = ms(r->first_token_ns, r->sent_ns);
@@ -214,6 +215,7 @@ int aggregate_bench(bench_result *res, bench_summary *out)
     summarize_vec(v[8], nts, &out->ttft_from_scheduled);
     summarize_vec(v[9], nes, &out->e2e_from_scheduled);
     summarize_vec(v[10], npt, &out->prompt_tokens);
+    out->prompt_tokens_asked_mean = npt ? asked_sum / (double)npt : 0;
     summarize_vec(v[11], not_, &out->output_tokens);
     hist_summary(res->itl, &out->itl, 1e-6);
     hist_summary(res->itl_token, &out->itl_token, 1e-6);

@@ -329,6 +329,7 @@ int client_start(client *c, const char *prompt, size_t prompt_len, long prompt_t
     s->rec.id = id;
     s->rec.scheduled_ns = scheduled_ns;
     s->rec.prompt_tokens = (int32_t)prompt_tokens;
+    s->rec.prompt_tokens_asked = (int32_t)prompt_tokens; /* prompt_tokens becomes the server's count */
     s->rec.max_tokens = (int32_t)max_tokens;
     s->last_completion_tokens = 0;
     s->fail_kind = 0;

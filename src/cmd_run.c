@@ -20,6 +20,7 @@
 
 #include "llmload/aggregate.h"
 #include "llmload/bench.h"
+#include "llmload/calibrate.h"
 #include "llmload/clock.h"
 #include "llmload/cmd.h"
 #include "llmload/config.h"
@@ -30,6 +31,7 @@
 #include "llmload/gate.h"
 #include "llmload/live_server.h"
 #include "llmload/outfile.h"
+#include "llmload/prompt_check.h"
 #include "llmload/report.h"
 #include "llmload/report_push.h"
 #include "llmload/source.h"
@@ -234,7 +236,9 @@ int cmd_run(int argc, char **argv)
     cJSON *doc = NULL;
     gate *slo = NULL;
     live_server *live = NULL;
+    calibrate_result cal;
 
+    memset(&cal, 0, sizeof cal);
     if (config_init(&cfg) != 0) {
         fprintf(stderr, "llmload run: out of memory\n");
         return EXIT_RUNTIME;
@@ -277,12 +281,8 @@ int cmd_run(int argc, char **argv)
         exit_code = rc == LL_EUSAGE ? EXIT_USAGE : EXIT_RUNTIME;
         goto out;
     }
-    if ((rc = discover_model(&cfg, &model, err, sizeof err)) != 0) {
-        fprintf(stderr, "llmload run: %s\n", err);
-        exit_code = EXIT_RUNTIME;
-        goto out;
-    }
-
+    /* The plans (and the open-file budget they need) come before any request: calibration
+     * and discovery send some. */
     size_t cap = cfg.schedule == CONFIG_SCHED_SWEEP ? (size_t)cfg.rates[0] : cfg.n_rates;
     if (cap < 2)
         cap = 2;
@@ -308,6 +308,23 @@ int cmd_run(int argc, char **argv)
         exit_code = EXIT_RUNTIME;
         goto out;
     }
+    if ((rc = discover_model(&cfg, &model, err, sizeof err)) != 0) {
+        fprintf(stderr, "llmload run: %s\n", err);
+        exit_code = EXIT_RUNTIME;
+        goto out;
+    }
+    /* Before the first benchmark, so every benchmark's prompts are built the same way; the
+     * probes it sends are not part of any benchmark. */
+    if ((rc = calibrate_run(&cfg, model, &cal, err, sizeof err)) != 0) {
+        fprintf(stderr, "llmload run: calibration: %s\n", err);
+        exit_code = EXIT_RUNTIME;
+        goto out;
+    }
+    if (cal.method != CALIBRATE_NONE)
+        cfg.data.costs = &cal.costs;
+    if (!cfg.quiet)
+        prompt_check_calibration(stderr, &cal, &cfg);
+
     if ((rc = workers_create(&ws, &cfg, model, (size_t)cfg.workers, slots, err, sizeof err)) != 0) {
         fprintf(stderr, "llmload run: %s\n", err);
         exit_code = EXIT_RUNTIME;
@@ -365,11 +382,20 @@ int cmd_run(int argc, char **argv)
     live = NULL;
     int partial = workers_interrupted(ws);
     if (n_done > 0) {
-        if ((rc = report_build(&cfg, model, sums, results, n_done, partial, run_wall, &doc)) != 0) {
+        cJSON *cal_json = NULL;
+        /* The context limit, for the too-long and truncation warnings: asked only when needed. */
+        long limit = cal.max_model_len;
+        if (!limit && prompt_check_needs_limit(results, n_done))
+            limit = calibrate_model_limit(&cfg, model);
+        if ((rc = report_build(&cfg, model, sums, results, n_done, partial, run_wall, &doc)) != 0 ||
+            (rc = calibrate_to_json(&cal, &cal_json)) != 0 || !cJSON_AddItemToObject(doc, "calibration", cal_json) ||
+            (cal_json = NULL, prompt_check_annotate(doc, results, n_done, limit) != 0)) {
+            cJSON_Delete(cal_json);
             fprintf(stderr, "llmload run: out of memory building the report\n");
             exit_code = EXIT_RUNTIME;
             goto out;
         }
+        prompt_check_results(stderr, results, n_done, limit);
         if (slo) {
             int broken = gate_evaluate(slo, doc);
             if (broken < 0) {

@@ -84,6 +84,7 @@ int config_init(config *c)
     c->stream_usage = 1;
     c->ignore_eos = 1;
     c->progress = -1;
+    c->calibrate = 1;
 
     c->rates = calloc(1, sizeof *c->rates);
     c->n_rates = 1;
@@ -521,6 +522,7 @@ int config_to_json(const config *c, struct cJSON **out)
     rc |= add_bool(o, "stream_usage", c->stream_usage);
     rc |= add_bool(o, "continuous_usage", c->continuous_usage);
     rc |= add_bool(o, "ignore_eos", c->ignore_eos);
+    rc |= add_bool(o, "calibrate", c->calibrate);
     if (rc) {
         cJSON_Delete(o);
         return LL_ENOMEM;

@@ -543,6 +543,9 @@ const config__opt config__opts[] = {
     STRING("http-client", "auto|builtin|curl", set_http_client, http_client, "auto",
            "builtin HTTP/1.1 client (plain http://, lowest CPU per request) or libcurl (https, "
            "proxies); auto: builtin unless https:// or a proxy variable is set"),
+    FLAG("no-calibrate", calibrate, 0, NULL,
+         "skip measuring how the target counts prompt tokens (/tokenize or probes): prompts are "
+         "built at one token per word"),
     HEADING("Output"),
     STRING("out", "DIR", set_string, out_dir, NULL,
            "write report.json, requests.csv, summary.csv, report.html, metrics.prom"),

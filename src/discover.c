@@ -1,49 +1,17 @@
 /*
  * discover.c - preflight GET /v1/models: reachability within --connect-timeout, and the default
- * model (the first listed id). Runs before the event loop, so a blocking curl easy call is right.
+ * model (the first listed id). Runs before the event loop, so a blocking request (target_http) is right.
  */
 #include "llmload/discover.h"
 
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "llmload/error.h"
+#include "llmload/target_http.h"
 #include "llmload/text.h"
-
-#define DISCOVER_MAX_BODY (4u << 20)
-
-typedef struct body {
-    char *data;
-    size_t len, cap;
-    int overflow;
-} body;
-
-static size_t on_data(char *p, size_t size, size_t nmemb, void *ud)
-{
-    body *b = ud;
-    size_t n = size * nmemb;
-    if (b->len + n + 1 > DISCOVER_MAX_BODY) {
-        b->overflow = 1;
-        return 0;
-    }
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *d = realloc(b->data, cap);
-        if (!d)
-            return 0;
-        b->data = d;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-    return n;
-}
 
 static char *first_model_id(const char *text)
 {
@@ -58,77 +26,17 @@ static char *first_model_id(const char *text)
 
 int discover_model(const config *cfg, char **model, char *err, size_t errlen)
 {
-    int rc = 0;
-    body b = {0};
-    struct curl_slist *hdrs = NULL, *t;
-    char *auth = NULL;
-    size_t ulen = strlen(cfg->target) + 16;
-    char *url = malloc(ulen);
-    CURL *h = curl_easy_init();
-    if (!url || !h) {
-        snprintf(err, errlen, "out of memory");
-        rc = LL_ENOMEM;
-        goto out;
-    }
-    snprintf(url, ulen, "%s/v1/models", cfg->target);
-    if (cfg->api_key && cfg->api_key[0]) {
-        size_t n = strlen(cfg->api_key) + 32;
-        if (!(auth = malloc(n))) {
-            rc = LL_ENOMEM;
-            goto out;
-        }
-        snprintf(auth, n, "Authorization: Bearer %s", cfg->api_key);
-        if (!(t = curl_slist_append(hdrs, auth))) {
-            rc = LL_ENOMEM;
-            goto out;
-        }
-        hdrs = t;
-    }
-    for (size_t i = 0; i < cfg->n_headers; i++) {
-        if (!(t = curl_slist_append(hdrs, cfg->headers[i]))) {
-            rc = LL_ENOMEM;
-            goto out;
-        }
-        hdrs = t;
-    }
+    target_http *h = NULL;
+    target_http_response b = {0};
+    int rc = target_http_create(&h, cfg, err, errlen);
+    if (rc != 0)
+        return rc;
     long connect_ms = (long)(cfg->connect_timeout_s * 1000.0);
-    if (connect_ms < 1)
-        connect_ms = 1;
     /* The whole preflight is the reachability check: a server that accepts the connection but
      * never answers must fail as fast as one that refuses it. */
-    long total_ms = connect_ms;
-    char curl_err[CURL_ERROR_SIZE] = "";
-    if (curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK ||
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs) != CURLE_OK ||
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data) != CURLE_OK ||
-        curl_easy_setopt(h, CURLOPT_WRITEDATA, &b) != CURLE_OK ||
-        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-        curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curl_err) != CURLE_OK ||
-        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect_ms) != CURLE_OK ||
-        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, total_ms) != CURLE_OK ||
-        curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, cfg->insecure ? 0L : 1L) != CURLE_OK ||
-        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, cfg->insecure ? 0L : 2L) != CURLE_OK ||
-        (cfg->ca_cert && curl_easy_setopt(h, CURLOPT_CAINFO, cfg->ca_cert) != CURLE_OK)) {
-        snprintf(err, errlen, "curl: cannot configure the preflight request");
-        rc = LL_ELIB;
+    if ((rc = target_http_request(h, "/v1/models", NULL, connect_ms, "--connect-timeout ", &b, err, errlen)) != 0)
         goto out;
-    }
-    CURLcode res = curl_easy_perform(h);
-    long status = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    if (res != CURLE_OK && !(b.overflow && status)) {
-        const char *why = curl_err[0] ? curl_err : curl_easy_strerror(res);
-        if (res == CURLE_OPERATION_TIMEDOUT)
-            snprintf(err, errlen, "cannot reach target %s: no answer to GET /v1/models within --connect-timeout %gs",
-                     cfg->target, cfg->connect_timeout_s);
-        else if (res == CURLE_PEER_FAILED_VERIFICATION || res == CURLE_SSL_CACERT_BADFILE)
-            snprintf(err, errlen, "cannot reach target %s: TLS certificate check failed (%s): trust its CA with --ca-cert FILE, or skip the check with --insecure",
-                     cfg->target, why);
-        else
-            snprintf(err, errlen, "cannot reach target %s: %s", cfg->target, why);
-        rc = LL_ECONNECT;
-        goto out;
-    }
+    long status = b.status;
     if (status == 401 || status == 403) {
         snprintf(err, errlen, "target %s refused the request to /v1/models with HTTP %ld: check the API key (--api-key-env)",
                  cfg->target, status);
@@ -141,13 +49,13 @@ int discover_model(const config *cfg, char **model, char *err, size_t errlen)
             rc = LL_ENOMEM;
         goto out;
     }
-    if (status != 200 || !b.data) {
+    if (status != 200 || !b.body) {
         snprintf(err, errlen, "target %s: GET /v1/models answered HTTP %ld; name the model with --model", cfg->target,
                  status);
         rc = LL_EPROTO;
         goto out;
     }
-    if (!(*model = first_model_id(b.data))) {
+    if (!(*model = first_model_id(b.body))) {
         snprintf(err, errlen, "target %s: /v1/models lists no model id; name the model with --model", cfg->target);
         rc = LL_EPROTO;
     } else if (!text_is_clean(*model, strlen(*model))) {
@@ -163,14 +71,7 @@ int discover_model(const config *cfg, char **model, char *err, size_t errlen)
         rc = LL_EPROTO;
     }
 out:
-    if (auth) {
-        memset(auth, 0, strlen(auth));
-        free(auth);
-    }
-    curl_slist_free_all(hdrs);
-    if (h)
-        curl_easy_cleanup(h);
-    free(url);
-    free(b.data);
+    target_http_response_free(&b);
+    target_http_destroy(h);
     return rc;
 }

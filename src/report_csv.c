@@ -105,6 +105,7 @@ static const summary_col summary_cols[] = {
     {"goodput", COL_NUM, "metrics", "goodput", NULL},
     /* Empty when no --slo was given, so pandas reads a missing verdict as NaN. */
     {"slo_passed", COL_BOOL_OR_EMPTY, "slo", "passed", NULL},
+    {"prompt_tokens_asked_mean", COL_NUM, "metrics", "prompt_tokens_asked_mean", NULL},
 };
 
 int report_write_summary_csv(const cJSON *doc, FILE *f)
@@ -177,7 +178,7 @@ int report_write_requests_csv(const bench_result *results, size_t n, uint64_t t0
     static const char *const status_names[] = {"ok", "error", "incomplete"};
     fputs("benchmark,request_id,scheduled_s,sent_s,schedule_lag_ms,ttfb_ms,ttft_ms,ttfot_ms,tpot_ms,itl_mean_ms,"
           "itl_max_ms,e2e_ms,prompt_tokens,output_tokens,token_events,max_tokens,measured,http_status,status,"
-          "error_kind,error,resent\n",
+          "error_kind,error,resent,prompt_tokens_asked\n",
           f);
     for (size_t bi = 0; bi < n; bi++) {
         const bench_result *res = &results[bi];
@@ -213,7 +214,7 @@ int report_write_requests_csv(const bench_result *results, size_t n, uint64_t t0
             fputc(',', f);
             if (r->resent)
                 fputs(record_resend_reason_name(r->resent), f);
-            fputc('\n', f);
+            fprintf(f, ",%d\n", r->prompt_tokens_asked);
         }
     }
     return ferror(f) ? LL_EIO : 0;

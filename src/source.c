@@ -1,8 +1,9 @@
 /*
  * source.c - synthetic request contents (config -> source -> scheduler): token counts from
- * seeded GSL normals, prompts of exactly that many whitespace-separated words (the simulator's
- * counting rule): the shared prefix, one per-request unique word, then words from a fixed
- * vocabulary of plain lowercase words, so a prompt never needs JSON escaping.
+ * seeded GSL normals, prompts of exactly that many whitespace-separated words (uncalibrated) or of
+ * that many tokens by the target's measured word costs (calibrate.h): the shared prefix, one
+ * per-request unique word, then words from a fixed vocabulary of plain lowercase words, so a
+ * prompt never needs JSON escaping.
  * Invariant: every prompt fits the buffer allocated at creation; source_next allocates nothing.
  */
 #include <gsl/gsl_randist.h>
@@ -75,7 +76,55 @@ struct source {
      * with one fixed-size copy per word (buf has WORD_SLOT bytes of slack for the overrun). */
     char words[256][WORD_SLOT];
     uint8_t word_len[256]; /* with the leading space */
+    const source_costs *costs; /* borrowed (config_data.costs); NULL: one token per word */
+    double prefix_cost;        /* calibrated: what the shared prefix costs */
+    double min_cost;           /* calibrated: the cheapest word */
 };
+
+/* Costs outside this range are a measuring accident, not a tokenizer: clamped so the buffer bound
+ * below (words <= tokens / MIN_WORD_COST) stays sound. */
+#define MIN_WORD_COST 0.25
+#define MAX_WORD_COST 64.0
+/* Calibrated prompts skip a drawn word that would overshoot; this many skips end the prompt. */
+#define MAX_SKIPS 64
+
+const char *source_vocab_word(size_t k)
+{
+    return k < SOURCE_VOCAB_SIZE ? vocab[k] : "";
+}
+
+static double word_cost(const source *s, unsigned k)
+{
+    double c = s->costs->word[k];
+    return c < MIN_WORD_COST ? MIN_WORD_COST : c > MAX_WORD_COST ? MAX_WORD_COST : c;
+}
+
+/* Calibrated filler: random vocabulary words while their costs fit budget (to the nearest token);
+ * a word that would overshoot is skipped and another drawn. Same buffer slack rule as put_words. */
+static char *put_words_costed(const source *s, gsl_rng *rng, char *dst, double budget, int leading_space,
+                              double *spent)
+{
+    double acc = 0;
+    int skips = 0;
+    uint32_t bits = 0;
+    for (long i = 0; budget - acc >= s->min_cost - 0.5 && skips < MAX_SKIPS; i++) {
+        if ((i & 3) == 0)
+            bits = (uint32_t)gsl_rng_get(rng);
+        unsigned k = bits & 0xff;
+        bits >>= 8;
+        double c = word_cost(s, k);
+        if (acc + c > budget + 0.5) {
+            skips++;
+            continue;
+        }
+        int skip = !(leading_space || acc > 0);
+        memcpy(dst, s->words[k] + skip, WORD_SLOT - 1);
+        dst += s->word_len[k] - skip;
+        acc += c;
+    }
+    *spent = acc;
+    return dst;
+}
 
 static uint64_t splitmix64(uint64_t x)
 {
@@ -223,8 +272,20 @@ int source_create(source **out, const config_data *d, uint64_t seed, char *err, 
     gsl_rng_set(prefix_rng, rng_seed(seed, 0x70726566697800ULL));
 
     size_t filler = (size_t)(s->p_hi - s->prefix_tokens - 1);
-    s->max_bytes = (size_t)s->prefix_tokens * (VOCAB_MAX_LEN + 1) + UNIQUE_LEN +
-                   filler * (VOCAB_MAX_LEN + 1);
+    size_t prefix_words = (size_t)s->prefix_tokens;
+    s->costs = d->costs;
+    if (s->costs) {
+        /* Counts are tokens: a prompt holds at most tokens / (cheapest word) words. */
+        s->min_cost = MAX_WORD_COST;
+        for (unsigned k = 0; k < 256; k++)
+            if (word_cost(s, k) < s->min_cost)
+                s->min_cost = word_cost(s, k);
+        /* A word is added while the total stays within budget + 0.5, and the budget is at most
+         * p_hi (the overhead is a count, clamped at 0): (p_hi + 0.5) / min_cost words, rounded up. */
+        filler = (size_t)(((double)s->p_hi + 0.5) / s->min_cost) + 2;
+        prefix_words = (size_t)(((double)s->prefix_tokens + 0.5) / s->min_cost) + 2;
+    }
+    s->max_bytes = prefix_words * (VOCAB_MAX_LEN + 1) + UNIQUE_LEN + filler * (VOCAB_MAX_LEN + 1);
     for (unsigned k = 0; k < 256; k++) {
         size_t n = strlen(vocab[k]);
         s->words[k][0] = ' ';
@@ -234,8 +295,9 @@ int source_create(source **out, const config_data *d, uint64_t seed, char *err, 
     s->buf = malloc(s->max_bytes + 1 + WORD_SLOT);
     if (!s->buf)
         goto nomem;
-    char *end = put_words(s, prefix_rng, s->buf, s->prefix_tokens, 0);
-    if (s->prefix_tokens > 0)
+    char *end = s->costs ? put_words_costed(s, prefix_rng, s->buf, (double)s->prefix_tokens, 0, &s->prefix_cost)
+                         : put_words(s, prefix_rng, s->buf, s->prefix_tokens, 0);
+    if (end > s->buf)
         *end++ = ' ';
     s->prefix_len = (size_t)(end - s->buf);
     /* Now exact for the prefix, which every prompt carries whole. */
@@ -270,6 +332,7 @@ int source_next(source *s, source_request *out)
         out->prompt_len = e->prompt_len;
         out->prompt_tokens = e->prompt_tokens;
         out->max_tokens = e->output_tokens;
+        out->prompt_tokens_asked = e->prompt_tokens;
         return 0;
     }
     long pt = draw(s->rng, s->p_mean, s->p_sd, s->p_lo, s->p_hi);
@@ -283,12 +346,19 @@ int source_next(source *s, source_request *out)
     *p++ = 'd';
     for (int i = 15; i >= 0; i--)
         *p++ = hex[(id >> (i * 4)) & 0xf];
-    p = put_words(s, s->rng, p, pt - s->prefix_tokens - 1, 1);
+    if (s->costs) {
+        double spent;
+        double overhead = s->costs->overhead > 0 ? s->costs->overhead : 0;
+        p = put_words_costed(s, s->rng, p, (double)pt - overhead - s->prefix_cost, 1, &spent);
+    } else {
+        p = put_words(s, s->rng, p, pt - s->prefix_tokens - 1, 1);
+    }
     *p = '\0';
     out->prompt = s->buf;
     out->prompt_len = (size_t)(p - s->buf);
     out->prompt_tokens = pt;
     out->max_tokens = ot;
+    out->prompt_tokens_asked = pt;
     return 0;
 }
 

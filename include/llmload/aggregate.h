@@ -66,6 +66,7 @@ typedef struct bench_summary {
     char client_bound_reason[96];
     uint64_t requests_resent; /* sent a second time on a new connection, warmup included */
     uint64_t resent_by_reason[RECORD_RESEND_COUNT_]; /* indexed by record_resend_reason */
+    double prompt_tokens_asked_mean; /* completed requests: the lengths the source built to */
 } bench_summary;
 
 /* Fills out from res. Marks res's records' `measured` flag. 0 or LL_ENOMEM.

@@ -47,6 +47,10 @@ typedef struct config_data {
     long output_tokens_min;     /* default 1 */
     long output_tokens_max;     /* default 1000000 */
     long prefix_tokens;         /* shared prefix in every prompt (prefix-cache studies), default 0 */
+    /* Added: the target's per-word token costs (calibrate.h), so synthetic prompts are built to
+     * token counts as the server counts them; NULL (default) = one token per word. Borrowed: set
+     * by the run command after calibrating, valid for the run; config_data_free leaves it. */
+    const struct source_costs *costs;
 } config_data;
 
 typedef struct config {
@@ -91,6 +95,7 @@ typedef struct config {
     int ignore_eos;            /* send ignore_eos (default 1) */
     int progress;              /* -1 auto (a tty), 0 off, 1 on */
     int quiet;
+    int calibrate;             /* measure the target's prompt counts before the first benchmark (default 1) */
 } config;
 
 /* Defaults, then LLMLOAD_TARGET and the api-key variable from the environment. Returns 0 or LL_ENOMEM. */

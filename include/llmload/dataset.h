@@ -7,8 +7,8 @@
  * "output_tokens", "max_tokens" or "output_len", else the word count of the answer that follows the
  * first user turn, else the default given. A .csv has a header row with a "prompt" (or "text")
  * column and an optional output_tokens/max_tokens column; a .txt holds one prompt per line.
- * Prompt tokens are counted by the simulator's rule (whitespace-separated words); servers that
- * return usage correct them per request. Limits: 1 GiB of file, 1 MiB per prompt.
+ * Prompt tokens are counted as whitespace-separated words (requests.csv's prompt_tokens_asked);
+ * servers that return usage correct them per request. Limits: 1 GiB of file, 1 MiB per prompt.
  */
 #ifndef LLMLOAD_DATASET_H
 #define LLMLOAD_DATASET_H

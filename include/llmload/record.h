@@ -83,6 +83,7 @@ typedef struct record {
     uint8_t measured;             /* inside the measured window (set by the aggregator) */
     uint8_t new_connection;       /* had to open a connection (0: reused a kept-alive one) */
     uint32_t error_ref;           /* 1-based index of its message in the log (0: none) */
+    int32_t prompt_tokens_asked;  /* the length the source built the prompt to (docs/metrics.md) */
     uint8_t resent;               /* record_resend_reason: sent again on a new connection, and why */
 } record;
 

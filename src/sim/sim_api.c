@@ -7,30 +7,18 @@
  */
 #include "sim_api.h"
 
-#include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
 
 #include "llmload/error.h"
+#include "sim_tokenize.h"
 
 static const char *const vocab[] = {"the", "model", "streams", "tokens", "at", "a", "steady", "pace",
                                     "while", "queue", "and", "cache", "decide", "when", "it", "starts"};
 #define VOCAB_N (sizeof vocab / sizeof vocab[0])
-
-uint64_t sim_api_count_words(const char *s, size_t len)
-{
-    uint64_t n = 0;
-    int in_word = 0;
-    for (size_t i = 0; i < len; i++) {
-        int sp = isspace((unsigned char)s[i]);
-        if (!sp && !in_word)
-            n++;
-        in_word = !sp;
-    }
-    return n;
-}
 
 static int fail(sim_api_error *err, int status, const char *type, int rc, const char *fmt, const char *a)
 {
@@ -47,7 +35,7 @@ static int count_content(const cJSON *content, uint64_t *words)
     if (!content || cJSON_IsNull(content))
         return 0;
     if (cJSON_IsString(content)) {
-        *words += sim_api_count_words(content->valuestring, strlen(content->valuestring));
+        *words += sim_tokenize_count(content->valuestring, strlen(content->valuestring));
         return 0;
     }
     if (!cJSON_IsArray(content))
@@ -64,7 +52,7 @@ static int count_content(const cJSON *content, uint64_t *words)
             continue;   /* images and audio count nothing under the word rule */
         if (!cJSON_IsString(text))
             return LL_EINVAL;
-        *words += sim_api_count_words(text->valuestring, strlen(text->valuestring));
+        *words += sim_tokenize_count(text->valuestring, strlen(text->valuestring));
     }
     return 0;
 }
@@ -72,7 +60,7 @@ static int count_content(const cJSON *content, uint64_t *words)
 static int count_prompt(const cJSON *prompt, uint64_t *words)
 {
     if (cJSON_IsString(prompt)) {
-        *words += sim_api_count_words(prompt->valuestring, strlen(prompt->valuestring));
+        *words += sim_tokenize_count(prompt->valuestring, strlen(prompt->valuestring));
         return 0;
     }
     if (!cJSON_IsArray(prompt) || cJSON_GetArraySize(prompt) == 0)
@@ -80,7 +68,7 @@ static int count_prompt(const cJSON *prompt, uint64_t *words)
     const cJSON *el;
     cJSON_ArrayForEach(el, prompt) {
         if (cJSON_IsString(el))
-            *words += sim_api_count_words(el->valuestring, strlen(el->valuestring));
+            *words += sim_tokenize_count(el->valuestring, strlen(el->valuestring));
         else if (cJSON_IsNumber(el))
             *words += 1;   /* a pre-tokenised prompt: one id is one token */
         else if (cJSON_IsArray(el)) {
@@ -107,7 +95,23 @@ static int opt_bool(const cJSON *root, const char *key, int *out, sim_api_error 
     return 0;
 }
 
-static int parse_root(enum sim_api_kind kind, const cJSON *root, const char *model, uint64_t max_model_len,
+static int count_messages(const cJSON *msgs, uint64_t *tokens, sim_api_error *err)
+{
+    if (!msgs)
+        return BAD("Field required: '%s'", "messages");
+    if (!cJSON_IsArray(msgs))
+        return BAD("'%s' must be an array of message objects", "messages");
+    const cJSON *msg;
+    cJSON_ArrayForEach(msg, msgs) {
+        if (!cJSON_IsObject(msg) || !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(msg, "role")))
+            return BAD("each entry of '%s' must be an object with a string 'role'", "messages");
+        if (count_content(cJSON_GetObjectItemCaseSensitive(msg, "content"), tokens) < 0)
+            return BAD("'%s' must be a string or an array of content parts", "content");
+    }
+    return 0;
+}
+
+static int parse_root(enum sim_api_kind kind, const cJSON *root, const char *model, const sim_api_prompt_opts *o,
                       sim_api_request *req, sim_api_error *err)
 {
     int rc;
@@ -121,18 +125,9 @@ static int parse_root(enum sim_api_kind kind, const cJSON *root, const char *mod
             return fail(err, 404, "NotFoundError", LL_EINVAL, "The model `%s` does not exist.", m->valuestring);
     }
     if (kind == SIM_API_CHAT) {
-        const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(root, "messages");
-        if (!msgs)
-            return BAD("Field required: '%s'", "messages");
-        if (!cJSON_IsArray(msgs))
-            return BAD("'%s' must be an array of message objects", "messages");
-        const cJSON *msg;
-        cJSON_ArrayForEach(msg, msgs) {
-            if (!cJSON_IsObject(msg) || !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(msg, "role")))
-                return BAD("each entry of '%s' must be an object with a string 'role'", "messages");
-            if (count_content(cJSON_GetObjectItemCaseSensitive(msg, "content"), &req->prompt_tokens) < 0)
-                return BAD("'%s' must be a string or an array of content parts", "content");
-        }
+        if ((rc = count_messages(cJSON_GetObjectItemCaseSensitive(root, "messages"), &req->prompt_tokens, err)) < 0)
+            return rc;
+        req->prompt_tokens += o->chat_template_tokens;
     } else {
         const cJSON *prompt = cJSON_GetObjectItemCaseSensitive(root, "prompt");
         if (!prompt)
@@ -142,6 +137,10 @@ static int parse_root(enum sim_api_kind kind, const cJSON *root, const char *mod
     }
     if (req->prompt_tokens == 0)
         req->prompt_tokens = 1;
+    req->prompt_tokens_sent = req->prompt_tokens;
+    /* llama.cpp cuts a prompt that does not fit and says nothing; usage shows the cut count. */
+    if (o->truncate_to && req->prompt_tokens > o->truncate_to)
+        req->prompt_tokens = o->truncate_to;
     if ((rc = opt_bool(root, "stream", &req->stream, err)) < 0 ||
         (rc = opt_bool(root, "ignore_eos", &req->ignore_eos, err)) < 0)
         return rc;
@@ -170,8 +169,18 @@ static int parse_root(enum sim_api_kind kind, const cJSON *root, const char *mod
         req->has_max_tokens = 1;
         req->max_tokens = mt->valuedouble > 1e15 ? (uint64_t)1e15 : (uint64_t)mt->valuedouble;
     }
+    uint64_t max_model_len = o->max_model_len;
+    if (o->error_style == SIM_API_ERRORS_LLAMACPP && req->prompt_tokens >= max_model_len) {
+        /* llama.cpp checks the prompt alone against the slot's context (n_ctx). */
+        err->status = 400;
+        err->type = "exceed_context_size_error";
+        err->n_prompt = req->prompt_tokens;
+        err->n_ctx = max_model_len;
+        snprintf(err->message, sizeof err->message, "the request exceeds the available context size, try increasing it");
+        return LL_ERANGE;
+    }
     uint64_t want = req->prompt_tokens + (req->has_max_tokens ? req->max_tokens : 0);
-    if (want > max_model_len || req->prompt_tokens >= max_model_len) {
+    if (o->error_style == SIM_API_ERRORS_VLLM && (want > max_model_len || req->prompt_tokens >= max_model_len)) {
         err->status = 400;
         err->type = "BadRequestError";
         snprintf(err->message, sizeof err->message,
@@ -186,15 +195,142 @@ static int parse_root(enum sim_api_kind kind, const cJSON *root, const char *mod
     return 0;
 }
 
-int sim_api_parse(enum sim_api_kind kind, const char *body, size_t len, const char *model,
-                  uint64_t max_model_len, sim_api_request *req, sim_api_error *err)
+int sim_api_parse_opts(enum sim_api_kind kind, const char *body, size_t len, const char *model,
+                       const sim_api_prompt_opts *o, sim_api_request *req, sim_api_error *err)
 {
     memset(req, 0, sizeof *req);
+    err->n_prompt = err->n_ctx = 0;
     cJSON *root = cJSON_ParseWithLength(body, len);
     if (!root)
         return fail(err, 400, "BadRequestError", LL_EPARSE, "JSON decode error: %sthe body is not valid JSON", "");
-    int rc = parse_root(kind, root, model, max_model_len, req, err);
+    int rc = parse_root(kind, root, model, o, req, err);
     cJSON_Delete(root);
+    return rc;
+}
+
+int sim_api_parse(enum sim_api_kind kind, const char *body, size_t len, const char *model,
+                  uint64_t max_model_len, sim_api_request *req, sim_api_error *err)
+{
+    sim_api_prompt_opts o = {.max_model_len = max_model_len};
+    return sim_api_parse_opts(kind, body, len, model, &o, req, err);
+}
+
+/* The text of a request that names its prompt by any of the keys the servers use. */
+static const cJSON *text_field(const cJSON *root)
+{
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(root, "prompt");
+    if (!t)
+        t = cJSON_GetObjectItemCaseSensitive(root, "content"); /* llama.cpp's /tokenize */
+    return t;
+}
+
+int sim_api_tokenize(const char *body, size_t len, const sim_api_prompt_opts *o, sim_buf *out, sim_api_error *err)
+{
+    cJSON *root = cJSON_ParseWithLength(body, len);
+    if (!root)
+        return fail(err, 400, "BadRequestError", LL_EPARSE, "JSON decode error: %sthe body is not valid JSON", "");
+    uint64_t n = 0;
+    int rc = 0;
+    const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(root, "messages");
+    const cJSON *text = text_field(root);
+    int llamacpp = o->error_style == SIM_API_ERRORS_LLAMACPP;
+    if (!cJSON_IsObject(root))
+        rc = BAD("%sThe request body must be a JSON object", "");
+    else if (llamacpp && !cJSON_IsString(text))
+        n = 0; /* llama.cpp's /tokenize reads "content" only: anything else is no tokens */
+    else if (msgs) {
+        /* vLLM's TokenizeChatRequest: the chat template is applied, as a chat request's is. */
+        if ((rc = count_messages(msgs, &n, err)) == 0)
+            n += o->chat_template_tokens;
+    } else if (cJSON_IsString(text))
+        n = sim_tokenize_count(text->valuestring, strlen(text->valuestring));
+    else
+        rc = BAD("Field required: '%s' (or 'content', or 'messages')", "prompt");
+    cJSON_Delete(root);
+    if (rc < 0)
+        return rc;
+    if (llamacpp)
+        SIM_BUF_TRY(sim_buf_puts(out, "{\"tokens\":["));
+    else
+        SIM_BUF_TRY(sim_buf_printf(out, "{\"count\":%llu,\"max_model_len\":%llu,\"tokens\":[", (unsigned long long)n,
+                                   (unsigned long long)o->max_model_len));
+    /* Ids carry no meaning here; only their number does. */
+    for (uint64_t i = 0; i < n; i++)
+        SIM_BUF_TRY(sim_buf_printf(out, i ? ",%llu" : "%llu", (unsigned long long)(i % 1000)));
+    return sim_buf_puts(out, "]}");
+}
+
+int sim_api_apply_template(const char *body, size_t len, const sim_api_prompt_opts *o, sim_buf *out,
+                           sim_api_error *err)
+{
+    cJSON *root = cJSON_ParseWithLength(body, len);
+    if (!root)
+        return fail(err, 400, "BadRequestError", LL_EPARSE, "JSON decode error: %sthe body is not valid JSON", "");
+    uint64_t ignored = 0;
+    int rc = count_messages(cJSON_GetObjectItemCaseSensitive(root, "messages"), &ignored, err);
+    char *prompt = NULL;
+    size_t plen = 0, cap = (size_t)o->chat_template_tokens + 2;
+    const cJSON *msg;
+    if (rc == 0) {
+        /* Sized first: the template's '|'s, then each string content and its newline. */
+        cJSON_ArrayForEach(msg, cJSON_GetObjectItemCaseSensitive(root, "messages")) {
+            const cJSON *c = cJSON_GetObjectItemCaseSensitive(msg, "content");
+            if (cJSON_IsString(c))
+                cap += strlen(c->valuestring) + 1;
+        }
+        if (!(prompt = malloc(cap)))
+            rc = LL_ENOMEM;
+    }
+    if (rc == 0) {
+        memset(prompt, '|', (size_t)o->chat_template_tokens);
+        plen = (size_t)o->chat_template_tokens;
+        prompt[plen++] = '\n';
+        cJSON_ArrayForEach(msg, cJSON_GetObjectItemCaseSensitive(root, "messages")) {
+            const cJSON *c = cJSON_GetObjectItemCaseSensitive(msg, "content");
+            if (!cJSON_IsString(c))
+                continue;
+            size_t n = strlen(c->valuestring);
+            memcpy(prompt + plen, c->valuestring, n);
+            plen += n;
+            prompt[plen++] = '\n';
+        }
+        prompt[plen] = '\0';
+    }
+    cJSON_Delete(root);
+    if (rc < 0) {
+        free(prompt);
+        return rc;
+    }
+    cJSON *o2 = cJSON_CreateObject();
+    rc = LL_ENOMEM;
+    if (o2 && cJSON_AddStringToObject(o2, "prompt", prompt)) {
+        char *js = cJSON_PrintUnformatted(o2);
+        if (js) {
+            rc = sim_buf_puts(out, js);
+            cJSON_free(js);
+        }
+    }
+    cJSON_Delete(o2);
+    free(prompt);
+    return rc;
+}
+
+int sim_api_error_body_llamacpp(sim_buf *out, int status, const char *type, const char *message,
+                                uint64_t n_prompt, uint64_t n_ctx)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON *e = o ? cJSON_AddObjectToObject(o, "error") : NULL;
+    int rc = LL_ENOMEM;
+    if (e && cJSON_AddNumberToObject(e, "code", status) && cJSON_AddStringToObject(e, "message", message) &&
+        cJSON_AddStringToObject(e, "type", type) && cJSON_AddNumberToObject(e, "n_prompt_tokens", (double)n_prompt) &&
+        cJSON_AddNumberToObject(e, "n_ctx", (double)n_ctx)) {
+        char *s = cJSON_PrintUnformatted(o);
+        if (s) {
+            rc = sim_buf_puts(out, s);
+            cJSON_free(s);
+        }
+    }
+    cJSON_Delete(o);
     return rc;
 }
 

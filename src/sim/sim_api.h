@@ -21,22 +21,52 @@ typedef struct sim_api_request {
     int has_max_tokens;
     uint64_t max_tokens;
     int ignore_eos;
-    uint64_t prompt_tokens;       /* by the word rule, >= 1 */
+    uint64_t prompt_tokens;       /* by sim_tokenize's rule, template and truncation applied, >= 1 */
+    uint64_t prompt_tokens_sent;  /* before --truncate-prompt-to cut it */
 } sim_api_request;
 
 typedef struct sim_api_error {
     int status;                   /* HTTP status */
     const char *type;             /* static string, e.g. "BadRequestError" */
     char message[512];
+    uint64_t n_prompt, n_ctx;     /* a too-long prompt (llama.cpp style): its count and the limit */
 } sim_api_error;
 
-/* Counts prompt tokens by llmload's rule: whitespace-separated words, minimum 1 (docs/simulator.md). */
-uint64_t sim_api_count_words(const char *s, size_t len);
-
 /* Parses and validates a request body. `model` and the limit are the server's. Returns 0, or
- * LL_EPARSE / LL_EINVAL with *err filled with vLLM's status, type and message. */
+ * LL_EPARSE / LL_EINVAL with *err filled with vLLM's status, type and message (LL_ERANGE: the
+ * prompt does not fit max_model_len). Prompt tokens by sim_tokenize's rule. */
 int sim_api_parse(enum sim_api_kind kind, const char *body, size_t len, const char *model,
                   uint64_t max_model_len, sim_api_request *req, sim_api_error *err);
+
+/* Which server's too-long error the simulator imitates (--error-style). */
+enum sim_api_error_style { SIM_API_ERRORS_VLLM = 0, SIM_API_ERRORS_LLAMACPP };
+
+/* How a prompt is counted and limited beyond the word content (docs/simulator.md). */
+typedef struct sim_api_prompt_opts {
+    uint64_t max_model_len;
+    uint64_t chat_template_tokens; /* added to every chat prompt (completions: none) */
+    uint64_t truncate_to;          /* 0 = off; else count at most this many, silently */
+    enum sim_api_error_style error_style;
+} sim_api_prompt_opts;
+
+/* sim_api_parse with the prompt options. In the llama.cpp style the limit is llama.cpp's (the
+ * prompt alone must be shorter than the context) and a too-long prompt leaves err->n_prompt and
+ * err->n_ctx set for sim_api_error_body_llamacpp. */
+int sim_api_parse_opts(enum sim_api_kind kind, const char *body, size_t len, const char *model,
+                       const sim_api_prompt_opts *o, sim_api_request *req, sim_api_error *err);
+
+/* POST /tokenize: vLLM's shape ({"prompt": ..} or {"messages": [..]}, the chat template counted for
+ * messages) and llama.cpp's ({"content": ..}). Appends {"count":N,"max_model_len":M,"tokens":[..]}
+ * to out; in the llama.cpp error style, llama.cpp's answer instead: {"tokens":[..]}, and no tokens
+ * for a body without text (llama.cpp ignores "messages"). LL_EINVAL with err filled for a bad body. */
+int sim_api_tokenize(const char *body, size_t len, const sim_api_prompt_opts *o, sim_buf *out, sim_api_error *err);
+/* POST /apply-template: llama.cpp's shape, {"messages": [..]} -> {"prompt": ".."}; the template is
+ * chat_template_tokens '|' characters and a newline before the messages' text, one per line. */
+int sim_api_apply_template(const char *body, size_t len, const sim_api_prompt_opts *o, sim_buf *out,
+                           sim_api_error *err);
+/* llama.cpp's error body {"error":{"code":N,"message":..,"type":..,"n_prompt_tokens":..,"n_ctx":..}}. */
+int sim_api_error_body_llamacpp(sim_buf *out, int status, const char *type, const char *message,
+                                uint64_t n_prompt, uint64_t n_ctx);
 
 /* Appends vLLM's error body {"object":"error","message":..,"type":..,"param":null,"code":N}. */
 int sim_api_error_body(sim_buf *out, int status, const char *type, const char *message);

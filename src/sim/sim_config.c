@@ -15,7 +15,8 @@
 
 #include "llmload/error.h"
 
-enum opt_kind { K_LISTEN, K_STR, K_U32, K_U64, K_DBL, K_RATE, K_HELP, K_CLOSE };
+/* K_CHOICE: one of the words of the metavariable "a|b|c"; the int field gets its index. */
+enum opt_kind { K_LISTEN, K_STR, K_U32, K_U64, K_DBL, K_RATE, K_HELP, K_FLAG, K_CHOICE };
 
 typedef struct opt_def {
     const char *name;
@@ -52,8 +53,12 @@ static const opt_def opts[] = {
     {"stall-seconds", K_DBL, OFF(stall_seconds), 0, 1e7, "300", "S", "how long a stalled stream is held open"},
     {"api-key", K_STR, OFF(api_key), 0, 0, NULL, "KEY", "require Authorization: Bearer KEY or X-API-Key: KEY"},
     {"max-body-bytes", K_U64, OFF(max_body_bytes), 1, 1e12, "4194304", "N", "request body limit (413 beyond)"},
-    {"close-after-response", K_CLOSE, OFF(close_after_response), 0, 0, "off", "off|header|silent|late",
+    {"close-after-response", K_CHOICE, OFF(close_after_response), 0, 0, "off", "off|header|silent|late",
      "close each connection after its response: with Connection: close, without it, or without it 3 ms later"},
+    {"chat-template-tokens", K_U64, OFF(chat_template_tokens), 0, 1e9, "0", "N", "prompt tokens a chat request's template adds (completions: none)"},
+    {"truncate-prompt-to", K_U64, OFF(truncate_prompt_to), 0, 1e12, "0", "N", "count at most N prompt tokens, silently, as llama.cpp cuts (0: off)"},
+    {"no-tokenize", K_FLAG, OFF(no_tokenize), 0, 0, NULL, NULL, "answer POST /tokenize and /apply-template with 404"},
+    {"error-style", K_CHOICE, OFF(error_style), 0, 0, "vllm", "vllm|llamacpp", "whose HTTP 400 body a too-long prompt gets"},
     {"help", K_HELP, 0, 0, 0, NULL, NULL, "print this help and exit"},
 };
 #undef OFF
@@ -71,6 +76,8 @@ static void print_help(FILE *f)
         fprintf(f, "  %-28s %s", lhs, opts[i].help);
         if (opts[i].def)
             fprintf(f, " (default %s)", opts[i].def);
+        else if (opts[i].kind == K_FLAG)
+            fprintf(f, " (default off)");
         else if (opts[i].kind != K_HELP)
             fprintf(f, " (default none)");
         fputc('\n', f);
@@ -108,13 +115,18 @@ static int apply(sim_config *cfg, const opt_def *o, const char *v)
     char *base = (char *)cfg;
     if (o->kind == K_LISTEN)
         return parse_listen(cfg, v);
-    if (o->kind == K_CLOSE) {
-        static const char *const modes[] = {"off", "header", "silent", "late"};
-        for (int i = 0; i < 4; i++)
-            if (strcmp(v, modes[i]) == 0) {
+    if (o->kind == K_CHOICE) {
+        /* The words of o->arg, in order: "off|header|silent|late" -> 0..3. */
+        size_t n = strlen(v);
+        int i = 0;
+        for (const char *w = o->arg; *w; i++) {
+            size_t len = strcspn(w, "|");
+            if (len == n && strncmp(w, v, n) == 0) {
                 *(int *)(base + o->off) = i;
                 return 0;
             }
+            w += len + (w[len] == '|');
+        }
         return LL_EUSAGE;
     }
     if (o->kind == K_STR) {
@@ -157,7 +169,7 @@ int sim_config_parse(sim_config *cfg, int argc, char **argv, FILE *out, FILE *er
     memset(lopts, 0, sizeof lopts);
     for (size_t i = 0; i < NOPTS; i++) {
         lopts[i].name = opts[i].name;
-        lopts[i].has_arg = opts[i].kind == K_HELP ? no_argument : required_argument;
+        lopts[i].has_arg = opts[i].kind == K_HELP || opts[i].kind == K_FLAG ? no_argument : required_argument;
         lopts[i].val = 256 + (int)i;
         if (opts[i].def && apply(cfg, &opts[i], opts[i].def) < 0)
             return LL_EINTERNAL;
@@ -184,6 +196,10 @@ int sim_config_parse(sim_config *cfg, int argc, char **argv, FILE *out, FILE *er
         if (o->kind == K_HELP) {
             print_help(out);
             return SIM_CONFIG_HELP;
+        }
+        if (o->kind == K_FLAG) {
+            *(int *)((char *)cfg + o->off) = 1;
+            continue;
         }
         if (apply(cfg, o, optarg) < 0) {
             fprintf(err, "llmload sim: bad value '%s' for --%s (expected %s)\n", optarg, o->name, o->arg);

@@ -27,6 +27,10 @@ typedef struct sim_config {
     double stall_seconds;
     uint64_t max_body_bytes;
     int close_after_response;   /* SIM_CLOSE_*: how each connection ends after a response */
+    uint64_t chat_template_tokens; /* prompt tokens a chat request's template adds */
+    uint64_t truncate_prompt_to;   /* 0 = off: count at most this many prompt tokens */
+    int no_tokenize;               /* POST /tokenize and /apply-template answer 404 */
+    int error_style;               /* enum sim_api_error_style: whose too-long error to send */
 } sim_config;
 
 /* --close-after-response: keep-alive (off), or close each connection after its response with

@@ -279,14 +279,63 @@ static uint64_t output_length(sim_conn *c, const char **finish)
     return n;
 }
 
+static sim_api_prompt_opts prompt_opts(const sim_config *cfg)
+{
+    sim_api_prompt_opts o = {.max_model_len = cfg->max_model_len,
+                             .chat_template_tokens = cfg->chat_template_tokens,
+                             .truncate_to = cfg->truncate_prompt_to,
+                             .error_style = (enum sim_api_error_style)cfg->error_style};
+    return o;
+}
+
+/* An error in the style --error-style picks: llama.cpp's shape only for what llama.cpp itself
+ * reports that way (a prompt past the context); everything else keeps vLLM's. */
+static void respond_parse_error(sim_conn *c, const sim_api_error *err)
+{
+    if (!err->n_ctx) {
+        respond_error(c, err->status, err->type, err->message, NULL);
+        return;
+    }
+    sim_buf *s = &c->srv->scratch;
+    sim_buf_reset(s);
+    if (sim_api_error_body_llamacpp(s, err->status, err->type, err->message, err->n_prompt, err->n_ctx) < 0) {
+        sim_conn_close(c);
+        return;
+    }
+    respond_json(c, err->status, NULL, s->data);
+}
+
+/* POST /tokenize and /apply-template (the calibration endpoints of vLLM and llama.cpp). */
+static void serve_tokenize(sim_conn *c, int apply_template)
+{
+    sim_server *srv = c->srv;
+    sim_api_error err;
+    sim_api_prompt_opts o = prompt_opts(&srv->cfg);
+    sim_buf *s = &srv->scratch;
+    sim_buf_reset(s);
+    const char *body = c->body.data ? c->body.data : "";
+    int rc = apply_template ? sim_api_apply_template(body, c->body.len, &o, s, &err)
+                            : sim_api_tokenize(body, c->body.len, &o, s, &err);
+    if (rc == LL_ENOMEM || rc == LL_EOVERSIZE) {
+        sim_conn_close(c);
+        return;
+    }
+    if (rc < 0) {
+        respond_error(c, err.status, err.type, err.message, NULL);
+        return;
+    }
+    respond_json(c, 200, NULL, s->data);
+}
+
 static void start_completion(sim_conn *c, enum sim_api_kind kind)
 {
     sim_server *srv = c->srv;
     sim_api_error err;
+    sim_api_prompt_opts o = prompt_opts(&srv->cfg);
     srv->metrics.requests++;
-    if (sim_api_parse(kind, c->body.data ? c->body.data : "", c->body.len, srv->cfg.model,
-                      srv->cfg.max_model_len, &c->req, &err) < 0) {
-        respond_error(c, err.status, err.type, err.message, NULL);
+    if (sim_api_parse_opts(kind, c->body.data ? c->body.data : "", c->body.len, srv->cfg.model, &o, &c->req,
+                           &err) < 0) {
+        respond_parse_error(c, &err);
         return;
     }
     if (draw(srv, srv->cfg.error_rate)) {
@@ -367,11 +416,14 @@ static void dispatch(sim_conn *c)
         int method;
     } routes[] = {{"/health", HTTP_GET},         {"/v1/models", HTTP_GET},
                   {"/metrics", HTTP_GET},        {"/v1/chat/completions", HTTP_POST},
-                  {"/v1/completions", HTTP_POST}, {"/sim/stats", HTTP_GET}};
+                  {"/v1/completions", HTTP_POST}, {"/sim/stats", HTTP_GET},
+                  {"/tokenize", HTTP_POST},      {"/apply-template", HTTP_POST}};
     int found = -1;
     for (size_t i = 0; !c->url_overflow && i < sizeof routes / sizeof routes[0]; i++)
         if (strcmp(path, routes[i].path) == 0)
             found = (int)i;
+    if (found >= 6 && c->srv->cfg.no_tokenize)
+        found = -1; /* --no-tokenize: a server without them (OpenAI, TGI, older vLLM) */
     if (found < 0) {
         respond_json(c, 404, NULL, "{\"detail\":\"Not Found\"}");
         return;
@@ -392,6 +444,8 @@ static void dispatch(sim_conn *c)
     case 2: serve_metrics(c); break;
     case 3: start_completion(c, SIM_API_CHAT); break;
     case 4: start_completion(c, SIM_API_COMPLETIONS); break;
+    case 6: serve_tokenize(c, 0); break;
+    case 7: serve_tokenize(c, 1); break;
     default: serve_stats(c); break;
     }
 }

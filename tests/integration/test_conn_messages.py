@@ -17,7 +17,7 @@ tmp = tempfile.mkdtemp(prefix="llmload-test-conn-messages-")
 def one(behaviour, transport, data="prompt_tokens=8,output_tokens=4", n=3):
     out = os.path.join(tmp, f"{behaviour}-{transport}")
     with FakeServer([behaviour]) as srv:
-        r = run(["run", "--target", srv.url, "--model", "fake", "--schedule", "synchronous", "--max-requests", n,
+        r = run(["run", "--target", srv.url, "--no-calibrate", "--model", "fake", "--schedule", "synchronous", "--max-requests", n,
                  "--max-seconds", 0, "--data", data, "--no-progress", "--quiet", "--http-client", transport,
                  "--out", out], timeout=120)
     rows = []

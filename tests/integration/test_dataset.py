@@ -1,5 +1,5 @@
 """--data FILE: prompts and output lengths from .jsonl/.json/.csv/.txt datasets reach the server as
-written (the simulator counts the words), and bad files get one line and the right exit code."""
+written (the simulator counts their sub-words), and bad files get one line and the right exit code."""
 import json
 import os
 import tempfile
@@ -40,14 +40,17 @@ with Sim("--ttft-ms", 2, "--itl-ms", 1) as sim:
     if ok(r.returncode == 0, "jsonl dataset run", r.stderr[-300:]) and pandas is not None:
         df = pandas.read_csv(os.path.join(out, "requests.csv"))
         pairs = set(zip(df.prompt_tokens, df.output_tokens))
-        # The simulator counts whitespace words of the prompt; outputs honour max_tokens + ignore_eos.
-        expected = {(3, 4), (5, 6), (4, 7), (3, 2)}  # the ShareGPT answer has 7 words
+        # The simulator counts sub-words (docs/simulator.md): "one two three" 4, "alpha beta gamma delta
+        # epsilon" 9, 'quote "this" and, comma' 9, "multi line prompt" 5; outputs honour max_tokens +
+        # ignore_eos (the ShareGPT answer has 7 words).
+        expected = {(4, 4), (9, 6), (9, 7), (5, 2)}
         ok(pairs == expected, "each record's prompt and output length reach the server", sorted(pairs))
         ok(len(df) == 8 and (df.status == "ok").all(), "8 requests cycle through the 4 records", len(df))
     r, out = go(sim, "csv", csvf)
     if ok(r.returncode == 0, "csv dataset run", r.stderr[-300:]) and pandas is not None:
         df = pandas.read_csv(os.path.join(out, "requests.csv"))
-        ok(set(zip(df.prompt_tokens, df.output_tokens)) == {(3, 3), (1, 5)}, "csv prompts and output_tokens",
+        # "a b, c": a, b, ",", c; "single": 6 bytes, 2 pieces.
+        ok(set(zip(df.prompt_tokens, df.output_tokens)) == {(4, 3), (2, 5)}, "csv prompts and output_tokens",
            sorted(set(zip(df.prompt_tokens, df.output_tokens))))
     r1, o1 = go(sim, "seed1", jsonl, "--seed", 9)
     r2, o2 = go(sim, "seed2", jsonl, "--seed", 9)

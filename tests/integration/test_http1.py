@@ -183,6 +183,7 @@ def llmload(url, *args, n=10, out=None):
     out = out or tempfile.mkdtemp(dir=tmp)
     r = run(["run", "--target", url, "--model", "fake", "--schedule", "synchronous", "--max-requests", n,
              "--max-seconds", 0, "--data", "prompt_tokens=8,output_tokens=5", "--no-progress", "--quiet",
+             "--no-calibrate",  # these servers count every request: no calibration probes
              "--out", out, *map(str, args)], timeout=60 * SLACK)
     rep = None
     if os.path.exists(os.path.join(out, "report.json")):
@@ -314,7 +315,8 @@ th.start()
 out = tempfile.mkdtemp(dir=tmp)
 t0 = time.monotonic()
 r = run(["run", "--target", f"http://127.0.0.1:{addr[1]}", "--schedule", "synchronous", "--max-requests", 1,
-         "--max-seconds", 0, "--connect-timeout", 1, "--no-progress", "--quiet", "--out", out], timeout=30 * SLACK)
+         "--max-seconds", 0, "--connect-timeout", 1, "--no-progress", "--quiet", "--no-calibrate", "--out", out],
+        timeout=30 * SLACK)
 el = time.monotonic() - t0
 th.join(timeout=5)
 ok(r.returncode == 0, "connect timeout mid-run: the run goes on, exit 0", r.stderr[-300:])
@@ -337,7 +339,7 @@ for client, want_late in (("builtin", False), ("curl", True)):
         p = subprocess.Popen([BIN, "run", "--target", srv.url, "--model", "fake", "--schedule", "synchronous",
                               "--max-requests", "1", "--max-seconds", "0", "--http-client", client,
                               "--data", "prompt_tokens=8,output_tokens=5", "--no-progress", "--quiet",
-                              "--out", out], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                              "--no-calibrate", "--out", out], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         srv.client_pid = p.pid
         try:
             _, err = p.communicate(timeout=30 * SLACK)

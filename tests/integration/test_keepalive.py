@@ -31,7 +31,7 @@ def sim_posts(sim):
 
 def bench(sim, transport, n, tag):
     out = os.path.join(tmp, tag)
-    r = run(["run", "--target", sim.url, "--schedule", "concurrent", "--rate", STREAMS, "--max-requests", n,
+    r = run(["run", "--target", sim.url, "--no-calibrate", "--schedule", "concurrent", "--rate", STREAMS, "--max-requests", n,
              "--max-seconds", 0, "--data", "prompt_tokens=8,output_tokens=4", "--no-progress",
              "--http-client", transport, "--out", out], timeout=120)
     rep, rows = None, []
@@ -171,7 +171,7 @@ for line, hdr, reuse, what in ((b"HTTP/1.0 200 OK", b"", False, "HTTP/1.0"),
     for transport in ("builtin", "curl"):
         with HeadServer(line, hdr) as srv:
             out = os.path.join(tmp, f"head-{transport}-{len(hdr)}-{line[7]}")
-            r = run(["run", "--target", srv.url, "--model", "fake", "--schedule", "synchronous", "--max-requests",
+            r = run(["run", "--target", srv.url, "--no-calibrate", "--model", "fake", "--schedule", "synchronous", "--max-requests",
                      10, "--max-seconds", 0, "--data", "prompt_tokens=8,output_tokens=1", "--no-progress",
                      "--quiet", "--http-client", transport, "--out", out], timeout=60)
             conns = srv.connections - 1  # the /v1/models check is not a POST

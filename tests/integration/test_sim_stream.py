@@ -1,4 +1,4 @@
-"""llmload sim end to end: SSE layout byte by byte, vLLM's chunk shapes, usage by the word rule,
+"""llmload sim end to end: SSE layout byte by byte, vLLM's chunk shapes, usage by the sub-word rule,
 non-streaming bodies, keep-alive reuse, and token timing against the engine model."""
 import json
 import re
@@ -43,8 +43,9 @@ with Sim("--ttft-ms", 30, "--itl-ms", 5) as sim:
     ok(all(re.fullmatch(r" \w+", o["choices"][0]["delta"]["content"]) for o in content),
        "each content delta is one ' word' token", str([o["choices"][0]["delta"] for o in content]))
     usage = objs[-1]
-    ok(usage["choices"] == [] and usage["usage"] == {"prompt_tokens": 4, "total_tokens": 8, "completion_tokens": 4},
-       "final usage chunk: prompt by the word rule, completion = max_tokens", json.dumps(usage))
+    # Sub-word rule (docs/simulator.md): alpha 2, beta 1, gamma 2, delta 2.
+    ok(usage["choices"] == [] and usage["usage"] == {"prompt_tokens": 7, "total_tokens": 11, "completion_tokens": 4},
+       "final usage chunk: prompt by the sub-word rule, completion = max_tokens", json.dumps(usage))
     ok(all("usage" not in o for o in objs[:-1]), "no usage on chunks without continuous_usage_stats", "")
 
     # --- no stream_options: no usage chunk ---

@@ -113,6 +113,8 @@ static void test_defaults(void **state)
     assert_int_equal(c.ignore_eos, 1);
     assert_int_equal(c.progress, -1);
     assert_int_equal(c.quiet, 0);
+    assert_int_equal(c.calibrate, 1);
+    assert_null(c.data.costs);
     config_free(&c);
     config_free(&c); /* safe twice: config_free zeroes */
 }
@@ -174,6 +176,7 @@ static const struct flag_case {
     {{"--no-progress", NULL}, K_INT, F(progress), 0, NULL},
     {{"--progress", "--no-progress", NULL}, K_INT, F(progress), 0, NULL},
     {{"--quiet", NULL}, K_INT, F(quiet), 1, NULL},
+    {{"--no-calibrate", NULL}, K_INT, F(calibrate), 0, NULL},
     {{"--data", "prompt_tokens=100,output_tokens=10", NULL}, K_DBL, F(data.prompt_tokens), 100, NULL},
     {{"--data", "prompt_tokens=100,output_tokens=10", NULL}, K_DBL, F(data.output_tokens), 10, NULL},
     {{"--data", "prefix_tokens=20,prompt_tokens_stdev=8", NULL}, K_LONG, F(data.prefix_tokens), 20, NULL},
@@ -724,7 +727,7 @@ static void test_help(void **state)
         "--sweep-arrivals constant|poisson", "--max-concurrency N", "--request-timeout S", "--stream-timeout S",
         "--connect-timeout S", "--drain-seconds S", "--respect-retry-after", "--insecure", "--ca-cert FILE",
         "--workers N", "--no-usage", "--continuous-usage", "--no-ignore-eos", "--progress", "--no-progress",
-        "--quiet", "--help", "[default: 30s]", "[default: 512]", "usage: llmload run [PROFILE.json]"};
+        "--quiet", "--no-calibrate", "--help", "[default: 30s]", "[default: 512]", "usage: llmload run [PROFILE.json]"};
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
         if (!strstr(buf, flags[i]))
             print_error("help lacks %s\n", flags[i]);

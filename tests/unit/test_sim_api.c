@@ -1,4 +1,4 @@
-/* Unit tests for the simulator's wire format: the word-count rule, request validation with vLLM's
+/* Unit tests for the simulator's wire format: prompt counting, request validation with vLLM's
  * statuses, and the exact bytes of streamed events. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,14 +8,6 @@
 
 #include "../../src/sim/sim_api.h"
 #include "llmload/error.h"
-
-static void test_word_rule(void **state)
-{
-    (void)state;
-    assert_int_equal(sim_api_count_words("", 0), 0);
-    assert_int_equal(sim_api_count_words("  one\ttwo\nthree  ", 17), 3);
-    assert_int_equal(sim_api_count_words("x", 1), 1);
-}
 
 static int parse(enum sim_api_kind k, const char *body, sim_api_request *r, sim_api_error *e)
 {
@@ -138,7 +130,7 @@ static void test_buf_cap(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_word_rule),        cmocka_unit_test(test_parse_ok),
+        cmocka_unit_test(test_parse_ok),
         cmocka_unit_test(test_parse_errors),     cmocka_unit_test(test_error_body),
         cmocka_unit_test(test_chat_events_exact), cmocka_unit_test(test_completion_full_body),
         cmocka_unit_test(test_buf_cap),

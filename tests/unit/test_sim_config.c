@@ -36,6 +36,10 @@ static void test_defaults(void **state)
     assert_int_equal(c.max_body_bytes, 4194304);
     assert_null(c.api_key);
     assert_int_equal(c.seed, 0);
+    assert_int_equal(c.chat_template_tokens, 0);
+    assert_int_equal(c.truncate_prompt_to, 0);
+    assert_int_equal(c.no_tokenize, 0);
+    assert_int_equal(c.error_style, 0);
 }
 
 static void test_values(void **state)
@@ -50,6 +54,13 @@ static void test_values(void **state)
     assert_true(c.itl_ms == 2.5 && c.error_rate == 1.0);
     assert_true(c.seed == 18446744073709551615ULL);
     assert_string_equal(c.api_key, "k");
+    char *argv2[] = {"sim", "--chat-template-tokens", "27", "--truncate-prompt-to", "1900", "--no-tokenize",
+                     "--error-style", "llamacpp", NULL};
+    assert_int_equal(parse(&c, 8, argv2), SIM_CONFIG_RUN);
+    assert_int_equal(c.chat_template_tokens, 27);
+    assert_int_equal(c.truncate_prompt_to, 1900);
+    assert_int_equal(c.no_tokenize, 1);
+    assert_int_equal(c.error_style, 1);
 }
 
 static void test_usage_errors(void **state)
@@ -57,7 +68,8 @@ static void test_usage_errors(void **state)
     (void)state;
     const char *bad[][3] = {{"--nope", "1", NULL},          {"--max-num-seqs", "0", NULL},
                             {"--stall-rate", "-0.1", NULL}, {"--kv-cache-tokens", "1.5", NULL},
-                            {"--listen", "1.2.3.4:70000", NULL}, {"--itl-ms", "nan", NULL}};
+                            {"--listen", "1.2.3.4:70000", NULL}, {"--itl-ms", "nan", NULL},
+                            {"--error-style", "tgi", NULL},   {"--chat-template-tokens", "-1", NULL}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char *argv[] = {"sim", (char *)bad[i][0], (char *)bad[i][1], NULL};
         sim_config c;
