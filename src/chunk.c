@@ -39,7 +39,17 @@ enum chunk_role {
     R_ERR_CODE,    /* error.code */
     R_TOP_OBJECT,  /* top-level "object": "error" marks a bare vLLM ErrorResponse */
     R_TOP_MSG,     /* top-level "message", used when "object" is "error" */
-    R_TOP_CODE     /* top-level "code", likewise */
+    R_TOP_CODE,    /* top-level "code", likewise */
+    R_MESSAGE,     /* choices[*].message: read like delta only when the choice has no delta */
+    R_PARTS,       /* delta.content as an array of parts */
+    R_PART,        /* one content part: "text" is output, "thinking" is reasoning */
+    R_THINKING,    /* part.thinking: a string, or an array of text parts (Mistral) */
+    R_THINK_PART,  /* one element of part.thinking: its "text" is reasoning */
+    R_TIMINGS,     /* top-level "timings" (llama.cpp) */
+    R_TIM_PROMPT_N,
+    R_TIM_PROMPT_MS,
+    R_TIM_PRED_N,
+    R_TIM_PRED_MS
 };
 
 typedef struct chunk_lex {
@@ -56,6 +66,12 @@ typedef struct chunk_lex {
     int n_output;             /* content/text strings seen, and the last one */
     const char *output_s;
     size_t output_n;
+    /* A choice's message is counted aside and added at the choice's end only if the choice had
+     * no delta (Perplexity sends a cumulative message beside every delta): no buffering needed. */
+    int in_msg;               /* inside choices[*].message */
+    int choice_delta;         /* the current choice has a delta object */
+    int msg_seen;             /* some choice had a message (no shape is learnt from it) */
+    int m_output, m_reasoning, m_tool;
 } chunk_lex;
 
 static int chunk_value(chunk_lex *lx, enum chunk_role role, int depth);
@@ -80,17 +96,22 @@ static enum chunk_role chunk_key_role(enum chunk_role parent, const char *k, siz
             return R_TOP_MSG;
         if (KEY_IS(k, n, "code"))
             return R_TOP_CODE;
+        if (KEY_IS(k, n, "timings"))
+            return R_TIMINGS;
         return R_SKIP;
     case R_CHOICE:
-        if (KEY_IS(k, n, "delta") || KEY_IS(k, n, "message"))
+        if (KEY_IS(k, n, "delta"))
             return R_DELTA;
+        if (KEY_IS(k, n, "message"))
+            return R_MESSAGE;
         if (KEY_IS(k, n, "text"))
             return R_OUTPUT;
         if (KEY_IS(k, n, "finish_reason"))
             return R_FINISH;
         return R_SKIP;
     case R_DELTA:
-        if (KEY_IS(k, n, "content"))
+        /* A refusal (OpenAI structured outputs) is the answer the user sees: output. */
+        if (KEY_IS(k, n, "content") || KEY_IS(k, n, "refusal"))
             return R_OUTPUT;
         if (KEY_IS(k, n, "reasoning_content") || KEY_IS(k, n, "reasoning"))
             return R_REASONING;
@@ -110,6 +131,24 @@ static enum chunk_role chunk_key_role(enum chunk_role parent, const char *k, siz
             return R_ERR_MSG;
         if (KEY_IS(k, n, "code"))
             return R_ERR_CODE;
+        return R_SKIP;
+    case R_PART:
+        if (KEY_IS(k, n, "text"))
+            return R_OUTPUT;
+        if (KEY_IS(k, n, "thinking"))
+            return R_THINKING;
+        return R_SKIP;
+    case R_THINK_PART:
+        return KEY_IS(k, n, "text") ? R_REASONING : R_SKIP;
+    case R_TIMINGS:
+        if (KEY_IS(k, n, "prompt_n"))
+            return R_TIM_PROMPT_N;
+        if (KEY_IS(k, n, "prompt_ms"))
+            return R_TIM_PROMPT_MS;
+        if (KEY_IS(k, n, "predicted_n"))
+            return R_TIM_PRED_N;
+        if (KEY_IS(k, n, "predicted_ms"))
+            return R_TIM_PRED_MS;
         return R_SKIP;
     default:
         return R_SKIP;
@@ -183,12 +222,33 @@ static int chunk_string(chunk_lex *lx, const char **s, size_t *n)
     return 0;
 }
 
-/* A JSON number; *out gets its integer part, saturated to the range of long. */
-static int chunk_number(chunk_lex *lx, long *out)
+/* 10^e for a double, e in [-400, 400]: exact powers from a table up to 1e22, then repeated
+ * scaling (underflow to 0 and overflow to infinity are what the value is worth). */
+static double chunk_scale10(double m, int e)
+{
+    static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    while (e > 22) {
+        m *= 1e22;
+        e -= 22;
+    }
+    while (e < -22) {
+        m /= 1e22;
+        e += 22;
+    }
+    return e >= 0 ? m * p10[e] : m / p10[-e];
+}
+
+/* A JSON number; *out gets its integer part, saturated to the range of long, and *dout (when not
+ * NULL) its value as a double: timings are fractional milliseconds. The bytes are not
+ * NUL-terminated, so strtod cannot be used; 19 significant digits are kept, plenty for a double. */
+static int chunk_number(chunk_lex *lx, long *out, double *dout)
 {
     const char *p = lx->p, *end = lx->end;
     int neg = 0;
     long v = 0;
+    uint64_t m = 0;
+    int e10 = 0;
     if (p < end && *p == '-') {
         neg = 1;
         p++;
@@ -201,6 +261,10 @@ static int chunk_number(chunk_lex *lx, long *out)
         while (p < end && *p >= '0' && *p <= '9') {
             int d = *p - '0';
             v = v > (LONG_MAX - d) / 10 ? LONG_MAX : v * 10 + d;
+            if (m < 1000000000000000000ULL)
+                m = m * 10 + (uint64_t)d;
+            else
+                e10++;
             p++;
         }
     }
@@ -208,20 +272,38 @@ static int chunk_number(chunk_lex *lx, long *out)
         p++;
         if (p >= end || *p < '0' || *p > '9')
             return LL_EPARSE;
-        while (p < end && *p >= '0' && *p <= '9')
+        while (p < end && *p >= '0' && *p <= '9') {
+            if (m < 1000000000000000000ULL) {
+                m = m * 10 + (uint64_t)(*p - '0');
+                e10--;
+            }
             p++;
+        }
     }
     if (p < end && (*p == 'e' || *p == 'E')) {
+        int eneg = 0, ev = 0;
         p++;
         if (p < end && (*p == '+' || *p == '-'))
-            p++;
+            eneg = *p++ == '-';
         if (p >= end || *p < '0' || *p > '9')
             return LL_EPARSE;
-        while (p < end && *p >= '0' && *p <= '9')
+        while (p < end && *p >= '0' && *p <= '9') {
+            if (ev < 10000)
+                ev = ev * 10 + (*p - '0');
             p++;
+        }
+        e10 += eneg ? -ev : ev;
     }
     lx->p = p;
     *out = neg ? -v : v;
+    if (dout) {
+        if (e10 > 400)
+            e10 = 400;
+        if (e10 < -400)
+            e10 = -400;
+        double d = m ? chunk_scale10((double)m, e10) : 0.0;
+        *dout = neg ? -d : d;
+    }
     return 0;
 }
 
@@ -249,6 +331,8 @@ static int chunk_finish_kind(const char *s, size_t n)
         return CHUNK_FINISH_LENGTH;
     if (KEY_IS(s, n, "tool_calls") || KEY_IS(s, n, "function_call"))
         return CHUNK_FINISH_TOOL_CALLS;
+    if (KEY_IS(s, n, "content_filter"))
+        return CHUNK_FINISH_CONTENT_FILTER;
     return CHUNK_FINISH_OTHER;
 }
 
@@ -257,13 +341,21 @@ static void chunk_on_string(chunk_lex *lx, enum chunk_role role, const char *s, 
     chunk_info *ci = lx->ci;
     switch (role) {
     case R_OUTPUT:
+        if (lx->in_msg) {
+            lx->m_output = chunk_add(lx->m_output, n);
+            break;
+        }
         ci->output_chars = chunk_add(ci->output_chars, n);
         lx->n_output++;
         lx->output_s = s;
         lx->output_n = n;
         break;
     case R_REASONING:
-        ci->reasoning_chars = chunk_add(ci->reasoning_chars, n);
+    case R_THINKING: /* a thinking part given as a plain string */
+        if (lx->in_msg)
+            lx->m_reasoning = chunk_add(lx->m_reasoning, n);
+        else
+            ci->reasoning_chars = chunk_add(ci->reasoning_chars, n);
         break;
     case R_FINISH: {
         int k = chunk_finish_kind(s, n);
@@ -295,11 +387,23 @@ static void chunk_on_string(chunk_lex *lx, enum chunk_role role, const char *s, 
     }
 }
 
-static void chunk_on_number(chunk_lex *lx, enum chunk_role role, long v)
+static void chunk_on_number(chunk_lex *lx, enum chunk_role role, long v, double d)
 {
     chunk_info *ci = lx->ci;
     int iv = v > INT_MAX ? INT_MAX : v < INT_MIN ? INT_MIN : (int)v;
     switch (role) {
+    case R_TIM_PROMPT_N:
+        ci->prompt_n = d;
+        break;
+    case R_TIM_PROMPT_MS:
+        ci->prompt_ms = d;
+        break;
+    case R_TIM_PRED_N:
+        ci->predicted_n = d;
+        break;
+    case R_TIM_PRED_MS:
+        ci->predicted_ms = d;
+        break;
     case R_PROMPT_TOK:
         ci->prompt_tokens = v;
         break;
@@ -365,14 +469,21 @@ static int chunk_object(chunk_lex *lx, enum chunk_role role, int depth)
 /* The elements of an array, from just after its '['. */
 static int chunk_array_body(chunk_lex *lx, enum chunk_role role, int depth)
 {
-    enum chunk_role elem = role == R_CHOICES ? R_CHOICE : R_SKIP;
+    enum chunk_role elem = role == R_CHOICES ? R_CHOICE
+                         : role == R_PARTS   ? R_PART
+                         : role == R_THINKING ? R_THINK_PART
+                                              : R_SKIP;
     chunk_ws(lx);
     if (lx->p < lx->end && *lx->p == ']') {
         lx->p++;
         return 0;
     }
-    if (role == R_TOOLS)
-        lx->ci->tool_call = 1;
+    if (role == R_TOOLS) {
+        if (lx->in_msg)
+            lx->m_tool = 1;
+        else
+            lx->ci->tool_call = 1;
+    }
     for (;;) {
         int rc = chunk_value(lx, elem, depth);
         if (rc)
@@ -399,9 +510,24 @@ static int chunk_array(chunk_lex *lx, enum chunk_role role, int depth)
         lx->choices_open = lx->p;
         /* Cacheable only if nothing before this point meant anything (no usage, no error). */
         lx->prefix_clean = !lx->ci->has_usage && !lx->ci->has_error && !lx->obj_error && !lx->top_msg &&
-                           !lx->top_code;
+                           !lx->top_code && !lx->ci->has_timings;
     }
     return chunk_array_body(lx, role, depth);
+}
+
+/* One element of choices: the message's counts join the event's only when there was no delta. */
+static int chunk_choice(chunk_lex *lx, int depth)
+{
+    lx->choice_delta = 0;
+    lx->m_output = lx->m_reasoning = lx->m_tool = 0;
+    int rc = chunk_object(lx, R_CHOICE, depth);
+    if (rc == 0 && !lx->choice_delta) {
+        chunk_info *ci = lx->ci;
+        ci->output_chars = chunk_add(ci->output_chars, (size_t)lx->m_output);
+        ci->reasoning_chars = chunk_add(ci->reasoning_chars, (size_t)lx->m_reasoning);
+        ci->tool_call |= lx->m_tool;
+    }
+    return rc;
 }
 
 static int chunk_value(chunk_lex *lx, enum chunk_role role, int depth)
@@ -417,15 +543,33 @@ static int chunk_value(chunk_lex *lx, enum chunk_role role, int depth)
             lx->ci->has_usage = 1;
         else if (role == R_ERROR)
             lx->ci->has_error = 1;
+        else if (role == R_TIMINGS)
+            lx->ci->has_timings = 1;
+        else if (role == R_FUNC && lx->in_msg)
+            lx->m_tool = 1;
         else if (role == R_FUNC)
             lx->ci->tool_call = 1;
-        else if (role != R_ROOT && role != R_CHOICE && role != R_DELTA)
+        else if (role == R_CHOICE)
+            return chunk_choice(lx, depth + 1);
+        else if (role == R_DELTA)
+            lx->choice_delta = 1;
+        else if (role == R_MESSAGE && !lx->in_msg) {
+            /* Members as a delta's, counted aside (see chunk_lex). */
+            lx->msg_seen = 1;
+            lx->in_msg = 1;
+            int rc = chunk_object(lx, R_DELTA, depth + 1);
+            lx->in_msg = 0;
+            return rc;
+        } else if (role != R_ROOT && role != R_PART && role != R_THINK_PART)
             role = R_SKIP;
         return chunk_object(lx, role, depth + 1);
     case '[':
         if (depth >= CHUNK_MAX_DEPTH)
             return LL_EPARSE;
-        return chunk_array(lx, role == R_CHOICES || role == R_TOOLS ? role : R_SKIP, depth + 1);
+        if (role == R_OUTPUT) /* content given as parts */
+            role = R_PARTS;
+        return chunk_array(lx, role == R_CHOICES || role == R_TOOLS || role == R_PARTS || role == R_THINKING
+                                   ? role : R_SKIP, depth + 1);
     case '"': {
         const char *s;
         size_t n;
@@ -442,9 +586,12 @@ static int chunk_value(chunk_lex *lx, enum chunk_role role, int depth)
         return chunk_literal(lx, "null", 4);
     default: {
         long v;
-        if (chunk_number(lx, &v) != 0)
+        double d = 0;
+        int timing = role == R_TIM_PROMPT_N || role == R_TIM_PROMPT_MS || role == R_TIM_PRED_N ||
+                     role == R_TIM_PRED_MS;
+        if (chunk_number(lx, &v, timing ? &d : NULL) != 0)
             return LL_EPARSE;
-        chunk_on_number(lx, role, v);
+        chunk_on_number(lx, role, v, d);
         return 0;
     }
     }
@@ -455,11 +602,14 @@ static void chunk_info_init(chunk_info *info)
     memset(info, 0, sizeof *info);
     info->prompt_tokens = -1;
     info->completion_tokens = -1;
+    info->prompt_n = info->prompt_ms = info->predicted_n = info->predicted_ms = -1;
 }
 
 /* After a successful walk: vLLM's bare ErrorResponse {"object":"error","message":..,"code":..}. */
 static void chunk_finish(chunk_lex *lx, chunk_info *info)
 {
+    info->message = lx->top_msg;
+    info->message_len = lx->top_msg ? lx->top_msg_len : 0;
     if (lx->obj_error) {
         info->has_error = 1;
         if (!lx->err_msg_set && lx->top_msg) {
@@ -508,7 +658,7 @@ static void chunk_learn_shape(chunk_prefix *pre, const chunk_lex *lx, const char
     pre->mid_len = 0;
     if (lx->n_output != 1 || ci->reasoning_chars || ci->tool_call || ci->finish != CHUNK_FINISH_NONE ||
         ci->has_usage || ci->has_error || lx->obj_error || ci->prompt_tokens != -1 ||
-        ci->completion_tokens != -1)
+        ci->completion_tokens != -1 || ci->has_timings || lx->msg_seen || lx->top_msg)
         return;
     const char *open = lx->output_s - 1, *close = lx->output_s + lx->output_n;
     size_t mid = (size_t)(open + 1 - (data + pre->len)), tail = (size_t)(data + len - close);

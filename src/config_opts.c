@@ -535,6 +535,8 @@ const config__opt config__opts[] = {
     STRING("http-client", "auto|builtin|curl", set_http_client, http_client, "auto",
            "builtin HTTP/1.1 client (plain http://, lowest CPU per request) or libcurl (https, "
            "proxies); auto: builtin unless https:// or a proxy variable is set"),
+    FLAG("require-done", require_done, 1, NULL,
+         "a stream must end with data: [DONE] (default: a clean end after a finish_reason is complete)"),
     HEADING("Output"),
     STRING("out", "DIR", set_string, out_dir, NULL,
            "write report.json, requests.csv, summary.csv, report.html, metrics.prom"),

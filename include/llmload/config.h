@@ -91,6 +91,7 @@ typedef struct config {
     int ignore_eos;            /* send ignore_eos (default 1) */
     int progress;              /* -1 auto (a tty), 0 off, 1 on */
     int quiet;
+    int require_done;          /* a stream without data: [DONE] is an error even after a finish_reason */
 } config;
 
 /* Defaults, then LLMLOAD_TARGET and the api-key variable from the environment. Returns 0 or LL_ENOMEM. */

@@ -24,7 +24,8 @@
 static const char *const fixtures[] = {
     "vllm_chat", "vllm_chat_continuous_usage", "vllm_reasoning", "vllm_completions",
     "vllm_error_midstream", "llamacpp_chat", "tgi_chat", "ollama_chat", "openai_tools",
-    "openai_responses", "edge_crlf",
+    "openai_responses", "edge_crlf", "openai_refusal", "mistral_thinking", "perplexity_message",
+    "stream_errors",
 };
 #define NFIX (sizeof fixtures / sizeof fixtures[0])
 
@@ -114,7 +115,8 @@ static int collect_cb(void *ud, const sse_event *ev)
         c->direct++;
     if (ev->type)
         collect_put(c, ev->type, ev->type_len);
-    collect_put(c, ev->done ? "\t1\t" : "\t0\t", 3);
+    assert_false(ev->done && ev->error);
+    collect_put(c, ev->error ? "\tE\t" : ev->done ? "\t1\t" : "\t0\t", 3);
     for (size_t i = 0; i < ev->data_len; i++) {
         char ch = ev->data[i];
         if (ch == '\\')
