@@ -15,7 +15,7 @@
 
 #include "llmload/error.h"
 
-enum opt_kind { K_LISTEN, K_STR, K_U32, K_U64, K_DBL, K_RATE, K_HELP };
+enum opt_kind { K_LISTEN, K_STR, K_U32, K_U64, K_DBL, K_RATE, K_HELP, K_FLAG };
 
 typedef struct opt_def {
     const char *name;
@@ -52,6 +52,20 @@ static const opt_def opts[] = {
     {"stall-seconds", K_DBL, OFF(stall_seconds), 0, 1e7, "300", "S", "how long a stalled stream is held open"},
     {"api-key", K_STR, OFF(api_key), 0, 0, NULL, "KEY", "require Authorization: Bearer KEY or X-API-Key: KEY"},
     {"max-body-bytes", K_U64, OFF(max_body_bytes), 1, 1e12, "4194304", "N", "request body limit (413 beyond)"},
+    {"no-done", K_FLAG, OFF(no_done), 0, 0, NULL, NULL, "end streams after the finish chunk without data: [DONE]"},
+    {"usage-on-finish", K_FLAG, OFF(usage_on_finish), 0, 0, NULL, NULL,
+     "put usage on the finish chunk (the last tokens' event), not in a chunk of its own (Mistral)"},
+    {"content-shape", K_STR, OFF(content_shape), 0, 0, "string", "SHAPE",
+     "chat tokens as string content, parts ([{type:text}]), refusal, or thinking-parts (Mistral; with --reasoning-tokens)"},
+    {"cumulative-message", K_FLAG, OFF(cumulative_message), 0, 0, NULL, NULL,
+     "a cumulative message beside every delta, and a finish chunk with an empty delta (Perplexity)"},
+    {"stream-error-rate", K_RATE, OFF(stream_error_rate), 0, 1, "0", "P", "share of streams that report an error after >= 1 token"},
+    {"stream-error-shape", K_STR, OFF(stream_error_shape), 0, 0, "object", "SHAPE",
+     "how: object (data: {\"error\":..}), event (event: error), field (error: ..)"},
+    {"timings", K_FLAG, OFF(timings), 0, 0, NULL, NULL, "llama.cpp's timings object in the last event (prompt_ms = prefill time)"},
+    {"finish-reason", K_STR, OFF(finish_reason), 0, 0, NULL, "NAME", "report NAME (e.g. content_filter) as every finish_reason"},
+    {"no-continuous-usage", K_FLAG, OFF(no_continuous_usage), 0, 0, NULL, NULL,
+     "ignore stream_options.continuous_usage_stats, as servers other than vLLM do"},
     {"help", K_HELP, 0, 0, 0, NULL, NULL, "print this help and exit"},
 };
 #undef OFF
@@ -69,6 +83,8 @@ static void print_help(FILE *f)
         fprintf(f, "  %-28s %s", lhs, opts[i].help);
         if (opts[i].def)
             fprintf(f, " (default %s)", opts[i].def);
+        else if (opts[i].kind == K_FLAG)
+            fprintf(f, " (default off)");
         else if (opts[i].kind != K_HELP)
             fprintf(f, " (default none)");
         fputc('\n', f);
@@ -139,6 +155,14 @@ static int apply(sim_config *cfg, const opt_def *o, const char *v)
     }
 }
 
+static int one_of(const char *v, const char *const *names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v, names[i]) == 0)
+            return 1;
+    return 0;
+}
+
 int sim_config_parse(sim_config *cfg, int argc, char **argv, FILE *out, FILE *err)
 {
     struct option lopts[NOPTS + 1];
@@ -146,7 +170,7 @@ int sim_config_parse(sim_config *cfg, int argc, char **argv, FILE *out, FILE *er
     memset(lopts, 0, sizeof lopts);
     for (size_t i = 0; i < NOPTS; i++) {
         lopts[i].name = opts[i].name;
-        lopts[i].has_arg = opts[i].kind == K_HELP ? no_argument : required_argument;
+        lopts[i].has_arg = opts[i].kind == K_HELP || opts[i].kind == K_FLAG ? no_argument : required_argument;
         lopts[i].val = 256 + (int)i;
         if (opts[i].def && apply(cfg, &opts[i], opts[i].def) < 0)
             return LL_EINTERNAL;
@@ -174,6 +198,10 @@ int sim_config_parse(sim_config *cfg, int argc, char **argv, FILE *out, FILE *er
             print_help(out);
             return SIM_CONFIG_HELP;
         }
+        if (o->kind == K_FLAG) {
+            *(int *)((char *)cfg + o->off) = 1;
+            continue;
+        }
         if (apply(cfg, o, optarg) < 0) {
             fprintf(err, "llmload sim: bad value '%s' for --%s (expected %s)\n", optarg, o->name, o->arg);
             return LL_EUSAGE;
@@ -181,6 +209,18 @@ int sim_config_parse(sim_config *cfg, int argc, char **argv, FILE *out, FILE *er
     }
     if (optind < argc) {
         fprintf(err, "llmload sim: unexpected argument '%s'\n", argv[optind]);
+        return LL_EUSAGE;
+    }
+    static const char *const shapes[] = {"string", "parts", "refusal", "thinking-parts"};
+    static const char *const err_shapes[] = {"object", "event", "field"};
+    if (!one_of(cfg->content_shape, shapes, 4)) {
+        fprintf(err, "llmload sim: bad value '%s' for --content-shape (expected string, parts, refusal or "
+                     "thinking-parts)\n", cfg->content_shape);
+        return LL_EUSAGE;
+    }
+    if (!one_of(cfg->stream_error_shape, err_shapes, 3)) {
+        fprintf(err, "llmload sim: bad value '%s' for --stream-error-shape (expected object, event or field)\n",
+                cfg->stream_error_shape);
         return LL_EUSAGE;
     }
     return SIM_CONFIG_RUN;

@@ -26,6 +26,16 @@ typedef struct sim_config {
     double error_rate, rate_limit_rate, disconnect_rate, malformed_rate, stall_rate;
     double stall_seconds;
     uint64_t max_body_bytes;
+    /* Real servers' stream shapes (docs/simulator.md "Stream shapes") */
+    int no_done;                /* no data: [DONE] after the finish */
+    int usage_on_finish;        /* usage rides on the finish chunk (Mistral), no usage-only chunk */
+    const char *content_shape;  /* string, parts, refusal or thinking-parts */
+    int cumulative_message;     /* a cumulative `message` beside every delta (Perplexity) */
+    double stream_error_rate;   /* share of streams that report an error mid-stream */
+    const char *stream_error_shape; /* object, event or field */
+    int timings;                /* llama.cpp's timings object in the last event */
+    const char *finish_reason;  /* reported instead of stop/length when set */
+    int no_continuous_usage;    /* ignore stream_options.continuous_usage_stats (most servers) */
 } sim_config;
 
 enum { SIM_CONFIG_RUN = 0, SIM_CONFIG_HELP = 1 };
