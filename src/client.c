@@ -254,8 +254,8 @@ void client__finish(client *c, client__slot *s, record_status status, int kind, 
             kind = RECORD_ERR_OTHER; /* a 3xx (redirects are not followed) is not a server error */
         else if (s->fail_kind)
             kind = s->fail_kind;
-        else if (sse_pending(&s->sse))
-            kind = RECORD_ERR_DISCONNECT;
+        else if (!s->rec.done_seen && sse_pending(&s->sse))
+            kind = RECORD_ERR_DISCONNECT; /* ended inside an event, finish_reason or not */
         /* A clean end after a finish_reason is complete without [DONE] (several services never
          * send it); without either, the output may be cut short: an error. */
         else if (!s->rec.done_seen && (!s->rec.finish_reason || c->cfg->require_done))
