@@ -72,6 +72,7 @@ typedef struct chunk_lex {
     int choice_delta;         /* the current choice has a delta object */
     int msg_seen;             /* some choice had a message (no shape is learnt from it) */
     int m_output, m_reasoning, m_tool;
+    chunk_server_timings *tim; /* chunk_timings' output (NULL in chunk_scan) */
 } chunk_lex;
 
 static int chunk_value(chunk_lex *lx, enum chunk_role role, int depth);
@@ -222,33 +223,12 @@ static int chunk_string(chunk_lex *lx, const char **s, size_t *n)
     return 0;
 }
 
-/* 10^e for a double, e in [-400, 400]: exact powers from a table up to 1e22, then repeated
- * scaling (underflow to 0 and overflow to infinity are what the value is worth). */
-static double chunk_scale10(double m, int e)
-{
-    static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
-                                 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-    while (e > 22) {
-        m *= 1e22;
-        e -= 22;
-    }
-    while (e < -22) {
-        m /= 1e22;
-        e += 22;
-    }
-    return e >= 0 ? m * p10[e] : m / p10[-e];
-}
-
-/* A JSON number; *out gets its integer part, saturated to the range of long, and *dout (when not
- * NULL) its value as a double: timings are fractional milliseconds. The bytes are not
- * NUL-terminated, so strtod cannot be used; 19 significant digits are kept, plenty for a double. */
-static int chunk_number(chunk_lex *lx, long *out, double *dout)
+/* A JSON number; *out gets its integer part, saturated to the range of long. */
+static int chunk_number(chunk_lex *lx, long *out)
 {
     const char *p = lx->p, *end = lx->end;
     int neg = 0;
     long v = 0;
-    uint64_t m = 0;
-    int e10 = 0;
     if (p < end && *p == '-') {
         neg = 1;
         p++;
@@ -261,10 +241,6 @@ static int chunk_number(chunk_lex *lx, long *out, double *dout)
         while (p < end && *p >= '0' && *p <= '9') {
             int d = *p - '0';
             v = v > (LONG_MAX - d) / 10 ? LONG_MAX : v * 10 + d;
-            if (m < 1000000000000000000ULL)
-                m = m * 10 + (uint64_t)d;
-            else
-                e10++;
             p++;
         }
     }
@@ -272,39 +248,72 @@ static int chunk_number(chunk_lex *lx, long *out, double *dout)
         p++;
         if (p >= end || *p < '0' || *p > '9')
             return LL_EPARSE;
-        while (p < end && *p >= '0' && *p <= '9') {
-            if (m < 1000000000000000000ULL) {
-                m = m * 10 + (uint64_t)(*p - '0');
-                e10--;
-            }
+        while (p < end && *p >= '0' && *p <= '9')
             p++;
-        }
     }
     if (p < end && (*p == 'e' || *p == 'E')) {
-        int eneg = 0, ev = 0;
         p++;
         if (p < end && (*p == '+' || *p == '-'))
-            eneg = *p++ == '-';
+            p++;
         if (p >= end || *p < '0' || *p > '9')
             return LL_EPARSE;
-        while (p < end && *p >= '0' && *p <= '9') {
-            if (ev < 10000)
-                ev = ev * 10 + (*p - '0');
+        while (p < end && *p >= '0' && *p <= '9')
             p++;
-        }
-        e10 += eneg ? -ev : ev;
     }
     lx->p = p;
     *out = neg ? -v : v;
-    if (dout) {
+    return 0;
+}
+
+/* The value of the number in [p, end), which chunk_number has validated, as a double: timings are
+ * fractional milliseconds. The bytes are not NUL-terminated, so strtod cannot be used; 19
+ * significant digits are kept (plenty for a double) and scaled by exact powers of ten. Kept out
+ * of chunk_number so the common numbers (created, index, usage) pay nothing for it. */
+static double chunk_number_double(const char *p, const char *end)
+{
+    static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    uint64_t m = 0;
+    int e10 = 0, neg = 0, frac = 0;
+    if (*p == '-') {
+        neg = 1;
+        p++;
+    }
+    for (; p < end && *p != 'e' && *p != 'E'; p++) {
+        if (*p == '.') {
+            frac = 1;
+            continue;
+        }
+        if (m < 1000000000000000000ULL) {
+            m = m * 10 + (uint64_t)(*p - '0');
+            e10 -= frac;
+        } else if (!frac) {
+            e10++;
+        }
+    }
+    if (p < end) { /* the exponent */
+        int eneg = 0, ev = 0;
+        p++;
+        if (*p == '+' || *p == '-')
+            eneg = *p++ == '-';
+        for (; p < end; p++)
+            if (ev < 10000)
+                ev = ev * 10 + (*p - '0');
+        e10 += eneg ? -ev : ev;
+    }
+    double d = (double)m;
+    if (m) {
         if (e10 > 400)
             e10 = 400;
         if (e10 < -400)
             e10 = -400;
-        double d = m ? chunk_scale10((double)m, e10) : 0.0;
-        *dout = neg ? -d : d;
+        for (; e10 > 22; e10 -= 22)
+            d *= 1e22;
+        for (; e10 < -22; e10 += 22)
+            d /= 1e22;
+        d = e10 >= 0 ? d * p10[e10] : d / p10[-e10];
     }
-    return 0;
+    return neg ? -d : d;
 }
 
 static int chunk_literal(chunk_lex *lx, const char *lit, size_t n)
@@ -387,23 +396,29 @@ static void chunk_on_string(chunk_lex *lx, enum chunk_role role, const char *s, 
     }
 }
 
-static void chunk_on_number(chunk_lex *lx, enum chunk_role role, long v, double d)
+/* A number under timings (rare: one event per stream), with its validated bytes [s, e). */
+static __attribute__((noinline)) void chunk_on_timing(chunk_lex *lx, enum chunk_role role, const char *s,
+                                                      const char *e)
+{
+    chunk_server_timings *t = lx->tim;
+    double d = chunk_number_double(s, e);
+    if (!t)
+        return;
+    if (role == R_TIM_PROMPT_N)
+        t->prompt_n = d;
+    else if (role == R_TIM_PROMPT_MS)
+        t->prompt_ms = d;
+    else if (role == R_TIM_PRED_N)
+        t->predicted_n = d;
+    else
+        t->predicted_ms = d;
+}
+
+static void chunk_on_number(chunk_lex *lx, enum chunk_role role, long v)
 {
     chunk_info *ci = lx->ci;
     int iv = v > INT_MAX ? INT_MAX : v < INT_MIN ? INT_MIN : (int)v;
     switch (role) {
-    case R_TIM_PROMPT_N:
-        ci->prompt_n = d;
-        break;
-    case R_TIM_PROMPT_MS:
-        ci->prompt_ms = d;
-        break;
-    case R_TIM_PRED_N:
-        ci->predicted_n = d;
-        break;
-    case R_TIM_PRED_MS:
-        ci->predicted_ms = d;
-        break;
     case R_PROMPT_TOK:
         ci->prompt_tokens = v;
         break;
@@ -510,9 +525,42 @@ static int chunk_array(chunk_lex *lx, enum chunk_role role, int depth)
         lx->choices_open = lx->p;
         /* Cacheable only if nothing before this point meant anything (no usage, no error). */
         lx->prefix_clean = !lx->ci->has_usage && !lx->ci->has_error && !lx->obj_error && !lx->top_msg &&
-                           !lx->top_code && !lx->ci->has_timings;
+                           !lx->top_code && !lx->ci->timings;
     }
     return chunk_array_body(lx, role, depth);
+}
+
+/* An object whose role is neither common (root, delta, skipped) nor a choice: kept out of
+ * chunk_value, which runs for every value of every event. */
+static __attribute__((noinline)) int chunk_object_special(chunk_lex *lx, enum chunk_role role, int depth)
+{
+    if (role == R_USAGE)
+        lx->ci->has_usage = 1;
+    else if (role == R_ERROR)
+        lx->ci->has_error = 1;
+    else if (role == R_TIMINGS && !lx->tim) {
+        /* Validated here, read by chunk_timings: one event per stream carries it. */
+        const char *start = lx->p;
+        int rc = chunk_object(lx, R_SKIP, depth);
+        if (rc == 0) {
+            lx->ci->timings = start;
+            lx->ci->timings_len = (size_t)(lx->p - start);
+        }
+        return rc;
+    } else if (role == R_FUNC && lx->in_msg)
+        lx->m_tool = 1;
+    else if (role == R_FUNC)
+        lx->ci->tool_call = 1;
+    else if (role == R_MESSAGE && !lx->in_msg) {
+        /* Members as a delta's, counted aside (see chunk_lex). */
+        lx->msg_seen = 1;
+        lx->in_msg = 1;
+        int rc = chunk_object(lx, R_DELTA, depth);
+        lx->in_msg = 0;
+        return rc;
+    } else if (role != R_PART && role != R_THINK_PART && role != R_TIMINGS)
+        role = R_SKIP;
+    return chunk_object(lx, role, depth);
 }
 
 /* One element of choices: the message's counts join the event's only when there was no delta. */
@@ -539,29 +587,12 @@ static int chunk_value(chunk_lex *lx, enum chunk_role role, int depth)
     case '{':
         if (depth >= CHUNK_MAX_DEPTH)
             return LL_EPARSE;
-        if (role == R_USAGE)
-            lx->ci->has_usage = 1;
-        else if (role == R_ERROR)
-            lx->ci->has_error = 1;
-        else if (role == R_TIMINGS)
-            lx->ci->has_timings = 1;
-        else if (role == R_FUNC && lx->in_msg)
-            lx->m_tool = 1;
-        else if (role == R_FUNC)
-            lx->ci->tool_call = 1;
-        else if (role == R_CHOICE)
+        if (role == R_CHOICE)
             return chunk_choice(lx, depth + 1);
-        else if (role == R_DELTA)
+        if (role == R_DELTA)
             lx->choice_delta = 1;
-        else if (role == R_MESSAGE && !lx->in_msg) {
-            /* Members as a delta's, counted aside (see chunk_lex). */
-            lx->msg_seen = 1;
-            lx->in_msg = 1;
-            int rc = chunk_object(lx, R_DELTA, depth + 1);
-            lx->in_msg = 0;
-            return rc;
-        } else if (role != R_ROOT && role != R_PART && role != R_THINK_PART)
-            role = R_SKIP;
+        else if (role != R_ROOT && role != R_SKIP)
+            return chunk_object_special(lx, role, depth + 1);
         return chunk_object(lx, role, depth + 1);
     case '[':
         if (depth >= CHUNK_MAX_DEPTH)
@@ -586,12 +617,13 @@ static int chunk_value(chunk_lex *lx, enum chunk_role role, int depth)
         return chunk_literal(lx, "null", 4);
     default: {
         long v;
-        double d = 0;
-        int timing = role == R_TIM_PROMPT_N || role == R_TIM_PROMPT_MS || role == R_TIM_PRED_N ||
-                     role == R_TIM_PRED_MS;
-        if (chunk_number(lx, &v, timing ? &d : NULL) != 0)
+        const char *start = lx->p;
+        if (chunk_number(lx, &v) != 0)
             return LL_EPARSE;
-        chunk_on_number(lx, role, v, d);
+        if (role >= R_TIM_PROMPT_N && role <= R_TIM_PRED_MS)
+            chunk_on_timing(lx, role, start, lx->p);
+        else
+            chunk_on_number(lx, role, v);
         return 0;
     }
     }
@@ -602,14 +634,15 @@ static void chunk_info_init(chunk_info *info)
     memset(info, 0, sizeof *info);
     info->prompt_tokens = -1;
     info->completion_tokens = -1;
-    info->prompt_n = info->prompt_ms = info->predicted_n = info->predicted_ms = -1;
 }
 
 /* After a successful walk: vLLM's bare ErrorResponse {"object":"error","message":..,"code":..}. */
 static void chunk_finish(chunk_lex *lx, chunk_info *info)
 {
-    info->message = lx->top_msg;
-    info->message_len = lx->top_msg ? lx->top_msg_len : 0;
+    if (!info->has_error && !lx->obj_error && lx->top_msg) {
+        info->error_msg = lx->top_msg;
+        info->error_msg_len = lx->top_msg_len;
+    }
     if (lx->obj_error) {
         info->has_error = 1;
         if (!lx->err_msg_set && lx->top_msg) {
@@ -658,7 +691,7 @@ static void chunk_learn_shape(chunk_prefix *pre, const chunk_lex *lx, const char
     pre->mid_len = 0;
     if (lx->n_output != 1 || ci->reasoning_chars || ci->tool_call || ci->finish != CHUNK_FINISH_NONE ||
         ci->has_usage || ci->has_error || lx->obj_error || ci->prompt_tokens != -1 ||
-        ci->completion_tokens != -1 || ci->has_timings || lx->msg_seen || lx->top_msg)
+        ci->completion_tokens != -1 || ci->timings || lx->msg_seen || lx->top_msg)
         return;
     const char *open = lx->output_s - 1, *close = lx->output_s + lx->output_n;
     size_t mid = (size_t)(open + 1 - (data + pre->len)), tail = (size_t)(data + len - close);
@@ -684,7 +717,7 @@ int chunk_scan_stream(const char *data, size_t len, chunk_prefix *pre, chunk_inf
              * exactly where the tail begins (its first byte is the closing quote). */
             const char *s;
             size_t n;
-            memset(&lx, 0, sizeof lx);
+            /* chunk_string reads p and end only: no need to clear the rest on this, the hot path. */
             lx.p = data + pre->len + pre->mid_len - 1;
             lx.end = data + len;
             if (chunk_string(&lx, &s, &n) == 0 && lx.p == data + len - pre->tail_len + 1) {
@@ -722,4 +755,25 @@ int chunk_scan_stream(const char *data, size_t len, chunk_prefix *pre, chunk_inf
         }
     }
     return rc;
+}
+
+int chunk_timings(const char *obj, size_t len, chunk_server_timings *out)
+{
+    chunk_lex lx;
+    chunk_info scratch;
+    out->prompt_n = out->prompt_ms = out->predicted_n = out->predicted_ms = -1;
+    chunk_info_init(&scratch);
+    memset(&lx, 0, sizeof lx);
+    lx.p = obj;
+    lx.end = obj + len;
+    lx.ci = &scratch;
+    lx.tim = out;
+    chunk_ws(&lx);
+    if (!obj || lx.p >= lx.end || *lx.p != '{')
+        return LL_EPARSE;
+    int rc = chunk_value(&lx, R_TIMINGS, 1);
+    if (rc)
+        return rc;
+    chunk_ws(&lx);
+    return lx.p == lx.end ? 0 : LL_EPARSE;
 }

@@ -38,14 +38,9 @@ static void on_error_event(client__slot *s, const sse_event *ev)
     chunk_info ci;
     const char *msg = ev->data;
     size_t len = ev->data_len;
-    if (chunk_scan(ev->data, ev->data_len, &ci) == 0) {
-        if (ci.error_msg) {
-            msg = ci.error_msg;
-            len = ci.error_msg_len;
-        } else if (ci.message) {
-            msg = ci.message;
-            len = ci.message_len;
-        }
+    if (chunk_scan(ev->data, ev->data_len, &ci) == 0 && ci.error_msg) {
+        msg = ci.error_msg;
+        len = ci.error_msg_len;
     }
     if (len == 0) {
         msg = "the server sent an error event";
@@ -107,12 +102,13 @@ static int on_sse_event(void *ud, const sse_event *ev)
         stream_error(s, ci.error_msg, ci.error_msg_len);
     if (ci.finish != CHUNK_FINISH_NONE)
         r->finish_reason = finish_of(ci.finish);
-    if (ci.has_timings) {
+    chunk_server_timings t;
+    if (ci.timings && chunk_timings(ci.timings, ci.timings_len, &t) == 0) {
         r->has_timings = 1;
-        r->server_prompt_n = timing_n(ci.prompt_n);
-        r->server_prompt_ms = timing_ms(ci.prompt_ms);
-        r->server_predicted_n = timing_n(ci.predicted_n);
-        r->server_predicted_ms = timing_ms(ci.predicted_ms);
+        r->server_prompt_n = timing_n(t.prompt_n);
+        r->server_prompt_ms = timing_ms(t.prompt_ms);
+        r->server_predicted_n = timing_n(t.predicted_n);
+        r->server_predicted_ms = timing_ms(t.predicted_ms);
     }
     long tokens_in_event = 1;
     if (ci.has_usage) {

@@ -37,14 +37,23 @@ typedef struct chunk_info {
     long completion_tokens;
     int has_error;         /* 1 when a top-level "error" member (object or string) is present */
     int error_code;        /* error.code when numeric, else 0 */
-    const char *error_msg; /* slice of data: error.message (still JSON-escaped); NULL if none */
+    const char *error_msg; /* slice of data (still JSON-escaped): error.message; else a top-level
+                            * "message" when the payload has no error member at all (the body of
+                            * an `event: error` is often just {"message": ...}); NULL if none */
     size_t error_msg_len;
-    const char *message;   /* slice of data: a top-level "message" string (the payload of an
-                            * `event: error` event is often just {"message": ...}); NULL if none */
-    size_t message_len;
-    int has_timings;       /* 1 when a top-level llama.cpp "timings" object was present */
-    double prompt_n, prompt_ms, predicted_n, predicted_ms; /* from timings; -1 when absent */
+    const char *timings;   /* slice of data: the top-level llama.cpp "timings" object, validated;
+                            * read it with chunk_timings. NULL if none */
+    size_t timings_len;
 } chunk_info;
+
+/* llama.cpp's own account of a request (the last event's "timings"). */
+typedef struct chunk_server_timings {
+    double prompt_n, prompt_ms, predicted_n, predicted_ms; /* -1 when absent; fractions kept */
+} chunk_server_timings;
+
+/* Reads a timings object (chunk_info.timings; one event per stream, so kept out of chunk_scan's
+ * pass). Returns 0 or LL_EPARSE when obj is not one JSON object. */
+int chunk_timings(const char *obj, size_t len, chunk_server_timings *out);
 
 /* Scan one event payload. Returns 0 when it was a JSON object (fields filled, missing ones zero /
  * -1 as documented) or LL_EPARSE when it is not valid JSON (info then says nothing reliable). */

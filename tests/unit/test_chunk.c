@@ -146,7 +146,9 @@ static const chunk_case cases[] = {
     {"error object without message",
      "{\"error\":{\"code\":503}}", 0, 0, 0, 0, CHUNK_FINISH_NONE, 0, -1, -1, 1, 503, NULL},
     OK_("error null is no error", "{\"error\":null,\"choices\":[]}", 0, 0, 0, CHUNK_FINISH_NONE),
-    OK_("object other than error", "{\"object\":\"chat.completion.chunk\",\"message\":\"m\",\"code\":3,\"choices\":[]}", 0, 0, 0, CHUNK_FINISH_NONE),
+    {"object other than error: its message is still kept",
+     "{\"object\":\"chat.completion.chunk\",\"message\":\"m\",\"code\":3,\"choices\":[]}", 0, 0, 0, 0,
+     CHUNK_FINISH_NONE, 0, -1, -1, 0, 0, "m"},
     /* --- lexer corners --- */
     OK_("unicode escapes count escaped",
         "{\"choices\":[{\"delta\":{\"content\":\"\\u00e9\\ud83d\\ude00\"}}]}", 18, 0, 0, CHUNK_FINISH_NONE),
@@ -323,36 +325,41 @@ static void test_usage_numbers(void **state)
     assert_int_equal(ci.prompt_tokens, -1);
 }
 
-/* llama.cpp's timings keep their fractions; a top-level message (an error event's payload) is a
- * slice; no timings means -1. */
+/* llama.cpp's timings: chunk_scan hands out the object's slice, chunk_timings reads it with its
+ * fractions; absent members are -1. A top-level message (an error event's payload) is error_msg. */
 static void test_timings_and_message(void **state)
 {
     (void)state;
     chunk_info ci;
+    chunk_server_timings tm;
     const char *t = "{\"choices\":[{\"finish_reason\":\"stop\",\"index\":0,\"delta\":{}}],\"usage\":{\"completion_tokens\":247},"
                     "\"timings\":{\"prompt_n\":1085,\"prompt_ms\":203.378,\"prompt_per_token_ms\":0.18744,"
                     "\"predicted_n\":247,\"predicted_ms\":9.336e2,\"predicted_per_second\":264.5587652496171}}";
     assert_int_equal(chunk_scan(t, strlen(t), &ci), 0);
-    assert_int_equal(ci.has_timings, 1);
-    assert_true(ci.prompt_n == 1085.0);
-    assert_true(ci.prompt_ms > 203.3779 && ci.prompt_ms < 203.3781);
-    assert_true(ci.predicted_n == 247.0);
-    assert_true(ci.predicted_ms > 933.59 && ci.predicted_ms < 933.61);
-    const char *small = "{\"timings\":{\"prompt_ms\":-0.0005,\"predicted_ms\":12345678901234567890123.5e-20}}";
-    assert_int_equal(chunk_scan(small, strlen(small), &ci), 0);
-    assert_true(ci.prompt_ms < -0.00049 && ci.prompt_ms > -0.00051);
-    assert_true(ci.predicted_ms > 123.45 && ci.predicted_ms < 123.46);
-    assert_true(ci.prompt_n == -1 && ci.predicted_n == -1);
-    const char *none = "{\"choices\":[]}";
+    assert_non_null(ci.timings);
+    assert_true(ci.timings[0] == '{' && ci.timings[ci.timings_len - 1] == '}' &&
+                ci.timings + ci.timings_len == t + strlen(t) - 1);
+    assert_int_equal(chunk_timings(ci.timings, ci.timings_len, &tm), 0);
+    assert_true(tm.prompt_n == 1085.0);
+    assert_true(tm.prompt_ms > 203.3779 && tm.prompt_ms < 203.3781);
+    assert_true(tm.predicted_n == 247.0);
+    assert_true(tm.predicted_ms > 933.59 && tm.predicted_ms < 933.61);
+    const char *small = "{\"prompt_ms\":-0.0005,\"predicted_ms\":12345678901234567890123.5e-20,\"x\":{\"prompt_n\":9}}";
+    assert_int_equal(chunk_timings(small, strlen(small), &tm), 0);
+    assert_true(tm.prompt_ms < -0.00049 && tm.prompt_ms > -0.00051);
+    assert_true(tm.predicted_ms > 123.45 && tm.predicted_ms < 123.46);
+    assert_true(tm.prompt_n == -1 && tm.predicted_n == -1);
+    assert_int_equal(chunk_timings("{\"prompt_ms\":1.}", 16, &tm), LL_EPARSE);
+    assert_int_equal(chunk_timings("[]", 2, &tm), LL_EPARSE);
+    const char *none = "{\"choices\":[],\"x\":{\"timings\":{}}}";
     assert_int_equal(chunk_scan(none, strlen(none), &ci), 0);
-    assert_int_equal(ci.has_timings, 0);
-    assert_true(ci.prompt_ms == -1);
+    assert_null(ci.timings);
     const char *msg = "{\"message\":\"upstream overloaded\",\"type\":\"overloaded_error\"}";
     assert_int_equal(chunk_scan(msg, strlen(msg), &ci), 0);
     assert_int_equal(ci.has_error, 0);
-    assert_non_null(ci.message);
-    assert_int_equal(ci.message_len, strlen("upstream overloaded"));
-    assert_memory_equal(ci.message, "upstream overloaded", ci.message_len);
+    assert_non_null(ci.error_msg);
+    assert_int_equal(ci.error_msg_len, strlen("upstream overloaded"));
+    assert_memory_equal(ci.error_msg, "upstream overloaded", ci.error_msg_len);
     /* The stream scanner agrees, also after learning a prefix. */
     chunk_prefix pre;
     chunk_info cs;
@@ -364,7 +371,8 @@ static void test_timings_and_message(void **state)
     assert_int_equal(chunk_scan_stream(last, strlen(last), &pre, &cs), 0);
     assert_int_equal(chunk_scan(last, strlen(last), &ci), 0);
     assert_memory_equal(&ci, &cs, sizeof ci);
-    assert_true(cs.prompt_ms == 1.5 && cs.predicted_ms == 0.25);
+    assert_int_equal(chunk_timings(cs.timings, cs.timings_len, &tm), 0);
+    assert_true(tm.prompt_ms == 1.5 && tm.predicted_ms == 0.25 && tm.prompt_n == 3 && tm.predicted_n == 2);
 }
 
 /* ---- whole recorded streams through sse -> chunk ---- */

@@ -180,13 +180,14 @@ static void test_stream_shapes(void **state)
     s.predicted_ms = 30;
     assert_int_equal(sim_api_event_tokens(&s, &b, 1, 1, NULL, 2), 0);
     ci = scan_event(&b);
-    assert_true(!ci.has_usage && !ci.has_timings);
+    assert_true(!ci.has_usage && !ci.timings);
     sim_buf_reset(&b);
     assert_int_equal(sim_api_event_tokens(&s, &b, 2, 1, "length", 3), 0);
     ci = scan_event(&b);
     assert_true(ci.has_usage && ci.completion_tokens == 3 && ci.finish == CHUNK_FINISH_LENGTH);
-    assert_true(ci.has_timings && ci.prompt_n == 3 && ci.prompt_ms == 12.5 && ci.predicted_n == 3 &&
-                ci.predicted_ms == 30);
+    chunk_server_timings tm;
+    assert_true(ci.timings && chunk_timings(ci.timings, ci.timings_len, &tm) == 0);
+    assert_true(tm.prompt_n == 3 && tm.prompt_ms == 12.5 && tm.predicted_n == 3 && tm.predicted_ms == 30);
     assert_non_null(strstr(b.data, "\"predicted_per_token_ms\":10.000000"));
     sim_buf_free(&b);
 }
