@@ -139,11 +139,13 @@ int aggregate_bench(bench_result *res, bench_summary *out)
         we = ws;
     out->duration_s = (double)(we - ws) / 1e9;
 
-    double *v[13] = {0};
-    for (size_t i = 0; i < 13; i++)
+    double *v[16] = {0};
+    for (size_t i = 0; i < 16; i++)
         if (!(v[i] = malloc((n ? n : 1) * sizeof(double))))
             goto out;
     size_t nt = 0, nto = 0, nfb = 0, ntp = 0, ne = 0, nil = 0, nlag = 0, nts = 0, nes = 0, npt = 0, not_ = 0;
+    size_t nsp = 0, nspt = 0, nttm = 0;
+    double ttft_minus_sp = 0;
     uint64_t sent_in_window = 0, out_tok = 0, in_tok = 0, usage_n = 0, events_total = 0;
     double conc = 0, asked_sum = 0;
     for (size_t i = 0; i < n; i++) {
@@ -181,6 +183,20 @@ int aggregate_bench(bench_result *res, bench_summary *out)
         }
         out->completed++;
         out->short_output += r->short_output;
+        out->no_done_ok += !r->done_seen;
+        out->finish_reasons[r->finish_reason < RECORD_FINISH_COUNT_ ? r->finish_reason : RECORD_FINISH_OTHER]++;
+        out->usage_running += r->usage_running;
+        out->multi_event += r->token_events >= 2;
+        if (r->has_timings) {
+            out->with_timings++;
+            v[13][nsp++] = r->server_prompt_ms;
+            if (r->server_predicted_n > 0)
+                v[14][nspt++] = r->server_predicted_ms / (double)r->server_predicted_n;
+            if (r->first_token_ns) {
+                ttft_minus_sp += ms(r->first_token_ns, r->sent_ns) - r->server_prompt_ms;
+                nttm++;
+            }
+        }
         out_tok += (uint64_t)(r->output_tokens > 0 ? r->output_tokens : 0);
         in_tok += (uint64_t)(r->prompt_tokens > 0 ? r->prompt_tokens : 0);
         usage_n += r->usage_seen;
@@ -217,6 +233,9 @@ int aggregate_bench(bench_result *res, bench_summary *out)
     summarize_vec(v[10], npt, &out->prompt_tokens);
     out->prompt_tokens_asked_mean = npt ? asked_sum / (double)npt : 0;
     summarize_vec(v[11], not_, &out->output_tokens);
+    summarize_vec(v[13], nsp, &out->server_prompt_ms);
+    summarize_vec(v[14], nspt, &out->server_predicted_per_token_ms);
+    out->ttft_minus_server_prompt_ms = nttm ? ttft_minus_sp / (double)nttm : 0;
     hist_summary(res->itl, &out->itl, 1e-6);
     hist_summary(res->itl_token, &out->itl_token, 1e-6);
     out->itl_out_of_range = hist_out_of_range(res->itl);
@@ -251,7 +270,7 @@ int aggregate_bench(bench_result *res, bench_summary *out)
     }
     rc = build_series(res, out);
 out:
-    for (size_t i = 0; i < 13; i++)
+    for (size_t i = 0; i < 16; i++)
         free(v[i]);
     return rc;
 }

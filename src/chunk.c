@@ -39,7 +39,17 @@ enum chunk_role {
     R_ERR_CODE,    /* error.code */
     R_TOP_OBJECT,  /* top-level "object": "error" marks a bare vLLM ErrorResponse */
     R_TOP_MSG,     /* top-level "message", used when "object" is "error" */
-    R_TOP_CODE     /* top-level "code", likewise */
+    R_TOP_CODE,    /* top-level "code", likewise */
+    R_MESSAGE,     /* choices[*].message: read like delta only when the choice has no delta */
+    R_PARTS,       /* delta.content as an array of parts */
+    R_PART,        /* one content part: "text" is output, "thinking" is reasoning */
+    R_THINKING,    /* part.thinking: a string, or an array of text parts (Mistral) */
+    R_THINK_PART,  /* one element of part.thinking: its "text" is reasoning */
+    R_TIMINGS,     /* top-level "timings" (llama.cpp) */
+    R_TIM_PROMPT_N,
+    R_TIM_PROMPT_MS,
+    R_TIM_PRED_N,
+    R_TIM_PRED_MS
 };
 
 typedef struct chunk_lex {
@@ -56,6 +66,13 @@ typedef struct chunk_lex {
     int n_output;             /* content/text strings seen, and the last one */
     const char *output_s;
     size_t output_n;
+    /* A choice's message is counted aside and added at the choice's end only if the choice had
+     * no delta (Perplexity sends a cumulative message beside every delta): no buffering needed. */
+    int in_msg;               /* inside choices[*].message */
+    int choice_delta;         /* the current choice has a delta object */
+    int msg_seen;             /* some choice had a message (no shape is learnt from it) */
+    int m_output, m_reasoning, m_tool;
+    chunk_server_timings *tim; /* chunk_timings' output (NULL in chunk_scan) */
 } chunk_lex;
 
 static int chunk_value(chunk_lex *lx, enum chunk_role role, int depth);
@@ -80,17 +97,22 @@ static enum chunk_role chunk_key_role(enum chunk_role parent, const char *k, siz
             return R_TOP_MSG;
         if (KEY_IS(k, n, "code"))
             return R_TOP_CODE;
+        if (KEY_IS(k, n, "timings"))
+            return R_TIMINGS;
         return R_SKIP;
     case R_CHOICE:
-        if (KEY_IS(k, n, "delta") || KEY_IS(k, n, "message"))
+        if (KEY_IS(k, n, "delta"))
             return R_DELTA;
+        if (KEY_IS(k, n, "message"))
+            return R_MESSAGE;
         if (KEY_IS(k, n, "text"))
             return R_OUTPUT;
         if (KEY_IS(k, n, "finish_reason"))
             return R_FINISH;
         return R_SKIP;
     case R_DELTA:
-        if (KEY_IS(k, n, "content"))
+        /* A refusal (OpenAI structured outputs) is the answer the user sees: output. */
+        if (KEY_IS(k, n, "content") || KEY_IS(k, n, "refusal"))
             return R_OUTPUT;
         if (KEY_IS(k, n, "reasoning_content") || KEY_IS(k, n, "reasoning"))
             return R_REASONING;
@@ -110,6 +132,24 @@ static enum chunk_role chunk_key_role(enum chunk_role parent, const char *k, siz
             return R_ERR_MSG;
         if (KEY_IS(k, n, "code"))
             return R_ERR_CODE;
+        return R_SKIP;
+    case R_PART:
+        if (KEY_IS(k, n, "text"))
+            return R_OUTPUT;
+        if (KEY_IS(k, n, "thinking"))
+            return R_THINKING;
+        return R_SKIP;
+    case R_THINK_PART:
+        return KEY_IS(k, n, "text") ? R_REASONING : R_SKIP;
+    case R_TIMINGS:
+        if (KEY_IS(k, n, "prompt_n"))
+            return R_TIM_PROMPT_N;
+        if (KEY_IS(k, n, "prompt_ms"))
+            return R_TIM_PROMPT_MS;
+        if (KEY_IS(k, n, "predicted_n"))
+            return R_TIM_PRED_N;
+        if (KEY_IS(k, n, "predicted_ms"))
+            return R_TIM_PRED_MS;
         return R_SKIP;
     default:
         return R_SKIP;
@@ -225,6 +265,57 @@ static int chunk_number(chunk_lex *lx, long *out)
     return 0;
 }
 
+/* The value of the number in [p, end), which chunk_number has validated, as a double: timings are
+ * fractional milliseconds. The bytes are not NUL-terminated, so strtod cannot be used; 19
+ * significant digits are kept (plenty for a double) and scaled by exact powers of ten. Kept out
+ * of chunk_number so the common numbers (created, index, usage) pay nothing for it. */
+static double chunk_number_double(const char *p, const char *end)
+{
+    static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    uint64_t m = 0;
+    int e10 = 0, neg = 0, frac = 0;
+    if (*p == '-') {
+        neg = 1;
+        p++;
+    }
+    for (; p < end && *p != 'e' && *p != 'E'; p++) {
+        if (*p == '.') {
+            frac = 1;
+            continue;
+        }
+        if (m < 1000000000000000000ULL) {
+            m = m * 10 + (uint64_t)(*p - '0');
+            e10 -= frac;
+        } else if (!frac) {
+            e10++;
+        }
+    }
+    if (p < end) { /* the exponent */
+        int eneg = 0, ev = 0;
+        p++;
+        if (*p == '+' || *p == '-')
+            eneg = *p++ == '-';
+        for (; p < end; p++)
+            if (ev < 10000)
+                ev = ev * 10 + (*p - '0');
+        e10 += eneg ? -ev : ev;
+    }
+    double d = (double)m;
+    if (m) {
+        if (e10 > 400)
+            e10 = 400;
+        if (e10 < -400)
+            e10 = -400;
+        for (; e10 > 22; e10 -= 22)
+            d *= 1e22;
+        for (; e10 < -22; e10 += 22)
+            d /= 1e22;
+        d = e10 >= 0 ? d * p10[e10] : d / p10[-e10];
+    }
+    return neg ? -d : d;
+}
+
 static int chunk_literal(chunk_lex *lx, const char *lit, size_t n)
 {
     if ((size_t)(lx->end - lx->p) < n || memcmp(lx->p, lit, n) != 0)
@@ -249,6 +340,8 @@ static int chunk_finish_kind(const char *s, size_t n)
         return CHUNK_FINISH_LENGTH;
     if (KEY_IS(s, n, "tool_calls") || KEY_IS(s, n, "function_call"))
         return CHUNK_FINISH_TOOL_CALLS;
+    if (KEY_IS(s, n, "content_filter"))
+        return CHUNK_FINISH_CONTENT_FILTER;
     return CHUNK_FINISH_OTHER;
 }
 
@@ -257,13 +350,21 @@ static void chunk_on_string(chunk_lex *lx, enum chunk_role role, const char *s, 
     chunk_info *ci = lx->ci;
     switch (role) {
     case R_OUTPUT:
+        if (lx->in_msg) {
+            lx->m_output = chunk_add(lx->m_output, n);
+            break;
+        }
         ci->output_chars = chunk_add(ci->output_chars, n);
         lx->n_output++;
         lx->output_s = s;
         lx->output_n = n;
         break;
     case R_REASONING:
-        ci->reasoning_chars = chunk_add(ci->reasoning_chars, n);
+    case R_THINKING: /* a thinking part given as a plain string */
+        if (lx->in_msg)
+            lx->m_reasoning = chunk_add(lx->m_reasoning, n);
+        else
+            ci->reasoning_chars = chunk_add(ci->reasoning_chars, n);
         break;
     case R_FINISH: {
         int k = chunk_finish_kind(s, n);
@@ -293,6 +394,24 @@ static void chunk_on_string(chunk_lex *lx, enum chunk_role role, const char *s, 
     default:
         break;
     }
+}
+
+/* A number under timings (rare: one event per stream), with its validated bytes [s, e). */
+static __attribute__((noinline)) void chunk_on_timing(chunk_lex *lx, enum chunk_role role, const char *s,
+                                                      const char *e)
+{
+    chunk_server_timings *t = lx->tim;
+    double d = chunk_number_double(s, e);
+    if (!t)
+        return;
+    if (role == R_TIM_PROMPT_N)
+        t->prompt_n = d;
+    else if (role == R_TIM_PROMPT_MS)
+        t->prompt_ms = d;
+    else if (role == R_TIM_PRED_N)
+        t->predicted_n = d;
+    else
+        t->predicted_ms = d;
 }
 
 static void chunk_on_number(chunk_lex *lx, enum chunk_role role, long v)
@@ -365,14 +484,21 @@ static int chunk_object(chunk_lex *lx, enum chunk_role role, int depth)
 /* The elements of an array, from just after its '['. */
 static int chunk_array_body(chunk_lex *lx, enum chunk_role role, int depth)
 {
-    enum chunk_role elem = role == R_CHOICES ? R_CHOICE : R_SKIP;
+    enum chunk_role elem = role == R_CHOICES ? R_CHOICE
+                         : role == R_PARTS   ? R_PART
+                         : role == R_THINKING ? R_THINK_PART
+                                              : R_SKIP;
     chunk_ws(lx);
     if (lx->p < lx->end && *lx->p == ']') {
         lx->p++;
         return 0;
     }
-    if (role == R_TOOLS)
-        lx->ci->tool_call = 1;
+    if (role == R_TOOLS) {
+        if (lx->in_msg)
+            lx->m_tool = 1;
+        else
+            lx->ci->tool_call = 1;
+    }
     for (;;) {
         int rc = chunk_value(lx, elem, depth);
         if (rc)
@@ -399,9 +525,57 @@ static int chunk_array(chunk_lex *lx, enum chunk_role role, int depth)
         lx->choices_open = lx->p;
         /* Cacheable only if nothing before this point meant anything (no usage, no error). */
         lx->prefix_clean = !lx->ci->has_usage && !lx->ci->has_error && !lx->obj_error && !lx->top_msg &&
-                           !lx->top_code;
+                           !lx->top_code && !lx->ci->timings;
     }
     return chunk_array_body(lx, role, depth);
+}
+
+/* An object whose role is neither common (root, delta, skipped) nor a choice: kept out of
+ * chunk_value, which runs for every value of every event. */
+static __attribute__((noinline)) int chunk_object_special(chunk_lex *lx, enum chunk_role role, int depth)
+{
+    if (role == R_USAGE)
+        lx->ci->has_usage = 1;
+    else if (role == R_ERROR)
+        lx->ci->has_error = 1;
+    else if (role == R_TIMINGS && !lx->tim) {
+        /* Validated here, read by chunk_timings: one event per stream carries it. */
+        const char *start = lx->p;
+        int rc = chunk_object(lx, R_SKIP, depth);
+        if (rc == 0) {
+            lx->ci->timings = start;
+            lx->ci->timings_len = (size_t)(lx->p - start);
+        }
+        return rc;
+    } else if (role == R_FUNC && lx->in_msg)
+        lx->m_tool = 1;
+    else if (role == R_FUNC)
+        lx->ci->tool_call = 1;
+    else if (role == R_MESSAGE && !lx->in_msg) {
+        /* Members as a delta's, counted aside (see chunk_lex). */
+        lx->msg_seen = 1;
+        lx->in_msg = 1;
+        int rc = chunk_object(lx, R_DELTA, depth);
+        lx->in_msg = 0;
+        return rc;
+    } else if (role != R_PART && role != R_THINK_PART && role != R_TIMINGS)
+        role = R_SKIP;
+    return chunk_object(lx, role, depth);
+}
+
+/* One element of choices: the message's counts join the event's only when there was no delta. */
+static int chunk_choice(chunk_lex *lx, int depth)
+{
+    lx->choice_delta = 0;
+    lx->m_output = lx->m_reasoning = lx->m_tool = 0;
+    int rc = chunk_object(lx, R_CHOICE, depth);
+    if (rc == 0 && !lx->choice_delta) {
+        chunk_info *ci = lx->ci;
+        ci->output_chars = chunk_add(ci->output_chars, (size_t)lx->m_output);
+        ci->reasoning_chars = chunk_add(ci->reasoning_chars, (size_t)lx->m_reasoning);
+        ci->tool_call |= lx->m_tool;
+    }
+    return rc;
 }
 
 static int chunk_value(chunk_lex *lx, enum chunk_role role, int depth)
@@ -413,19 +587,20 @@ static int chunk_value(chunk_lex *lx, enum chunk_role role, int depth)
     case '{':
         if (depth >= CHUNK_MAX_DEPTH)
             return LL_EPARSE;
-        if (role == R_USAGE)
-            lx->ci->has_usage = 1;
-        else if (role == R_ERROR)
-            lx->ci->has_error = 1;
-        else if (role == R_FUNC)
-            lx->ci->tool_call = 1;
-        else if (role != R_ROOT && role != R_CHOICE && role != R_DELTA)
-            role = R_SKIP;
+        if (role == R_CHOICE)
+            return chunk_choice(lx, depth + 1);
+        if (role == R_DELTA)
+            lx->choice_delta = 1;
+        else if (role != R_ROOT && role != R_SKIP)
+            return chunk_object_special(lx, role, depth + 1);
         return chunk_object(lx, role, depth + 1);
     case '[':
         if (depth >= CHUNK_MAX_DEPTH)
             return LL_EPARSE;
-        return chunk_array(lx, role == R_CHOICES || role == R_TOOLS ? role : R_SKIP, depth + 1);
+        if (role == R_OUTPUT) /* content given as parts */
+            role = R_PARTS;
+        return chunk_array(lx, role == R_CHOICES || role == R_TOOLS || role == R_PARTS || role == R_THINKING
+                                   ? role : R_SKIP, depth + 1);
     case '"': {
         const char *s;
         size_t n;
@@ -442,9 +617,13 @@ static int chunk_value(chunk_lex *lx, enum chunk_role role, int depth)
         return chunk_literal(lx, "null", 4);
     default: {
         long v;
+        const char *start = lx->p;
         if (chunk_number(lx, &v) != 0)
             return LL_EPARSE;
-        chunk_on_number(lx, role, v);
+        if (role >= R_TIM_PROMPT_N && role <= R_TIM_PRED_MS)
+            chunk_on_timing(lx, role, start, lx->p);
+        else
+            chunk_on_number(lx, role, v);
         return 0;
     }
     }
@@ -460,6 +639,10 @@ static void chunk_info_init(chunk_info *info)
 /* After a successful walk: vLLM's bare ErrorResponse {"object":"error","message":..,"code":..}. */
 static void chunk_finish(chunk_lex *lx, chunk_info *info)
 {
+    if (!info->has_error && !lx->obj_error && lx->top_msg) {
+        info->error_msg = lx->top_msg;
+        info->error_msg_len = lx->top_msg_len;
+    }
     if (lx->obj_error) {
         info->has_error = 1;
         if (!lx->err_msg_set && lx->top_msg) {
@@ -508,7 +691,7 @@ static void chunk_learn_shape(chunk_prefix *pre, const chunk_lex *lx, const char
     pre->mid_len = 0;
     if (lx->n_output != 1 || ci->reasoning_chars || ci->tool_call || ci->finish != CHUNK_FINISH_NONE ||
         ci->has_usage || ci->has_error || lx->obj_error || ci->prompt_tokens != -1 ||
-        ci->completion_tokens != -1)
+        ci->completion_tokens != -1 || ci->timings || lx->msg_seen || lx->top_msg)
         return;
     const char *open = lx->output_s - 1, *close = lx->output_s + lx->output_n;
     size_t mid = (size_t)(open + 1 - (data + pre->len)), tail = (size_t)(data + len - close);
@@ -534,7 +717,7 @@ int chunk_scan_stream(const char *data, size_t len, chunk_prefix *pre, chunk_inf
              * exactly where the tail begins (its first byte is the closing quote). */
             const char *s;
             size_t n;
-            memset(&lx, 0, sizeof lx);
+            /* chunk_string reads p and end only: no need to clear the rest on this, the hot path. */
             lx.p = data + pre->len + pre->mid_len - 1;
             lx.end = data + len;
             if (chunk_string(&lx, &s, &n) == 0 && lx.p == data + len - pre->tail_len + 1) {
@@ -572,4 +755,25 @@ int chunk_scan_stream(const char *data, size_t len, chunk_prefix *pre, chunk_inf
         }
     }
     return rc;
+}
+
+int chunk_timings(const char *obj, size_t len, chunk_server_timings *out)
+{
+    chunk_lex lx;
+    chunk_info scratch;
+    out->prompt_n = out->prompt_ms = out->predicted_n = out->predicted_ms = -1;
+    chunk_info_init(&scratch);
+    memset(&lx, 0, sizeof lx);
+    lx.p = obj;
+    lx.end = obj + len;
+    lx.ci = &scratch;
+    lx.tim = out;
+    chunk_ws(&lx);
+    if (!obj || lx.p >= lx.end || *lx.p != '{')
+        return LL_EPARSE;
+    int rc = chunk_value(&lx, R_TIMINGS, 1);
+    if (rc)
+        return rc;
+    chunk_ws(&lx);
+    return lx.p == lx.end ? 0 : LL_EPARSE;
 }

@@ -19,6 +19,59 @@
 
 /* ---- receive path --------------------------------------------------------------------- */
 
+/* An error the server reported inside the stream: the first one decides the request's failure. */
+static void stream_error(client__slot *s, const char *msg, size_t len)
+{
+    if (!s->fail_kind)
+        s->fail_kind = RECORD_ERR_SERVER_ERROR;
+    if (s->error_msg[0] || !msg)
+        return;
+    size_t n = len < sizeof s->error_msg - 1 ? len : sizeof s->error_msg - 1;
+    for (size_t i = 0; i < n; i++)
+        s->error_msg[i] = (unsigned char)msg[i] < 0x20 ? ' ' : msg[i];
+    s->error_msg[n] = '\0';
+}
+
+/* `event: error` or an `error:` field line (rare: the slow path). The payload may be JSON with an
+ * error object, JSON with a top-level message, or plain text; the message is what is kept. */
+static void on_error_event(client__slot *s, const sse_event *ev)
+{
+    chunk_info ci;
+    const char *msg = ev->data;
+    size_t len = ev->data_len;
+    if (chunk_scan(ev->data, ev->data_len, &ci) == 0 && ci.error_msg) {
+        msg = ci.error_msg;
+        len = ci.error_msg_len;
+    }
+    if (len == 0) {
+        msg = "the server sent an error event";
+        len = strlen(msg);
+    }
+    stream_error(s, msg, len);
+}
+
+static uint8_t finish_of(int chunk_finish)
+{
+    switch (chunk_finish) {
+    case CHUNK_FINISH_STOP: return RECORD_FINISH_STOP;
+    case CHUNK_FINISH_LENGTH: return RECORD_FINISH_LENGTH;
+    case CHUNK_FINISH_TOOL_CALLS: return RECORD_FINISH_TOOL_CALLS;
+    case CHUNK_FINISH_CONTENT_FILTER: return RECORD_FINISH_CONTENT_FILTER;
+    case CHUNK_FINISH_NONE: return RECORD_FINISH_NONE;
+    default: return RECORD_FINISH_OTHER;
+    }
+}
+
+static float timing_ms(double v)
+{
+    return v < 0 ? 0.0f : v > 1e12 ? 1e12f : (float)v;
+}
+
+static int32_t timing_n(double v)
+{
+    return v < 0 ? -1 : v > 2e9 ? INT32_MAX : (int32_t)v;
+}
+
 static int on_sse_event(void *ud, const sse_event *ev)
 {
     client__slot *s = ud;
@@ -28,6 +81,10 @@ static int on_sse_event(void *ud, const sse_event *ev)
 
     if (ev->done) {
         r->done_seen = 1;
+        return 0;
+    }
+    if (ev->error || (ev->type_len == 5 && memcmp(ev->type, "error", 5) == 0)) {
+        on_error_event(s, ev);
         return 0;
     }
     if (chunk_scan_stream(ev->data, ev->data_len, &s->prefix, &ci) != 0) {
@@ -42,21 +99,31 @@ static int on_sse_event(void *ud, const sse_event *ev)
         }
         return 0;
     }
-    if (ci.has_error) {
-        if (!s->fail_kind)
-            s->fail_kind = RECORD_ERR_SERVER_ERROR;
-        if (ci.error_msg && !s->error_msg[0]) {
-            size_t n = ci.error_msg_len < sizeof s->error_msg - 1 ? ci.error_msg_len : sizeof s->error_msg - 1;
-            memcpy(s->error_msg, ci.error_msg, n);
-            s->error_msg[n] = '\0';
-        }
+    if (ci.has_error)
+        stream_error(s, ci.error_msg, ci.error_msg_len);
+    if (ci.finish != CHUNK_FINISH_NONE)
+        r->finish_reason = finish_of(ci.finish);
+    chunk_server_timings t;
+    if (ci.timings && chunk_timings(ci.timings, ci.timings_len, &t) == 0) {
+        r->has_timings = 1;
+        r->server_prompt_n = timing_n(t.prompt_n);
+        r->server_prompt_ms = timing_ms(t.prompt_ms);
+        r->server_predicted_n = timing_n(t.predicted_n);
+        r->server_predicted_ms = timing_ms(t.predicted_ms);
     }
     long tokens_in_event = 1;
     if (ci.has_usage) {
         if (ci.prompt_tokens >= 0)
             r->prompt_tokens = (int32_t)ci.prompt_tokens;
         if (ci.completion_tokens >= 0) {
-            tokens_in_event = ci.completion_tokens - s->last_completion_tokens;
+            /* Usage is a running count only once a second event carries it: a single total on the
+             * last token event (Mistral puts usage on the finish chunk) must not split that one
+             * gap into N tokens. Decided as the events come, without holding any back. */
+            if (s->usage_events > 0 && ci.completion_tokens > s->last_completion_tokens) {
+                tokens_in_event = ci.completion_tokens - s->last_completion_tokens;
+                r->usage_running = 1;
+            }
+            s->usage_events++;
             s->last_completion_tokens = ci.completion_tokens;
             r->output_tokens = (int32_t)ci.completion_tokens;
             r->usage_seen = 1;
@@ -207,8 +274,12 @@ void client__finish(client *c, client__slot *s, record_status status, int kind, 
             kind = RECORD_ERR_OTHER; /* a 3xx (redirects are not followed) is not a server error */
         else if (s->fail_kind)
             kind = s->fail_kind;
-        else if (!s->rec.done_seen)
-            kind = sse_pending(&s->sse) ? RECORD_ERR_DISCONNECT : RECORD_ERR_NO_DONE;
+        else if (!s->rec.done_seen && sse_pending(&s->sse))
+            kind = RECORD_ERR_DISCONNECT; /* ended inside an event, finish_reason or not */
+        /* A clean end after a finish_reason is complete without [DONE] (several services never
+         * send it); without either, the output may be cut short: an error. */
+        else if (!s->rec.done_seen && (!s->rec.finish_reason || c->cfg->require_done))
+            kind = RECORD_ERR_NO_DONE;
         if (kind != RECORD_ERR_NONE)
             status = RECORD_ERROR;
     }
@@ -223,8 +294,10 @@ void client__finish(client *c, client__slot *s, record_status status, int kind, 
             snprintf(text, sizeof text, "no response within --request-timeout %gs", c->cfg->request_timeout_s);
         else if (kind == RECORD_ERR_STREAM_TIMEOUT)
             snprintf(text, sizeof text, "no data for --stream-timeout %gs mid-stream", c->cfg->stream_timeout_s);
+        else if (kind == RECORD_ERR_NO_DONE && s->rec.finish_reason)
+            snprintf(text, sizeof text, "the stream ended without data: [DONE] (--require-done)");
         else if (kind == RECORD_ERR_NO_DONE)
-            snprintf(text, sizeof text, "the stream ended without data: [DONE]");
+            snprintf(text, sizeof text, "the stream ended without a finish_reason or data: [DONE]");
         else if (kind == RECORD_ERR_DISCONNECT)
             snprintf(text, sizeof text, "the stream ended inside an event");
         else
@@ -332,6 +405,7 @@ int client_start(client *c, const char *prompt, size_t prompt_len, long prompt_t
     s->rec.prompt_tokens_asked = (int32_t)prompt_tokens; /* prompt_tokens becomes the server's count */
     s->rec.max_tokens = (int32_t)max_tokens;
     s->last_completion_tokens = 0;
+    s->usage_events = 0;
     s->fail_kind = 0;
     s->saw_status = 0;
     s->errbuf_len = 0;

@@ -43,6 +43,7 @@ typedef struct client__slot {
     char error_msg[RECORD_ERROR_MSG_MAX]; /* the failure's message, handed out with the record */
     uint64_t last_rx_ns;
     long last_completion_tokens; /* running usage seen so far (continuous_usage_stats) */
+    long usage_events;           /* events that carried usage.completion_tokens so far */
     int fail_kind;               /* a failure found while parsing, reported at the end */
     int saw_status;
     int measured;

@@ -523,6 +523,7 @@ int config_to_json(const config *c, struct cJSON **out)
     rc |= add_bool(o, "continuous_usage", c->continuous_usage);
     rc |= add_bool(o, "ignore_eos", c->ignore_eos);
     rc |= add_bool(o, "calibrate", c->calibrate);
+    rc |= add_bool(o, "require_done", c->require_done);
     if (rc) {
         cJSON_Delete(o);
         return LL_ENOMEM;

@@ -546,6 +546,8 @@ const config__opt config__opts[] = {
     FLAG("no-calibrate", calibrate, 0, NULL,
          "skip measuring how the target counts prompt tokens (/tokenize or probes): prompts are "
          "built at one token per word"),
+    FLAG("require-done", require_done, 1, NULL,
+         "a stream must end with data: [DONE] (default: a clean end after a finish_reason is complete)"),
     HEADING("Output"),
     STRING("out", "DIR", set_string, out_dir, NULL,
            "write report.json, requests.csv, summary.csv, report.html, metrics.prom"),

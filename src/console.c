@@ -188,6 +188,12 @@ int console_table(FILE *f, const cJSON *doc)
             cJSON_ArrayForEach(e, fe) if (cJSON_IsString(e)) fprintf(f, "  e.g. %s\n", e->valuestring);
         }
     }
+    cJSON_ArrayForEach(b, benches)
+    {
+        const cJSON *notes = cJSON_GetObjectItemCaseSensitive(b, "notes"), *nt;
+        cJSON_ArrayForEach(nt, notes) if (cJSON_IsString(nt))
+            fprintf(f, "note: %s: %s\n", cJSON_GetObjectItemCaseSensitive(b, "name")->valuestring, nt->valuestring);
+    }
     if (bound) {
         cJSON_ArrayForEach(b, benches)
         {

@@ -38,6 +38,19 @@ const char *record_resend_reason_name(int reason)
     }
 }
 
+const char *record_finish_name(int finish)
+{
+    switch (finish) {
+#define RECORD_FINISH_NAME_(n, s) \
+    case RECORD_FINISH_##n:       \
+        return s;
+        RECORD_FINISH_REASONS(RECORD_FINISH_NAME_)
+#undef RECORD_FINISH_NAME_
+    default:
+        return "other";
+    }
+}
+
 /* The capacity, doubled from cap (or first), that holds need. */
 static size_t grown(size_t cap, size_t need, size_t first)
 {

@@ -106,6 +106,13 @@ static const summary_col summary_cols[] = {
     /* Empty when no --slo was given, so pandas reads a missing verdict as NaN. */
     {"slo_passed", COL_BOOL_OR_EMPTY, "slo", "passed", NULL},
     {"prompt_tokens_asked_mean", COL_NUM, "metrics", "prompt_tokens_asked_mean", NULL},
+    {"finish_stop", COL_NUM, "requests", "finish_reasons", "stop"},
+    {"finish_length", COL_NUM, "requests", "finish_reasons", "length"},
+    {"finish_tool_calls", COL_NUM, "requests", "finish_reasons", "tool_calls"},
+    {"finish_content_filter", COL_NUM, "requests", "finish_reasons", "content_filter"},
+    {"finish_other", COL_NUM, "requests", "finish_reasons", "other"},
+    {"finish_none", COL_NUM, "requests", "finish_reasons", "none"},
+    {"no_done_ok", COL_NUM, "requests", "no_done_ok", NULL},
 };
 
 int report_write_summary_csv(const cJSON *doc, FILE *f)
@@ -178,7 +185,8 @@ int report_write_requests_csv(const bench_result *results, size_t n, uint64_t t0
     static const char *const status_names[] = {"ok", "error", "incomplete"};
     fputs("benchmark,request_id,scheduled_s,sent_s,schedule_lag_ms,ttfb_ms,ttft_ms,ttfot_ms,tpot_ms,itl_mean_ms,"
           "itl_max_ms,e2e_ms,prompt_tokens,output_tokens,token_events,max_tokens,measured,http_status,status,"
-          "error_kind,error,resent,prompt_tokens_asked\n",
+          "error_kind,error,resent,prompt_tokens_asked,finish_reason,server_prompt_n,server_prompt_ms,"
+          "server_predicted_n,server_predicted_ms\n",
           f);
     for (size_t bi = 0; bi < n; bi++) {
         const bench_result *res = &results[bi];
@@ -214,7 +222,18 @@ int report_write_requests_csv(const bench_result *results, size_t n, uint64_t t0
             fputc(',', f);
             if (r->resent)
                 fputs(record_resend_reason_name(r->resent), f);
-            fprintf(f, ",%d\n", r->prompt_tokens_asked);
+            fprintf(f, ",%d", r->prompt_tokens_asked);
+            fprintf(f, ",%s,", record_finish_name(r->finish_reason));
+            if (r->has_timings) {
+                /* A float holds about 7 digits: print what it knows (microseconds), not its noise. */
+                fprintf(f, "%d,", r->server_prompt_n);
+                put_num(f, round((double)r->server_prompt_ms * 1000) / 1000);
+                fprintf(f, ",%d,", r->server_predicted_n);
+                put_num(f, round((double)r->server_predicted_ms * 1000) / 1000);
+            } else {
+                fputs(",,,", f);
+            }
+            fputc('\n', f);
         }
     }
     return ferror(f) ? LL_EIO : 0;

@@ -19,6 +19,9 @@
 #include "llmload/outfile.h"
 #include "llmload/version.h"
 
+#define CONTINUOUS_USAGE_NOTE \
+    "continuous usage asked but the server sent no running usage: itl_token equals itl"
+
 /* cJSON_Add* return NULL on failure; one flag collects them so the builder reads straight. */
 typedef struct jb {
     int failed;
@@ -182,6 +185,13 @@ static void add_benchmark(jb *b, cJSON *arr, const bench_summary *s, const bench
                 b->failed = 1;
             }
         }
+        add_num(b, rq, "no_done_ok", (double)s->no_done_ok);
+        cJSON *fr = add_obj(b, rq, "finish_reasons");
+        static const int order[] = {RECORD_FINISH_STOP, RECORD_FINISH_LENGTH, RECORD_FINISH_TOOL_CALLS,
+                                    RECORD_FINISH_CONTENT_FILTER, RECORD_FINISH_OTHER, RECORD_FINISH_NONE};
+        for (size_t i = 0; fr && i < sizeof order / sizeof order[0]; i++)
+            add_num(b, fr, order[i] == RECORD_FINISH_NONE ? "none" : record_finish_name(order[i]),
+                    (double)s->finish_reasons[order[i]]);
     }
 
     cJSON *m = add_obj(b, o, "metrics");
@@ -212,6 +222,13 @@ static void add_benchmark(jb *b, cJSON *arr, const bench_summary *s, const bench
         add_num(b, m, "tokens_per_event", r6(s->tokens_per_event));
         add_str(b, m, "output_tokens_source", s->output_tokens_source);
         add_num(b, m, "prompt_tokens_asked_mean", r6(s->prompt_tokens_asked_mean));
+        if (s->with_timings) {
+            /* llama.cpp's own timings: prompt time beside ttft tells the server from the rest. */
+            add_num(b, m, "server_timings_requests", (double)s->with_timings);
+            add_summary(b, m, "server_prompt_ms", &s->server_prompt_ms);
+            add_summary(b, m, "server_predicted_per_token_ms", &s->server_predicted_per_token_ms);
+            add_num(b, m, "ttft_minus_server_prompt_ms", r6(s->ttft_minus_server_prompt_ms));
+        }
     }
 
     cJSON *ts = add_arr(b, o, "timeseries");
@@ -258,6 +275,21 @@ static void add_benchmark(jb *b, cJSON *arr, const bench_summary *s, const bench
     }
 }
 
+/* Things a reader of the numbers must know, as sentences (the console prints them too). */
+static void add_notes(jb *b, cJSON *bench, const config *cfg, const bench_summary *s)
+{
+    cJSON *notes = bench ? add_arr(b, bench, "notes") : NULL;
+    if (!notes)
+        return;
+    if (cfg->continuous_usage && s->multi_event > 0 && s->usage_running == 0) {
+        cJSON *str = cJSON_CreateString(CONTINUOUS_USAGE_NOTE);
+        if (!str || !cJSON_AddItemToArray(notes, str)) {
+            cJSON_Delete(str);
+            b->failed = 1;
+        }
+    }
+}
+
 int report_build(const config *cfg, const char *model, const bench_summary *sums,
                  const bench_result *results, size_t n, int partial, double run_wall_start,
                  cJSON **out)
@@ -300,8 +332,10 @@ int report_build(const config *cfg, const char *model, const bench_summary *sums
     }
     add_bool(&b, doc, "partial", partial);
     cJSON *arr = add_arr(&b, doc, "benchmarks");
-    for (size_t i = 0; arr && i < n; i++)
+    for (size_t i = 0; arr && i < n; i++) {
         add_benchmark(&b, arr, &sums[i], &results[i]);
+        add_notes(&b, cJSON_GetArrayItem(arr, (int)i), cfg, &sums[i]);
+    }
     if (b.failed) {
         cJSON_Delete(doc);
         return LL_ENOMEM;

@@ -24,7 +24,8 @@ enum {
     SSE_F_DDIRECT = 1u << 3,   /* data is d_ptr (current buffer), not carry[0] */
     SSE_F_TDIRECT = 1u << 4,   /* type is t_ptr (current buffer), not the end of carry */
     SSE_F_BOM_SHIFT = 5,       /* bits 5-6: BOM bytes matched so far at stream start */
-    SSE_F_BOM_MASK = 3u << 5
+    SSE_F_BOM_MASK = 3u << 5,
+    SSE_F_ERROR = 1u << 7      /* the event has an `error:` field line */
 };
 
 static const unsigned char sse_bom[3] = {0xEF, 0xBB, 0xBF};
@@ -99,8 +100,9 @@ static int sse_dispatch(sse_parser *p, sse_event_fn fn, void *ud)
     ev.type_len = p->type_len;
     if (p->type_len)
         ev.type = (f & SSE_F_TDIRECT) ? p->t_ptr : p->carry + p->carry_cap - p->type_len;
-    ev.done = ev.data_len == 6 && memcmp(ev.data, "[DONE]", 6) == 0;
-    p->flags = f & ~(SSE_F_DATA | SSE_F_DDIRECT | SSE_F_TDIRECT);
+    ev.error = (f & SSE_F_ERROR) != 0;
+    ev.done = !ev.error && ev.data_len == 6 && memcmp(ev.data, "[DONE]", 6) == 0;
+    p->flags = f & ~(SSE_F_DATA | SSE_F_DDIRECT | SSE_F_TDIRECT | SSE_F_ERROR);
     p->data_len = 0;
     p->type_len = 0;
     p->ev_bytes = 0;
@@ -179,6 +181,13 @@ static int sse_line(sse_parser *p, const char *s, size_t n, int from_carry, sse_
     size_t vlen = (size_t)(s + n - v);
     if (name_len == 4 && memcmp(s, "data", 4) == 0)
         return sse_add_data(p, v, vlen, from_carry);
+    /* Not in the SSE spec, but some servers report a failure mid-stream as an `error:` line. Its
+     * value joins the data like a data line (so it costs no region of its own in carry) and the
+     * event is flagged: a reader cannot miss it, and an event of error lines alone is dispatched. */
+    if (name_len == 5 && memcmp(s, "error", 5) == 0) {
+        p->flags |= SSE_F_ERROR;
+        return sse_add_data(p, v, vlen, from_carry);
+    }
     if (name_len == 5 && memcmp(s, "event", 5) == 0)
         sse_set_type(p, v, vlen, from_carry);
     /* id and retry are accepted and ignored: llmload never reconnects a stream. */

@@ -67,6 +67,16 @@ typedef struct bench_summary {
     uint64_t requests_resent; /* sent a second time on a new connection, warmup included */
     uint64_t resent_by_reason[RECORD_RESEND_COUNT_]; /* indexed by record_resend_reason */
     double prompt_tokens_asked_mean; /* completed requests: the lengths the source built to */
+
+    /* How streams ended, over completed measured requests */
+    uint64_t no_done_ok;              /* complete without data: [DONE] (finish_reason, clean end) */
+    uint64_t finish_reasons[RECORD_FINISH_COUNT_]; /* by record_finish (NONE: no finish_reason) */
+    uint64_t usage_running;           /* requests whose usage was a running count */
+    uint64_t multi_event;             /* requests with >= 2 token events (could have had one) */
+    /* What the server said about itself (llama.cpp timings), over requests that sent them */
+    uint64_t with_timings;
+    stats_summary server_prompt_ms, server_predicted_per_token_ms;
+    double ttft_minus_server_prompt_ms; /* mean: network, queueing and client time before prefill */
 } bench_summary;
 
 /* Fills out from res. Marks res's records' `measured` flag. 0 or LL_ENOMEM.

@@ -96,6 +96,7 @@ typedef struct config {
     int progress;              /* -1 auto (a tty), 0 off, 1 on */
     int quiet;
     int calibrate;             /* measure the target's prompt counts before the first benchmark (default 1) */
+    int require_done;          /* a stream without data: [DONE] is an error even after a finish_reason */
 } config;
 
 /* Defaults, then LLMLOAD_TARGET and the api-key variable from the environment. Returns 0 or LL_ENOMEM. */

@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 typedef enum record_status {
-    RECORD_OK = 0,       /* full stream, [DONE] seen, HTTP 2xx */
+    RECORD_OK = 0,       /* HTTP 2xx, stream ended cleanly after a finish_reason or [DONE] */
     RECORD_ERROR,        /* failed; error_kind says how */
     RECORD_INCOMPLETE    /* cut by the end of the run (signal or drain); not a server failure */
 } record_status;
@@ -29,7 +29,8 @@ typedef enum record_status {
     X(HTTP_5XX, "http_5xx")                                                           \
     X(MALFORMED, "malformed")           /* an SSE event or JSON payload that does not parse */ \
     X(DISCONNECT, "disconnect")         /* connection reset or closed mid-stream */     \
-    X(NO_DONE, "no_done")               /* clean end of body without data: [DONE] */    \
+    X(NO_DONE, "no_done")               /* clean end without finish_reason nor [DONE] (or \
+                                           without [DONE] under --require-done) */     \
     X(SERVER_ERROR, "server_error")     /* an error object inside the stream */        \
     X(OVERSIZE, "oversize")             /* an event past the SSE size cap */           \
     X(OTHER, "other")
@@ -57,6 +58,23 @@ typedef enum record_resend_reason {
     RECORD_RESEND_COUNT_
 } record_resend_reason;
 
+/* How the server said the output ended (the stream's last finish_reason): the keys of report.json's
+ * finish_reasons and requests.csv's finish_reason ("" for none). Append only. */
+#define RECORD_FINISH_REASONS(X)                                                       \
+    X(NONE, "")                                                                        \
+    X(STOP, "stop")                     /* also TGI's eos_token / stop_sequence */       \
+    X(LENGTH, "length")                 /* max_tokens (or the context) ended it */       \
+    X(TOOL_CALLS, "tool_calls")         /* also the legacy function_call */              \
+    X(OTHER, "other")                   /* any other non-empty string (abort, ...) */    \
+    X(CONTENT_FILTER, "content_filter")
+
+typedef enum record_finish {
+#define RECORD_FINISH_ENUM_(n, s) RECORD_FINISH_##n,
+    RECORD_FINISH_REASONS(RECORD_FINISH_ENUM_)
+#undef RECORD_FINISH_ENUM_
+    RECORD_FINISH_COUNT_
+} record_finish;
+
 typedef struct record {
     uint64_t id;                  /* request number within its benchmark, from 0 */
     uint64_t scheduled_ns;        /* when the schedule meant it to start */
@@ -82,9 +100,16 @@ typedef struct record {
     uint8_t done_seen;            /* data: [DONE] arrived */
     uint8_t measured;             /* inside the measured window (set by the aggregator) */
     uint8_t new_connection;       /* had to open a connection (0: reused a kept-alive one) */
+    /* The one-byte fields sit together: the record is copied once per request and kept for the
+     * whole run, so its padding is memory a million-request run pays for. */
+    uint8_t resent;               /* record_resend_reason: sent again on a new connection, and why */
+    uint8_t finish_reason;        /* record_finish */
+    uint8_t usage_running;        /* usage came on more than one event with a growing count */
+    uint8_t has_timings;          /* the server sent llama.cpp's timings (server_* below) */
     uint32_t error_ref;           /* 1-based index of its message in the log (0: none) */
     int32_t prompt_tokens_asked;  /* the length the source built the prompt to (docs/metrics.md) */
-    uint8_t resent;               /* record_resend_reason: sent again on a new connection, and why */
+    int32_t server_prompt_n, server_predicted_n; /* timings.prompt_n / predicted_n */
+    float server_prompt_ms, server_predicted_ms; /* timings.prompt_ms / predicted_ms */
 } record;
 
 /* Error messages are kept beside the records, not in them: only failed requests have one, and a
@@ -95,6 +120,8 @@ typedef struct record {
 const char *record_error_kind_name(int kind);
 /* Name of a resend reason ("peer_closed"); static string. */
 const char *record_resend_reason_name(int reason);
+/* Name of a finish reason ("length"; "" for none); static string. */
+const char *record_finish_name(int finish);
 
 /* Growable array of records for one benchmark, with the failed ones' messages. Zero-initialised is
  * valid and empty. */

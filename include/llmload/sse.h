@@ -8,7 +8,8 @@
  * The carry buffer grows (doubling) up to max_event_bytes and is kept across sse_reset(), so a
  * reused parser stops allocating once it has seen its largest event.
  * Accepts LF, CR and CRLF line ends (including a CRLF split across feeds), `:` comments, the
- * `event`, `data`, `id` and `retry` fields, an optional UTF-8 BOM, and `data: [DONE]`.
+ * `event`, `data`, `id` and `retry` fields, an optional UTF-8 BOM, and `data: [DONE]`; also a
+ * non-standard `error` field (flagged on the event, its value read as data).
  */
 #ifndef LLMLOAD_SSE_H
 #define LLMLOAD_SSE_H
@@ -21,7 +22,10 @@ typedef struct sse_event {
     size_t data_len;
     const char *type;  /* value of the last `event:` field; NULL when absent */
     size_t type_len;
-    int done;          /* 1 when data is exactly "[DONE]" */
+    int done;          /* 1 when data is exactly "[DONE]" (and no error line) */
+    int error;         /* 1 when the event had an `error:` field line (not in the SSE spec; some
+                        * servers send one mid-stream): its value is joined into data like a
+                        * data line's */
 } sse_event;
 
 /* Called once per dispatched event (an event with no data lines is not dispatched).

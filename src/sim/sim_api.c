@@ -368,6 +368,8 @@ void sim_api_stream_init(sim_api_stream *s, enum sim_api_kind kind, uint64_t ser
                      s->id, kind == SIM_API_CHAT ? "chat.completion.chunk" : "text_completion",
                      (unsigned long long)created, model);
     s->prefix_len = n > 0 && (size_t)n < sizeof s->prefix ? (size_t)n : 0;
+    sim_api_stream_shape(s, SIM_SHAPE_STRING, 0, 0, 0);
+    s->prompt_ms = s->predicted_ms = 0;
 }
 
 static int put_words(sim_buf *out, uint64_t first, uint64_t n)
@@ -402,6 +404,95 @@ int sim_api_event_role(const sim_api_stream *s, sim_buf *out)
     return sim_buf_puts(out, "}\n\n");
 }
 
+void sim_api_stream_shape(sim_api_stream *s, enum sim_api_shape shape, int cumulative_message,
+                          int usage_on_finish, int timings)
+{
+    s->shape = shape;
+    s->cumulative_message = cumulative_message;
+    s->usage_on_finish = usage_on_finish;
+    s->timings = timings;
+}
+
+/* `"key":"words"` for tokens [a, b). */
+static int put_str(sim_buf *out, const char *key, uint64_t a, uint64_t b)
+{
+    SIM_BUF_TRY(sim_buf_printf(out, "\"%s\":\"", key));
+    SIM_BUF_TRY(put_words(out, a, b - a));
+    return sim_buf_puts(out, "\"");
+}
+
+/* The delta's members for tokens [first, end), reasoning up to r_end, in the stream's shape. */
+static int put_delta(const sim_api_stream *s, sim_buf *out, uint64_t first, uint64_t r_end, uint64_t end)
+{
+    int answer = r_end < end, reasoning = r_end > first;
+    switch (s->shape) {
+    case SIM_SHAPE_THINKING_PARTS: /* Mistral: thinking and text parts in one content array */
+        SIM_BUF_TRY(sim_buf_puts(out, "\"content\":["));
+        if (reasoning) {
+            SIM_BUF_TRY(sim_buf_puts(out, "{\"type\":\"thinking\",\"thinking\":[{\"type\":\"text\","));
+            SIM_BUF_TRY(put_str(out, "text", first, r_end));
+            SIM_BUF_TRY(sim_buf_puts(out, answer ? "}]}," : "}]}"));
+        }
+        if (answer) {
+            SIM_BUF_TRY(sim_buf_puts(out, "{\"type\":\"text\","));
+            SIM_BUF_TRY(put_str(out, "text", r_end, end));
+            SIM_BUF_TRY(sim_buf_puts(out, "}"));
+        }
+        return sim_buf_puts(out, "]");
+    case SIM_SHAPE_PARTS:
+    case SIM_SHAPE_REFUSAL:
+    case SIM_SHAPE_STRING:
+        if (answer) {
+            if (s->shape == SIM_SHAPE_PARTS) {
+                SIM_BUF_TRY(sim_buf_puts(out, "\"content\":[{\"type\":\"text\","));
+                SIM_BUF_TRY(put_str(out, "text", r_end, end));
+                SIM_BUF_TRY(sim_buf_puts(out, "}]"));
+            } else {
+                SIM_BUF_TRY(put_str(out, s->shape == SIM_SHAPE_REFUSAL ? "refusal" : "content", r_end, end));
+            }
+            if (reasoning)
+                SIM_BUF_TRY(sim_buf_puts(out, ","));
+        }
+        if (reasoning)
+            SIM_BUF_TRY(put_str(out, "reasoning_content", first, r_end));
+        return 0;
+    }
+    return 0;
+}
+
+/* What follows the choices: usage (running, or the total on the finish chunk) and timings. */
+static int put_extras(const sim_api_stream *s, sim_buf *out, const char *finish, uint64_t done)
+{
+    int details = s->kind == SIM_API_COMPLETIONS;
+    if (s->continuous_usage || (finish && s->usage_on_finish)) {
+        SIM_BUF_TRY(sim_buf_puts(out, ",\"usage\":"));
+        SIM_BUF_TRY(put_usage(out, s->prompt_tokens, done, details));
+    } else if (details) {
+        SIM_BUF_TRY(sim_buf_puts(out, ",\"usage\":null"));
+    }
+    if (finish && s->timings) {
+        double pn = (double)s->prompt_tokens, dn = (double)done;
+        SIM_BUF_TRY(sim_buf_printf(out, ",\"timings\":{\"prompt_n\":%llu,\"prompt_ms\":%.3f,\"prompt_per_token_ms\":%.6f,"
+                                        "\"prompt_per_second\":%.6f,\"predicted_n\":%llu,\"predicted_ms\":%.3f,"
+                                        "\"predicted_per_token_ms\":%.6f,\"predicted_per_second\":%.6f}",
+                                   (unsigned long long)s->prompt_tokens, s->prompt_ms, s->prompt_ms / pn,
+                                   s->prompt_ms > 0 ? pn * 1000.0 / s->prompt_ms : 0.0, (unsigned long long)done,
+                                   s->predicted_ms, done ? s->predicted_ms / dn : 0.0,
+                                   s->predicted_ms > 0 ? dn * 1000.0 / s->predicted_ms : 0.0));
+    }
+    return 0;
+}
+
+/* Perplexity's cumulative copy: `"message":{...},` with every token so far. */
+static int put_message(const sim_api_stream *s, sim_buf *out, uint64_t end)
+{
+    if (!s->cumulative_message)
+        return 0;
+    SIM_BUF_TRY(sim_buf_puts(out, "\"message\":{\"role\":\"assistant\","));
+    SIM_BUF_TRY(put_str(out, "content", 0, end));
+    return sim_buf_puts(out, "},");
+}
+
 int sim_api_event_tokens(const sim_api_stream *s, sim_buf *out, uint64_t first, uint32_t n,
                          const char *finish, uint64_t done)
 {
@@ -410,25 +501,14 @@ int sim_api_event_tokens(const sim_api_stream *s, sim_buf *out, uint64_t first, 
         uint64_t r_end = s->reasoning_tokens > first ? s->reasoning_tokens : first;
         if (r_end > first + n)
             r_end = first + n;
-        SIM_BUF_TRY(sim_buf_puts(out, "{\"index\":0,\"delta\":{"));
-        if (r_end < first + n) {
-            SIM_BUF_TRY(sim_buf_puts(out, "\"content\":\""));
-            SIM_BUF_TRY(put_words(out, r_end, first + n - r_end));
-            SIM_BUF_TRY(sim_buf_puts(out, r_end > first ? "\"," : "\""));
-        }
-        if (r_end > first) {
-            SIM_BUF_TRY(sim_buf_puts(out, "\"reasoning_content\":\""));
-            SIM_BUF_TRY(put_words(out, first, r_end - first));
-            SIM_BUF_TRY(sim_buf_puts(out, "\""));
-        }
+        SIM_BUF_TRY(sim_buf_puts(out, "{\"index\":0,"));
+        SIM_BUF_TRY(put_message(s, out, first + n));
+        SIM_BUF_TRY(sim_buf_puts(out, "\"delta\":{"));
+        SIM_BUF_TRY(put_delta(s, out, first, r_end, first + n));
         if (finish)
             SIM_BUF_TRY(sim_buf_printf(out, "},\"logprobs\":null,\"finish_reason\":\"%s\",\"stop_reason\":null}]", finish));
         else
             SIM_BUF_TRY(sim_buf_puts(out, "},\"logprobs\":null,\"finish_reason\":null}]"));
-        if (s->continuous_usage) {
-            SIM_BUF_TRY(sim_buf_puts(out, ",\"usage\":"));
-            SIM_BUF_TRY(put_usage(out, s->prompt_tokens, done, 0));
-        }
     } else {
         SIM_BUF_TRY(sim_buf_puts(out, "{\"index\":0,\"text\":\""));
         SIM_BUF_TRY(put_words(out, first, n));
@@ -436,13 +516,42 @@ int sim_api_event_tokens(const sim_api_stream *s, sim_buf *out, uint64_t first, 
             SIM_BUF_TRY(sim_buf_printf(out, "\",\"logprobs\":null,\"finish_reason\":\"%s\",\"stop_reason\":null}]", finish));
         else
             SIM_BUF_TRY(sim_buf_puts(out, "\",\"logprobs\":null,\"finish_reason\":null,\"stop_reason\":null}]"));
-        SIM_BUF_TRY(sim_buf_puts(out, ",\"usage\":"));
-        if (s->continuous_usage)
-            SIM_BUF_TRY(put_usage(out, s->prompt_tokens, done, 1));
-        else
-            SIM_BUF_TRY(sim_buf_puts(out, "null"));
     }
+    SIM_BUF_TRY(put_extras(s, out, finish, done));
     return sim_buf_puts(out, "}\n\n");
+}
+
+int sim_api_event_finish(const sim_api_stream *s, sim_buf *out, uint64_t done, const char *finish)
+{
+    SIM_BUF_TRY(sim_buf_append(out, s->prefix, s->prefix_len));
+    if (s->kind == SIM_API_CHAT) {
+        SIM_BUF_TRY(sim_buf_puts(out, "{\"index\":0,"));
+        SIM_BUF_TRY(put_message(s, out, done));
+        SIM_BUF_TRY(sim_buf_printf(out, "\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"logprobs\":null,"
+                                        "\"finish_reason\":\"%s\"}]", finish));
+    } else {
+        SIM_BUF_TRY(sim_buf_printf(out, "{\"index\":0,\"text\":\"\",\"logprobs\":null,\"finish_reason\":\"%s\","
+                                        "\"stop_reason\":null}]", finish));
+    }
+    SIM_BUF_TRY(put_extras(s, out, finish, done));
+    return sim_buf_puts(out, "}\n\n");
+}
+
+int sim_api_event_error(sim_buf *out, enum sim_api_error_shape shape)
+{
+    switch (shape) {
+    case SIM_ERR_SHAPE_EVENT: /* Anthropic-style typed event */
+        return sim_buf_puts(out, "event: error\ndata: {\"type\":\"overloaded_error\",\"message\":"
+                                 "\"Injected fault: stream error event (llmload sim --stream-error-rate)\"}\n\n");
+    case SIM_ERR_SHAPE_FIELD: /* a non-standard error field line */
+        return sim_buf_puts(out, "error: {\"message\":\"Injected fault: stream error field (llmload sim "
+                                 "--stream-error-rate)\",\"code\":500}\n\n");
+    case SIM_ERR_SHAPE_OBJECT:
+    default: /* vLLM: an error object in a data chunk */
+        return sim_buf_puts(out, "data: {\"error\":{\"object\":\"error\",\"message\":\"Injected fault: stream error "
+                                 "object (llmload sim --stream-error-rate)\",\"type\":\"InternalServerError\","
+                                 "\"param\":null,\"code\":500}}\n\n");
+    }
 }
 
 int sim_api_event_usage(const sim_api_stream *s, sim_buf *out, uint64_t completion_tokens)

@@ -3,7 +3,8 @@
  * body once (cJSON) into the few numbers the engine needs, and formats vLLM-shaped responses: SSE
  * events from a per-request preformatted prefix (no cJSON, no allocation once the buffer is warm),
  * whole JSON bodies, and vLLM's error bodies. Sits between the server's HTTP layer and the engine.
- * Invariant: every event written is `data: <one line>\n\n`; only sim_api_event_malformed breaks JSON.
+ * Invariant: every event written is `data: <one line>\n\n`; only sim_api_event_malformed breaks JSON
+ * and only sim_api_event_error writes other fields (`event: error`, `error:`).
  */
 #ifndef LLMLOAD_SIM_API_H
 #define LLMLOAD_SIM_API_H
@@ -14,6 +15,10 @@
 #include "sim_buf.h"
 
 enum sim_api_kind { SIM_API_CHAT, SIM_API_COMPLETIONS };
+/* How chat tokens are carried (--content-shape). */
+enum sim_api_shape { SIM_SHAPE_STRING = 0, SIM_SHAPE_PARTS, SIM_SHAPE_REFUSAL, SIM_SHAPE_THINKING_PARTS };
+/* How an in-stream error is sent (--stream-error-shape). */
+enum sim_api_error_shape { SIM_ERR_SHAPE_OBJECT = 0, SIM_ERR_SHAPE_EVENT, SIM_ERR_SHAPE_FIELD };
 
 typedef struct sim_api_request {
     int stream;
@@ -82,7 +87,22 @@ typedef struct sim_api_stream {
     char id[64];
     size_t prefix_len;
     char prefix[SIM_API_PREFIX_MAX]; /* `data: {"id":..,"object":..,"created":..,"model":..,"choices":[` */
+    /* Other servers' shapes (sim_api_stream_shape); zero is vLLM's */
+    enum sim_api_shape shape;
+    int cumulative_message;       /* a `message` with the text so far beside every delta */
+    int usage_on_finish;          /* usage on the finish chunk */
+    int timings;                  /* llama.cpp timings on the finish chunk, from the two below */
+    double prompt_ms, predicted_ms; /* set by the caller before the finish chunk is formatted */
 } sim_api_stream;
+
+/* Selects another server's chunk shapes for s (after sim_api_stream_init). */
+void sim_api_stream_shape(sim_api_stream *s, enum sim_api_shape shape, int cumulative_message,
+                          int usage_on_finish, int timings);
+/* Perplexity's finish chunk: an empty delta beside the whole message, the finish reason, extras. */
+int sim_api_event_finish(const sim_api_stream *s, sim_buf *out, uint64_t done, const char *finish);
+/* An error reported inside the stream after tokens, in one of the shapes servers use. Ends with the
+ * event's blank line; the caller decides what follows ([DONE] or nothing). */
+int sim_api_event_error(sim_buf *out, enum sim_api_error_shape shape);
 
 /* `model` must be JSON-safe (sim_config guarantees it) and at most 200 bytes. */
 void sim_api_stream_init(sim_api_stream *s, enum sim_api_kind kind, uint64_t serial, uint64_t created,

@@ -59,6 +59,20 @@ static const opt_def opts[] = {
     {"truncate-prompt-to", K_U64, OFF(truncate_prompt_to), 0, 1e12, "0", "N", "count at most N prompt tokens, silently, as llama.cpp cuts (0: off)"},
     {"no-tokenize", K_FLAG, OFF(no_tokenize), 0, 0, NULL, NULL, "answer POST /tokenize and /apply-template with 404"},
     {"error-style", K_CHOICE, OFF(error_style), 0, 0, "vllm", "vllm|llamacpp", "whose HTTP 400 body a too-long prompt gets"},
+    {"no-done", K_FLAG, OFF(no_done), 0, 0, NULL, NULL, "end streams after the finish chunk without data: [DONE]"},
+    {"usage-on-finish", K_FLAG, OFF(usage_on_finish), 0, 0, NULL, NULL,
+     "put usage on the finish chunk (the last tokens' event), not in a chunk of its own (Mistral)"},
+    {"content-shape", K_STR, OFF(content_shape), 0, 0, "string", "SHAPE",
+     "chat tokens as string content, parts ([{type:text}]), refusal, or thinking-parts (Mistral; with --reasoning-tokens)"},
+    {"cumulative-message", K_FLAG, OFF(cumulative_message), 0, 0, NULL, NULL,
+     "a cumulative message beside every delta, and a finish chunk with an empty delta (Perplexity)"},
+    {"stream-error-rate", K_RATE, OFF(stream_error_rate), 0, 1, "0", "P", "share of streams that report an error after >= 1 token"},
+    {"stream-error-shape", K_STR, OFF(stream_error_shape), 0, 0, "object", "SHAPE",
+     "how: object (data: {\"error\":..}), event (event: error), field (error: ..)"},
+    {"timings", K_FLAG, OFF(timings), 0, 0, NULL, NULL, "llama.cpp's timings object in the last event (prompt_ms = prefill time)"},
+    {"finish-reason", K_STR, OFF(finish_reason), 0, 0, NULL, "NAME", "report NAME (e.g. content_filter) as every finish_reason"},
+    {"no-continuous-usage", K_FLAG, OFF(no_continuous_usage), 0, 0, NULL, NULL,
+     "ignore stream_options.continuous_usage_stats, as servers other than vLLM do"},
     {"help", K_HELP, 0, 0, 0, NULL, NULL, "print this help and exit"},
 };
 #undef OFF
@@ -162,6 +176,14 @@ static int apply(sim_config *cfg, const opt_def *o, const char *v)
     }
 }
 
+static int one_of(const char *v, const char *const *names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v, names[i]) == 0)
+            return 1;
+    return 0;
+}
+
 int sim_config_parse(sim_config *cfg, int argc, char **argv, FILE *out, FILE *err)
 {
     struct option lopts[NOPTS + 1];
@@ -208,6 +230,18 @@ int sim_config_parse(sim_config *cfg, int argc, char **argv, FILE *out, FILE *er
     }
     if (optind < argc) {
         fprintf(err, "llmload sim: unexpected argument '%s'\n", argv[optind]);
+        return LL_EUSAGE;
+    }
+    static const char *const shapes[] = {"string", "parts", "refusal", "thinking-parts"};
+    static const char *const err_shapes[] = {"object", "event", "field"};
+    if (!one_of(cfg->content_shape, shapes, 4)) {
+        fprintf(err, "llmload sim: bad value '%s' for --content-shape (expected string, parts, refusal or "
+                     "thinking-parts)\n", cfg->content_shape);
+        return LL_EUSAGE;
+    }
+    if (!one_of(cfg->stream_error_shape, err_shapes, 3)) {
+        fprintf(err, "llmload sim: bad value '%s' for --stream-error-shape (expected object, event or field)\n",
+                cfg->stream_error_shape);
         return LL_EUSAGE;
     }
     return SIM_CONFIG_RUN;

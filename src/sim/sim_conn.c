@@ -327,6 +327,17 @@ static void serve_tokenize(sim_conn *c, int apply_template)
     respond_json(c, 200, NULL, s->data);
 }
 
+static enum sim_api_shape content_shape(const char *name)
+{
+    if (strcmp(name, "parts") == 0)
+        return SIM_SHAPE_PARTS;
+    if (strcmp(name, "refusal") == 0)
+        return SIM_SHAPE_REFUSAL;
+    if (strcmp(name, "thinking-parts") == 0)
+        return SIM_SHAPE_THINKING_PARTS;
+    return SIM_SHAPE_STRING;
+}
+
 static void start_completion(sim_conn *c, enum sim_api_kind kind)
 {
     sim_server *srv = c->srv;
@@ -349,14 +360,20 @@ static void start_completion(sim_conn *c, enum sim_api_kind kind)
                       "retry-after: 1\r\n");
         return;
     }
+    if (srv->cfg.no_continuous_usage)
+        c->req.continuous_usage = 0;
     uint64_t n = output_length(c, &c->finish);
+    if (srv->cfg.finish_reason)
+        c->finish = srv->cfg.finish_reason;
     uint32_t k = srv->cfg.tokens_per_event;
     c->total_events = (n + k - 1) / k;
     c->fault = -1;
     if (c->req.stream) {
-        static const int kinds[] = {SIM_FAULT_DISCONNECT, SIM_FAULT_MALFORMED, SIM_FAULT_STALL};
-        const double rates[] = {srv->cfg.disconnect_rate, srv->cfg.malformed_rate, srv->cfg.stall_rate};
-        for (int i = 0; i < 3 && c->fault < 0; i++)
+        static const int kinds[] = {SIM_FAULT_DISCONNECT, SIM_FAULT_MALFORMED, SIM_FAULT_STALL,
+                                    SIM_FAULT_STREAM_ERROR};
+        const double rates[] = {srv->cfg.disconnect_rate, srv->cfg.malformed_rate, srv->cfg.stall_rate,
+                                srv->cfg.stream_error_rate};
+        for (int i = 0; i < 4 && c->fault < 0; i++)
             if (draw(srv, rates[i]))
                 c->fault = kinds[i];
         if (c->fault >= 0) {
@@ -372,6 +389,8 @@ static void start_completion(sim_conn *c, enum sim_api_kind kind)
     c->seq.output_tokens = n;
     sim_api_stream_init(&c->st, kind, ++srv->serial, (uint64_t)clock_wall_s(), srv->cfg.model,
                         c->req.prompt_tokens, srv->cfg.reasoning_tokens, c->req.continuous_usage);
+    sim_api_stream_shape(&c->st, content_shape(srv->cfg.content_shape), srv->cfg.cumulative_message,
+                         srv->cfg.usage_on_finish, srv->cfg.timings);
     c->arrival_ns = clock_now_ns();
     int rc = sim_engine_submit(srv->engine, &c->seq, c->arrival_ns);
     if (rc < 0) {
@@ -770,22 +789,44 @@ static void emit_stream(sim_conn *c, uint32_t tokens, int finished)
     sim_server *srv = c->srv;
     sim_buf *ev = &srv->scratch;
     int cut = (c->fault == SIM_FAULT_DISCONNECT || c->fault == SIM_FAULT_STALL) && c->events == c->fault_at;
+    /* An in-stream error ends the response cleanly (terminator sent) after its event. */
+    int serr = c->fault == SIM_FAULT_STREAM_ERROR && c->events == c->fault_at;
+    int ends = (finished && !cut) || serr;
     int rc = 0;
     sim_buf_reset(ev);
+    if (finished && c->st.timings) {
+        /* llama.cpp's own account: prompt time is the prefill the engine scheduled. */
+        uint64_t now = clock_now_ns();
+        c->st.prompt_ms = (double)(c->seq.first_token_ns - c->seq.admitted_ns) / 1e6;
+        c->st.predicted_ms = now > c->seq.first_token_ns ? (double)(now - c->seq.first_token_ns) / 1e6 : 0;
+    }
     if (c->events == 1 && c->st.kind == SIM_API_CHAT)
         rc = sim_api_event_role(&c->st, ev);
     if (rc == 0 && c->fault == SIM_FAULT_MALFORMED && c->events == c->fault_at)
         rc = sim_api_event_malformed(&c->st, ev);
+    /* Perplexity sends the finish in a chunk of its own, with an empty delta. */
+    int own_finish = finished && c->st.cumulative_message;
     if (rc == 0)
-        rc = sim_api_event_tokens(&c->st, ev, c->tokens_sent - tokens, tokens, finished ? c->finish : NULL,
-                                  c->tokens_sent);
-    if (rc == 0 && finished && !cut && c->req.include_usage)
-        rc = sim_api_event_usage(&c->st, ev, c->tokens_sent);
-    if (rc == 0 && finished && !cut)
-        rc = sim_api_event_done(ev);
+        rc = sim_api_event_tokens(&c->st, ev, c->tokens_sent - tokens, tokens,
+                                  finished && !own_finish ? c->finish : NULL, c->tokens_sent);
+    if (rc == 0 && own_finish && !cut && !serr)
+        rc = sim_api_event_finish(&c->st, ev, c->tokens_sent, c->finish);
+    if (rc == 0 && serr) {
+        enum sim_api_error_shape shape = strcmp(srv->cfg.stream_error_shape, "event") == 0   ? SIM_ERR_SHAPE_EVENT
+                                         : strcmp(srv->cfg.stream_error_shape, "field") == 0 ? SIM_ERR_SHAPE_FIELD
+                                                                                              : SIM_ERR_SHAPE_OBJECT;
+        rc = sim_api_event_error(ev, shape);
+        if (rc == 0 && shape == SIM_ERR_SHAPE_OBJECT && !srv->cfg.no_done)
+            rc = sim_api_event_done(ev); /* vLLM follows its error chunk with [DONE] */
+    } else if (finished && !cut) {
+        if (rc == 0 && c->req.include_usage && !srv->cfg.usage_on_finish)
+            rc = sim_api_event_usage(&c->st, ev, c->tokens_sent);
+        if (rc == 0 && !srv->cfg.no_done)
+            rc = sim_api_event_done(ev);
+    }
     if (rc == 0)
         rc = frame(&c->out, ev);
-    if (rc == 0 && finished && !cut)
+    if (rc == 0 && ends)
         rc = sim_buf_append(&c->out, "0\r\n\r\n", 5);
     if (rc < 0) {
         sim_conn_close(c);
@@ -804,7 +845,10 @@ static void emit_stream(sim_conn *c, uint32_t tokens, int finished)
      * reaches the client later than its stamp says. Counted, so a comparison can tell. */
     if (c->writing || c->out.len)
         srv->metrics.events_backlogged++;
-    if (cut && c->fault == SIM_FAULT_DISCONNECT) {
+    if ((cut && c->fault == SIM_FAULT_DISCONNECT) || serr) {
+        /* Closing cancels the engine's sequence (from the close callback; the engine cannot be
+         * called from inside its own emit). After an error the response is whole, so the client
+         * sees a clean end, then the close. */
         c->close_after_write = 1;
         conn_flush(c);
     } else if (cut) {

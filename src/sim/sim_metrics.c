@@ -34,7 +34,8 @@ static const struct {
                       itl_bounds, sizeof itl_bounds / sizeof itl_bounds[0]},
 };
 
-static const char *fault_names[SIM_FAULT_COUNT_] = {"error", "rate_limit", "disconnect", "malformed", "stall"};
+static const char *fault_names[SIM_FAULT_COUNT_] = {"error", "rate_limit", "disconnect", "malformed", "stall",
+                                                           "stream_error"};
 
 int sim_metrics_init(sim_metrics *m)
 {

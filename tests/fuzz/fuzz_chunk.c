@@ -1,6 +1,7 @@
 /*
  * fuzz_chunk.c - libFuzzer target for chunk_scan: any bytes, no crash, no read outside the input
- * (ASan), and on success error_msg is a slice of the input and the counts are sane; and
+ * (ASan), and on success error_msg and timings are slices of the input (chunk_timings reads the
+ * latter) and the counts are sane; and
  * chunk_scan_stream agrees with it on every newline-separated event of the input.
  */
 #include <assert.h>
@@ -40,10 +41,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     assert(ci.output_chars >= 0 && (size_t)ci.output_chars <= size);
     assert(ci.reasoning_chars >= 0 && (size_t)ci.reasoning_chars <= size);
-    assert(ci.finish >= CHUNK_FINISH_NONE && ci.finish <= CHUNK_FINISH_OTHER);
+    assert(ci.finish >= CHUNK_FINISH_NONE && ci.finish <= CHUNK_FINISH_CONTENT_FILTER);
+    assert(ci.timings == NULL ? ci.timings_len == 0
+                              : ci.timings >= in && ci.timings + ci.timings_len <= in + size);
+    chunk_server_timings t;
+    assert(ci.timings == NULL || chunk_timings(ci.timings, ci.timings_len, &t) == 0);
     assert(ci.has_usage || (ci.prompt_tokens == -1 && ci.completion_tokens == -1));
     assert(ci.error_msg == NULL ? ci.error_msg_len == 0
                                 : ci.error_msg >= in && ci.error_msg + ci.error_msg_len <= in + size);
-    assert(ci.has_error || ci.error_msg == NULL);
+    (void)t; /* used only by assert */
     return 0;
 }

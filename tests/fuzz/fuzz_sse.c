@@ -37,7 +37,8 @@ static int on_event(void *ud, const sse_event *ev)
            inside(ev->type, ev->type_len, p->carry, p->carry_cap));
     mix(c, ev->data, ev->data_len);
     mix(c, ev->type ? ev->type : "", ev->type_len);
-    c->n += 1 + (unsigned)ev->done;
+    assert(!(ev->done && ev->error));
+    c->n += 1 + (unsigned)ev->done + 2 * (unsigned)ev->error;
     return 0;
 }
 

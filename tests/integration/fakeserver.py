@@ -34,6 +34,8 @@ def tokens(n=TOKENS):
 
 
 DONE = b"data: [DONE]\n\n"
+FINISH = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 0, "model": "fake",
+          "choices": [{"index": 0, "delta": {"content": ""}, "logprobs": None, "finish_reason": "length"}]}
 SSE_HEAD = (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
             b"Connection: close\r\n\r\n")
 SERVER_ERROR_MSG = "fake: CUDA out of memory while decoding"
@@ -108,8 +110,17 @@ class _Handler(socketserver.BaseRequestHandler):
         sock.sendall(SSE_HEAD + tokens() + DONE)
 
     def do_no_done(self, sock):
-        # Every token and a clean close, but never data: [DONE].
+        # Every token and a clean close, but no finish_reason and never data: [DONE]: cut short?
         sock.sendall(SSE_HEAD + tokens())
+
+    def do_finish_no_done(self, sock):
+        # Perplexity, GPUStack: a finish_reason, then a clean close (the end of a body that runs
+        # to the close) without data: [DONE]. Complete.
+        sock.sendall(SSE_HEAD + tokens() + event(FINISH))
+
+    def do_finish_cut(self, sock):
+        # A finish_reason, then a close inside the next event: cut short all the same.
+        sock.sendall(SSE_HEAD + tokens() + event(FINISH) + b'data: {"choices":[],"usage":{"prompt')
 
     def do_server_error(self, sock):
         # vLLM's shape for a failure after the 200 has gone out: an error object as an event.

@@ -93,8 +93,9 @@ for flag, sim_kind, kind, text in KINDS:
         ok(elapsed < 30 * MULT * (2 if ASAN else 1), f"{flag}: run bounded in time ({elapsed:.1f} s)", "")
 
 # ---- 2. failures the simulator cannot make ----------------------------------------------------
-MIX = ["ok", "no_done", "server_error", "http_400", "reset", "close_early", "cut_event", "oversize"]
-EXPECT = {"no_done": 2, "server_error": 2, "http_4xx": 2, "disconnect": 6, "oversize": 2}
+MIX = ["ok", "no_done", "server_error", "http_400", "reset", "close_early", "cut_event", "oversize",
+       "finish_no_done", "finish_cut"]
+EXPECT = {"no_done": 2, "server_error": 2, "http_4xx": 2, "disconnect": 8, "oversize": 2}
 with FakeServer(MIX) as fs:
     r, rep, out = llmload(fs.url, "--schedule", "synchronous", "--max-requests", 2 * len(MIX), "--max-seconds", 0,
                           "--data", "prompt_tokens=8,output_tokens=4")
@@ -105,14 +106,14 @@ with FakeServer(MIX) as fs:
         ok(fs.posts == rq["started"] == 2 * len(MIX), "one server request per client request",
            f"server={fs.posts} client={rq['started']}")
         ok(rq["errors_by_kind"] == EXPECT, "each behaviour classified", f"{rq['errors_by_kind']} vs {EXPECT}")
-        ok(rq["completed"] == 2, "the two good streams completed", rq)
-        near(rq["error_rate"], 14 / 16, 1e-6, "error_rate counts every failure")
+        ok(rq["completed"] == 4, "the good streams completed ([DONE], and a finish_reason without it)", rq)
+        near(rq["error_rate"], 16 / 20, 1e-6, "error_rate counts every failure")
         rows = csv_rows(out, "requests.csv")
         by_id = {int(row["request_id"]): row for row in rows}
         # Synchronous: request i got MIX[i % len(MIX)].
         want = {"ok": "", "no_done": "no_done", "server_error": "server_error", "http_400": "http_4xx",
                 "reset": "disconnect", "close_early": "disconnect", "cut_event": "disconnect",
-                "oversize": "oversize"}
+                "oversize": "oversize", "finish_no_done": "", "finish_cut": "disconnect"}
         got = {MIX[i % len(MIX)]: by_id[i]["error_kind"] for i in sorted(by_id)}
         ok(got == want, "each behaviour gives its kind", f"{got}")
         msgs = {MIX[i % len(MIX)]: by_id[i]["error"] for i in sorted(by_id)}
@@ -120,7 +121,14 @@ with FakeServer(MIX) as fs:
            msgs["server_error"])
         ok(msgs["http_400"] == HTTP_400_MSG, "HTTP 400: the server's message is kept", msgs["http_400"])
         ok(by_id[3]["http_status"] == "400", "HTTP 400: status recorded", by_id[3]["http_status"])
-        ok("[DONE]" in msgs["no_done"], "no_done says the stream ended without [DONE]", msgs["no_done"])
+        ok("[DONE]" in msgs["no_done"] and "finish_reason" in msgs["no_done"],
+           "no_done says the stream ended without a finish_reason or [DONE]", msgs["no_done"])
+        fin = by_id[MIX.index("finish_no_done")]
+        ok(fin["status"] == "ok" and fin["finish_reason"] == "length" and int(fin["token_events"]) == TOKENS,
+           "a finish_reason then a clean close without [DONE] is complete", f"{fin}")
+        ok(rq["no_done_ok"] == 2, "report.json counts the streams complete without [DONE]", rq["no_done_ok"])
+        ok("inside an event" in msgs["finish_cut"], "a finish_reason does not excuse a cut event",
+           msgs["finish_cut"])
         ok("reset" in msgs["reset"] and "reset" in msgs["close_early"], "a reset says so (the socket's errno)",
            f"{msgs['reset']!r} {msgs['close_early']!r}")
         ok("inside an event" in msgs["cut_event"], "a cut event says so", msgs["cut_event"])

@@ -72,6 +72,31 @@ static const chunk_case cases[] = {
     OK_("non-streamed message (extension)",
         "{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"Hi there\",\"reasoning_content\":\"hm\"},\"finish_reason\":\"stop\"}]}",
         8, 2, 0, CHUNK_FINISH_STOP),
+    /* --- real servers' shapes (docs/sse.md) --- */
+    OK_("OpenAI refusal delta is a token",
+        "{\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"refusal\":\" sorry\"},\"logprobs\":null,\"finish_reason\":null}]}",
+        6, 0, 0, CHUNK_FINISH_NONE),
+    OK_("refusal null is none", "{\"choices\":[{\"delta\":{\"content\":null,\"refusal\":null}}]}", 0, 0, 0, CHUNK_FINISH_NONE),
+    OK_("content as text parts",
+        "{\"choices\":[{\"index\":0,\"delta\":{\"content\":[{\"type\":\"text\",\"text\":\"Paris\"},{\"type\":\"text\",\"text\":\" is\"}]}}]}",
+        8, 0, 0, CHUNK_FINISH_NONE),
+    OK_("Mistral thinking parts are reasoning",
+        "{\"choices\":[{\"index\":0,\"delta\":{\"content\":[{\"type\":\"thinking\",\"thinking\":[{\"type\":\"text\",\"text\":\"Okay\"}],\"closed\":false}]},\"finish_reason\":null}]}",
+        0, 4, 0, CHUNK_FINISH_NONE),
+    OK_("a thinking part as a plain string",
+        "{\"choices\":[{\"delta\":{\"content\":[{\"type\":\"thinking\",\"thinking\":\"hmm\"}]}}]}", 0, 3, 0, CHUNK_FINISH_NONE),
+    OK_("empty parts, image part: no token",
+        "{\"choices\":[{\"delta\":{\"content\":[]}},{\"delta\":{\"content\":[{\"type\":\"image_url\",\"image_url\":{\"url\":\"x\"}}]}}]}",
+        0, 0, 0, CHUNK_FINISH_NONE),
+    OK_("Perplexity: cumulative message beside delta is ignored",
+        "{\"id\":\"p\",\"choices\":[{\"index\":0,\"finish_reason\":null,\"message\":{\"role\":\"assistant\",\"content\":\"The sky\"},\"delta\":{\"role\":\"assistant\",\"content\":\" sky\"}}]}",
+        4, 0, 0, CHUNK_FINISH_NONE),
+    OK_("Perplexity finish chunk: empty delta beside a full message is no token",
+        "{\"choices\":[{\"index\":0,\"finish_reason\":\"stop\",\"message\":{\"role\":\"assistant\",\"content\":\"The sky is blue\",\"tool_calls\":[{\"id\":\"x\"}]},\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}",
+        0, 0, 0, CHUNK_FINISH_STOP),
+    OK_("message without delta is read like delta (per choice)",
+        "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"},\"message\":{\"content\":\"zzz\"}},{\"index\":1,\"message\":{\"content\":\"bc\",\"tool_calls\":[{}]}}]}",
+        3, 0, 1, CHUNK_FINISH_NONE),
     /* --- finish_reason kinds --- */
     OK_("finish stop with empty content (vLLM)",
         "{" VL ",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\"},\"logprobs\":null,\"finish_reason\":\"stop\",\"stop_reason\":null}]}",
@@ -80,7 +105,7 @@ static const chunk_case cases[] = {
     OK_("finish tool_calls", "{\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}", 0, 0, 0, CHUNK_FINISH_TOOL_CALLS),
     OK_("finish eos_token (TGI)", "{\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"logprobs\":null,\"finish_reason\":\"eos_token\"}],\"usage\":null}", 0, 0, 0, CHUNK_FINISH_STOP),
     OK_("finish abort", "{\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"abort\"}]}", 0, 0, 0, CHUNK_FINISH_OTHER),
-    OK_("finish content_filter", "{\"choices\":[{\"delta\":{},\"finish_reason\":\"content_filter\"}]}", 0, 0, 0, CHUNK_FINISH_OTHER),
+    OK_("finish content_filter", "{\"choices\":[{\"delta\":{},\"finish_reason\":\"content_filter\"}]}", 0, 0, 0, CHUNK_FINISH_CONTENT_FILTER),
     OK_("finish empty string", "{\"choices\":[{\"delta\":{},\"finish_reason\":\"\"}]}", 0, 0, 0, CHUNK_FINISH_NONE),
     OK_("a later choice without a finish keeps the earlier one",
         "{\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"length\"},{\"index\":1,\"delta\":{\"content\":\"x\"},\"finish_reason\":\"\"}]}",
@@ -121,7 +146,9 @@ static const chunk_case cases[] = {
     {"error object without message",
      "{\"error\":{\"code\":503}}", 0, 0, 0, 0, CHUNK_FINISH_NONE, 0, -1, -1, 1, 503, NULL},
     OK_("error null is no error", "{\"error\":null,\"choices\":[]}", 0, 0, 0, CHUNK_FINISH_NONE),
-    OK_("object other than error", "{\"object\":\"chat.completion.chunk\",\"message\":\"m\",\"code\":3,\"choices\":[]}", 0, 0, 0, CHUNK_FINISH_NONE),
+    {"object other than error: its message is still kept",
+     "{\"object\":\"chat.completion.chunk\",\"message\":\"m\",\"code\":3,\"choices\":[]}", 0, 0, 0, 0,
+     CHUNK_FINISH_NONE, 0, -1, -1, 0, 0, "m"},
     /* --- lexer corners --- */
     OK_("unicode escapes count escaped",
         "{\"choices\":[{\"delta\":{\"content\":\"\\u00e9\\ud83d\\ude00\"}}]}", 18, 0, 0, CHUNK_FINISH_NONE),
@@ -298,6 +325,56 @@ static void test_usage_numbers(void **state)
     assert_int_equal(ci.prompt_tokens, -1);
 }
 
+/* llama.cpp's timings: chunk_scan hands out the object's slice, chunk_timings reads it with its
+ * fractions; absent members are -1. A top-level message (an error event's payload) is error_msg. */
+static void test_timings_and_message(void **state)
+{
+    (void)state;
+    chunk_info ci;
+    chunk_server_timings tm;
+    const char *t = "{\"choices\":[{\"finish_reason\":\"stop\",\"index\":0,\"delta\":{}}],\"usage\":{\"completion_tokens\":247},"
+                    "\"timings\":{\"prompt_n\":1085,\"prompt_ms\":203.378,\"prompt_per_token_ms\":0.18744,"
+                    "\"predicted_n\":247,\"predicted_ms\":9.336e2,\"predicted_per_second\":264.5587652496171}}";
+    assert_int_equal(chunk_scan(t, strlen(t), &ci), 0);
+    assert_non_null(ci.timings);
+    assert_true(ci.timings[0] == '{' && ci.timings[ci.timings_len - 1] == '}' &&
+                ci.timings + ci.timings_len == t + strlen(t) - 1);
+    assert_int_equal(chunk_timings(ci.timings, ci.timings_len, &tm), 0);
+    assert_true(tm.prompt_n == 1085.0);
+    assert_true(tm.prompt_ms > 203.3779 && tm.prompt_ms < 203.3781);
+    assert_true(tm.predicted_n == 247.0);
+    assert_true(tm.predicted_ms > 933.59 && tm.predicted_ms < 933.61);
+    const char *small = "{\"prompt_ms\":-0.0005,\"predicted_ms\":12345678901234567890123.5e-20,\"x\":{\"prompt_n\":9}}";
+    assert_int_equal(chunk_timings(small, strlen(small), &tm), 0);
+    assert_true(tm.prompt_ms < -0.00049 && tm.prompt_ms > -0.00051);
+    assert_true(tm.predicted_ms > 123.45 && tm.predicted_ms < 123.46);
+    assert_true(tm.prompt_n == -1 && tm.predicted_n == -1);
+    assert_int_equal(chunk_timings("{\"prompt_ms\":1.}", 16, &tm), LL_EPARSE);
+    assert_int_equal(chunk_timings("[]", 2, &tm), LL_EPARSE);
+    const char *none = "{\"choices\":[],\"x\":{\"timings\":{}}}";
+    assert_int_equal(chunk_scan(none, strlen(none), &ci), 0);
+    assert_null(ci.timings);
+    const char *msg = "{\"message\":\"upstream overloaded\",\"type\":\"overloaded_error\"}";
+    assert_int_equal(chunk_scan(msg, strlen(msg), &ci), 0);
+    assert_int_equal(ci.has_error, 0);
+    assert_non_null(ci.error_msg);
+    assert_int_equal(ci.error_msg_len, strlen("upstream overloaded"));
+    assert_memory_equal(ci.error_msg, "upstream overloaded", ci.error_msg_len);
+    /* The stream scanner agrees, also after learning a prefix. */
+    chunk_prefix pre;
+    chunk_info cs;
+    chunk_prefix_reset(&pre);
+    const char *first = "{\"id\":\"x\",\"choices\":[{\"delta\":{\"content\":\"a\"}}]}";
+    assert_int_equal(chunk_scan_stream(first, strlen(first), &pre, &cs), 0);
+    const char *last = "{\"id\":\"x\",\"choices\":[{\"delta\":{\"content\":\"b\"},\"finish_reason\":\"length\"}],"
+                       "\"timings\":{\"prompt_n\":3,\"prompt_ms\":1.5,\"predicted_n\":2,\"predicted_ms\":0.25}}";
+    assert_int_equal(chunk_scan_stream(last, strlen(last), &pre, &cs), 0);
+    assert_int_equal(chunk_scan(last, strlen(last), &ci), 0);
+    assert_memory_equal(&ci, &cs, sizeof ci);
+    assert_int_equal(chunk_timings(cs.timings, cs.timings_len, &tm), 0);
+    assert_true(tm.prompt_ms == 1.5 && tm.predicted_ms == 0.25 && tm.prompt_n == 3 && tm.predicted_n == 2);
+}
+
 /* ---- whole recorded streams through sse -> chunk ---- */
 
 typedef struct tally {
@@ -399,6 +476,22 @@ static void test_recorded_streams(void **state)
     assert_int_equal(t.output_events, 5);
     assert_int_equal(t.prompt, 26);
 
+    t = run_stream("openai_refusal");
+    assert_int_equal(t.output_events, 7);
+    assert_int_equal(t.tokens, 7);
+    assert_int_equal(t.finish, CHUNK_FINISH_STOP);
+
+    t = run_stream("mistral_thinking");
+    assert_int_equal(t.reasoning_events, 4);
+    assert_int_equal(t.output_events, 5); /* four text parts and the finish chunk's "." */
+    assert_int_equal(t.completion, 209);
+    assert_int_equal(t.finish, CHUNK_FINISH_STOP);
+
+    t = run_stream("perplexity_message");
+    assert_int_equal(t.tokens, 8);        /* the finish chunk's empty delta is none */
+    assert_int_equal(t.finish, CHUNK_FINISH_STOP);
+    assert_int_equal(t.done, 0);
+
     t = run_stream("openai_tools");
     assert_int_equal(t.tool_events, 7);
     assert_int_equal(t.tokens, 7);
@@ -436,7 +529,8 @@ static void test_stream_prefix_same_results(void **state)
 {
     (void)state;
     const char *names[] = {"vllm_chat", "vllm_chat_continuous_usage", "vllm_reasoning", "vllm_completions",
-                           "vllm_error_midstream", "llamacpp_chat", "tgi_chat", "ollama_chat", "openai_tools"};
+                           "vllm_error_midstream", "llamacpp_chat", "tgi_chat", "ollama_chat", "openai_tools",
+                           "openai_refusal", "mistral_thinking", "perplexity_message", "stream_errors"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         char path[256];
         snprintf(path, sizeof path, "tests/fixtures/sse/%s.sse", names[i]);
@@ -550,6 +644,7 @@ int main(void)
         cmocka_unit_test(test_every_prefix_is_parse_error),
         cmocka_unit_test(test_depth_limit),
         cmocka_unit_test(test_usage_numbers),
+        cmocka_unit_test(test_timings_and_message),
         cmocka_unit_test(test_recorded_streams),
         cmocka_unit_test(test_stream_prefix_same_results),
         cmocka_unit_test(test_stream_prefix_edges),

@@ -56,8 +56,11 @@ static void test_messages_beside_records(void **state)
 static void test_record_stays_small(void **state)
 {
     (void)state;
-    /* 1,000,000 requests keep 1,000,000 records for requests.csv: each byte counts. */
-    assert_true(sizeof(record) <= 128);
+    /* 1,000,000 requests keep 1,000,000 records for requests.csv: each byte counts. 128 bytes
+     * until the finish reason and llama.cpp's per-request timings (two counts, two times: 16
+     * bytes, 16 MB per million requests) joined; a side table would cost a pointer and a lookup
+     * for the same data on every request of a llama.cpp run. */
+    assert_true(sizeof(record) <= 144);
 }
 
 int main(void)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../../src/sim/sim_api.h"
+#include "llmload/chunk.h"
 #include "llmload/error.h"
 
 static int parse(enum sim_api_kind k, const char *body, sim_api_request *r, sim_api_error *e)
@@ -114,6 +115,95 @@ static void test_completion_full_body(void **state)
     sim_buf_free(&b);
 }
 
+/* The JSON of an event (after "data: ", before the blank line), scanned as llmload's client would. */
+static chunk_info scan_event(const sim_buf *b)
+{
+    chunk_info ci;
+    assert_true(b->len > 8 && memcmp(b->data, "data: ", 6) == 0);
+    assert_int_equal(chunk_scan(b->data + 6, b->len - 8, &ci), 0);
+    return ci;
+}
+
+/* Each --content-shape, --cumulative-message, --usage-on-finish and --timings: the bytes carry
+ * what they claim, as llmload's own scanner reads them. */
+static void test_stream_shapes(void **state)
+{
+    (void)state;
+    sim_api_stream s;
+    sim_buf b = {0};
+    chunk_info ci;
+    sim_api_stream_init(&s, SIM_API_CHAT, 1, 1700000000, "m", 3, 1, 0);
+    sim_api_stream_shape(&s, SIM_SHAPE_PARTS, 0, 0, 0);
+    assert_int_equal(sim_api_event_tokens(&s, &b, 1, 1, NULL, 2), 0);
+    assert_non_null(strstr(b.data, "\"delta\":{\"content\":[{\"type\":\"text\",\"text\":\" model\"}]}"));
+    ci = scan_event(&b);
+    assert_int_equal(ci.output_chars, 6);
+
+    sim_buf_reset(&b);
+    sim_api_stream_shape(&s, SIM_SHAPE_REFUSAL, 0, 0, 0);
+    assert_int_equal(sim_api_event_tokens(&s, &b, 1, 1, NULL, 2), 0);
+    assert_non_null(strstr(b.data, "\"delta\":{\"refusal\":\" model\"}"));
+    assert_int_equal(scan_event(&b).output_chars, 6);
+
+    sim_buf_reset(&b);
+    sim_api_stream_shape(&s, SIM_SHAPE_THINKING_PARTS, 0, 0, 0);
+    assert_int_equal(sim_api_event_tokens(&s, &b, 0, 2, NULL, 2), 0); /* one reasoning, one answer */
+    assert_non_null(strstr(b.data, "\"content\":[{\"type\":\"thinking\",\"thinking\":[{\"type\":\"text\",\"text\":"
+                                   "\" the\"}]},{\"type\":\"text\",\"text\":\" model\"}]"));
+    ci = scan_event(&b);
+    assert_true(ci.reasoning_chars == 4 && ci.output_chars == 6);
+
+    /* Perplexity: the cumulative message is beside the delta; the finish chunk has an empty delta. */
+    sim_buf_reset(&b);
+    sim_api_stream_shape(&s, SIM_SHAPE_STRING, 1, 0, 0);
+    assert_int_equal(sim_api_event_tokens(&s, &b, 1, 1, NULL, 2), 0);
+    assert_non_null(strstr(b.data, "{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\" the model\"},"
+                                   "\"delta\":{\"content\":\" model\"}"));
+    assert_int_equal(scan_event(&b).output_chars, 6);
+    sim_buf_reset(&b);
+    assert_int_equal(sim_api_event_finish(&s, &b, 2, "stop"), 0);
+    ci = scan_event(&b);
+    assert_true(!chunk_has_token(&ci) && ci.finish == CHUNK_FINISH_STOP);
+
+    /* Mistral: usage on the finish chunk; llama.cpp: timings there too. */
+    sim_buf_reset(&b);
+    sim_api_stream_shape(&s, SIM_SHAPE_STRING, 0, 1, 1);
+    s.prompt_ms = 12.5;
+    s.predicted_ms = 30;
+    assert_int_equal(sim_api_event_tokens(&s, &b, 1, 1, NULL, 2), 0);
+    ci = scan_event(&b);
+    assert_true(!ci.has_usage && !ci.timings);
+    sim_buf_reset(&b);
+    assert_int_equal(sim_api_event_tokens(&s, &b, 2, 1, "length", 3), 0);
+    ci = scan_event(&b);
+    assert_true(ci.has_usage && ci.completion_tokens == 3 && ci.finish == CHUNK_FINISH_LENGTH);
+    chunk_server_timings tm;
+    assert_true(ci.timings && chunk_timings(ci.timings, ci.timings_len, &tm) == 0);
+    assert_true(tm.prompt_n == 3 && tm.prompt_ms == 12.5 && tm.predicted_n == 3 && tm.predicted_ms == 30);
+    assert_non_null(strstr(b.data, "\"predicted_per_token_ms\":10.000000"));
+    sim_buf_free(&b);
+}
+
+/* --stream-error-shape: the three shapes, byte for byte. */
+static void test_stream_error_shapes(void **state)
+{
+    (void)state;
+    sim_buf b = {0};
+    assert_int_equal(sim_api_event_error(&b, SIM_ERR_SHAPE_OBJECT), 0);
+    const char *obj = "data: {\"error\":{\"object\":\"error\",\"message\":\"Injected fault";
+    assert_true(strncmp(b.data, obj, strlen(obj)) == 0);
+    chunk_info ci = scan_event(&b);
+    assert_true(ci.has_error && ci.error_code == 500);
+    sim_buf_reset(&b);
+    assert_int_equal(sim_api_event_error(&b, SIM_ERR_SHAPE_EVENT), 0);
+    assert_true(strncmp(b.data, "event: error\ndata: {", strlen("event: error\ndata: {")) == 0);
+    sim_buf_reset(&b);
+    assert_int_equal(sim_api_event_error(&b, SIM_ERR_SHAPE_FIELD), 0);
+    assert_true(strncmp(b.data, "error: {\"message\":", strlen("error: {\"message\":")) == 0);
+    assert_true(b.len > 2 && memcmp(b.data + b.len - 2, "\n\n", 2) == 0);
+    sim_buf_free(&b);
+}
+
 static void test_buf_cap(void **state)
 {
     (void)state;
@@ -133,7 +223,8 @@ int main(void)
         cmocka_unit_test(test_parse_ok),
         cmocka_unit_test(test_parse_errors),     cmocka_unit_test(test_error_body),
         cmocka_unit_test(test_chat_events_exact), cmocka_unit_test(test_completion_full_body),
-        cmocka_unit_test(test_buf_cap),
+        cmocka_unit_test(test_buf_cap),           cmocka_unit_test(test_stream_shapes),
+        cmocka_unit_test(test_stream_error_shapes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

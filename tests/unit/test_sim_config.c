@@ -63,6 +63,38 @@ static void test_values(void **state)
     assert_int_equal(c.error_style, 1);
 }
 
+/* The stream-shape modes (docs/simulator.md "Stream shapes"): flags take no value. */
+static void test_stream_shapes(void **state)
+{
+    (void)state;
+    char *none[] = {"sim", NULL};
+    sim_config c;
+    assert_int_equal(parse(&c, 1, none), SIM_CONFIG_RUN);
+    assert_true(!c.no_done && !c.usage_on_finish && !c.cumulative_message && !c.timings && !c.no_continuous_usage);
+    assert_string_equal(c.content_shape, "string");
+    assert_string_equal(c.stream_error_shape, "object");
+    assert_true(c.stream_error_rate == 0);
+    assert_null(c.finish_reason);
+    char *argv[] = {"sim", "--no-done", "--usage-on-finish", "--content-shape", "thinking-parts",
+                    "--cumulative-message", "--stream-error-rate", "0.5", "--stream-error-shape", "field",
+                    "--timings", "--finish-reason", "content_filter", "--no-continuous-usage", NULL};
+    assert_int_equal(parse(&c, 14, argv), SIM_CONFIG_RUN);
+    assert_true(c.no_done && c.usage_on_finish && c.cumulative_message && c.timings && c.no_continuous_usage);
+    assert_string_equal(c.content_shape, "thinking-parts");
+    assert_string_equal(c.stream_error_shape, "field");
+    assert_true(c.stream_error_rate == 0.5);
+    assert_string_equal(c.finish_reason, "content_filter");
+    const char *bad[][3] = {{"--content-shape", "xml", NULL}, {"--stream-error-shape", "header", NULL},
+                            {"--stream-error-rate", "2", NULL}, {"--finish-reason", "a\"b", NULL}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *a[] = {"sim", (char *)bad[i][0], (char *)bad[i][1], NULL};
+        assert_int_equal(parse(&c, 3, a), LL_EUSAGE);
+    }
+    /* A flag given a value is an unexpected argument. */
+    char *extra[] = {"sim", "--no-done", "1", NULL};
+    assert_int_equal(parse(&c, 3, extra), LL_EUSAGE);
+}
+
 static void test_usage_errors(void **state)
 {
     (void)state;
@@ -83,6 +115,6 @@ static void test_usage_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_defaults), cmocka_unit_test(test_values),
-                                       cmocka_unit_test(test_usage_errors)};
+                                       cmocka_unit_test(test_usage_errors), cmocka_unit_test(test_stream_shapes)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,7 +24,8 @@
 static const char *const fixtures[] = {
     "vllm_chat", "vllm_chat_continuous_usage", "vllm_reasoning", "vllm_completions",
     "vllm_error_midstream", "llamacpp_chat", "tgi_chat", "ollama_chat", "openai_tools",
-    "openai_responses", "edge_crlf",
+    "openai_responses", "edge_crlf", "openai_refusal", "mistral_thinking", "perplexity_message",
+    "stream_errors",
 };
 #define NFIX (sizeof fixtures / sizeof fixtures[0])
 
@@ -114,7 +115,8 @@ static int collect_cb(void *ud, const sse_event *ev)
         c->direct++;
     if (ev->type)
         collect_put(c, ev->type, ev->type_len);
-    collect_put(c, ev->done ? "\t1\t" : "\t0\t", 3);
+    assert_false(ev->done && ev->error);
+    collect_put(c, ev->error ? "\tE\t" : ev->done ? "\t1\t" : "\t0\t", 3);
     for (size_t i = 0; i < ev->data_len; i++) {
         char ch = ev->data[i];
         if (ch == '\\')
@@ -429,6 +431,19 @@ static void test_done_is_exact(void **state)
     run_feeds(&f, 0);
 }
 
+/* The non-standard `error:` field: its value is data, the event is flagged and dispatched even with
+ * no data line, never counts as [DONE], and the flag does not outlive its event. */
+static void test_error_field(void **state)
+{
+    (void)state;
+    feeds f = {{"error: {\"message\":\"boom\"}\n\ndata: x\n\n"}, "\tE\t{\"message\":\"boom\"}\n\t0\tx\n"};
+    run_feeds(&f, 0);
+    feeds f2 = {{"err", "or: [DONE]\n", "\n", "event: error\ndata: plain\n\n"}, "\tE\t[DONE]\nerror\t0\tplain\n"};
+    run_feeds(&f2, 0);
+    feeds f3 = {{"data: a\nerror:b\n\nerrors: c\n\n"}, "\tE\ta\\nb\n"};
+    run_feeds(&f3, 0);
+}
+
 static void test_bom(void **state)
 {
     (void)state;
@@ -586,6 +601,7 @@ int main(void)
         cmocka_unit_test(test_type_survives_carry_growth),
         cmocka_unit_test(test_empty_and_dataless_events),
         cmocka_unit_test(test_done_is_exact),
+        cmocka_unit_test(test_error_field),
         cmocka_unit_test(test_bom),
         cmocka_unit_test(test_oversize),
         cmocka_unit_test(test_reuse_allocates_nothing),
