@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "llmload/error.h"
+#include "llmload/secret.h"
 
 #define DISCOVER_MAX_BODY (4u << 20)
 
@@ -61,15 +62,17 @@ int discover_model(const config *cfg, char **model, char *err, size_t errlen)
     body b = {0};
     struct curl_slist *hdrs = NULL, *t;
     char *auth = NULL;
-    size_t ulen = strlen(cfg->target) + 16;
+    size_t ulen = strlen(cfg->target) + sizeof "/v1/models" + 1;
     char *url = malloc(ulen);
+    char shown[512]; /* the target as messages show it: credentials redacted */
     CURL *h = curl_easy_init();
     if (!url || !h) {
         snprintf(err, errlen, "out of memory");
         rc = LL_ENOMEM;
         goto out;
     }
-    snprintf(url, ulen, "%s/v1/models", cfg->target);
+    config_target_url(cfg->target, "/v1/models", url, ulen);
+    config_redact_url(cfg->target, shown, sizeof shown);
     if (cfg->api_key && cfg->api_key[0]) {
         size_t n = strlen(cfg->api_key) + 32;
         if (!(auth = malloc(n))) {
@@ -119,18 +122,18 @@ int discover_model(const config *cfg, char **model, char *err, size_t errlen)
         const char *why = curl_err[0] ? curl_err : curl_easy_strerror(res);
         if (res == CURLE_OPERATION_TIMEDOUT)
             snprintf(err, errlen, "cannot reach target %s: no answer to GET /v1/models within --connect-timeout %gs",
-                     cfg->target, cfg->connect_timeout_s);
+                     shown, cfg->connect_timeout_s);
         else if (res == CURLE_PEER_FAILED_VERIFICATION || res == CURLE_SSL_CACERT_BADFILE)
             snprintf(err, errlen, "cannot reach target %s: TLS certificate check failed (%s): trust its CA with --ca-cert FILE, or skip the check with --insecure",
-                     cfg->target, why);
+                     shown, why);
         else
-            snprintf(err, errlen, "cannot reach target %s: %s", cfg->target, why);
+            snprintf(err, errlen, "cannot reach target %s: %s", shown, why);
         rc = LL_ECONNECT;
         goto out;
     }
     if (status == 401 || status == 403) {
         snprintf(err, errlen, "target %s refused the request to /v1/models with HTTP %ld: check the API key (--api-key-env)",
-                 cfg->target, status);
+                 shown, status);
         rc = LL_EPROTO;
         goto out;
     }
@@ -140,14 +143,40 @@ int discover_model(const config *cfg, char **model, char *err, size_t errlen)
             rc = LL_ENOMEM;
         goto out;
     }
-    if (status != 200 || !b.data) {
-        snprintf(err, errlen, "target %s: GET /v1/models answered HTTP %ld; name the model with --model", cfg->target,
-                 status);
+    /* Only a server that answered 404 (no /v1/models at all) or listed nothing usable is helped
+     * by naming the model; a 5xx or another status is the server's problem, not the model's. */
+    if (status == 404) {
+        config_redact_url(url, shown, sizeof shown);
+        snprintf(err, errlen, "target: GET %s answered HTTP 404: check the target's path, or name the model with --model if the server has no /v1/models",
+                 shown);
+        rc = LL_EPROTO;
+        goto out;
+    }
+    if (status != 200) {
+        config_redact_url(url, shown, sizeof shown);
+        snprintf(err, errlen, "target: GET %s answered HTTP %ld%s%.160s", shown, status, b.data ? ": " : "",
+                 b.data ? b.data : "");
+        for (char *p = err; *p; p++) /* the server's body on one line */
+            if ((unsigned char)*p < 0x20)
+                *p = ' ';
+        /* A server may quote the request's headers back: never print the key. */
+        secret_set *secrets = NULL;
+        if (secret_set_create(&secrets, cfg) != 0) {
+            snprintf(err, errlen, "target: GET %s answered HTTP %ld", shown, status);
+        } else {
+            secret_redact(secrets, err, errlen);
+            secret_set_destroy(secrets);
+        }
+        rc = LL_EPROTO;
+        goto out;
+    }
+    if (!b.data) {
+        snprintf(err, errlen, "target %s: GET /v1/models answered an empty body; name the model with --model", shown);
         rc = LL_EPROTO;
         goto out;
     }
     if (!(*model = first_model_id(b.data))) {
-        snprintf(err, errlen, "target %s: /v1/models lists no model id; name the model with --model", cfg->target);
+        snprintf(err, errlen, "target %s: /v1/models lists no model id; name the model with --model", shown);
         rc = LL_EPROTO;
     }
 out:
