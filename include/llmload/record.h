@@ -67,6 +67,7 @@ typedef struct record {
     uint8_t measured;             /* inside the measured window (set by the aggregator) */
     uint8_t new_connection;       /* had to open a connection (0: reused a kept-alive one) */
     uint32_t error_ref;           /* 1-based index of its message in the log (0: none) */
+    uint64_t connect_ns;          /* TCP connect of its new connection; 0 when reused or failed */
 } record;
 
 /* Error messages are kept beside the records, not in them: only failed requests have one, and a
