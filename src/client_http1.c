@@ -41,6 +41,15 @@
 
 #define HTTP1_RXBUF (64 * 1024) /* one read; bigger than a burst of events, shared by all slots */
 #define HTTP1_MAX_ADDRS 8         /* addresses of the target's name tried in order */
+/* A connect not done after RESYN (doubling per try) most likely lost its SYN to a full listen
+ * queue, and the kernel would resend it only after 1 s, then 3 s: a fresh socket asks again
+ * sooner. RESYN is 4x the usual connect time seen (so a far server is not asked twice for one
+ * slow answer), between 10 ms and 1 s, and 100 ms until a connect has been timed. A 10 ms timer
+ * looks while connects are out. */
+#define HTTP1_RESYN_MIN_MS 10
+#define HTTP1_RESYN_MAX_MS 1000
+#define HTTP1_RESYN_FIRST_MS 100
+#define HTTP1_RESYN_TICK_MS 10
 
 enum conn_state { CONN_CONNECTING, CONN_IDLE, CONN_BUSY, CONN_CLOSING };
 
@@ -54,6 +63,7 @@ struct client__conn {
     int events;             /* what the poll watches now */
     uint64_t connect_start_ns;
     size_t addr;            /* index in http1_state.addrs of the address it connects to */
+    unsigned resyns;        /* connects to this address abandoned for a fresh SYN so far */
     struct iovec out[3];    /* the part of the request not yet written */
     int n_out;
 };
@@ -73,6 +83,9 @@ typedef struct http1_state {
     char *rxbuf;
     http_parser_settings settings;
     uint64_t connect_timeout_ns;
+    uint64_t connect_est_ns; /* moving average of first-SYN connect times (0: none yet) */
+    uv_timer_t resyn;        /* runs while connects are out (resyn_scan) */
+    int resyn_open;
     uv_timer_t defer;  /* reports failures found inside client_start, one loop turn later */
     int defer_open;
     client__slot *deferred; /* slots waiting for it (defer_next) */
@@ -83,13 +96,19 @@ static void send_request(client *c, client__slot *s);
 
 /* Every state change goes through here, so that the count of connecting ones stays exact: the
  * connect gate's limit and the timeout scan (which runs only while some are connecting) use it. */
+static void on_resyn(uv_timer_t *t);
+
 static void conn_set_state(client__conn *k, enum conn_state to)
 {
     client__gate *g = &k->c->gate;
-    if (k->state == CONN_CONNECTING && to != CONN_CONNECTING)
-        g->connecting--;
-    else if (k->state != CONN_CONNECTING && to == CONN_CONNECTING)
-        g->connecting++;
+    http1_state *st = k->c->tp_state;
+    if (k->state == CONN_CONNECTING && to != CONN_CONNECTING) {
+        if (--g->connecting == 0 && st->resyn_open)
+            uv_timer_stop(&st->resyn);
+    } else if (k->state != CONN_CONNECTING && to == CONN_CONNECTING) {
+        if (g->connecting++ == 0 && st->resyn_open && !k->c->closing)
+            uv_timer_start(&st->resyn, on_resyn, HTTP1_RESYN_TICK_MS, HTTP1_RESYN_TICK_MS);
+    }
     k->state = to;
 }
 
@@ -426,7 +445,11 @@ static void on_connected(client *c, client__conn *k, client__slot *s)
         return;
     }
     st->pref = k->addr;
-    s->rec.connect_ns = c->stamp_ns > s->connect_first_ns ? c->stamp_ns - s->connect_first_ns : 0;
+    s->rec.connect_ns = c->stamp_ns > s->connect_first_ns ? c->stamp_ns - s->connect_first_ns : 1;
+    if (k->resyns == 0 && c->stamp_ns > k->connect_start_ns) {
+        uint64_t t = c->stamp_ns - k->connect_start_ns;
+        st->connect_est_ns = st->connect_est_ns ? (st->connect_est_ns * 7 + t) / 8 : t;
+    }
     send_request(c, s);
     /* After the send, so that starting the next connects does not delay this request. */
     client__gate_done(c, 1);
@@ -571,6 +594,16 @@ static void http1_release(client *c, client__slot *s)
         conn_close(s->conn);
 }
 
+static uint64_t resyn_ns(const http1_state *st, unsigned tries)
+{
+    uint64_t base = st->connect_est_ns ? st->connect_est_ns * 4 : HTTP1_RESYN_FIRST_MS * CLOCK_NS_PER_MS;
+    if (base < HTTP1_RESYN_MIN_MS * CLOCK_NS_PER_MS)
+        base = HTTP1_RESYN_MIN_MS * CLOCK_NS_PER_MS;
+    if (base > HTTP1_RESYN_MAX_MS * CLOCK_NS_PER_MS)
+        base = HTTP1_RESYN_MAX_MS * CLOCK_NS_PER_MS;
+    return base << (tries < 10 ? tries : 10);
+}
+
 static void http1_check_timeouts(client *c, uint64_t now_ns)
 {
     http1_state *st = c->tp_state;
@@ -581,13 +614,32 @@ static void http1_check_timeouts(client *c, uint64_t now_ns)
         client__conn *k = s->conn;
         if (!s->active || !k || k->state != CONN_CONNECTING)
             continue;
-        if (now_ns > k->connect_start_ns && now_ns - k->connect_start_ns > st->connect_timeout_ns) {
+        uint64_t age = now_ns > k->connect_start_ns ? now_ns - k->connect_start_ns : 0;
+        if (age > st->connect_timeout_ns) {
             char why[400];
             snprintf(why, sizeof why, "connect to %s timed out after %g s", st->addrs[k->addr].label,
                      c->cfg->connect_timeout_s);
             connect_failed(c, k, s, why);
+        } else if (age > resyn_ns(st, k->resyns)) {
+            /* The same address again on a fresh socket; the connect keeps its start time, so the
+             * timeout and connect_ms still count from the first SYN. */
+            uint64_t start = k->connect_start_ns;
+            unsigned resyns = k->resyns + 1;
+            conn_close(k);
+            connect_addr(c, s);
+            if (s->conn && s->conn->state == CONN_CONNECTING) {
+                s->conn->connect_start_ns = start;
+                s->conn->resyns = resyns;
+            }
         }
     }
+}
+
+static void on_resyn(uv_timer_t *t)
+{
+    client *c = t->data;
+    c->stamp_ns = clock_now_ns();
+    http1_check_timeouts(c, c->stamp_ns);
 }
 
 /* The host, port and request target (path and query) of the URL requests go to: the target as
@@ -792,6 +844,12 @@ static int http1_create(client *c, char *err, size_t errlen)
     }
     st->defer.data = c;
     st->defer_open = 1;
+    if (uv_timer_init(c->loop, &st->resyn) != 0) {
+        snprintf(err, errlen, "libuv: cannot create a timer");
+        return LL_ELIB;
+    }
+    st->resyn.data = c;
+    st->resyn_open = 1;
     /* Connects paced through the gate; it may start them from inside this transport's callbacks. */
     if (client__gate_init(c, CLIENT__GATE_CONNECTING, 1) != 0) {
         snprintf(err, errlen, "libuv: cannot create a timer");
@@ -812,6 +870,11 @@ static void http1_close(client *c)
         uv_timer_stop(&st->defer);
         uv_close((uv_handle_t *)&st->defer, NULL);
         st->defer_open = 0;
+    }
+    if (st->resyn_open) {
+        uv_timer_stop(&st->resyn);
+        uv_close((uv_handle_t *)&st->resyn, NULL);
+        st->resyn_open = 0;
     }
 }
 

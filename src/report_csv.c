@@ -177,7 +177,7 @@ int report_write_requests_csv(const bench_result *results, size_t n, uint64_t t0
     static const char *const status_names[] = {"ok", "error", "incomplete"};
     fputs("benchmark,request_id,scheduled_s,sent_s,schedule_lag_ms,ttfb_ms,ttft_ms,ttfot_ms,tpot_ms,itl_mean_ms,"
           "itl_max_ms,e2e_ms,prompt_tokens,output_tokens,token_events,max_tokens,measured,http_status,status,"
-          "error_kind,error\n",
+          "error_kind,error,connect_ms\n",
           f);
     for (size_t bi = 0; bi < n; bi++) {
         const bench_result *res = &results[bi];
@@ -210,6 +210,9 @@ int report_write_requests_csv(const bench_result *results, size_t n, uint64_t t0
             fprintf(f, ",%s,%s,", status_names[r->status < 3 ? r->status : 1],
                     r->status == RECORD_ERROR ? record_error_kind_name(r->error_kind) : "");
             put_text(f, record_log_error(&res->records, r));
+            fputc(',', f);
+            if (r->connect_ns)
+                put_ns(f, r->connect_ns, 1000000);
             fputc('\n', f);
         }
     }

@@ -210,6 +210,7 @@ static void add_benchmark(jb *b, cJSON *arr, const bench_summary *s, const bench
         add_num(b, m, "output_tokens_mean", r6(s->output_tokens.mean));
         add_num(b, m, "tokens_per_event", r6(s->tokens_per_event));
         add_str(b, m, "output_tokens_source", s->output_tokens_source);
+        add_summary(b, m, "connect_ms", &s->connect);
     }
 
     cJSON *ts = add_arr(b, o, "timeseries");

@@ -64,6 +64,7 @@ typedef struct bench_summary {
     uint64_t connections_opened; /* by every request of the benchmark, warmup included */
     int client_bound;
     char client_bound_reason[96];
+    stats_summary connect;       /* ms: TCP connects of measured requests that opened one */
 } bench_summary;
 
 /* Fills out from res. Marks res's records' `measured` flag. 0 or LL_ENOMEM.

@@ -52,6 +52,8 @@ static const opt_def opts[] = {
     {"stall-seconds", K_DBL, OFF(stall_seconds), 0, 1e7, "300", "S", "how long a stalled stream is held open"},
     {"api-key", K_STR, OFF(api_key), 0, 0, NULL, "KEY", "require Authorization: Bearer KEY or X-API-Key: KEY"},
     {"max-body-bytes", K_U64, OFF(max_body_bytes), 1, 1e12, "4194304", "N", "request body limit (413 beyond)"},
+    {"listen-backlog", K_U32, OFF(listen_backlog), 1, 65535, "4096", "N",
+     "listen queue length (llama-server's is 5: connects beyond it wait for SYN retransmits)"},
     {"help", K_HELP, 0, 0, 0, NULL, NULL, "print this help and exit"},
 };
 #undef OFF

@@ -26,6 +26,7 @@ typedef struct sim_config {
     double error_rate, rate_limit_rate, disconnect_rate, malformed_rate, stall_rate;
     double stall_seconds;
     uint64_t max_body_bytes;
+    uint32_t listen_backlog;    /* listen(2) backlog */
 } sim_config;
 
 enum { SIM_CONFIG_RUN = 0, SIM_CONFIG_HELP = 1 };
