@@ -115,8 +115,10 @@ int client__gate_enter(client *c, client__slot *s)
         g->head = s;
     g->tail = s;
     g->queued++;
-    if (!g->streak && !g->probing && (!g->max_connecting || g->connecting < g->max_connecting))
-        arm(c, 0);
+    /* The timer only ever aims at open_at_ns (now, a backoff's end, or a round's deadline), so
+     * arming it again is harmless; without it a lone queued request would wait for a connect
+     * outcome that never comes. */
+    arm(c, g->open_at_ns);
     return 0;
 }
 

@@ -100,11 +100,11 @@ class StandIn:
                     c.sendall(b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\n"
                               b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(b), b))
                 else:
+                    if self.mode == "gone":
+                        self.ls.close()  # before the answer: no later connect can be accepted
                     b = json.dumps({"object": "list", "data": [{"id": "stand-in"}]}).encode()
                     c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
                               b"Connection: close\r\n\r\n%s" % (len(b), b))
-                    if self.mode == "gone":
-                        self.ls.close()
                 return
             if self.mode == "echo":
                 # The credentials first, so that they fall inside the stored message's length.
