@@ -26,17 +26,17 @@ static uint64_t backoff_ns(unsigned streak)
 
 static void pop(client__gate *g, client__slot *s)
 {
-    client__slot **pp = &g->head, *prev = NULL;
-    while (*pp && *pp != s) {
-        prev = *pp;
-        pp = &(*pp)->gate_next;
-    }
-    if (!*pp)
+    if (!s->gate_queued)
         return;
-    *pp = s->gate_next;
-    if (g->tail == s)
-        g->tail = prev;
-    s->gate_next = NULL;
+    if (s->gate_prev)
+        s->gate_prev->gate_next = s->gate_next;
+    else
+        g->head = s->gate_next;
+    if (s->gate_next)
+        s->gate_next->gate_prev = s->gate_prev;
+    else
+        g->tail = s->gate_prev;
+    s->gate_next = s->gate_prev = NULL;
     s->gate_queued = 0;
     g->queued--;
 }
@@ -109,6 +109,7 @@ int client__gate_enter(client *c, client__slot *s)
     s->gate_queued = 1;
     s->gate_since_ns = clock_now_ns();
     s->gate_next = NULL;
+    s->gate_prev = g->tail;
     if (g->tail)
         g->tail->gate_next = s;
     else

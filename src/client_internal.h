@@ -73,7 +73,7 @@ typedef struct client__slot {
     /* connect gate (client_gate.c) */
     int gate_queued;          /* waiting on the gate's queue for its turn to connect */
     uint64_t gate_since_ns;   /* when it started waiting */
-    struct client__slot *gate_next;
+    struct client__slot *gate_next, *gate_prev; /* the queue is doubly linked: leaving is O(1) */
     /* built-in transport: one connect attempt over the target's addresses, in order */
     size_t addrs_tried;       /* addresses this attempt has already failed on */
     uint64_t connect_first_ns; /* the attempt's first connect() */
