@@ -84,7 +84,7 @@ typedef struct http1_state {
     http_parser_settings settings;
     uint64_t connect_timeout_ns;
     uint64_t connect_est_ns; /* moving average of first-SYN connect times (0: none yet) */
-    uv_timer_t resyn;        /* runs while connects are out (resyn_scan) */
+    uv_timer_t resyn;        /* runs http1_check_timeouts every 10 ms while connects are out */
     int resyn_open;
     uv_timer_t defer;  /* reports failures found inside client_start, one loop turn later */
     int defer_open;
