@@ -108,6 +108,30 @@ static int build_series(const bench_result *res, bench_summary *out)
     return 0;
 }
 
+/* connect_ms: the connects measured requests made (a reused connection has none), apart from
+ * every server time, which counts from the send after them. */
+static int connect_summary(const bench_result *res, stats_summary *out)
+{
+    size_t n = 0;
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < res->records.len; i++)
+        n += res->records.items[i].measured && res->records.items[i].connect_us > 0;
+    if (!n)
+        return 0;
+    double *v = malloc(n * sizeof *v);
+    if (!v)
+        return LL_ENOMEM;
+    n = 0;
+    for (size_t i = 0; i < res->records.len; i++) {
+        const record *r = &res->records.items[i];
+        if (r->measured && r->connect_us > 0)
+            v[n++] = (double)r->connect_us / 1e3;
+    }
+    int rc = stats_summarize(v, n, out);
+    free(v);
+    return rc;
+}
+
 static int summarize_vec(double *v, size_t n, stats_summary *s)
 {
     return stats_summarize(v, n, s);
@@ -269,6 +293,8 @@ int aggregate_bench(bench_result *res, bench_summary *out)
                  "schedule lag p99 %.1f ms (every slot busy or the loop late)", out->schedule_lag.p99);
     }
     rc = build_series(res, out);
+    if (rc == 0)
+        rc = connect_summary(res, &out->connect);
 out:
     for (size_t i = 0; i < 16; i++)
         free(v[i]);

@@ -283,8 +283,12 @@ void client__finish(client *c, client__slot *s, record_status status, int kind, 
         if (kind != RECORD_ERR_NONE)
             status = RECORD_ERROR;
     }
-    if (s->errbuf_len)
+    if (s->errbuf_len) {
+        /* The whole body first: a secret cut by the message's length limit would show in part. */
+        s->errbuf[s->errbuf_len] = '\0';
+        s->errbuf_len = secret_redact(c->secrets, s->errbuf, sizeof s->errbuf);
         copy_error_text(s->error_msg, s->errbuf, s->errbuf_len);
+    }
     if (status == RECORD_ERROR && !s->error_msg[0]) {
         /* Every failure gets a line for first_errors, even when the server said nothing. */
         char text[128];
@@ -311,6 +315,8 @@ void client__finish(client *c, client__slot *s, record_status status, int kind, 
     if (status == RECORD_OK && c->cfg->ignore_eos && s->rec.max_tokens > 0 &&
         s->rec.output_tokens < s->rec.max_tokens)
         s->rec.short_output = 1;
+    if (s->error_msg[0])
+        secret_redact(c->secrets, s->error_msg, sizeof s->error_msg);
     r = s->rec;
     /* Out of the slot before it is freed: the callback may start the next request in it. */
     memcpy(msg, s->error_msg, sizeof msg);
@@ -344,7 +350,8 @@ int client_create(client **out, uv_loop_t *loop, const client_options *opt, char
         snprintf(err, errlen, "out of memory for %zu request slots", c->n_slots);
         goto fail;
     }
-    if ((rc = request_template_create(&c->tmpl, opt->cfg, opt->model)) != 0) {
+    if ((rc = secret_set_create(&c->secrets, opt->cfg)) != 0 ||
+        (rc = request_template_create(&c->tmpl, opt->cfg, opt->model)) != 0) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -436,6 +443,7 @@ void client_check_timeouts(client *c, uint64_t now_ns)
     uint64_t req_to = (uint64_t)(c->cfg->request_timeout_s * 1e9);
     uint64_t stream_to = (uint64_t)(c->cfg->stream_timeout_s * 1e9);
     c->stamp_ns = now_ns;
+    client__gate_check(c, now_ns);
     c->tp->check_timeouts(c, now_ns);
     /* One dense array is scanned, not every slot: with 10,000 streams in flight, touching each
      * slot every tick stalled the loop for milliseconds (and the stamps of the reads behind it). */
@@ -475,6 +483,7 @@ void client_close(client *c)
         return;
     c->closing = 1;
     c->tp->close(c);
+    client__gate_close(c);
 }
 
 void client_free(client *c)
@@ -491,5 +500,6 @@ void client_free(client *c)
     free(c->slots);
     free(c->next_look);
     request_template_destroy(c->tmpl);
+    secret_set_destroy(c->secrets);
     free(c);
 }

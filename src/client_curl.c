@@ -117,6 +117,7 @@ static int on_prereq(void *ud, char *conn_primary_ip, char *conn_local_ip, int c
      * received and sends the request again on a new one (the server saw it twice, or not). */
     if (s->curl_sends++ > 0)
         s->rec.resent = RECORD_RESEND_PEER_CLOSED;
+    client__gate_done(s->owner, 1); /* the server is reachable: a backing-off gate opens */
     return CURL_PREREQFUNC_OK;
 }
 
@@ -171,8 +172,16 @@ static void curl_release(client *c, client__slot *s)
 {
     curl_state *cs = c->tp_state;
     long connects = 0;
-    if (curl_easy_getinfo(s->easy, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK && connects > 0)
+    curl_off_t connect_us = 0;
+    if (s->gate_queued) { /* never added to the multi handle */
+        client__gate_leave(c, s);
+        return;
+    }
+    if (curl_easy_getinfo(s->easy, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK && connects > 0) {
         s->rec.new_connection = 1;
+        if (curl_easy_getinfo(s->easy, CURLINFO_CONNECT_TIME_T, &connect_us) == CURLE_OK && connect_us > 0)
+            s->rec.connect_us = connect_us > UINT32_MAX ? UINT32_MAX : (uint32_t)connect_us;
+    }
     curl_multi_remove_handle(s->group->multi, s->easy);
     if (s->curl_sends > 1) {
         renew_handle(s);
@@ -197,14 +206,17 @@ static void drain_messages(client__group *g)
             continue;
         /* msg points into curl's memory and is invalid after remove_handle: copy the result. */
         CURLcode res = msg->data.result;
-        if (res == CURLE_OK)
+        if (res == CURLE_OK) {
             client__finish(c, s, RECORD_OK, RECORD_ERR_NONE, NULL);
-        else if (classify_curl(res, s) == RECORD_ERR_OVERSIZE && !s->curl_err[0])
-            client__finish(c, s, RECORD_OK, RECORD_ERR_OVERSIZE,
-                           "a response header past curl's 100 KiB cap (curl: Out of memory)");
-        else
-            client__finish(c, s, RECORD_OK, classify_curl(res, s),
-                           s->curl_err[0] ? s->curl_err : curl_easy_strerror(res));
+        } else {
+            int kind = classify_curl(res, s);
+            if (kind == RECORD_ERR_CONNECT)
+                client__gate_done(c, 0); /* backs off new transfers (client_gate.c) */
+            if (kind == RECORD_ERR_OVERSIZE && !s->curl_err[0])
+                client__finish(c, s, RECORD_OK, kind, "a response header past curl's 100 KiB cap (curl: Out of memory)");
+            else
+                client__finish(c, s, RECORD_OK, kind, s->curl_err[0] ? s->curl_err : curl_easy_strerror(res));
+        }
     }
 }
 
@@ -436,12 +448,14 @@ static int curl_create(client *c, char *err, size_t errlen)
     c->tp_state = cs;
     snprintf(cs->user_agent, sizeof cs->user_agent, "llmload/%s", version_string());
     const char *path = request_path(c->cfg->api);
-    size_t ulen = strlen(c->cfg->target) + strlen(path) + 1;
+    size_t ulen = strlen(c->cfg->target) + strlen(path) + 2;
     if (!(cs->url = malloc(ulen))) {
         snprintf(err, errlen, "out of memory");
         return LL_ENOMEM;
     }
-    snprintf(cs->url, ulen, "%s%s", c->cfg->target, path);
+    /* A trailing /v1 and the query string (Azure's api-version) follow the one rule for every
+     * request and probe. */
+    config_target_url(c->cfg->target, path, cs->url, ulen);
     if ((rc = build_headers(c, err, errlen)) != 0)
         return rc;
     cs->n_groups = (c->n_slots + CURL_GROUP_SLOTS - 1) / CURL_GROUP_SLOTS;
@@ -484,6 +498,13 @@ static int curl_create(client *c, char *err, size_t errlen)
         g->timer_open = 1;
         g->timer.data = g;
     }
+    /* No limit on connects outstanding (curl opens them, and whether a transfer needs one is
+     * curl's to know), but the backoff after failed connects; added from the gate's timer only,
+     * never from inside curl's callbacks. */
+    if (client__gate_init(c, 0, 0) != 0) {
+        snprintf(err, errlen, "libuv: cannot create a timer");
+        return LL_ELIB;
+    }
     return 0;
 }
 
@@ -495,10 +516,18 @@ static int curl_start(client *c, client__slot *s)
     if (cs->no_reuse && curl_easy_setopt(s->easy, CURLOPT_FORBID_REUSE, 1L) != CURLE_OK)
         return LL_ELIB;
     if (curl_easy_setopt(s->easy, CURLOPT_POSTFIELDS, s->body) != CURLE_OK ||
-        curl_easy_setopt(s->easy, CURLOPT_POSTFIELDSIZE, (long)s->body_len) != CURLE_OK ||
-        curl_multi_add_handle(s->group->multi, s->easy) != CURLM_OK)
+        curl_easy_setopt(s->easy, CURLOPT_POSTFIELDSIZE, (long)s->body_len) != CURLE_OK)
         return LL_ELIB;
-    return 0;
+    if (!client__gate_enter(c, s))
+        return 0; /* backing off after failed connects: curl_gate_go adds it later */
+    return curl_multi_add_handle(s->group->multi, s->easy) == CURLM_OK ? 0 : LL_ELIB;
+}
+
+static void curl_gate_go(client *c, client__slot *s)
+{
+    c->stamp_ns = clock_now_ns();
+    if (curl_multi_add_handle(s->group->multi, s->easy) != CURLM_OK)
+        client__finish(c, s, RECORD_OK, RECORD_ERR_OTHER, "curl: cannot add the transfer");
 }
 
 /* curl enforces CURLOPT_CONNECTTIMEOUT_MS itself. */
@@ -557,4 +586,5 @@ const client__transport client__curl = {
     .check_timeouts = curl_check_timeouts,
     .close = curl_close,
     .free = curl_transport_free,
+    .gate_go = curl_gate_go,
 };

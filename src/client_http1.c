@@ -21,6 +21,7 @@
  * called from inside client_start (a failure found there is reported from the defer timer).
  */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -39,6 +40,16 @@
 #include "llmload/version.h"
 
 #define HTTP1_RXBUF (64 * 1024) /* one read; bigger than a burst of events, shared by all slots */
+#define HTTP1_MAX_ADDRS 8         /* addresses of the target's name tried in order */
+/* A connect not done after RESYN (doubling per try) most likely lost its SYN to a full listen
+ * queue, and the kernel would resend it only after 1 s, then 3 s: a fresh socket asks again
+ * sooner. RESYN is 4x the usual connect time seen (so a far server is not asked twice for one
+ * slow answer), between 10 ms and 1 s, and 100 ms until a connect has been timed. A 10 ms timer
+ * looks while connects are out. */
+#define HTTP1_RESYN_MIN_MS 10
+#define HTTP1_RESYN_MAX_MS 1000
+#define HTTP1_RESYN_FIRST_MS 100
+#define HTTP1_RESYN_TICK_MS 10
 
 enum conn_state { CONN_CONNECTING, CONN_IDLE, CONN_BUSY, CONN_CLOSING };
 
@@ -51,20 +62,30 @@ struct client__conn {
     int reused;             /* has carried a request before the current one */
     int events;             /* what the poll watches now */
     uint64_t connect_start_ns;
+    size_t addr;            /* index in http1_state.addrs of the address it connects to */
+    unsigned resyns;        /* connects to this address abandoned for a fresh SYN so far */
     struct iovec out[3];    /* the part of the request not yet written */
     int n_out;
 };
 
+typedef struct http1_addr {
+    struct sockaddr_storage sa;
+    socklen_t len;
+    char label[340]; /* for messages: "127.0.0.1:8000", or "localhost:8000 ([::1]:8000)" */
+} http1_addr;
+
 typedef struct http1_state {
-    struct sockaddr_storage addr;
-    char host_port[300]; /* for messages: "127.0.0.1:8000" */
+    http1_addr addrs[HTTP1_MAX_ADDRS]; /* what the target's name resolved to, in getaddrinfo's order */
+    size_t n_addrs;
+    size_t pref;         /* the address the last successful connect used: tried first */
     char *head;          /* request line and fixed headers, up to "Content-Length: " */
     size_t head_len;
     char *rxbuf;
     http_parser_settings settings;
     uint64_t connect_timeout_ns;
-    size_t connecting; /* connections in CONN_CONNECTING: the timeout scan runs only when > 0 */
-    socklen_t addr_len;
+    uint64_t connect_est_ns; /* moving average of first-SYN connect times (0: none yet) */
+    uv_timer_t resyn;        /* runs http1_check_timeouts every 10 ms while connects are out */
+    int resyn_open;
     uv_timer_t defer;  /* reports failures found inside client_start, one loop turn later */
     int defer_open;
     client__slot *deferred; /* slots waiting for it (defer_next) */
@@ -83,14 +104,21 @@ typedef struct http1_state {
 static void conn_close(client__conn *k);
 static void send_request(client *c, client__slot *s);
 
-/* Every state change goes through here, so that the count of connecting ones stays exact. */
+/* Every state change goes through here, so that the count of connecting ones stays exact: the
+ * connect gate's limit and the timeout scan (which runs only while some are connecting) use it. */
+static void on_resyn(uv_timer_t *t);
+
 static void conn_set_state(client__conn *k, enum conn_state to)
 {
+    client__gate *g = &k->c->gate;
     http1_state *st = k->c->tp_state;
-    if (k->state == CONN_CONNECTING && to != CONN_CONNECTING)
-        st->connecting--;
-    else if (k->state != CONN_CONNECTING && to == CONN_CONNECTING)
-        st->connecting++;
+    if (k->state == CONN_CONNECTING && to != CONN_CONNECTING) {
+        if (--g->connecting == 0 && st->resyn_open)
+            uv_timer_stop(&st->resyn);
+    } else if (k->state != CONN_CONNECTING && to == CONN_CONNECTING) {
+        if (g->connecting++ == 0 && st->resyn_open && !k->c->closing)
+            uv_timer_start(&st->resyn, on_resyn, HTTP1_RESYN_TICK_MS, HTTP1_RESYN_TICK_MS);
+    }
     k->state = to;
 }
 
@@ -454,6 +482,21 @@ static void send_request(client *c, client__slot *s)
         send_failed(c, s, k, -rc);
 }
 
+static void connect_addr(client *c, client__slot *s);
+
+/* The connect to k's address failed (why): the target's next address, or the request fails. */
+static void connect_failed(client *c, client__conn *k, client__slot *s, const char *why)
+{
+    http1_state *st = c->tp_state;
+    conn_close(k);
+    if (++s->addrs_tried < st->n_addrs) {
+        connect_addr(c, s);
+        return;
+    }
+    client__gate_done(c, 0);
+    fail_request(c, s, RECORD_ERR_CONNECT, why);
+}
+
 static void on_connected(client *c, client__conn *k, client__slot *s)
 {
     http1_state *st = c->tp_state;
@@ -463,12 +506,21 @@ static void on_connected(client *c, client__conn *k, client__slot *s)
         err = errno;
     if (err != 0) {
         char why[400];
-        snprintf(why, sizeof why, "connect to %s failed: %s", st->host_port,
+        snprintf(why, sizeof why, "connect to %s failed: %s", st->addrs[k->addr].label,
                  uv_strerror(uv_translate_sys_error(err)));
-        fail_request(c, s, RECORD_ERR_CONNECT, why);
+        connect_failed(c, k, s, why);
         return;
     }
+    st->pref = k->addr;
+    uint64_t took_us = c->stamp_ns > s->connect_first_ns ? (c->stamp_ns - s->connect_first_ns) / 1000 : 0;
+    s->rec.connect_us = took_us == 0 ? 1 : took_us > UINT32_MAX ? UINT32_MAX : (uint32_t)took_us;
+    if (k->resyns == 0 && c->stamp_ns > k->connect_start_ns) {
+        uint64_t t = c->stamp_ns - k->connect_start_ns;
+        st->connect_est_ns = st->connect_est_ns ? (st->connect_est_ns * 7 + t) / 8 : t;
+    }
     send_request(c, s);
+    /* After the send, so that starting the next connects does not delay this request. */
+    client__gate_done(c, 1);
 }
 
 static void on_io(uv_poll_t *h, int status, int events)
@@ -503,50 +555,70 @@ static void on_io(uv_poll_t *h, int status, int events)
         conn_watch(k, k->n_out ? UV_READABLE | UV_WRITABLE : UV_READABLE);
 }
 
-/* Opens a new connection for s; the request goes out once it is up. Never calls the done
- * callback itself: a failure here is deferred. Returns 0 or LL_ENOMEM. */
-static int connect_slot(client *c, client__slot *s)
+/* Opens a connection for s to the target's next untried address (the one that last worked
+ * first); the request goes out once it is up. Never calls the done callback itself: a failure
+ * here is deferred. */
+static void connect_addr(client *c, client__slot *s)
 {
     http1_state *st = c->tp_state;
     char why[400];
     int one = 1;
-    s->rec.new_connection = 1;
-    int fd = socket(st->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        /* Typically out of file descriptors: a connect failure of this request. */
-        snprintf(why, sizeof why, "connect failed: %s", uv_strerror(uv_translate_sys_error(errno)));
-        defer_failure(c, s, RECORD_ERR_CONNECT, why);
-        return 0;
+    for (;;) {
+        size_t ai = (st->pref + s->addrs_tried) % st->n_addrs;
+        const http1_addr *a = &st->addrs[ai];
+        int fd = socket(a->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            /* Typically out of file descriptors: a connect failure of this request. */
+            snprintf(why, sizeof why, "connect failed: %s", uv_strerror(uv_translate_sys_error(errno)));
+            break;
+        }
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        (void)setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one); /* else clock_now_ns() */
+        client__conn *k = calloc(1, sizeof *k);
+        if (!k) {
+            close(fd);
+            snprintf(why, sizeof why, "connect failed: out of memory");
+            break;
+        }
+        k->fd = fd;
+        k->c = c;
+        k->addr = ai;
+        if (uv_poll_init_socket(c->loop, &k->poll, fd) != 0) {
+            close(fd);
+            free(k);
+            snprintf(why, sizeof why, "connect failed: cannot watch the socket");
+            break;
+        }
+        k->poll.data = k;
+        k->s = s;
+        k->state = CONN_IDLE; /* not counted until it is connecting */
+        conn_set_state(k, CONN_CONNECTING);
+        k->connect_start_ns = clock_now_ns();
+        if (!s->connect_first_ns)
+            s->connect_first_ns = k->connect_start_ns;
+        s->conn = k;
+        int rc = connect(fd, (const struct sockaddr *)&a->sa, a->len);
+        if ((rc == 0 || errno == EINPROGRESS) && conn_watch(k, UV_WRITABLE) == 0)
+            return; /* on_io says when it is up (at once when it already is) */
+        snprintf(why, sizeof why, "connect to %s failed: %s", a->label,
+                 uv_strerror(uv_translate_sys_error(rc == 0 ? EIO : errno)));
+        conn_close(k);
+        if (++s->addrs_tried >= st->n_addrs)
+            break;
     }
-    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    (void)setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one); /* else clock_now_ns() */
-    client__conn *k = calloc(1, sizeof *k);
-    if (!k) {
-        close(fd);
-        return LL_ENOMEM;
-    }
-    k->fd = fd;
-    k->c = c;
-    if (uv_poll_init_socket(c->loop, &k->poll, fd) != 0) {
-        close(fd);
-        free(k);
-        snprintf(why, sizeof why, "connect failed: cannot watch the socket");
-        defer_failure(c, s, RECORD_ERR_CONNECT, why);
-        return 0;
-    }
-    k->poll.data = k;
-    k->s = s;
-    k->state = CONN_IDLE; /* not counted until it is connecting */
-    conn_set_state(k, CONN_CONNECTING);
-    k->connect_start_ns = clock_now_ns();
-    s->conn = k;
-    int rc = connect(fd, (const struct sockaddr *)&st->addr, st->addr_len);
-    if ((rc == 0 || errno == EINPROGRESS) && conn_watch(k, UV_WRITABLE) == 0)
-        return 0; /* on_io says when it is up (at once when it already is) */
-    snprintf(why, sizeof why, "connect to %s failed: %s", st->host_port,
-             uv_strerror(uv_translate_sys_error(rc == 0 ? EIO : errno)));
-    conn_close(k);
+    client__gate_done(c, 0);
     defer_failure(c, s, RECORD_ERR_CONNECT, why);
+}
+
+/* A new connection for s, through the connect gate (client_gate.c): now, or when the gate lets it
+ * go (http1_gate_go). Never calls the done callback itself. */
+static int connect_slot(client *c, client__slot *s)
+{
+    s->rec.new_connection = 1;
+    s->addrs_tried = 0;
+    s->connect_first_ns = 0;
+    if (client__gate_enter(c, s))
+        connect_addr(c, s);
     return 0;
 }
 
@@ -590,13 +662,36 @@ static int http1_start(client *c, client__slot *s)
     return connect_slot(c, s);
 }
 
+static void http1_gate_go(client *c, client__slot *s)
+{
+    connect_addr(c, s);
+}
+
 static void http1_release(client *c, client__slot *s)
 {
-    (void)c;
+    if (s->gate_queued) { /* never got to connect */
+        client__gate_leave(c, s);
+        return;
+    }
     s->deferred_kind = 0; /* ended another way first (cancel): nothing left to report */
+    if (s->conn && s->conn->state == CONN_CONNECTING) {
+        conn_close(s->conn);
+        client__gate_kick(c); /* its place at the gate is free */
+        return;
+    }
     /* Only a connection whose response was read to its end may carry the next request. */
     if (s->conn && s->conn->state != CONN_IDLE && s->conn->state != CONN_CLOSING)
         conn_close(s->conn);
+}
+
+static uint64_t resyn_ns(const http1_state *st, unsigned tries)
+{
+    uint64_t base = st->connect_est_ns ? st->connect_est_ns * 4 : HTTP1_RESYN_FIRST_MS * CLOCK_NS_PER_MS;
+    if (base < HTTP1_RESYN_MIN_MS * CLOCK_NS_PER_MS)
+        base = HTTP1_RESYN_MIN_MS * CLOCK_NS_PER_MS;
+    if (base > HTTP1_RESYN_MAX_MS * CLOCK_NS_PER_MS)
+        base = HTTP1_RESYN_MAX_MS * CLOCK_NS_PER_MS;
+    return base << (tries < 10 ? tries : 10);
 }
 
 static void http1_check_timeouts(client *c, uint64_t now_ns)
@@ -604,49 +699,83 @@ static void http1_check_timeouts(client *c, uint64_t now_ns)
     http1_state *st = c->tp_state;
     /* With 10,000 slots a full walk every tick costs milliseconds of loop time (cache misses):
      * only walk while some connection is being opened. */
-    for (size_t i = 0; i < c->n_slots && st->connecting > 0; i++) {
+    for (size_t i = 0; i < c->n_slots && c->gate.connecting > 0; i++) {
         client__slot *s = &c->slots[i];
         client__conn *k = s->conn;
         if (!s->active || !k || k->state != CONN_CONNECTING)
             continue;
-        if (now_ns > k->connect_start_ns && now_ns - k->connect_start_ns > st->connect_timeout_ns) {
+        uint64_t age = now_ns > k->connect_start_ns ? now_ns - k->connect_start_ns : 0;
+        if (age > st->connect_timeout_ns) {
             char why[400];
-            snprintf(why, sizeof why, "connect to %s timed out after %g s", st->host_port,
+            snprintf(why, sizeof why, "connect to %s timed out after %g s", st->addrs[k->addr].label,
                      c->cfg->connect_timeout_s);
-            fail_request(c, s, RECORD_ERR_CONNECT, why);
+            connect_failed(c, k, s, why);
+        } else if (age > resyn_ns(st, k->resyns)) {
+            /* The same address again on a fresh socket; the connect keeps its start time, so the
+             * timeout and connect_ms still count from the first SYN. */
+            uint64_t start = k->connect_start_ns;
+            unsigned resyns = k->resyns + 1;
+            conn_close(k);
+            connect_addr(c, s);
+            if (s->conn && s->conn->state == CONN_CONNECTING) {
+                s->conn->connect_start_ns = start;
+                s->conn->resyns = resyns;
+            }
         }
     }
 }
 
-/* The target's host, port and path from its URL (curl's parser, the one the rest of llmload
- * and the user's curl agree with). */
-static int parse_target(client *c, char **host, char **port, char **path, char *err, size_t errlen)
+static void on_resyn(uv_timer_t *t)
 {
+    client *c = t->data;
+    c->stamp_ns = clock_now_ns();
+    http1_check_timeouts(c, c->stamp_ns);
+}
+
+/* The host, port and request target (path and query) of the URL requests go to: the target as
+ * config_target_url makes it (a trailing /v1 dropped, the query string kept), taken apart by
+ * curl's parser, the one the curl transport and the user's curl agree with. */
+static int parse_target(client *c, char **host, char **port, char **path, char **query, char *err,
+                        size_t errlen)
+{
+    const char *api_path = request_path(c->cfg->api);
+    size_t ulen = strlen(c->cfg->target) + strlen(api_path) + 2;
+    char *url = malloc(ulen);
     CURLU *u = curl_url();
     int rc = LL_EUSAGE;
-    *host = *port = *path = NULL;
-    if (!u) {
+    *host = *port = *path = *query = NULL;
+    if (!u || !url) {
+        curl_url_cleanup(u);
+        free(url);
         snprintf(err, errlen, "out of memory");
         return LL_ENOMEM;
     }
-    if (curl_url_set(u, CURLUPART_URL, c->cfg->target, 0) != CURLUE_OK ||
+    config_target_url(c->cfg->target, api_path, url, ulen);
+    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
         curl_url_get(u, CURLUPART_HOST, host, 0) != CURLUE_OK ||
         curl_url_get(u, CURLUPART_PORT, port, CURLU_DEFAULT_PORT) != CURLUE_OK ||
         curl_url_get(u, CURLUPART_PATH, path, 0) != CURLUE_OK) {
-        snprintf(err, errlen, "target: cannot parse %.200s", c->cfg->target);
+        char shown[300];
+        snprintf(err, errlen, "target: cannot parse %s", config_redact_url(c->cfg->target, shown, sizeof shown));
         curl_free(*host);
         curl_free(*port);
         curl_free(*path);
         *host = *port = *path = NULL;
     } else {
+        if (curl_url_get(u, CURLUPART_QUERY, query, 0) != CURLUE_OK)
+            *query = NULL; /* none */
         rc = 0;
     }
     curl_url_cleanup(u);
+    explicit_bzero(url, strlen(url)); /* it may carry the URL's password */
+    free(url);
     return rc;
 }
 
-/* The address is looked up once: every connection of the run goes to the same one, and a name
- * lookup per connection would be measured as connect time. */
+/* The name is looked up once: every connection of the run goes to the same addresses, and a
+ * lookup per connection would be measured as connect time. A name may have several (localhost:
+ * ::1 and 127.0.0.1); connects try them in getaddrinfo's order, starting from the one that last
+ * worked, as curl does (without its parallel "happy eyeballs" attempts). */
 static int resolve(http1_state *st, const char *host, const char *port, char *err, size_t errlen)
 {
     char name[256];
@@ -667,37 +796,76 @@ static int resolve(http1_state *st, const char *host, const char *port, char *er
         snprintf(err, errlen, "cannot resolve %.200s: %s", name, gai ? gai_strerror(gai) : "no address");
         return LL_EIO;
     }
-    memcpy(&st->addr, res->ai_addr, res->ai_addrlen);
-    st->addr_len = (socklen_t)res->ai_addrlen;
+    st->n_addrs = 0;
+    for (struct addrinfo *ai = res; ai && st->n_addrs < HTTP1_MAX_ADDRS; ai = ai->ai_next) {
+        if (ai->ai_addrlen > sizeof st->addrs[0].sa)
+            continue;
+        http1_addr *a = &st->addrs[st->n_addrs++];
+        memcpy(&a->sa, ai->ai_addr, ai->ai_addrlen);
+        a->len = (socklen_t)ai->ai_addrlen;
+    }
+    int several = st->n_addrs > 1;
+    for (size_t i = 0; i < st->n_addrs; i++) {
+        http1_addr *a = &st->addrs[i];
+        char ip[INET6_ADDRSTRLEN] = "?";
+        int v6 = a->sa.ss_family == AF_INET6;
+        if (v6)
+            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&a->sa)->sin6_addr, ip, sizeof ip);
+        else
+            inet_ntop(AF_INET, &((struct sockaddr_in *)&a->sa)->sin_addr, ip, sizeof ip);
+        if (several)
+            snprintf(a->label, sizeof a->label, "%s:%s (%s%s%s:%s)", host, port, v6 ? "[" : "", ip, v6 ? "]" : "", port);
+        else
+            snprintf(a->label, sizeof a->label, "%s:%s", host, port);
+    }
     freeaddrinfo(res);
+    if (!st->n_addrs) {
+        snprintf(err, errlen, "cannot resolve %.200s: no usable address", name);
+        return LL_EIO;
+    }
+    return 0;
+}
+
+static int has_header(const config *cfg, const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t j = 0; j < cfg->n_headers; j++)
+        if (strncasecmp(cfg->headers[j], name, n) == 0 && cfg->headers[j][n] == ':')
+            return 1;
     return 0;
 }
 
 /* The request head every request shares, up to the Content-Length value. A --header of the same
- * name replaces a fixed one; "Name:" with no value removes it, as with curl. */
+ * name replaces a fixed one; "Name:" with no value removes it, as with curl. Credentials in the
+ * target URL go as Basic auth, as curl sends them, unless a key or an Authorization header is
+ * given (curl's rule too: a custom Authorization header wins). */
 static int build_head(client *c, http1_state *st, const char *host, const char *port,
-                      const char *base_path, char *err, size_t errlen)
+                      const char *path, const char *query, char *err, size_t errlen)
 {
     const config *cfg = c->cfg;
     const char *fixed[] = {"Content-Type: application/json", "Accept: text/event-stream", NULL};
     char ua[64];
+    char *basic = NULL;
     snprintf(ua, sizeof ua, "User-Agent: llmload/%s", version_string());
     fixed[2] = ua;
-    size_t cap = 512 + strlen(base_path) + strlen(host) + (cfg->api_key ? strlen(cfg->api_key) : 0);
+    int use_key = cfg->api_key && cfg->api_key[0];
+    if (!use_key && !has_header(cfg, "Authorization") && secret_basic_auth(cfg->target, &basic) == LL_ENOMEM) {
+        snprintf(err, errlen, "out of memory building request headers");
+        return LL_ENOMEM;
+    }
+    size_t cap = 512 + strlen(path) + (query ? strlen(query) : 0) + strlen(host) +
+                 (cfg->api_key ? strlen(cfg->api_key) : 0) + (basic ? strlen(basic) : 0);
     for (size_t i = 0; i < cfg->n_headers; i++)
         cap += strlen(cfg->headers[i]) + 2;
     char *h = malloc(cap);
     if (!h) {
+        secret_free(basic);
         snprintf(err, errlen, "out of memory building request headers");
         return LL_ENOMEM;
     }
-    size_t bp = strlen(base_path);
-    while (bp > 0 && base_path[bp - 1] == '/')
-        bp--;
     int default_port = strcmp(port, "80") == 0;
-    size_t len = (size_t)snprintf(h, cap, "POST %.*s%s HTTP/1.1\r\nHost: %s%s%s\r\n", (int)bp, base_path,
-                                  request_path(cfg->api), host, default_port ? "" : ":",
-                                  default_port ? "" : port);
+    size_t len = (size_t)snprintf(h, cap, "POST %s%s%s HTTP/1.1\r\nHost: %s%s%s\r\n", path, query ? "?" : "",
+                                  query ? query : "", host, default_port ? "" : ":", default_port ? "" : port);
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
         size_t name_len = (size_t)(strchr(fixed[i], ':') - fixed[i]);
         int overridden = 0;
@@ -707,8 +875,11 @@ static int build_head(client *c, http1_state *st, const char *host, const char *
         if (!overridden)
             len += (size_t)snprintf(h + len, cap - len, "%s\r\n", fixed[i]);
     }
-    if (cfg->api_key && cfg->api_key[0])
+    if (use_key)
         len += (size_t)snprintf(h + len, cap - len, "Authorization: Bearer %s\r\n", cfg->api_key);
+    else if (basic)
+        len += (size_t)snprintf(h + len, cap - len, "Authorization: %s\r\n", basic);
+    secret_free(basic);
     for (size_t j = 0; j < cfg->n_headers; j++) {
         const char *hv = cfg->headers[j], *colon = strchr(hv, ':');
         if (!colon)
@@ -729,7 +900,7 @@ static int build_head(client *c, http1_state *st, const char *host, const char *
 static int http1_create(client *c, char *err, size_t errlen)
 {
     http1_state *st = calloc(1, sizeof *st);
-    char *host = NULL, *port = NULL, *path = NULL;
+    char *host = NULL, *port = NULL, *path = NULL, *query = NULL;
     int rc;
     if (!st) {
         snprintf(err, errlen, "out of memory");
@@ -740,15 +911,15 @@ static int http1_create(client *c, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return LL_ENOMEM;
     }
-    if ((rc = parse_target(c, &host, &port, &path, err, errlen)) != 0)
+    if ((rc = parse_target(c, &host, &port, &path, &query, err, errlen)) != 0)
         return rc;
-    snprintf(st->host_port, sizeof st->host_port, "%s:%s", host, port);
     rc = resolve(st, host, port, err, errlen);
     if (rc == 0)
-        rc = build_head(c, st, host, port, path, err, errlen);
+        rc = build_head(c, st, host, port, path, query, err, errlen);
     curl_free(host);
     curl_free(port);
     curl_free(path);
+    curl_free(query);
     if (rc != 0)
         return rc;
     st->connect_timeout_ns = (uint64_t)(c->cfg->connect_timeout_s * 1e9);
@@ -763,6 +934,17 @@ static int http1_create(client *c, char *err, size_t errlen)
     }
     st->defer.data = c;
     st->defer_open = 1;
+    if (uv_timer_init(c->loop, &st->resyn) != 0) {
+        snprintf(err, errlen, "libuv: cannot create a timer");
+        return LL_ELIB;
+    }
+    st->resyn.data = c;
+    st->resyn_open = 1;
+    /* Connects paced through the gate; it may start them from inside this transport's callbacks. */
+    if (client__gate_init(c, CLIENT__GATE_CONNECTING, 1) != 0) {
+        snprintf(err, errlen, "libuv: cannot create a timer");
+        return LL_ELIB;
+    }
     return 0;
 }
 
@@ -778,6 +960,11 @@ static void http1_close(client *c)
         uv_timer_stop(&st->defer);
         uv_close((uv_handle_t *)&st->defer, NULL);
         st->defer_open = 0;
+    }
+    if (st->resyn_open) {
+        uv_timer_stop(&st->resyn);
+        uv_close((uv_handle_t *)&st->resyn, NULL);
+        st->resyn_open = 0;
     }
 }
 
@@ -832,4 +1019,5 @@ const client__transport client__http1 = {
     .check_timeouts = http1_check_timeouts,
     .close = http1_close,
     .free = http1_free,
+    .gate_go = http1_gate_go,
 };

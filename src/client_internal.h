@@ -23,6 +23,7 @@
 #include "llmload/client.h"
 #include "llmload/record.h"
 #include "llmload/request.h"
+#include "llmload/secret.h"
 #include "llmload/sse.h"
 
 #define CLIENT__ERRBUF 512 /* bytes of a non-2xx body kept for the error message */
@@ -71,6 +72,14 @@ typedef struct client__slot {
     size_t hdr_len;       /* bytes of the header name or wanted value collected */
     char hdr[24];
     char encoding[24];    /* a Content-Encoding other than identity ("" when none) */
+
+    /* connect gate (client_gate.c) */
+    int gate_queued;          /* waiting on the gate's queue for its turn to connect */
+    uint64_t gate_since_ns;   /* when it started waiting */
+    struct client__slot *gate_next, *gate_prev; /* the queue is doubly linked: leaving is O(1) */
+    /* built-in transport: one connect attempt over the target's addresses, in order */
+    size_t addrs_tried;       /* addresses this attempt has already failed on */
+    uint64_t connect_first_ns; /* the attempt's first connect() */
 } client__slot;
 
 /* Where the built-in client's header parse is (client_http1.c's http-parser callbacks). */
@@ -87,7 +96,31 @@ typedef struct client__transport {
     void (*check_timeouts)(client *c, uint64_t now_ns); /* connect timeouts the transport owns */
     void (*close)(client *c);
     void (*free)(client *c);
+    /* The connect gate lets s go now (it waited on the queue): open its connection and send. Runs
+     * from the gate's timer or a transport callback, never inside client_start. */
+    void (*gate_go)(client *c, client__slot *s);
 } client__transport;
+
+/* The connect gate (client_gate.c): at most `max_connecting` connects outstanding per loop, the
+ * rest queued in order; after a failed connect no new one starts for a backoff that doubles from
+ * GATE_BACKOFF_MIN_MS to GATE_BACKOFF_MAX_MS while rounds of probes keep failing, and a success
+ * opens it again. See docs/reliability.md. */
+#define CLIENT__GATE_CONNECTING 16
+#define CLIENT__GATE_BACKOFF_MIN_MS 10
+#define CLIENT__GATE_BACKOFF_MAX_MS 1000
+typedef struct client__gate {
+    size_t max_connecting;    /* 0: no limit (the curl transport, whose connects curl opens) */
+    size_t connecting;        /* connects outstanding (kept by the transport that has a limit) */
+    client__slot *head, *tail; /* queued slots, oldest first */
+    size_t queued;
+    unsigned streak;          /* failed probe rounds in a row (0: healthy) */
+    int probing;              /* a round of probes is out; its first outcome decides */
+    uint64_t open_at_ns;      /* closed until then (a backoff, or a round's outcome) */
+    int sync_go;              /* gate_go may run from inside the transport's callbacks */
+    uv_timer_t timer;         /* wakes the queue when a backoff ends */
+    int timer_open;
+    uint64_t failures;        /* connects that failed */
+} client__gate;
 
 extern const client__transport client__curl;
 extern const client__transport client__http1;
@@ -108,6 +141,8 @@ struct client {
     client_sinks sinks;
     int closing;       /* client_close was called: no more done callbacks */
     void *tp_state;    /* the transport's own state, owned by it */
+    secret_set *secrets; /* owned: what a server's error text must not carry into a record */
+    client__gate gate;
 };
 
 /* The response's status line (1xx interim ones too, overwritten by the final one). */
@@ -136,5 +171,21 @@ void client__finish(client *c, client__slot *s, record_status status, int kind, 
  * request as the connection's EOF would if it is still open. c must use the built-in transport.
  * Returns 0 (the done callback has run once) or LL_ESTATE (no free slot). */
 int client__http1_feed(client *c, const char *const *parts, const size_t *lens, size_t n_parts);
+/* ---- the connect gate (client_gate.c) ---- */
+/* Sets the gate up (max_connecting 0: no limit; sync_go: see the struct). 0 or LL_ELIB. */
+int client__gate_init(client *c, size_t max_connecting, int sync_go);
+/* s needs a new connection: 1 when it may connect now, 0 when it was queued (the transport's
+ * gate_go starts it later). A transport with a limit keeps `connecting` up to date itself. */
+int client__gate_enter(client *c, client__slot *s);
+/* A connect attempt that went through the gate ended: ok (up) or not (refused, timed out, no
+ * socket). Lets the next queued ones go. */
+void client__gate_done(client *c, int ok);
+/* Room was made another way (a connect abandoned): let queued ones go on the next loop turn. */
+void client__gate_kick(client *c);
+/* s ends while still queued (cancelled, timed out): out of the queue. */
+void client__gate_leave(client *c, client__slot *s);
+/* Queued requests that waited past --connect-timeout fail as `connect` (from the 100 ms tick). */
+void client__gate_check(client *c, uint64_t now_ns);
+void client__gate_close(client *c);
 
 #endif

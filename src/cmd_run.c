@@ -8,6 +8,7 @@
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -338,9 +339,11 @@ int cmd_run(int argc, char **argv)
         }
         fprintf(stderr, "metrics on %s\n", live_server_url(live));
     }
+    char shown_target[512]; /* credentials in the URL never reach the console */
+    config_redact_url(cfg.target, shown_target, sizeof shown_target);
     if (!cfg.quiet)
         fprintf(stderr, "llmload %s: target %s, model %s, %zu benchmark%s\n", config_schedule_name(cfg.schedule),
-                cfg.target, model, cfg.schedule == CONFIG_SCHED_SWEEP ? (size_t)cfg.rates[0] : n_plans,
+                shown_target, model, cfg.schedule == CONFIG_SCHED_SWEEP ? (size_t)cfg.rates[0] : n_plans,
                 n_plans == 1 && cfg.schedule != CONFIG_SCHED_SWEEP ? "" : "s");
     double run_wall = clock_wall_s();
     sigset_t held;
@@ -431,6 +434,20 @@ int cmd_run(int argc, char **argv)
             } else if (!cfg.quiet) {
                 fprintf(stderr, "pushed to the Pushgateway as job \"%s\"%s\n", cfg.job, partial ? " [partial]" : "");
             }
+        }
+    }
+    /* Every request failed to connect: the target is unreachable (design.md: exit 1), even though
+     * the preflight reached it (a name whose first address refuses, a server gone since). */
+    if (n_done > 0 && exit_code == EXIT_OK_ && !partial) {
+        uint64_t connect_errors = 0, other = 0;
+        for (size_t i = 0; i < n_done; i++) {
+            connect_errors += sums[i].errors_by_kind[RECORD_ERR_CONNECT];
+            other += sums[i].completed + sums[i].errored - sums[i].errors_by_kind[RECORD_ERR_CONNECT];
+        }
+        if (connect_errors > 0 && other == 0) {
+            fprintf(stderr, "llmload run: cannot reach target %s: all %" PRIu64 " requests failed to connect (%s)\n",
+                    shown_target, connect_errors, sums[0].n_first_errors ? sums[0].first_errors[0] : "");
+            exit_code = EXIT_RUNTIME;
         }
     }
     /* The shell's convention for a run ended by a signal, after the reports are safe. */

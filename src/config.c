@@ -158,17 +158,19 @@ int config__resolve_api_key(config *c, const char *origin, char *err, size_t err
 int config__check_url(const char *url, char *why, size_t whylen)
 {
     const char *p;
+    char shown[256]; /* messages show the URL with any password redacted */
+    config_redact_url(url, shown, sizeof shown);
     if (strncasecmp(url, "http://", 7) == 0)
         p = url + 7;
     else if (strncasecmp(url, "https://", 8) == 0)
         p = url + 8;
     else {
-        snprintf(why, whylen, "\"%.200s\" is not an http:// or https:// URL", url);
+        snprintf(why, whylen, "\"%.200s\" is not an http:// or https:// URL", shown);
         return LL_EUSAGE;
     }
     for (const char *q = url; *q; q++) {
         if (isspace((unsigned char)*q) || iscntrl((unsigned char)*q)) {
-            snprintf(why, whylen, "URL \"%.200s\" contains a space or control character", url);
+            snprintf(why, whylen, "URL \"%.200s\" contains a space or control character", shown);
             return LL_EUSAGE;
         }
     }
@@ -180,12 +182,12 @@ int config__check_url(const char *url, char *why, size_t whylen)
     if (hostlen > 0 && host[0] == '[') {
         const char *close = memchr(host, ']', hostlen);
         if (!close || close == host + 1) {
-            snprintf(why, whylen, "URL \"%.200s\" has a malformed IPv6 host", url);
+            snprintf(why, whylen, "URL \"%.200s\" has a malformed IPv6 host", shown);
             return LL_EUSAGE;
         }
         if ((size_t)(close + 1 - host) < hostlen) {
             if (close[1] != ':') {
-                snprintf(why, whylen, "URL \"%.200s\" has a malformed IPv6 host", url);
+                snprintf(why, whylen, "URL \"%.200s\" has a malformed IPv6 host", shown);
                 return LL_EUSAGE;
             }
             port = close + 2;
@@ -199,7 +201,7 @@ int config__check_url(const char *url, char *why, size_t whylen)
         }
     }
     if (hostlen == 0) {
-        snprintf(why, whylen, "URL \"%.200s\" has no host", url);
+        snprintf(why, whylen, "URL \"%.200s\" has no host", shown);
         return LL_EUSAGE;
     }
     if (port) {
@@ -212,7 +214,7 @@ int config__check_url(const char *url, char *why, size_t whylen)
             }
         }
         if (plen == 0 || v < 1) {
-            snprintf(why, whylen, "URL \"%.200s\" has a bad port", url);
+            snprintf(why, whylen, "URL \"%.200s\" has a bad port", shown);
             return LL_EUSAGE;
         }
     }

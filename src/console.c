@@ -144,6 +144,24 @@ static void print_slo(FILE *f, const cJSON *doc, const cJSON *benches)
     }
 }
 
+/* Slow connects (a full listen backlog drops SYNs, and each retransmit waits a second) are the
+ * network's or the accept queue's time, not the server's: said apart, as TTFT does not count them. */
+#define CONSOLE_SLOW_CONNECT_MS 100.0
+static void print_slow_connects(FILE *f, const cJSON *benches)
+{
+    const cJSON *b;
+    cJSON_ArrayForEach(b, benches)
+    {
+        const cJSON *cm = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(b, "metrics"), "connect_ms");
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(b, "name");
+        double p99 = num(cm, "p99", NULL), mx = num(cm, "max", NULL);
+        if (p99 > CONSOLE_SLOW_CONNECT_MS)
+            fprintf(f, "NOTE: slow connects in %s: connect p99 %.0f ms, max %.0f ms (a full listen backlog or a far "
+                       "server); TTFT and e2e count from the send, after the connect\n",
+                    cJSON_IsString(name) ? name->valuestring : "?", p99, mx);
+    }
+}
+
 int console_table(FILE *f, const cJSON *doc)
 {
     const cJSON *benches = cJSON_GetObjectItemCaseSensitive(doc, "benchmarks");
@@ -231,5 +249,6 @@ int console_table(FILE *f, const cJSON *doc)
         fprintf(f, "knee: %.2f req/s (%s) is the highest rate with TTFT p95 within 2x of synchronous (%.1f ms)\n",
                 num(knee, "achieved_rate", NULL), cJSON_GetObjectItemCaseSensitive(knee, "name")->valuestring, base);
     print_slo(f, doc, benches);
+    print_slow_connects(f, benches);
     return 0;
 }

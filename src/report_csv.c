@@ -186,7 +186,7 @@ int report_write_requests_csv(const bench_result *results, size_t n, uint64_t t0
     fputs("benchmark,request_id,scheduled_s,sent_s,schedule_lag_ms,ttfb_ms,ttft_ms,ttfot_ms,tpot_ms,itl_mean_ms,"
           "itl_max_ms,e2e_ms,prompt_tokens,output_tokens,token_events,max_tokens,measured,http_status,status,"
           "error_kind,error,resent,prompt_tokens_asked,finish_reason,server_prompt_n,server_prompt_ms,"
-          "server_predicted_n,server_predicted_ms\n",
+          "server_predicted_n,server_predicted_ms,connect_ms\n",
           f);
     for (size_t bi = 0; bi < n; bi++) {
         const bench_result *res = &results[bi];
@@ -233,6 +233,9 @@ int report_write_requests_csv(const bench_result *results, size_t n, uint64_t t0
             } else {
                 fputs(",,,", f);
             }
+            fputc(',', f);
+            if (r->connect_us)
+                put_ns(f, (uint64_t)r->connect_us * 1000, 1000000);
             fputc('\n', f);
         }
     }

@@ -229,6 +229,7 @@ static void add_benchmark(jb *b, cJSON *arr, const bench_summary *s, const bench
             add_summary(b, m, "server_predicted_per_token_ms", &s->server_predicted_per_token_ms);
             add_num(b, m, "ttft_minus_server_prompt_ms", r6(s->ttft_minus_server_prompt_ms));
         }
+        add_summary(b, m, "connect_ms", &s->connect);
     }
 
     cJSON *ts = add_arr(b, o, "timeseries");

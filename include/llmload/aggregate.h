@@ -77,6 +77,7 @@ typedef struct bench_summary {
     uint64_t with_timings;
     stats_summary server_prompt_ms, server_predicted_per_token_ms;
     double ttft_minus_server_prompt_ms; /* mean: network, queueing and client time before prefill */
+    stats_summary connect;       /* ms: TCP connects of measured requests that opened one */
 } bench_summary;
 
 /* Fills out from res. Marks res's records' `measured` flag. 0 or LL_ENOMEM.

@@ -73,6 +73,8 @@ static const opt_def opts[] = {
     {"finish-reason", K_STR, OFF(finish_reason), 0, 0, NULL, "NAME", "report NAME (e.g. content_filter) as every finish_reason"},
     {"no-continuous-usage", K_FLAG, OFF(no_continuous_usage), 0, 0, NULL, NULL,
      "ignore stream_options.continuous_usage_stats, as servers other than vLLM do"},
+    {"listen-backlog", K_U32, OFF(listen_backlog), 1, 65535, "4096", "N",
+     "listen queue length (llama-server's is 5: connects beyond it wait for SYN retransmits)"},
     {"help", K_HELP, 0, 0, 0, NULL, NULL, "print this help and exit"},
 };
 #undef OFF

@@ -41,6 +41,7 @@ typedef struct sim_config {
     int timings;                /* llama.cpp's timings object in the last event */
     const char *finish_reason;  /* reported instead of stop/length when set */
     int no_continuous_usage;    /* ignore stream_options.continuous_usage_stats (most servers) */
+    uint32_t listen_backlog;    /* listen(2) backlog */
 } sim_config;
 
 /* --close-after-response: keep-alive (off), or close each connection after its response with

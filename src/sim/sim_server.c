@@ -99,7 +99,7 @@ static int bind_listener(sim_server *srv)
     }
     rc = uv_tcp_bind(&srv->listener, (const struct sockaddr *)&ss, 0);
     if (rc == 0)
-        rc = uv_listen((uv_stream_t *)&srv->listener, 4096, on_connection);
+        rc = uv_listen((uv_stream_t *)&srv->listener, (int)cfg->listen_backlog, on_connection);
     if (rc < 0) {
         fprintf(stderr, "llmload sim: cannot listen on %s:%d: %s\n", cfg->host, cfg->port, uv_strerror(rc));
         return rc;
