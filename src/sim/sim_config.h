@@ -34,10 +34,10 @@ typedef struct sim_config {
     /* Real servers' stream shapes (docs/simulator.md "Stream shapes") */
     int no_done;                /* no data: [DONE] after the finish */
     int usage_on_finish;        /* usage rides on the finish chunk (Mistral), no usage-only chunk */
-    const char *content_shape;  /* string, parts, refusal or thinking-parts */
+    int content_shape;          /* enum sim_api_shape: string, parts, refusal or thinking-parts */
     int cumulative_message;     /* a cumulative `message` beside every delta (Perplexity) */
     double stream_error_rate;   /* share of streams that report an error mid-stream */
-    const char *stream_error_shape; /* object, event or field */
+    int stream_error_shape;     /* enum sim_api_error_shape: object, event or field */
     int timings;                /* llama.cpp's timings object in the last event */
     const char *finish_reason;  /* reported instead of stop/length when set */
     int no_continuous_usage;    /* ignore stream_options.continuous_usage_stats (most servers) */

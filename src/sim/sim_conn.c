@@ -327,17 +327,6 @@ static void serve_tokenize(sim_conn *c, int apply_template)
     respond_json(c, 200, NULL, s->data);
 }
 
-static enum sim_api_shape content_shape(const char *name)
-{
-    if (strcmp(name, "parts") == 0)
-        return SIM_SHAPE_PARTS;
-    if (strcmp(name, "refusal") == 0)
-        return SIM_SHAPE_REFUSAL;
-    if (strcmp(name, "thinking-parts") == 0)
-        return SIM_SHAPE_THINKING_PARTS;
-    return SIM_SHAPE_STRING;
-}
-
 static void start_completion(sim_conn *c, enum sim_api_kind kind)
 {
     sim_server *srv = c->srv;
@@ -389,7 +378,7 @@ static void start_completion(sim_conn *c, enum sim_api_kind kind)
     c->seq.output_tokens = n;
     sim_api_stream_init(&c->st, kind, ++srv->serial, (uint64_t)clock_wall_s(), srv->cfg.model,
                         c->req.prompt_tokens, srv->cfg.reasoning_tokens, c->req.continuous_usage);
-    sim_api_stream_shape(&c->st, content_shape(srv->cfg.content_shape), srv->cfg.cumulative_message,
+    sim_api_stream_shape(&c->st, (enum sim_api_shape)srv->cfg.content_shape, srv->cfg.cumulative_message,
                          srv->cfg.usage_on_finish, srv->cfg.timings);
     c->arrival_ns = clock_now_ns();
     int rc = sim_engine_submit(srv->engine, &c->seq, c->arrival_ns);
@@ -812,9 +801,7 @@ static void emit_stream(sim_conn *c, uint32_t tokens, int finished)
     if (rc == 0 && own_finish && !cut && !serr)
         rc = sim_api_event_finish(&c->st, ev, c->tokens_sent, c->finish);
     if (rc == 0 && serr) {
-        enum sim_api_error_shape shape = strcmp(srv->cfg.stream_error_shape, "event") == 0   ? SIM_ERR_SHAPE_EVENT
-                                         : strcmp(srv->cfg.stream_error_shape, "field") == 0 ? SIM_ERR_SHAPE_FIELD
-                                                                                              : SIM_ERR_SHAPE_OBJECT;
+        enum sim_api_error_shape shape = (enum sim_api_error_shape)srv->cfg.stream_error_shape;
         rc = sim_api_event_error(ev, shape);
         if (rc == 0 && shape == SIM_ERR_SHAPE_OBJECT && !srv->cfg.no_done)
             rc = sim_api_event_done(ev); /* vLLM follows its error chunk with [DONE] */

@@ -5,6 +5,7 @@
 #include <cmocka.h>
 #include <stdio.h>
 
+#include "../../src/sim/sim_api.h"
 #include "../../src/sim/sim_config.h"
 #include "llmload/error.h"
 
@@ -71,8 +72,8 @@ static void test_stream_shapes(void **state)
     sim_config c;
     assert_int_equal(parse(&c, 1, none), SIM_CONFIG_RUN);
     assert_true(!c.no_done && !c.usage_on_finish && !c.cumulative_message && !c.timings && !c.no_continuous_usage);
-    assert_string_equal(c.content_shape, "string");
-    assert_string_equal(c.stream_error_shape, "object");
+    assert_int_equal(c.content_shape, SIM_SHAPE_STRING);
+    assert_int_equal(c.stream_error_shape, SIM_ERR_SHAPE_OBJECT);
     assert_true(c.stream_error_rate == 0);
     assert_null(c.finish_reason);
     char *argv[] = {"sim", "--no-done", "--usage-on-finish", "--content-shape", "thinking-parts",
@@ -80,8 +81,8 @@ static void test_stream_shapes(void **state)
                     "--timings", "--finish-reason", "content_filter", "--no-continuous-usage", NULL};
     assert_int_equal(parse(&c, 14, argv), SIM_CONFIG_RUN);
     assert_true(c.no_done && c.usage_on_finish && c.cumulative_message && c.timings && c.no_continuous_usage);
-    assert_string_equal(c.content_shape, "thinking-parts");
-    assert_string_equal(c.stream_error_shape, "field");
+    assert_int_equal(c.content_shape, SIM_SHAPE_THINKING_PARTS);
+    assert_int_equal(c.stream_error_shape, SIM_ERR_SHAPE_FIELD);
     assert_true(c.stream_error_rate == 0.5);
     assert_string_equal(c.finish_reason, "content_filter");
     const char *bad[][3] = {{"--content-shape", "xml", NULL}, {"--stream-error-shape", "header", NULL},
