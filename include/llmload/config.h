@@ -91,6 +91,12 @@ typedef struct config {
     int ignore_eos;            /* send ignore_eos (default 1) */
     int progress;              /* -1 auto (a tty), 0 off, 1 on */
     int quiet;
+    /* --server-metrics given more than once (a replica each, a GPU exporter): the second and later
+     * URLs, in order; server_metrics holds the first. At most CONFIG__MAX_SERVER_METRICS in all. */
+    char **server_metrics_extra;
+    size_t n_server_metrics_extra;
+    double server_metrics_interval_s; /* default 1 */
+    char *server_metrics_keep;        /* regex of raw metric names to keep, or NULL */
 } config;
 
 /* Defaults, then LLMLOAD_TARGET and the api-key variable from the environment. Returns 0 or LL_ENOMEM. */
