@@ -27,6 +27,7 @@
 #include "llmload/live_server.h"
 #include "llmload/report.h"
 #include "llmload/report_push.h"
+#include "llmload/scrape.h"
 #include "llmload/source.h"
 #include "llmload/workers.h"
 
@@ -137,8 +138,6 @@ static const char *unavailable_option(const config *c)
         return "--shard";
     if (c->start_at > 0)
         return "--start-at";
-    if (c->server_metrics)
-        return "--server-metrics";
     return NULL;
 }
 
@@ -152,6 +151,57 @@ static void set_goodput(const gate *g, const bench_result *res, bench_summary *s
     }
     sum->goodput = sum->duration_s > 0 ? (double)good / sum->duration_s : 0;
     sum->has_goodput = 1;
+}
+
+/* --server-metrics: the scraper over every URL given ("" is the target's /metrics), started so
+ * that its first scrape is done before the first request. */
+static int start_scraper(const config *cfg, scrape **out, char *err, size_t errlen)
+{
+    size_t n = 1 + cfg->n_server_metrics_extra;
+    char **urls = calloc(n, sizeof *urls);
+    int rc = urls ? 0 : LL_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const char *u = i == 0 ? cfg->server_metrics : cfg->server_metrics_extra[i - 1];
+        size_t len = *u ? strlen(u) + 1 : config_target_url(cfg->target, "/metrics", NULL, 0) + 1;
+        if (!(urls[i] = malloc(len)))
+            rc = LL_ENOMEM;
+        else if (*u)
+            memcpy(urls[i], u, len);
+        else
+            config_target_url(cfg->target, "/metrics", urls[i], len);
+    }
+    scrape_opts o = {.urls = (const char *const *)urls, .n_urls = n, .interval_s = cfg->server_metrics_interval_s,
+                     .keep_regex = cfg->server_metrics_keep, .insecure = cfg->insecure, .ca_cert = cfg->ca_cert};
+    if (rc == 0 && (rc = scrape_create(out, &o, err, errlen)) == 0 && (rc = scrape_start(*out, err, errlen)) != 0) {
+        scrape_destroy(*out);
+        *out = NULL;
+    }
+    if (rc == LL_ENOMEM)
+        snprintf(err, errlen, "out of memory starting --server-metrics");
+    for (size_t i = 0; urls && i < n; i++)
+        free(urls[i]);
+    free(urls);
+    return rc;
+}
+
+/* benchmarks[i].server in the report: series over the whole benchmark, summary over its measured
+ * window (the client's), t from the benchmark's start like the client's per-second series. */
+static int attach_server(scrape *scr, cJSON *doc, const bench_result *results, size_t n)
+{
+    cJSON *benches = cJSON_GetObjectItemCaseSensitive(doc, "benchmarks");
+    for (size_t i = 0; i < n; i++) {
+        cJSON *b = cJSON_GetArrayItem(benches, (int)i), *srv = NULL;
+        const bench_result *r = &results[i];
+        uint64_t w1 = r->window_end_ns < r->end_ns ? r->window_end_ns : r->end_ns;
+        int rc = scrape_report_json(scr, r->t0_ns, r->end_ns, r->window_start_ns, w1, &srv);
+        if (rc)
+            return rc;
+        if (!b || !cJSON_AddItemToObject(b, "server", srv)) {
+            cJSON_Delete(srv);
+            return LL_ENOMEM;
+        }
+    }
+    return 0;
 }
 
 /* live_server's read callback: runs on the server's thread. */
@@ -174,6 +224,7 @@ int cmd_run(int argc, char **argv)
     cJSON *doc = NULL;
     gate *slo = NULL;
     live_server *live = NULL;
+    scrape *scr = NULL;
 
     if (config_init(&cfg) != 0) {
         fprintf(stderr, "llmload run: out of memory\n");
@@ -248,13 +299,23 @@ int cmd_run(int argc, char **argv)
         }
         fprintf(stderr, "metrics on %s\n", live_server_url(live));
     }
+    if (cfg.server_metrics && (rc = start_scraper(&cfg, &scr, err, sizeof err)) != 0) {
+        fprintf(stderr, "llmload run: %s\n", err);
+        exit_code = rc == LL_EUSAGE ? EXIT_USAGE : EXIT_RUNTIME;
+        goto out;
+    }
     if (!cfg.quiet)
         fprintf(stderr, "llmload %s: target %s, model %s, %zu benchmark%s\n", config_schedule_name(cfg.schedule),
                 cfg.target, model, cfg.schedule == CONFIG_SCHED_SWEEP ? (size_t)cfg.rates[0] : n_plans,
                 n_plans == 1 && cfg.schedule != CONFIG_SCHED_SWEEP ? "" : "s");
     double run_wall = clock_wall_s();
     for (size_t i = 0; i < n_plans && !workers_interrupted(ws); i++) {
-        if ((rc = workers_run(ws, &plans[i], &results[i], err, sizeof err)) != 0) {
+        /* A scrape at each edge of the benchmark brackets its window (counters interpolate in
+         * between); the scraper's own thread makes it, the loops are idle now. */
+        scrape_now(scr);
+        rc = workers_run(ws, &plans[i], &results[i], err, sizeof err);
+        scrape_now(scr);
+        if (rc != 0) {
             fprintf(stderr, "llmload run: %s: %s\n", plans[i].name, err);
             bench_result_free(&results[i]);
             exit_code = EXIT_RUNTIME;
@@ -285,10 +346,16 @@ int cmd_run(int argc, char **argv)
     /* The load is over: nothing more to serve live (the report and the push carry the rest). */
     live_server_stop(live);
     live = NULL;
+    scrape_stop(scr);
     int partial = workers_interrupted(ws);
     if (n_done > 0) {
         if ((rc = report_build(&cfg, model, sums, results, n_done, partial, run_wall, &doc)) != 0) {
             fprintf(stderr, "llmload run: out of memory building the report\n");
+            exit_code = EXIT_RUNTIME;
+            goto out;
+        }
+        if (scr && attach_server(scr, doc, results, n_done) != 0) {
+            fprintf(stderr, "llmload run: out of memory adding the server metrics to the report\n");
             exit_code = EXIT_RUNTIME;
             goto out;
         }
@@ -334,6 +401,7 @@ int cmd_run(int argc, char **argv)
         exit_code = 128 + partial;
 out:
     live_server_stop(live);
+    scrape_destroy(scr);
     cJSON_Delete(doc);
     gate_destroy(slo);
     for (size_t i = 0; i < n_done; i++) {

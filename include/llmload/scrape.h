@@ -118,6 +118,18 @@ struct cJSON;
 int scrape_series_json(scrape *s, size_t i, uint64_t t0_ns, uint64_t t1_ns, uint64_t base_ns,
                        struct cJSON **out);
 
+/* A summary as report.json writes it: {role: {kind, n, mean, max, p50...}, prefix_hit_rate,
+ * energy_per_token_j, scrapes, scrapes_failed, covered_s}, only the roles present, NaN as null.
+ * *out: ownership moves to the caller (cJSON_Delete). 0 or LL_ENOMEM. */
+int scrape_summary_json(const scrape_summary *sum, struct cJSON **out);
+
+/* One benchmark's benchmarks[].server object: {"urls": [{url, scrapes, scrapes_failed,
+ * last_error, summary}], "series": every URL's series merged (a name from the first URL that has
+ * it) over [base_ns, end_ns] with t from base_ns, "summary": scrape_summarize_all over
+ * [w0_ns, w1_ns], "scrapes_failed"}. *out: ownership moves to the caller. 0 or LL_ENOMEM. */
+int scrape_report_json(scrape *s, uint64_t base_ns, uint64_t end_ns, uint64_t w0_ns, uint64_t w1_ns,
+                       struct cJSON **out);
+
 /* The role's name in reports ("running", "kv_usage"...) and kind; static. */
 const char *scrape_role_name(scrape_role r);
 scrape_kind scrape_role_kind(scrape_role r);

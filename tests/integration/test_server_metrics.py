@@ -1,0 +1,157 @@
+"""--server-metrics end to end: llmload run scrapes the simulator's /metrics (vLLM names) on its own
+thread while a short run happens, and report.json's benchmarks[].server carries the series, the
+window summary and the failed-scrape count; a /metrics that fails or hangs is counted and leaves
+the client's latency figures alone; bad flags are one line and exit 2."""
+import http.server
+import json
+import os
+import tempfile
+import threading
+import time
+
+from lltest import ASAN_SLACK, MULT, Sim, done, near, ok, run
+
+DATA = "prompt_tokens=32,output_tokens=40"
+
+
+class MetricsStub:
+    """A /metrics on 127.0.0.1 that misbehaves: 'slow' sleeps past any scrape timeout, 'fail'
+    answers 500, 'html' answers 200 with no Prometheus sample. Stopped by stop()."""
+
+    def __init__(self, mode, hold_s=3.0):
+        stub = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                stub.hits += 1
+                stub.accept.append(self.headers.get("Accept", ""))
+                if mode == "slow":
+                    time.sleep(hold_s)
+                code, body = (500, b"boom") if mode == "fail" else (200, b"<html>not metrics</html>")
+                try:
+                    self.send_response(code)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except OSError:
+                    pass
+
+            def log_message(self, *a):
+                pass
+
+        self.hits = 0
+        self.accept = []
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.srv.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.srv.server_address[1]}/metrics"
+        self.th = threading.Thread(target=self.srv.serve_forever, daemon=True)
+        self.th.start()
+
+    def stop(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+def bench_run(sim, extra, seconds=3, rate=12):
+    out = tempfile.mkdtemp(prefix="llmload-srvm-")
+    r = run(["run", "--target", sim.url, "--schedule", "concurrent", "--rate", rate, "--max-seconds", seconds,
+             "--data", DATA, "--no-progress", "--out", out, *extra], timeout=60)
+    doc = None
+    if r.returncode == 0:
+        with open(os.path.join(out, "report.json")) as f:
+            doc = json.load(f)
+    return r, doc
+
+
+# 1. Past --max-num-seqs: the scraped gauges show the batch at its limit and requests waiting.
+with Sim("--max-num-seqs", 4, "--itl-ms", 5, "--ttft-ms", 20) as sim:
+    r, doc = bench_run(sim, ["--server-metrics", "--server-metrics-interval", "250ms",
+                             "--server-metrics-keep", "^llmload_sim_requests_total$"])
+    ok(r.returncode == 0, "run with --server-metrics against the simulator: exit 0", r.stderr[-400:])
+    srv = doc["benchmarks"][0].get("server") if doc else None
+    ok(srv is not None, "report.json has benchmarks[].server", str(doc)[:200] if doc else "")
+    if srv:
+        summ = srv["summary"]
+        ok(srv["urls"][0]["url"] == sim.url + "/metrics", "default URL is the target's /metrics", srv["urls"][0]["url"])
+        ok(srv["scrapes_failed"] == 0 and srv["urls"][0]["last_error"] is None, "no failed scrape", json.dumps(srv["urls"]))
+        # 3 s at 250 ms: about 12 scrapes in the window; under load on 2 shared cores, at least 5.
+        ok(summ["scrapes"] >= 5, f"scrapes made every interval during the run ({summ['scrapes']})", str(summ["scrapes"]))
+        ok(summ["running"]["max"] == 4, "running max = --max-num-seqs", json.dumps(summ.get("running")))
+        ok(summ["waiting"]["mean"] > 4, "requests waiting (12 streams, 4 slots)", json.dumps(summ.get("waiting")))
+        ok(summ["kv_usage"]["kind"] == "gauge" and 0 < summ["kv_usage"]["max"] < 1, "kv usage scraped as a gauge",
+           json.dumps(summ.get("kv_usage")))
+        # The server's token counter over the window against the client's own count of output tokens.
+        b = doc["benchmarks"][0]
+        client_tps = b["metrics"]["output_token_throughput"]
+        server_tps = summ["generation_tokens"]["rate"]
+        ok(abs(server_tps - client_tps) <= 0.3 * client_tps,
+           f"generation_tokens rate {server_tps:.0f}/s matches the client's {client_tps:.0f}/s within 30%",
+           f"server={server_tps} client={client_tps}")
+        ttft = summ["ttft_s"]
+        ok(ttft["kind"] == "histogram" and ttft["count"] > 10 and ttft["p50"] > 0.02,
+           "ttft histogram: window count and quantiles", json.dumps(ttft))
+        running = srv["series"].get("running", [])
+        dur = b["duration_s"]
+        ok(len(running) >= 5 and all(0 <= t <= dur + 5 for t, _ in running),
+           "running series on the benchmark's time axis", str(running[:3]))
+        raw = srv["series"].get('llmload_sim_requests_total{model_name="llmload-sim"}', [])
+        ok(len(raw) >= 5 and raw[-1][1] >= raw[0][1], "--server-metrics-keep keeps the raw series", str(list(srv["series"])))
+
+# 2. A failing and a hanging /metrics beside the simulator's: counted, never fatal, and the
+#    client's TTFT is what the simulator was told (20 ms) whatever the scrapes do.
+slow, fail, html = MetricsStub("slow"), MetricsStub("fail"), MetricsStub("html")
+try:
+    with Sim("--max-num-seqs", 64, "--itl-ms", 5, "--ttft-ms", 20) as sim:
+        t = time.monotonic()
+        r, doc = bench_run(sim, ["--server-metrics", "--server-metrics", slow.url, "--server-metrics", fail.url,
+                                 "--server-metrics", html.url, "--server-metrics-interval", "500ms"], rate=4)
+        took = time.monotonic() - t
+        ok(r.returncode == 0, "a failing and a hanging /metrics do not stop the run", r.stderr[-400:])
+        if doc:
+            srv = doc["benchmarks"][0]["server"]
+            by = {u["url"]: u for u in srv["urls"]}
+            ok(by[slow.url]["scrapes_failed"] >= 2 and "imeout" in (by[slow.url]["last_error"] or ""),
+               "hanging /metrics: timed out and counted", json.dumps(by[slow.url]))
+            ok(by[fail.url]["scrapes_failed"] >= 2 and "500" in (by[fail.url]["last_error"] or ""),
+               "HTTP 500 counted with its status", json.dumps(by[fail.url]))
+            ok(by[html.url]["scrapes_failed"] >= 2, "200 without a sample counted", json.dumps(by[html.url]))
+            ok(by[sim.url + "/metrics"]["scrapes_failed"] == 0 and srv["summary"]["running"]["max"] >= 1,
+               "the good URL still scraped", json.dumps(by[sim.url + "/metrics"]))
+            ok(srv["scrapes_failed"] == sum(u["scrapes_failed"] for u in srv["urls"]), "scrapes_failed adds the URLs",
+               str(srv["scrapes_failed"]))
+            ttft = doc["benchmarks"][0]["metrics"]["ttft_ms"]["p50"]
+            near(ttft, 20, 15 * ASAN_SLACK, "client TTFT p50 unchanged by the bad scrapes (sim --ttft-ms 20)")
+        ok(took < (3 + 12) * MULT * ASAN_SLACK, f"the run ends on time ({took:.1f} s): a hung scrape is cut at its timeout",
+           f"took={took}")
+        ok(all(a.startswith("text/plain") and "version=0.0.4" in a for a in slow.accept + fail.accept),
+           "scrapes ask for the text format 0.0.4", str(slow.accept[:2]))
+finally:
+    for st in (slow, fail, html):
+        st.stop()
+
+# 3. Bad flags: one line, exit 2, before any load.
+for args, what in ((["--server-metrics", "--server-metrics-keep", "(unclosed"], "regular expression"),
+                   (["--server-metrics-keep", "x"], "needs --server-metrics"),
+                   (["--server-metrics", "--server-metrics-interval", "0"], "out of range"),
+                   (["--server-metrics=ftp://h/metrics"], "ftp://")):
+    r = run(["run", "--target", "http://127.0.0.1:1", "--max-requests", 1, *args])
+    ok(r.returncode == 2 and r.stderr.count("\n") == 1 and what in r.stderr,
+       f"{' '.join(args)}: exit 2, one line naming it", f"rc={r.returncode} err={r.stderr!r}")
+
+# 4. A profile's list of URLs.
+with Sim("--itl-ms", 2) as sim:
+    prof = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
+    json.dump({"server-metrics": ["", sim.url + "/metrics?x=1"], "server-metrics-interval": "300ms"}, prof)
+    prof.close()
+    out = tempfile.mkdtemp(prefix="llmload-srvm-")
+    r = run(["run", prof.name, "--target", sim.url, "--max-requests", 3, "--data", DATA, "--no-progress", "--out", out])
+    ok(r.returncode == 0, "profile with a list of server-metrics URLs", r.stderr[-300:])
+    if r.returncode == 0:
+        with open(os.path.join(out, "report.json")) as f:
+            doc = json.load(f)
+        urls = [u["url"] for u in doc["benchmarks"][0]["server"]["urls"]]
+        ok(urls == [sim.url + "/metrics", sim.url + "/metrics?x=1"], "both URLs scraped, in order", str(urls))
+        ok(doc["config"]["server_metrics_interval_s"] == 0.3, "interval in the resolved config",
+           str(doc["config"].get("server_metrics_interval_s")))
+    os.unlink(prof.name)
+done()
