@@ -20,6 +20,7 @@
 #include "llmload/cmd.h"
 #include "llmload/config.h"
 #include "llmload/console.h"
+#include "llmload/diagnose.h"
 #include "llmload/discover.h"
 #include "llmload/error.h"
 #include "llmload/exitcode.h"
@@ -184,9 +185,36 @@ static int start_scraper(const config *cfg, scrape **out, char *err, size_t errl
     return rc;
 }
 
+static double p50_or_nan(const stats_summary *s)
+{
+    return s->n ? s->p50 : NAN;
+}
+
+/* Benchmark i's verdict over its measured window; the lightest benchmark so far (lowest
+ * concurrency, the synchronous point of a sweep) is the base that "grows with the load" compares to. */
+static void diagnose_bench(scrape *scr, const bench_result *res, const bench_summary *sums, size_t i,
+                           diagnose_result *out)
+{
+    const bench_result *r = &res[i];
+    uint64_t w1 = r->window_end_ns < r->end_ns ? r->window_end_ns : r->end_ns;
+    scrape_summary all;
+    int have = scrape_summarize_all(scr, r->window_start_ns, w1, &all) == 0;
+    size_t base = 0;
+    for (size_t k = 1; k <= i; k++)
+        if (sums[k].concurrency_mean < sums[base].concurrency_mean)
+            base = k;
+    diagnose_client cl = {
+        .ttft_p50_ms = p50_or_nan(&sums[i].ttft), .ttft_p50_ms_base = p50_or_nan(&sums[base].ttft),
+        .tpot_p50_ms = p50_or_nan(&sums[i].tpot), .tpot_p50_ms_base = p50_or_nan(&sums[base].tpot),
+        .in_flight_mean = sums[i].concurrency_mean, .client_bound = sums[i].client_bound};
+    diagnose(have ? &all : NULL, &cl, out);
+}
+
 /* benchmarks[i].server in the report: series over the whole benchmark, summary over its measured
- * window (the client's), t from the benchmark's start like the client's per-second series. */
-static int attach_server(scrape *scr, cJSON *doc, const bench_result *results, size_t n)
+ * window (the client's), t from the benchmark's start like the client's per-second series; the
+ * diagnosis, with the previous benchmark's verdict when it differs (where a sweep changed). */
+static int attach_server(scrape *scr, cJSON *doc, const bench_result *results, const diagnose_result *diags,
+                         size_t n)
 {
     cJSON *benches = cJSON_GetObjectItemCaseSensitive(doc, "benchmarks");
     for (size_t i = 0; i < n; i++) {
@@ -196,6 +224,19 @@ static int attach_server(scrape *scr, cJSON *doc, const bench_result *results, s
         int rc = scrape_report_json(scr, r->t0_ns, r->end_ns, r->window_start_ns, w1, &srv);
         if (rc)
             return rc;
+        cJSON *d = NULL;
+        rc = diagnose_json(&diags[i], &d);
+        if (rc == 0 && !cJSON_AddItemToObject(srv, "diagnosis", d)) {
+            cJSON_Delete(d);
+            rc = LL_ENOMEM;
+        }
+        if (rc == 0 && i > 0 && diags[i].verdict != diags[i - 1].verdict &&
+            !cJSON_AddStringToObject(d, "changed_from", diagnose_verdict_name(diags[i - 1].verdict)))
+            rc = LL_ENOMEM;
+        if (rc) {
+            cJSON_Delete(srv);
+            return rc;
+        }
         if (!b || !cJSON_AddItemToObject(b, "server", srv)) {
             cJSON_Delete(srv);
             return LL_ENOMEM;
@@ -225,6 +266,7 @@ int cmd_run(int argc, char **argv)
     gate *slo = NULL;
     live_server *live = NULL;
     scrape *scr = NULL;
+    diagnose_result *diags = NULL;
 
     if (config_init(&cfg) != 0) {
         fprintf(stderr, "llmload run: out of memory\n");
@@ -272,7 +314,8 @@ int cmd_run(int argc, char **argv)
     plans = calloc(cap, sizeof *plans);
     results = calloc(cap, sizeof *results);
     sums = calloc(cap, sizeof *sums);
-    if (!plans || !results || !sums) {
+    diags = calloc(cap, sizeof *diags);
+    if (!plans || !results || !sums || !diags) {
         fprintf(stderr, "llmload run: out of memory\n");
         exit_code = EXIT_RUNTIME;
         goto out;
@@ -329,6 +372,16 @@ int cmd_run(int argc, char **argv)
         }
         if (gate_has_request_rules(slo))
             set_goodput(slo, &results[i], &sums[i]);
+        if (scr) {
+            diagnose_bench(scr, results, sums, i, &diags[i]);
+            if (!cfg.quiet) {
+                char line[256];
+                diagnose_line(&diags[i], line, sizeof line);
+                int changed = i > 0 && diags[i].verdict != diags[i - 1].verdict;
+                fprintf(stderr, "server %s: %s%s%s\n", plans[i].name, line, changed ? "; was " : "",
+                        changed ? diagnose_verdict_name(diags[i - 1].verdict) : "");
+            }
+        }
         /* A sweep's middle points are spread evenly between the two measured anchors. */
         if (cfg.schedule == CONFIG_SCHED_SWEEP && i == 1) {
             size_t points = (size_t)cfg.rates[0];
@@ -354,7 +407,7 @@ int cmd_run(int argc, char **argv)
             exit_code = EXIT_RUNTIME;
             goto out;
         }
-        if (scr && attach_server(scr, doc, results, n_done) != 0) {
+        if (scr && attach_server(scr, doc, results, diags, n_done) != 0) {
             fprintf(stderr, "llmload run: out of memory adding the server metrics to the report\n");
             exit_code = EXIT_RUNTIME;
             goto out;
@@ -411,6 +464,7 @@ out:
     free(plans);
     free(results);
     free(sums);
+    free(diags);
     workers_destroy(ws);
     free(model);
     config_free(&cfg);
