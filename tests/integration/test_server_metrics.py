@@ -57,6 +57,7 @@ def bench_run(sim, extra, seconds=3, rate=12):
     r = run(["run", "--target", sim.url, "--schedule", "concurrent", "--rate", rate, "--max-seconds", seconds,
              "--data", DATA, "--no-progress", "--out", out, *extra], timeout=60)
     doc = None
+    r.out = out
     if r.returncode == 0:
         with open(os.path.join(out, "report.json")) as f:
             doc = json.load(f)
@@ -178,6 +179,11 @@ with Sim("--max-num-seqs", 4, "--itl-ms", 5, "--ttft-ms", 20) as sim:
            f"12 streams on 4 slots: {want[1]} with its evidence", json.dumps(d[1]))
         ok(d[1].get("changed_from") == (want[0] if want[0] != want[1] else None) and "changed_from" not in d[0],
            "the point where the verdict changed is marked", json.dumps(d))
+        with open(os.path.join(r.out, "summary.csv")) as f:
+            rows = [dict(zip(hdr, ln.split(","))) for hdr in [f.readline().strip().split(",")] for ln in f.read().splitlines()]
+        ok([x["server_verdict"] for x in rows] == want and rows[1]["server_running_max"] == "4"
+           and float(rows[1]["server_waiting_mean"]) > 4 and rows[1]["server_scrapes_failed"] == "0",
+           "summary.csv has the verdict and its key figures", str(rows[1])[-300:] if len(rows) > 1 else str(rows))
         lines = [ln for ln in r.stderr.splitlines() if ln.startswith("server ")]
         ok(len(lines) == 2 and lines[0].startswith(f"server concurrent@1: {want[0]}")
            and lines[1].startswith(f"server concurrent@12: {want[1]}"), "one console line per benchmark", str(lines))
