@@ -210,11 +210,24 @@ static void diagnose_bench(scrape *scr, const bench_result *res, const bench_sum
     diagnose(have ? &all : NULL, &cl, out);
 }
 
+/* The benchmark just below benchmark i in load (the highest client concurrency under its own)
+ * among the first n, or n when none: a sweep runs its points out of order (synchronous,
+ * throughput, then the middle), so "where the verdict changed" follows the load, not the run. */
+static size_t load_below(const bench_summary *sums, size_t n, size_t i)
+{
+    size_t best = n;
+    for (size_t k = 0; k < n; k++)
+        if (sums[k].concurrency_mean < sums[i].concurrency_mean &&
+            (best == n || sums[k].concurrency_mean > sums[best].concurrency_mean))
+            best = k;
+    return best;
+}
+
 /* benchmarks[i].server in the report: series over the whole benchmark, summary over its measured
  * window (the client's), t from the benchmark's start like the client's per-second series; the
- * diagnosis, with the previous benchmark's verdict when it differs (where a sweep changed). */
-static int attach_server(scrape *scr, cJSON *doc, const bench_result *results, const diagnose_result *diags,
-                         size_t n)
+ * diagnosis, with changed_from when the benchmark below it in load had another verdict. */
+static int attach_server(scrape *scr, cJSON *doc, const bench_result *results, const bench_summary *sums,
+                         const diagnose_result *diags, size_t n)
 {
     cJSON *benches = cJSON_GetObjectItemCaseSensitive(doc, "benchmarks");
     for (size_t i = 0; i < n; i++) {
@@ -230,8 +243,9 @@ static int attach_server(scrape *scr, cJSON *doc, const bench_result *results, c
             cJSON_Delete(d);
             rc = LL_ENOMEM;
         }
-        if (rc == 0 && i > 0 && diags[i].verdict != diags[i - 1].verdict &&
-            !cJSON_AddStringToObject(d, "changed_from", diagnose_verdict_name(diags[i - 1].verdict)))
+        size_t below = load_below(sums, n, i);
+        if (rc == 0 && below < n && diags[i].verdict != diags[below].verdict &&
+            !cJSON_AddStringToObject(d, "changed_from", diagnose_verdict_name(diags[below].verdict)))
             rc = LL_ENOMEM;
         if (rc) {
             cJSON_Delete(srv);
@@ -377,9 +391,10 @@ int cmd_run(int argc, char **argv)
             if (!cfg.quiet) {
                 char line[256];
                 diagnose_line(&diags[i], line, sizeof line);
-                int changed = i > 0 && diags[i].verdict != diags[i - 1].verdict;
-                fprintf(stderr, "server %s: %s%s%s\n", plans[i].name, line, changed ? "; was " : "",
-                        changed ? diagnose_verdict_name(diags[i - 1].verdict) : "");
+                size_t below = load_below(sums, i + 1, i);
+                int changed = below <= i && diags[i].verdict != diags[below].verdict;
+                fprintf(stderr, "server %s: %s%s%s\n", plans[i].name, line, changed ? "; below it in load: " : "",
+                        changed ? diagnose_verdict_name(diags[below].verdict) : "");
             }
         }
         /* A sweep's middle points are spread evenly between the two measured anchors. */
@@ -407,7 +422,7 @@ int cmd_run(int argc, char **argv)
             exit_code = EXIT_RUNTIME;
             goto out;
         }
-        if (scr && attach_server(scr, doc, results, diags, n_done) != 0) {
+        if (scr && attach_server(scr, doc, results, sums, diags, n_done) != 0) {
             fprintf(stderr, "llmload run: out of memory adding the server metrics to the report\n");
             exit_code = EXIT_RUNTIME;
             goto out;

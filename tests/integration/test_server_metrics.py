@@ -187,6 +187,32 @@ with Sim("--max-num-seqs", 4, "--itl-ms", 5, "--ttft-ms", 20) as sim:
         lines = [ln for ln in r.stderr.splitlines() if ln.startswith("server ")]
         ok(len(lines) == 2 and lines[0].startswith(f"server concurrent@1: {want[0]}")
            and lines[1].startswith(f"server concurrent@12: {want[1]}"), "one console line per benchmark", str(lines))
+with Sim("--max-num-seqs", 4, "--itl-ms", 5, "--ttft-ms", 20) as sim:
+    out = tempfile.mkdtemp(prefix="llmload-srvm-")
+    r = run(["run", "--target", sim.url, "--schedule", "sweep", "--rate", 3, "--max-seconds", 2, "--max-concurrency", 12,
+             "--data", DATA, "--no-progress", "--out", out, "--server-metrics", "--server-metrics-interval", "200ms"],
+            timeout=60)
+    if ok(r.returncode == 0, "a sweep with --server-metrics", r.stderr[-300:]):
+        with open(os.path.join(out, "report.json")) as f:
+            bs = {b["name"]: b for b in json.load(f)["benchmarks"]}
+        sync, thr = bs["synchronous"], bs["throughput"]
+        ws, wt = expect(sync, "not_saturated"), expect(thr, "batch_full")
+        d = thr["server"]["diagnosis"]
+        ok(sync["server"]["diagnosis"]["verdict"] == ws and d["verdict"] == wt,
+           f"sweep anchors: synchronous {ws}, throughput {wt}", json.dumps([sync["server"]["diagnosis"], d])[:400])
+    # Load order, not run order: heaviest first, then the lightest, then the middle.
+    r, doc = bench_run(sim, ["--server-metrics", "--server-metrics-interval", "200ms"], seconds=2, rate="12,1,3")
+    if ok(r.returncode == 0, "a --rate list out of load order", r.stderr[-300:]):
+        bs = {b["name"]: b for b in doc["benchmarks"]}
+        d = {n: b["server"]["diagnosis"] for n, b in bs.items()}
+        want = {n: expect(bs[n], v) for n, v in (("concurrent@12", "batch_full"), ("concurrent@1", "not_saturated"),
+                                                  ("concurrent@3", "not_saturated"))}
+        ok(all(d[n]["verdict"] == want[n] for n in want), "verdicts of 12, 1 and 3 streams on 4 slots", json.dumps(d)[:400])
+        below = {"concurrent@1": None, "concurrent@3": "concurrent@1", "concurrent@12": "concurrent@3"}
+        exp = {n: (want[m] if m and want[m] != want[n] else None) for n, m in below.items()}
+        ok(all(d[n].get("changed_from") == exp[n] for n in exp),
+           "changed_from compares with the benchmark just below in load, not the one run before",
+           f"want {exp} got {json.dumps(d)[:400]}")
 with Sim("--max-num-seqs", 64, "--kv-cache-tokens", 300, "--itl-ms", 5, "--ttft-ms", 20) as sim:
     r, doc = bench_run(sim, ["--server-metrics", "--server-metrics-interval", "200ms"], seconds=2, rate=12)
     if ok(r.returncode == 0, "12 streams past --kv-cache-tokens", r.stderr[-300:]):
