@@ -84,6 +84,16 @@ static const struct {
     {SCRAPE_GENERATION_TOKENS, "llamacpp:tokens_predicted", SCRAPE_COUNTER, AGG_SUM, 1},
     {SCRAPE_PROMPT_TPS, "llamacpp:prompt_tokens_seconds", SCRAPE_GAUGE, AGG_SUM, 1},
     {SCRAPE_GENERATION_TPS, "llamacpp:predicted_tokens_seconds", SCRAPE_GAUGE, AGG_SUM, 1},
+    /* TensorRT-LLM (trtllm-serve's MetricsCollector; "trtllm_" as Dynamo prefixes it, "trtllm:"
+     * in its earlier releases). No running/waiting gauges are exported. */
+    {SCRAPE_TTFT, "trtllm_time_to_first_token_seconds", SCRAPE_HISTOGRAM, AGG_SUM, 1},
+    {SCRAPE_TTFT, "trtllm:time_to_first_token_seconds", SCRAPE_HISTOGRAM, AGG_SUM, 1},
+    {SCRAPE_ITL, "trtllm_time_per_output_token_seconds", SCRAPE_HISTOGRAM, AGG_SUM, 1},
+    {SCRAPE_ITL, "trtllm:time_per_output_token_seconds", SCRAPE_HISTOGRAM, AGG_SUM, 1},
+    {SCRAPE_E2E, "trtllm_e2e_request_latency_seconds", SCRAPE_HISTOGRAM, AGG_SUM, 1},
+    {SCRAPE_E2E, "trtllm:e2e_request_latency_seconds", SCRAPE_HISTOGRAM, AGG_SUM, 1},
+    {SCRAPE_QUEUE_TIME, "trtllm_request_queue_time_seconds", SCRAPE_HISTOGRAM, AGG_SUM, 1},
+    {SCRAPE_QUEUE_TIME, "trtllm:request_queue_time_seconds", SCRAPE_HISTOGRAM, AGG_SUM, 1},
     /* NVIDIA DCGM exporter */
     {SCRAPE_GPU_UTIL, "DCGM_FI_DEV_GPU_UTIL", SCRAPE_GAUGE, AGG_MEAN, 0.01},
     {SCRAPE_SM_ACTIVE, "DCGM_FI_PROF_SM_ACTIVE", SCRAPE_GAUGE, AGG_MEAN, 1},

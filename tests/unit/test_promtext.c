@@ -216,7 +216,7 @@ static void test_dcgm(void **state)
  * reads past len, whatever line it is cut in. */
 static void test_prefixes_guarded(void **state)
 {
-    static const char *const names[] = {"vllm", "sglang", "tgi", "llamacpp", "dcgm"};
+    static const char *const names[] = {"vllm", "sglang", "tgi", "llamacpp", "dcgm", "trtllm"};
     size_t pg = (size_t)sysconf(_SC_PAGESIZE);
     size_t usable = 2 * pg;
     char *base = mmap(NULL, usable + pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

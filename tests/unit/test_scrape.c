@@ -189,6 +189,18 @@ static void test_histogram_window(void **state)
     scrape_destroy(s);
 }
 
+#define TTFT_ZERO_TRT                                                                              \
+    "# TYPE trtllm_time_to_first_token_seconds histogram\n"                                        \
+    "trtllm_time_to_first_token_seconds_bucket{le=\"0.01\"} 0\n"                                  \
+    "trtllm_time_to_first_token_seconds_bucket{le=\"0.05\"} 0\n"                                  \
+    "trtllm_time_to_first_token_seconds_bucket{le=\"0.1\"} 0\n"                                   \
+    "trtllm_time_to_first_token_seconds_bucket{le=\"+Inf\"} 0\n"                                  \
+    "trtllm_time_to_first_token_seconds_sum 0\ntrtllm_time_to_first_token_seconds_count 0\n"        \
+    "# TYPE trtllm_request_queue_time_seconds histogram\n"                                         \
+    "trtllm_request_queue_time_seconds_bucket{le=\"0.1\"} 0\n"                                    \
+    "trtllm_request_queue_time_seconds_bucket{le=\"+Inf\"} 0\n"                                   \
+    "trtllm_request_queue_time_seconds_sum 0\ntrtllm_request_queue_time_seconds_count 0\n"
+
 static void test_alias_table(void **state)
 {
     scrape *s = make(NULL);
@@ -225,6 +237,17 @@ static void test_alias_table(void **state)
     assert_near(sum.prefix_hit_rate, 0.25, 1e-9);
     assert_near(sum.fig[SCRAPE_RETRACTED].max, 2, 1e-9);
     assert_near(sum.fig[SCRAPE_GENERATION_TPS].mean, 2790.5, 1e-9);
+    /* TensorRT-LLM: latency histograms only. */
+    scrape_destroy(s);
+    s = make(NULL);
+    feed(s, 0, 0, TTFT_ZERO_TRT);
+    feed_file(s, 0, 1, "trtllm");
+    scrape_summarize(s, 0, S(0), S(1), &sum);
+    assert_near(sum.fig[SCRAPE_TTFT].increase, 100, 1e-9);
+    assert_near(sum.fig[SCRAPE_TTFT].mean, 0.055, 1e-9);
+    assert_near(sum.fig[SCRAPE_TTFT].p50, 0.05 + 0.05 * 10 / 60, 1e-9);
+    assert_near(sum.fig[SCRAPE_QUEUE_TIME].increase, 100, 1e-9);
+    assert_false(sum.fig[SCRAPE_RUNNING].present);
     scrape_destroy(s);
 }
 
