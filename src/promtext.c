@@ -85,7 +85,8 @@ static int parse_double(promtext_str t, double *out)
     double v = strtod(buf, &end);
     if (end != buf + t.n || isspace((unsigned char)buf[0]))
         return -1;
-    /* ERANGE on underflow still gives the nearest value; on overflow +-HUGE_VAL (= Inf), as Go. */
+    /* Out of range: strtod gives the nearest value on underflow and +-Inf on overflow; Go's
+     * ParseFloat would refuse the latter, but a gauge past 1.8e308 means Inf either way. */
     *out = v;
     return 0;
 }
