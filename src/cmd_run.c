@@ -193,12 +193,17 @@ static double p50_or_nan(const stats_summary *s)
 /* Benchmark i's verdict over its measured window; the lightest benchmark so far (lowest
  * concurrency, the synchronous point of a sweep) is the base that "grows with the load" compares to. */
 static void diagnose_bench(scrape *scr, const bench_result *res, const bench_summary *sums, size_t i,
-                           diagnose_result *out)
+                           diagnose_result *out, scrape_summary *all_out)
 {
     const bench_result *r = &res[i];
     uint64_t w1 = r->window_end_ns < r->end_ns ? r->window_end_ns : r->end_ns;
     scrape_summary all;
     int have = scrape_summarize_all(scr, r->window_start_ns, w1, &all) == 0;
+    if (!have) {
+        memset(&all, 0, sizeof all);
+        all.prefix_hit_rate = all.energy_per_token_j = NAN;
+    }
+    *all_out = all;
     size_t base = 0;
     for (size_t k = 1; k <= i; k++)
         if (sums[k].concurrency_mean < sums[base].concurrency_mean)
@@ -387,10 +392,20 @@ int cmd_run(int argc, char **argv)
         if (gate_has_request_rules(slo))
             set_goodput(slo, &results[i], &sums[i]);
         if (scr) {
-            diagnose_bench(scr, results, sums, i, &diags[i]);
+            scrape_summary all;
+            diagnose_bench(scr, results, sums, i, &diags[i], &all);
             if (!cfg.quiet) {
-                char line[256];
+                char line[384];
                 diagnose_line(&diags[i], line, sizeof line);
+                size_t k = strlen(line);
+                /* Reported whenever the server exposes them (docs/server-metrics.md). */
+                if (!isnan(all.prefix_hit_rate) && k < sizeof line)
+                    k += (size_t)snprintf(line + k, sizeof line - k, ", prefix cache hits %.0f%%", 100 * all.prefix_hit_rate);
+                if (!isnan(all.energy_per_token_j) && k < sizeof line)
+                    k += (size_t)snprintf(line + k, sizeof line - k, ", %.3g J per output token", all.energy_per_token_j);
+                if (all.scrapes_failed && k < sizeof line)
+                    snprintf(line + k, sizeof line - k, ", %llu of %llu scrapes failed",
+                             (unsigned long long)all.scrapes_failed, (unsigned long long)all.scrapes);
                 size_t below = load_below(sums, i + 1, i);
                 int changed = below <= i && diags[i].verdict != diags[below].verdict;
                 fprintf(stderr, "server %s: %s%s%s\n", plans[i].name, line, changed ? "; below it in load: " : "",

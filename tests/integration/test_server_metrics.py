@@ -15,10 +15,10 @@ DATA = "prompt_tokens=32,output_tokens=40"
 
 
 class MetricsStub:
-    """A /metrics on 127.0.0.1 that misbehaves: 'slow' sleeps past any scrape timeout, 'fail'
-    answers 500, 'html' answers 200 with no Prometheus sample. Stopped by stop()."""
+    """A /metrics on 127.0.0.1: 'slow' sleeps past any scrape timeout, 'fail' answers 500, 'html'
+    answers 200 with no Prometheus sample, 'body' answers body(hit number). Stopped by stop()."""
 
-    def __init__(self, mode, hold_s=3.0):
+    def __init__(self, mode, hold_s=3.0, body=None):
         stub = self
 
         class H(http.server.BaseHTTPRequestHandler):
@@ -27,12 +27,15 @@ class MetricsStub:
                 stub.accept.append(self.headers.get("Accept", ""))
                 if mode == "slow":
                     time.sleep(hold_s)
-                code, body = (500, b"boom") if mode == "fail" else (200, b"<html>not metrics</html>")
+                if mode == "body":
+                    code, text = 200, body(stub.hits).encode()
+                else:
+                    code, text = (500, b"boom") if mode == "fail" else (200, b"<html>not metrics</html>")
                 try:
                     self.send_response(code)
-                    self.send_header("Content-Length", str(len(body)))
+                    self.send_header("Content-Length", str(len(text)))
                     self.end_headers()
-                    self.wfile.write(body)
+                    self.wfile.write(text)
                 except OSError:
                     pass
 
@@ -129,6 +132,9 @@ try:
                "the good URL still scraped", json.dumps(by[sim.url + "/metrics"]))
             ok(srv["scrapes_failed"] == sum(u["scrapes_failed"] for u in srv["urls"]), "scrapes_failed adds the URLs",
                str(srv["scrapes_failed"]))
+            line = [ln for ln in r.stderr.splitlines() if ln.startswith("server ")]
+            ok(len(line) == 1 and f"of {srv['summary']['scrapes']} scrapes failed" in line[0],
+               "the console line says how many scrapes failed", str(line))
             ttft = doc["benchmarks"][0]["metrics"]["ttft_ms"]["p50"]
             near(ttft, 20, 15 * ASAN_SLACK, "client TTFT p50 unchanged by the bad scrapes (sim --ttft-ms 20)")
         ok(took < (3 + 12) * MULT * ASAN_SLACK, f"the run ends on time ({took:.1f} s): a hung scrape is cut at its timeout",
@@ -138,6 +144,44 @@ try:
 finally:
     for st in (slow, fail, html):
         st.stop()
+
+# 2b. When it scrapes, with an interval longer than the run: once before the first request, once at
+#     each edge of the benchmark, once after the last request; the run does not wait for the interval.
+stub = MetricsStub("fail")
+try:
+    with Sim("--itl-ms", 2) as sim:
+        t = time.monotonic()
+        r = run(["run", "--target", sim.url, "--max-requests", 2, "--data", DATA, "--no-progress",
+                 "--server-metrics", stub.url, "--server-metrics-interval", "30s"], timeout=60)
+        took = time.monotonic() - t
+        ok(r.returncode == 0 and stub.hits == 4, f"start, both edges, end: {stub.hits} scrapes (4 expected)",
+           f"rc={r.returncode} hits={stub.hits} {r.stderr[-200:]}")
+        ok(took < 20 * MULT * ASAN_SLACK, f"a 30 s interval does not hold the run ({took:.1f} s)", f"took={took}")
+finally:
+    stub.stop()
+
+# 2c. A second URL with what the simulator lacks: SGLang's prefix-cache hit rate and a DCGM energy
+#     counter (1000 J more at each scrape). Each role comes from the first URL that has it.
+extra = MetricsStub("body", body=lambda n: (
+    "# TYPE sglang:cache_hit_rate gauge\nsglang:cache_hit_rate 0.25\n"
+    "# TYPE DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION counter\n"
+    f"DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION{{gpu=\"0\"}} {n * 1000000}\n"))
+try:
+    with Sim("--itl-ms", 5, "--ttft-ms", 20) as sim:
+        r, doc = bench_run(sim, ["--server-metrics", "--server-metrics", extra.url, "--server-metrics-interval", "250ms"],
+                           seconds=2, rate=4)
+        if ok(r.returncode == 0, "the simulator plus an SGLang/DCGM-style URL", r.stderr[-300:]):
+            summ = doc["benchmarks"][0]["server"]["summary"]
+            ok(summ["prefix_hit_rate"] == 0.25, "prefix hit rate from the second URL", str(summ.get("prefix_hit_rate")))
+            e, tok = summ["energy_j"]["increase"], summ["generation_tokens"]["increase"]
+            ok(e > 0 and tok > 0 and abs(summ["energy_per_token_j"] - e / tok) < 1e-6 * (e / tok),
+               f"energy per output token = energy increase / generation tokens ({summ['energy_per_token_j']:.3g} J)",
+               json.dumps({k: summ.get(k) for k in ("energy_j", "generation_tokens", "energy_per_token_j")}))
+            line = [ln for ln in r.stderr.splitlines() if ln.startswith("server ")]
+            ok(len(line) == 1 and "prefix cache hits 25%" in line[0] and "J per output token" in line[0],
+               "the console line reports the prefix hit rate and energy per token", str(line))
+finally:
+    extra.stop()
 
 # 3. Bad flags: one line, exit 2, before any load.
 for args, what in ((["--server-metrics", "--server-metrics-keep", "(unclosed"], "regular expression"),
