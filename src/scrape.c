@@ -848,6 +848,7 @@ static void *target_main(void *arg)
             pthread_cond_timedwait(&s->cv, &s->mu, &ts);
         }
         int last = s->stop;
+        int due = clock_now_ns() >= next;
         uint64_t gen = t->req_gen;
         pthread_mutex_unlock(&s->mu);
         scrape_once(s, t);
@@ -856,11 +857,14 @@ static void *target_main(void *arg)
         pthread_cond_broadcast(&s->cv);
         if (last)
             break;
-        /* Keep the cadence; after a scrape that overran (a slow server), start again at once. */
-        next += interval;
-        uint64_t now = clock_now_ns();
-        if (next < now)
-            next = now;
+        /* Keep the cadence: a scrape asked for by scrape_now (a window edge) does not move it; after
+         * one that overran (a slow server), start again at once. */
+        if (due) {
+            next += interval;
+            uint64_t now = clock_now_ns();
+            if (next < now)
+                next = now;
+        }
     }
     pthread_mutex_unlock(&s->mu);
     return NULL;
