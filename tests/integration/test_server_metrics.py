@@ -264,6 +264,35 @@ with Sim("--max-num-seqs", 64, "--kv-cache-tokens", 300, "--itl-ms", 5, "--ttft-
         want = expect(doc["benchmarks"][0], "kv_cache_full")
         ok(d["verdict"] == want and d["evidence"]["kv_usage_max"] >= 0.9,
            f"KV budget of about 4 requests: {want}", json.dumps(d))
+# queueing in front of the engine: the engine this /metrics describes holds 2 requests and queues
+# none, yet the client's 16 streams wait (in the simulator behind it, 4 slots): a proxy's view.
+front = MetricsStub("body", body=lambda n: "vllm:num_requests_running 2\nvllm:num_requests_waiting 0\n"
+                                            "vllm:kv_cache_usage_perc 0.1\n")
+try:
+    with Sim("--max-num-seqs", 4, "--itl-ms", 5, "--ttft-ms", 20) as sim:
+        r, doc = bench_run(sim, ["--server-metrics", front.url, "--server-metrics-interval", "200ms"], seconds=2,
+                           rate="1,16")
+        if ok(r.returncode == 0, "16 streams behind an engine that says it holds 2", r.stderr[-300:]):
+            d = [b["server"]["diagnosis"] for b in doc["benchmarks"]]
+            want = [expect(b, v) for b, v in zip(doc["benchmarks"], ("not_saturated", "queueing"))]
+            ok([x["verdict"] for x in d] == want and (want[1] != "queueing" or d[1]["evidence"]["ttft_growth"] >= 2),
+               f"front queue: {want}", json.dumps(d)[:500])
+finally:
+    front.stop()
+# compute_bound: nothing waits, the GPU exporter says SM active 95%, and the simulator's decode step
+# grows 2 ms per running sequence, so time per output token grows with the batch.
+gpu = MetricsStub("body", body=lambda n: "# TYPE DCGM_FI_PROF_SM_ACTIVE gauge\nDCGM_FI_PROF_SM_ACTIVE{gpu=\"0\"} 0.95\n")
+try:
+    with Sim("--itl-ms", 2, "--itl-ms-per-seq", 2, "--ttft-ms", 20) as sim:
+        r, doc = bench_run(sim, ["--server-metrics", "--server-metrics", gpu.url, "--server-metrics-interval", "200ms"],
+                           seconds=2, rate="1,8")
+        if ok(r.returncode == 0, "8 streams, decode step growing with the batch, a busy GPU", r.stderr[-300:]):
+            d = [b["server"]["diagnosis"] for b in doc["benchmarks"]]
+            want = [expect(b, v) for b, v in zip(doc["benchmarks"], ("not_saturated", "compute_bound"))]
+            ok([x["verdict"] for x in d] == want and (want[1] != "compute_bound" or d[1]["evidence"]["gpu_busy"] == 0.95),
+               f"busy GPU, growing TPOT, nothing waiting: {want}", json.dumps(d)[:500])
+finally:
+    gpu.stop()
 with Sim("--max-num-seqs", 64, "--itl-ms", 5, "--ttft-ms", 20) as sim:
     r, doc = bench_run(sim, ["--server-metrics", "--quiet"], seconds=2, rate=4)
     if ok(r.returncode == 0, "4 streams on 64 slots", r.stderr[-300:]):
