@@ -293,6 +293,16 @@ try:
                f"busy GPU, growing TPOT, nothing waiting: {want}", json.dumps(d)[:500])
 finally:
     gpu.stop()
+# latency_floor: 1.2 s to the first token with one request at a time.
+with Sim("--ttft-ms", 1200, "--itl-ms", 2) as sim:
+    out = tempfile.mkdtemp(prefix="llmload-srvm-")
+    r = run(["run", "--target", sim.url, "--max-requests", 3, "--data", DATA, "--no-progress", "--out", out,
+             "--server-metrics", "--server-metrics-interval", "200ms"], timeout=60)
+    if ok(r.returncode == 0, "synchronous run against a 1.2 s prefill", r.stderr[-300:]):
+        with open(os.path.join(out, "report.json")) as f:
+            b = json.load(f)["benchmarks"][0]
+        d, want = b["server"]["diagnosis"], expect(b, "latency_floor")
+        ok(d["verdict"] == want, f"high TTFT at one in flight: {want}", json.dumps(d)[:400])
 with Sim("--max-num-seqs", 64, "--itl-ms", 5, "--ttft-ms", 20) as sim:
     r, doc = bench_run(sim, ["--server-metrics", "--quiet"], seconds=2, rate=4)
     if ok(r.returncode == 0, "4 streams on 64 slots", r.stderr[-300:]):
