@@ -26,6 +26,7 @@
 #include "llmload/cmd.h"
 #include "llmload/config.h"
 #include "llmload/console.h"
+#include "llmload/diagnose.h"
 #include "llmload/discover.h"
 #include "llmload/error.h"
 #include "llmload/exitcode.h"
@@ -35,6 +36,7 @@
 #include "llmload/prompt_check.h"
 #include "llmload/report.h"
 #include "llmload/report_push.h"
+#include "llmload/scrape.h"
 #include "llmload/source.h"
 #include "llmload/workers.h"
 
@@ -175,8 +177,6 @@ static const char *unavailable_option(const config *c)
         return "--shard";
     if (c->start_at > 0)
         return "--start-at";
-    if (c->server_metrics)
-        return "--server-metrics";
     return NULL;
 }
 
@@ -217,6 +217,116 @@ static int signals_take(const sigset_t *set)
     return first;
 }
 
+/* --server-metrics: the scraper over every URL given ("" is the target's /metrics), started so
+ * that its first scrape is done before the first request. */
+static int start_scraper(const config *cfg, scrape **out, char *err, size_t errlen)
+{
+    size_t n = 1 + cfg->n_server_metrics_extra;
+    char **urls = calloc(n, sizeof *urls);
+    int rc = urls ? 0 : LL_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const char *u = i == 0 ? cfg->server_metrics : cfg->server_metrics_extra[i - 1];
+        size_t len = *u ? strlen(u) + 1 : config_target_url(cfg->target, "/metrics", NULL, 0) + 1;
+        if (!(urls[i] = malloc(len)))
+            rc = LL_ENOMEM;
+        else if (*u)
+            memcpy(urls[i], u, len);
+        else
+            config_target_url(cfg->target, "/metrics", urls[i], len);
+    }
+    scrape_opts o = {.urls = (const char *const *)urls, .n_urls = n, .interval_s = cfg->server_metrics_interval_s,
+                     .keep_regex = cfg->server_metrics_keep, .insecure = cfg->insecure, .ca_cert = cfg->ca_cert};
+    if (rc == 0 && (rc = scrape_create(out, &o, err, errlen)) == 0 && (rc = scrape_start(*out, err, errlen)) != 0) {
+        scrape_destroy(*out);
+        *out = NULL;
+    }
+    if (rc == LL_ENOMEM)
+        snprintf(err, errlen, "out of memory starting --server-metrics");
+    for (size_t i = 0; urls && i < n; i++)
+        free(urls[i]);
+    free(urls);
+    return rc;
+}
+
+static double p50_or_nan(const stats_summary *s)
+{
+    return s->n ? s->p50 : NAN;
+}
+
+/* Benchmark i's verdict over its measured window; the lightest benchmark so far (lowest
+ * concurrency, the synchronous point of a sweep) is the base that "grows with the load" compares to. */
+static void diagnose_bench(scrape *scr, const bench_result *res, const bench_summary *sums, size_t i,
+                           diagnose_result *out, scrape_summary *all_out)
+{
+    const bench_result *r = &res[i];
+    uint64_t w1 = r->window_end_ns < r->end_ns ? r->window_end_ns : r->end_ns;
+    scrape_summary all;
+    int have = scrape_summarize_all(scr, r->window_start_ns, w1, &all) == 0;
+    if (!have) {
+        memset(&all, 0, sizeof all);
+        all.prefix_hit_rate = all.energy_per_token_j = NAN;
+    }
+    *all_out = all;
+    size_t base = 0;
+    for (size_t k = 1; k <= i; k++)
+        if (sums[k].concurrency_mean < sums[base].concurrency_mean)
+            base = k;
+    diagnose_client cl = {
+        .ttft_p50_ms = p50_or_nan(&sums[i].ttft), .ttft_p50_ms_base = p50_or_nan(&sums[base].ttft),
+        .tpot_p50_ms = p50_or_nan(&sums[i].tpot), .tpot_p50_ms_base = p50_or_nan(&sums[base].tpot),
+        .in_flight_mean = sums[i].concurrency_mean, .client_bound = sums[i].client_bound};
+    diagnose(have ? &all : NULL, &cl, out);
+}
+
+/* The benchmark just below benchmark i in load (the highest client concurrency under its own)
+ * among the first n, or n when none: a sweep runs its points out of order (synchronous,
+ * throughput, then the middle), so "where the verdict changed" follows the load, not the run. */
+static size_t load_below(const bench_summary *sums, size_t n, size_t i)
+{
+    size_t best = n;
+    for (size_t k = 0; k < n; k++)
+        if (sums[k].concurrency_mean < sums[i].concurrency_mean &&
+            (best == n || sums[k].concurrency_mean > sums[best].concurrency_mean))
+            best = k;
+    return best;
+}
+
+/* benchmarks[i].server in the report: series over the whole benchmark, summary over its measured
+ * window (the client's), t from the benchmark's start like the client's per-second series; the
+ * diagnosis, with changed_from when the benchmark below it in load had another verdict. */
+static int attach_server(scrape *scr, cJSON *doc, const bench_result *results, const bench_summary *sums,
+                         const diagnose_result *diags, size_t n)
+{
+    cJSON *benches = cJSON_GetObjectItemCaseSensitive(doc, "benchmarks");
+    for (size_t i = 0; i < n; i++) {
+        cJSON *b = cJSON_GetArrayItem(benches, (int)i), *srv = NULL;
+        const bench_result *r = &results[i];
+        uint64_t w1 = r->window_end_ns < r->end_ns ? r->window_end_ns : r->end_ns;
+        int rc = scrape_report_json(scr, r->t0_ns, r->end_ns, r->window_start_ns, w1, &srv);
+        if (rc)
+            return rc;
+        cJSON *d = NULL;
+        rc = diagnose_json(&diags[i], &d);
+        if (rc == 0 && !cJSON_AddItemToObject(srv, "diagnosis", d)) {
+            cJSON_Delete(d);
+            rc = LL_ENOMEM;
+        }
+        size_t below = load_below(sums, n, i);
+        if (rc == 0 && below < n && diags[i].verdict != diags[below].verdict &&
+            !cJSON_AddStringToObject(d, "changed_from", diagnose_verdict_name(diags[below].verdict)))
+            rc = LL_ENOMEM;
+        if (rc) {
+            cJSON_Delete(srv);
+            return rc;
+        }
+        if (!b || !cJSON_AddItemToObject(b, "server", srv)) {
+            cJSON_Delete(srv);
+            return LL_ENOMEM;
+        }
+    }
+    return 0;
+}
+
 /* live_server's read callback: runs on the server's thread. */
 static void read_live(void *ud, live_snapshot *out)
 {
@@ -238,6 +348,8 @@ int cmd_run(int argc, char **argv)
     gate *slo = NULL;
     live_server *live = NULL;
     calibrate_result cal;
+    scrape *scr = NULL;
+    diagnose_result *diags = NULL;
 
     memset(&cal, 0, sizeof cal);
     if (config_init(&cfg) != 0) {
@@ -290,7 +402,8 @@ int cmd_run(int argc, char **argv)
     plans = calloc(cap, sizeof *plans);
     results = calloc(cap, sizeof *results);
     sums = calloc(cap, sizeof *sums);
-    if (!plans || !results || !sums) {
+    diags = calloc(cap, sizeof *diags);
+    if (!plans || !results || !sums || !diags) {
         fprintf(stderr, "llmload run: out of memory\n");
         exit_code = EXIT_RUNTIME;
         goto out;
@@ -339,6 +452,11 @@ int cmd_run(int argc, char **argv)
         }
         fprintf(stderr, "metrics on %s\n", live_server_url(live));
     }
+    if (cfg.server_metrics && (rc = start_scraper(&cfg, &scr, err, sizeof err)) != 0) {
+        fprintf(stderr, "llmload run: %s\n", err);
+        exit_code = rc == LL_EUSAGE ? EXIT_USAGE : EXIT_RUNTIME;
+        goto out;
+    }
     char shown_target[512]; /* credentials in the URL never reach the console */
     config_redact_url(cfg.target, shown_target, sizeof shown_target);
     if (!cfg.quiet)
@@ -349,9 +467,13 @@ int cmd_run(int argc, char **argv)
     sigset_t held;
     sigemptyset(&held);
     for (size_t i = 0; i < n_plans && !workers_interrupted(ws); i++) {
+        /* A scrape at each edge of the benchmark brackets its window (counters interpolate in
+         * between); the scraper's own thread makes it, the loops are idle now. */
+        scrape_now(scr);
         pthread_sigmask(SIG_UNBLOCK, &held, NULL);
         rc = workers_run(ws, &plans[i], &results[i], err, sizeof err);
         signals_hold(&held);
+        scrape_now(scr);
         if (rc != 0) {
             fprintf(stderr, "llmload run: %s: %s\n", plans[i].name, err);
             bench_result_free(&results[i]);
@@ -366,6 +488,27 @@ int cmd_run(int argc, char **argv)
         }
         if (gate_has_request_rules(slo))
             set_goodput(slo, &results[i], &sums[i]);
+        if (scr) {
+            scrape_summary all;
+            diagnose_bench(scr, results, sums, i, &diags[i], &all);
+            if (!cfg.quiet) {
+                char line[384];
+                diagnose_line(&diags[i], line, sizeof line);
+                size_t k = strlen(line);
+                /* Reported whenever the server exposes them (docs/server-metrics.md). */
+                if (!isnan(all.prefix_hit_rate) && k < sizeof line)
+                    k += (size_t)snprintf(line + k, sizeof line - k, ", prefix cache hits %.0f%%", 100 * all.prefix_hit_rate);
+                if (!isnan(all.energy_per_token_j) && k < sizeof line)
+                    k += (size_t)snprintf(line + k, sizeof line - k, ", %.3g J per output token", all.energy_per_token_j);
+                if (all.scrapes_failed && k < sizeof line)
+                    snprintf(line + k, sizeof line - k, ", %llu of %llu scrapes failed",
+                             (unsigned long long)all.scrapes_failed, (unsigned long long)all.scrapes);
+                size_t below = load_below(sums, i + 1, i);
+                int changed = below <= i && diags[i].verdict != diags[below].verdict;
+                fprintf(stderr, "server %s: %s%s%s\n", plans[i].name, line, changed ? "; below it in load: " : "",
+                        changed ? diagnose_verdict_name(diags[below].verdict) : "");
+            }
+        }
         /* A sweep's middle points are spread evenly between the two measured anchors. */
         if (cfg.schedule == CONFIG_SCHED_SWEEP && i == 1) {
             size_t points = (size_t)cfg.rates[0];
@@ -383,6 +526,7 @@ int cmd_run(int argc, char **argv)
     /* The load is over: nothing more to serve live (the report and the push carry the rest). */
     live_server_stop(live);
     live = NULL;
+    scrape_stop(scr);
     int partial = workers_interrupted(ws);
     if (n_done > 0) {
         cJSON *cal_json = NULL;
@@ -399,6 +543,11 @@ int cmd_run(int argc, char **argv)
             goto out;
         }
         prompt_check_results(stderr, results, n_done, limit);
+        if (scr && attach_server(scr, doc, results, sums, diags, n_done) != 0) {
+            fprintf(stderr, "llmload run: out of memory adding the server metrics to the report\n");
+            exit_code = EXIT_RUNTIME;
+            goto out;
+        }
         if (slo) {
             int broken = gate_evaluate(slo, doc);
             if (broken < 0) {
@@ -462,6 +611,7 @@ int cmd_run(int argc, char **argv)
     }
 out:
     live_server_stop(live);
+    scrape_destroy(scr);
     cJSON_Delete(doc);
     gate_destroy(slo);
     for (size_t i = 0; i < n_done; i++) {
@@ -471,6 +621,7 @@ out:
     free(plans);
     free(results);
     free(sums);
+    free(diags);
     workers_destroy(ws);
     free(model);
     config_free(&cfg);

@@ -85,6 +85,7 @@ int config_init(config *c)
     c->ignore_eos = 1;
     c->progress = -1;
     c->calibrate = 1;
+    c->server_metrics_interval_s = 1;
 
     c->rates = calloc(1, sizeof *c->rates);
     c->n_rates = 1;
@@ -137,6 +138,10 @@ void config_free(config *c)
     free(c->metrics_listen);
     free(c->server_metrics);
     free(c->ca_cert);
+    for (size_t i = 0; i < c->n_server_metrics_extra; i++)
+        free(c->server_metrics_extra[i]);
+    free(c->server_metrics_extra);
+    free(c->server_metrics_keep);
     memset(c, 0, sizeof *c);
 }
 
@@ -348,6 +353,10 @@ int config_validate(const config *c, char *err, size_t errlen)
         snprintf(err, errlen, "--data: %s", why);
         return LL_EUSAGE;
     }
+    if (c->server_metrics_keep && !c->server_metrics) {
+        snprintf(err, errlen, "--server-metrics-keep needs --server-metrics (which URL to scrape)");
+        return LL_EUSAGE;
+    }
     return 0;
 }
 
@@ -526,6 +535,21 @@ int config_to_json(const config *c, struct cJSON **out)
     rc |= add_bool(o, "ignore_eos", c->ignore_eos);
     rc |= add_bool(o, "calibrate", c->calibrate);
     rc |= add_bool(o, "require_done", c->require_done);
+    cJSON *more = cJSON_AddArrayToObject(o, "server_metrics_extra");
+    if (!more)
+        rc = 1;
+    for (size_t i = 0; more && i < c->n_server_metrics_extra; i++) {
+        size_t n = strlen(c->server_metrics_extra[i]) + sizeof "<redacted>";
+        char *buf = malloc(n);
+        cJSON *u = buf ? cJSON_CreateString(config_redact_url(c->server_metrics_extra[i], buf, n)) : NULL;
+        free(buf);
+        if (!u || !cJSON_AddItemToArray(more, u)) {
+            cJSON_Delete(u);
+            rc = 1;
+        }
+    }
+    rc |= add_num(o, "server_metrics_interval_s", c->server_metrics_interval_s);
+    rc |= add_str(o, "server_metrics_keep", c->server_metrics_keep);
     if (rc) {
         cJSON_Delete(o);
         return LL_ENOMEM;

@@ -23,6 +23,7 @@
 #define CONFIG__MAX_RATE 1e6                    /* req/s or streams: past what one client sends */
 #define CONFIG__MAX_DURATION_S 1e7              /* about 115 days */
 #define CONFIG__MAX_TOKENS 10000000L            /* any token count in a data spec */
+#define CONFIG__MAX_SERVER_METRICS 16           /* --server-metrics URLs */
 
 /* What a profile value may be (bit mask). */
 enum {

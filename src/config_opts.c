@@ -6,6 +6,7 @@
  * and returns LL_EUSAGE (or LL_ENOMEM) with the reason in why.
  */
 #include <ctype.h>
+#include <regex.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -121,13 +122,62 @@ static int set_url(config *c, const config__opt *o, const char *val, char *why, 
     return rc;
 }
 
-/* --server-metrics with no URL means <target>/metrics, stored as "". */
+/* --server-metrics with no URL means <target>/metrics, stored as "". Repeatable: the first URL
+ * is server_metrics, later ones (a replica each, a GPU exporter) go to server_metrics_extra; a
+ * URL given twice is kept once. */
 static int set_server_metrics(config *c, const config__opt *o, const char *val, char *why,
                               size_t whylen)
 {
-    if (!val || !*val)
-        return replace_string(FIELD(char *, c, o), "");
-    return set_url(c, o, val, why, whylen);
+    if (!c->server_metrics) {
+        if (!val || !*val)
+            return replace_string(FIELD(char *, c, o), "");
+        return set_url(c, o, val, why, whylen);
+    }
+    char *url = NULL;
+    config one = {0};
+    int rc = (!val || !*val) ? replace_string(&url, "") : set_url(&one, o, val, why, whylen);
+    if (rc)
+        return rc;
+    if (!url)
+        url = one.server_metrics;
+    int dup = strcmp(url, c->server_metrics) == 0;
+    for (size_t i = 0; !dup && i < c->n_server_metrics_extra; i++)
+        dup = strcmp(url, c->server_metrics_extra[i]) == 0;
+    if (dup) {
+        free(url);
+        return 0;
+    }
+    if (c->n_server_metrics_extra + 1 >= CONFIG__MAX_SERVER_METRICS) {
+        free(url);
+        snprintf(why, whylen, "more than %d URLs", CONFIG__MAX_SERVER_METRICS);
+        return LL_EUSAGE;
+    }
+    char **grown = realloc(c->server_metrics_extra, (c->n_server_metrics_extra + 1) * sizeof *grown);
+    if (!grown) {
+        free(url);
+        return LL_ENOMEM;
+    }
+    c->server_metrics_extra = grown;
+    c->server_metrics_extra[c->n_server_metrics_extra++] = url;
+    return 0;
+}
+
+/* A POSIX extended regular expression, checked here so a typo is a usage error before any load. */
+static int set_regex(config *c, const config__opt *o, const char *val, char *why, size_t whylen)
+{
+    int rc = check_text(val, why, whylen);
+    if (rc)
+        return rc;
+    regex_t re;
+    int rr = regcomp(&re, val, REG_EXTENDED | REG_NOSUB);
+    if (rr != 0) {
+        char msg[128];
+        regerror(rr, &re, msg, sizeof msg);
+        snprintf(why, whylen, "\"%.64s\" is not a regular expression: %s", val, msg);
+        return LL_EUSAGE;
+    }
+    regfree(&re);
+    return replace_string(FIELD(char *, c, o), val);
 }
 
 static int set_file(config *c, const config__opt *o, const char *val, char *why, size_t whylen)
@@ -559,12 +609,17 @@ const config__opt config__opts[] = {
     STRING("metrics-listen", "ADDR:PORT", set_listen, metrics_listen, NULL,
            "serve live client metrics at http://ADDR:PORT/metrics while running (port 0: any free one)"),
     {.name = "server-metrics", .has_arg = optional_argument, .metavar = "[URL]",
-     .set = set_server_metrics, .off = OFF(server_metrics), .json = J_STR,
-     .expect = "a URL string (\"\" for <target>/metrics)", .dflt = "off",
-     .help = "sample the server's /metrics during the run (default URL <target>/metrics) [not available yet]"},
+     .set = set_server_metrics, .off = OFF(server_metrics), .json = J_STR | J_STRS,
+     .expect = "a URL string (\"\" for <target>/metrics) or a list of them", .dflt = "off",
+     .help = "sample the server's Prometheus /metrics during the run, off the request path (default URL "
+             "<target>/metrics); repeatable: a replica each, a GPU exporter (DCGM :9400)"},
     FLAG("progress", progress, 1, "on a terminal", "show live progress"),
     FLAG("no-progress", progress, 0, NULL, "hide live progress"),
     FLAG("quiet", quiet, 1, NULL, "print only errors and the final table"),
+    DURATION("server-metrics-interval", server_metrics_interval_s, 0.1, "1s",
+             "time between two --server-metrics scrapes (each times out at 80% of it, at most 10 s)"),
+    STRING("server-metrics-keep", "REGEX", set_regex, server_metrics_keep, NULL,
+           "also keep the raw series of metrics whose names match (POSIX extended regex)"),
     {.name = "help", .has_arg = no_argument, .help = "this help"},
 };
 const size_t config__n_opts = sizeof config__opts / sizeof config__opts[0];

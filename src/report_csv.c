@@ -28,6 +28,23 @@ static const char *str_at(const cJSON *o, const char *a)
     return cJSON_IsString(x) ? x->valuestring : "";
 }
 
+/* A column's scope: a member of the benchmark, or a dotted path to a nested one
+ * ("server.diagnosis.evidence"); NULL when any step is missing. */
+static const cJSON *scope_at(const cJSON *b, const char *path)
+{
+    char part[64];
+    while (b && *path) {
+        size_t n = strcspn(path, ".");
+        if (n >= sizeof part)
+            return NULL;
+        memcpy(part, path, n);
+        part[n] = '\0';
+        b = cJSON_GetObjectItemCaseSensitive(b, part);
+        path += n + (path[n] == '.');
+    }
+    return b;
+}
+
 /* Shortest exact-enough text: up to 6 decimals, trailing zeros dropped; empty for NaN. */
 static void put_num(FILE *f, double v)
 {
@@ -113,6 +130,16 @@ static const summary_col summary_cols[] = {
     {"finish_other", COL_NUM, "requests", "finish_reasons", "other"},
     {"finish_none", COL_NUM, "requests", "finish_reasons", "none"},
     {"no_done_ok", COL_NUM, "requests", "no_done_ok", NULL},
+    /* --server-metrics (docs/server-metrics.md): empty without it. */
+    {"server_verdict", COL_STR, "server.diagnosis", "verdict", NULL},
+    {"server_running_max", COL_NUM, "server.diagnosis.evidence", "running_max", NULL},
+    {"server_waiting_mean", COL_NUM, "server.diagnosis.evidence", "waiting_mean", NULL},
+    {"server_kv_usage_max", COL_NUM, "server.diagnosis.evidence", "kv_usage_max", NULL},
+    {"server_preemptions", COL_NUM, "server.diagnosis.evidence", "preemptions", NULL},
+    {"server_gpu_busy", COL_NUM, "server.diagnosis.evidence", "gpu_busy", NULL},
+    {"server_prefix_hit_rate", COL_NUM, "server.summary", "prefix_hit_rate", NULL},
+    {"server_energy_per_token_j", COL_NUM, "server.summary", "energy_per_token_j", NULL},
+    {"server_scrapes_failed", COL_NUM, "server", "scrapes_failed", NULL},
 };
 
 int report_write_summary_csv(const cJSON *doc, FILE *f)
@@ -129,7 +156,7 @@ int report_write_summary_csv(const cJSON *doc, FILE *f)
     {
         for (size_t i = 0; i < ncols; i++) {
             const summary_col *c = &summary_cols[i];
-            const cJSON *scope = c->scope ? cJSON_GetObjectItemCaseSensitive(b, c->scope) : b;
+            const cJSON *scope = c->scope ? scope_at(b, c->scope) : b;
             if (i)
                 fputc(',', f);
             switch (c->kind) {

@@ -97,6 +97,12 @@ typedef struct config {
     int quiet;
     int calibrate;             /* measure the target's prompt counts before the first benchmark (default 1) */
     int require_done;          /* a stream without data: [DONE] is an error even after a finish_reason */
+    /* --server-metrics given more than once (a replica each, a GPU exporter): the second and later
+     * URLs, in order; server_metrics holds the first. At most CONFIG__MAX_SERVER_METRICS in all. */
+    char **server_metrics_extra;
+    size_t n_server_metrics_extra;
+    double server_metrics_interval_s; /* default 1 */
+    char *server_metrics_keep;        /* regex of raw metric names to keep, or NULL */
 } config;
 
 /* Defaults, then LLMLOAD_TARGET and the api-key variable from the environment. Returns 0 or LL_ENOMEM. */

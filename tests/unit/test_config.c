@@ -818,6 +818,42 @@ static void test_redact_url(void **state)
     assert_string_equal(config_redact_url("http://u:p@host", small, sizeof small), "http://<red");
 }
 
+/* --server-metrics repeated: first URL in server_metrics, the rest in order, duplicates once;
+ * the interval and keep flags; a bad regex and keep without a URL are usage errors. */
+static void test_server_metrics_flags(void **state)
+{
+    (void)state;
+    clean_env();
+    config c;
+    char err[256] = "";
+    const char *const args[] = {"--target", "http://h:1", "--server-metrics", "--server-metrics",
+                                "http://dcgm:9400/metrics", "--server-metrics=http://r2:8000/metrics",
+                                "--server-metrics", "http://dcgm:9400/metrics", "--server-metrics-interval",
+                                "250ms", "--server-metrics-keep", "^vllm:.*$", NULL};
+    assert_int_equal(config_init(&c), 0);
+    assert_true(c.server_metrics_interval_s == 1);
+    config_free(&c);
+    assert_int_equal(parse_args(&c, args, err, sizeof err), 0);
+    assert_string_equal(c.server_metrics, "");
+    assert_int_equal(c.n_server_metrics_extra, 2);
+    assert_string_equal(c.server_metrics_extra[0], "http://dcgm:9400/metrics");
+    assert_string_equal(c.server_metrics_extra[1], "http://r2:8000/metrics");
+    assert_true(c.server_metrics_interval_s == 0.25);
+    assert_string_equal(c.server_metrics_keep, "^vllm:.*$");
+    config_free(&c);
+
+    const char *const bad_re[] = {"--target", "http://h:1", "--server-metrics", "--server-metrics-keep", "a(", NULL};
+    assert_int_equal(parse_args(&c, bad_re, err, sizeof err), LL_EUSAGE);
+    assert_non_null(strstr(err, "--server-metrics-keep"));
+    assert_non_null(strstr(err, "not a regular expression"));
+    config_free(&c);
+
+    const char *const keep_only[] = {"--target", "http://h:1", "--server-metrics-keep", "x", NULL};
+    assert_int_equal(parse_args(&c, keep_only, err, sizeof err), LL_EUSAGE);
+    assert_non_null(strstr(err, "needs --server-metrics"));
+    config_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -840,6 +876,7 @@ int main(void)
         cmocka_unit_test(test_ready_profiles_load),
         cmocka_unit_test(test_redact_url),
         cmocka_unit_test(test_target_url),
+        cmocka_unit_test(test_server_metrics_flags),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
