@@ -57,9 +57,11 @@ for build in "$@"; do
     name=$(basename "$s")
     log="$logdir/$mode-$name.log"
     case "$s" in *.py) runner="$PYTHON";; *) runner=bash;; esac
+    t0=$SECONDS
     LLMLOAD_BIN="$PWD/$build/llmload" LLMLOAD_MODE=$mode PYTHON=$PYTHON \
       timeout --kill-after=10 $((600 * MULT)) "$runner" "$s" >"$log" 2>&1
     rc=$?
+    took=$((SECONDS - t0))
     p=$(grep -c '^ok ' "$log")
     f=$(grep -c '^not ok ' "$log")
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
@@ -67,14 +69,15 @@ for build in "$@"; do
     pass=$((pass + p))
     if [ "$f" -gt 0 ]; then
       note_fail "$f" "$mode/$name"
-      echo "FAIL $mode/$name (exit $rc)"; grep -E '^not ok|Traceback|Error|error' "$log" | head -n 20 | sed 's/^/    /'
+      echo "FAIL $mode/$name (exit $rc, ${took}s)"; grep -E '^not ok|Traceback|Error|error' "$log" | head -n 20 | sed 's/^/    /'
       tail -n 15 "$log" | sed 's/^/    /'
     else
-      echo "ok   $mode/$name ($p)"
+      echo "ok   $mode/$name ($p, ${took}s)"
     fi
   done
 done
 
 [ -n "$failed_names" ] && echo "failed:$failed_names"
+echo "tests took ${SECONDS}s"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
