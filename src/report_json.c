@@ -181,6 +181,8 @@ static void add_benchmark(jb *b, cJSON *arr, const bench_summary *s, const bench
                 b->failed = 1;
             }
         }
+        add_num(b, rq, "completed_in_window", (double)s->completed_in_window);
+        add_num(b, rq, "completed_in_grace", (double)s->completed_in_grace);
     }
 
     cJSON *m = add_obj(b, o, "metrics");
@@ -210,6 +212,7 @@ static void add_benchmark(jb *b, cJSON *arr, const bench_summary *s, const bench
         add_num(b, m, "output_tokens_mean", r6(s->output_tokens.mean));
         add_num(b, m, "tokens_per_event", r6(s->tokens_per_event));
         add_str(b, m, "output_tokens_source", s->output_tokens_source);
+        add_num(b, m, "offered_rate", r6(s->offered_rate));
     }
 
     cJSON *ts = add_arr(b, o, "timeseries");
@@ -248,6 +251,13 @@ static void add_benchmark(jb *b, cJSON *arr, const bench_summary *s, const bench
         add_bool(b, cl, "client_bound", s->client_bound);
         if (s->client_bound)
             add_str(b, cl, "client_bound_reason", s->client_bound_reason);
+        add_num(b, cl, "late_wakeup_share", r6(s->late_wakeup_share));
+        add_num(b, cl, "late_send_share", r6(s->late_send_share));
+        add_num(b, cl, "slot_wait_share", r6(s->slot_wait_share));
+        if (s->cpu_wait_percent >= 0)
+            add_num(b, cl, "cpu_wait_percent", r6(s->cpu_wait_percent));
+        add_num(b, cl, "loop_busy_percent", r6(s->loop_busy_percent));
+        add_str(b, cl, "stamps", s->loop_stamps ? "loop" : "kernel");
     }
 }
 
