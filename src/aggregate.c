@@ -23,7 +23,7 @@
 #define CLIENT_BOUND_LATE_SHARE 0.10    /* ticks or sends > 5 ms late */
 #define CLIENT_BOUND_LATE_MIN 3
 #define CLIENT_BOUND_SLOT_SHARE 0.05    /* open-loop sends that waited for a slot */
-#define CLIENT_BOUND_BUSY_PERCENT 50.0  /* loop-stamped reads: the loop busy this much of the time */
+#define CLIENT_BOUND_READ_WAIT_SHARE 0.20 /* loop-stamped reads that sat > 2 ms in the socket */
 
 static double ms(uint64_t a, uint64_t b) { return a > b ? (double)(a - b) / 1e6 : 0.0; }
 
@@ -167,6 +167,7 @@ static void judge_client(const bench_result *res, bench_summary *out, double wal
     out->cpu_wait_percent = res->cpu_wait_s >= 0 && wall > 0 ? 100.0 * res->cpu_wait_s / wall : -1;
     out->loop_busy_percent = wall > 0 ? 100.0 * res->busy_s / wall / loops : 0;
     out->loop_stamps = res->loop_stamps;
+    out->read_wait_share = share(res->reads_waited, res->reads_sampled);
     double cpu = out->cpu_percent / loops;
     double wait = out->cpu_wait_percent > 0 ? out->cpu_wait_percent / loops : 0;
     /* Running or waiting to run nearly all the time: the loop needed a whole core (on a core
@@ -188,9 +189,10 @@ static void judge_client(const bench_result *res, bench_summary *out, double wal
                    100.0 * out->slot_wait_share, (double)out->slots);
     /* curl's reads carry the loop's time, so bytes that waited in the socket while the loop was
      * busy elsewhere are stamped late; the built-in client's kernel stamps do not have that error. */
-    if (res->loop_stamps && out->loop_busy_percent >= CLIENT_BOUND_BUSY_PERCENT)
-        add_reason(out, "loop busy %.0f%% of the time with reads stamped by the loop (curl)",
-                   out->loop_busy_percent);
+    if (res->loop_stamps && res->reads_waited >= CLIENT_BOUND_LATE_MIN &&
+        out->read_wait_share >= CLIENT_BOUND_READ_WAIT_SHARE)
+        add_reason(out, "%.0f%% of reads waited over 2 ms in the socket, stamped late by the loop (curl; loop busy %.0f%%)",
+                   100.0 * out->read_wait_share, out->loop_busy_percent);
 }
 
 int aggregate_bench(bench_result *res, bench_summary *out)

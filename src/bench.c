@@ -555,7 +555,8 @@ int runner_run(runner *r, const bench_plan *plan, bench_result *res, char *err, 
         live_publish(r, now0, 0);
     }
     double cpu0 = clock_thread_cpu_s(), wait0 = clock_thread_wait_s();
-    uint64_t idle0 = uv_metrics_idle_time(&r->loop);
+    uint64_t idle0 = uv_metrics_idle_time(&r->loop), sampled0, waited0;
+    client_read_waits(r->cl, &sampled0, &waited0);
     res->loop_stamps = config_transport(r->cfg) == CONFIG_HTTP_CLIENT_CURL;
     r->scheduling = 1;
     r->next_tick_ns = t0 + TICK_NS;
@@ -583,6 +584,9 @@ int runner_run(runner *r, const bench_plan *plan, bench_result *res, char *err, 
     res->cpu_wait_s = wait0 >= 0 && wait1 >= wait0 ? wait1 - wait0 : -1;
     uint64_t idle = uv_metrics_idle_time(&r->loop) - idle0, span = res->end_ns > t0 ? res->end_ns - t0 : 0;
     res->busy_s = span > idle ? (double)(span - idle) / 1e9 : 0;
+    client_read_waits(r->cl, &res->reads_sampled, &res->reads_waited);
+    res->reads_sampled -= sampled0;
+    res->reads_waited -= waited0;
     arrival_destroy(r->arr);
     r->arr = NULL;
     source_destroy(r->src);

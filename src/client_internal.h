@@ -102,6 +102,9 @@ struct client {
     client_sinks sinks;
     int closing;       /* client_close was called: no more done callbacks */
     void *tp_state;    /* the transport's own state, owned by it */
+    /* Loop-stamped reads (curl): a sample of them peeks at the kernel's arrival time of the bytes
+     * waiting, to count how long they sat in the socket before the loop read (and stamped) them. */
+    uint64_t reads_sampled, reads_waited, read_sample_tick;
 };
 
 /* The response's status line (1xx interim ones too, overwritten by the final one). */

@@ -168,6 +168,8 @@ static int merge(workers *ws, const bench_plan *plan, bench_result *res)
         res->cpu_wait_s = res->cpu_wait_s < 0 || r->cpu_wait_s < 0 ? -1 : res->cpu_wait_s + r->cpu_wait_s;
         res->busy_s += r->busy_s;
         res->loop_stamps |= r->loop_stamps;
+        res->reads_sampled += r->reads_sampled;
+        res->reads_waited += r->reads_waited;
     }
     qsort(res->records.items, res->records.len, sizeof *res->records.items, record_cmp);
     return 0;

@@ -79,6 +79,7 @@ typedef struct bench_summary {
     double cpu_wait_percent;      /* the loop waited for a CPU (runqueue), % of wall; -1 unknown */
     double loop_busy_percent;     /* the loop was not idle, % of the window's wall time */
     int loop_stamps;              /* reads stamped by the loop (curl), not by the kernel */
+    double read_wait_share;       /* loop stamps: sampled reads whose bytes sat > 2 ms in the socket */
 } bench_summary;
 
 /* Whether a record counts in request_throughput: completed OK inside the window. */

@@ -58,6 +58,7 @@ typedef struct bench_result {
     double cpu_wait_s;             /* the loop's thread waited for a CPU (runqueue); < 0 unknown */
     double busy_s;                 /* the loop was not idle in uv's poll */
     int loop_stamps;               /* reads stamped by the loop (curl), not the kernel's time */
+    uint64_t reads_sampled, reads_waited; /* loop-stamped reads sampled; > 2 ms in the socket */
 } bench_result;
 
 typedef struct runner runner;

@@ -234,15 +234,23 @@ static void test_client_bound_evidence(void **state)
     assert_float_equal(s.cpu_wait_percent, 45.0, 1e-9);
     bench_summary_free(&s);
 
-    /* Loop-stamped reads (curl) with the loop busy most of the time. */
+    /* Loop-stamped reads (curl): 50 of 200 sampled reads sat over 2 ms in the socket. */
     res.cpu_s = 0.5;
     res.cpu_wait_s = 0;
     res.busy_s = 6.0;
     res.loop_stamps = 1;
+    res.reads_sampled = 200;
+    res.reads_waited = 50;
     assert_int_equal(aggregate_bench(&res, &s), 0);
     assert_int_equal(s.client_bound, 1);
+    assert_non_null(strstr(s.client_bound_reason, "25% of reads waited over 2 ms in the socket"));
     assert_non_null(strstr(s.client_bound_reason, "loop busy 60%"));
     bench_summary_free(&s);
+    res.reads_waited = 30; /* 15%: reads behind a few bursts of a busy machine are not a verdict */
+    assert_int_equal(aggregate_bench(&res, &s), 0);
+    assert_int_equal(s.client_bound, 0);
+    bench_summary_free(&s);
+    res.reads_waited = 50;
     res.loop_stamps = 0; /* the same loop with kernel stamps: its timing is not at fault */
     assert_int_equal(aggregate_bench(&res, &s), 0);
     assert_int_equal(s.client_bound, 0);
