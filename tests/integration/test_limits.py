@@ -4,6 +4,7 @@ first, then --grace-seconds), a run in which nothing completed exits 1 in one li
 moving when sending stops."""
 import json
 import os
+import subprocess
 import tempfile
 import time
 
@@ -17,12 +18,15 @@ with Sim("--ttft-ms", 10, "--itl-ms", 100) as sim:
     # The request limit is reached at once; the time limit (3 s) and the grace (2 s) still apply.
     out = os.path.join(tmp, "both")
     t = time.monotonic()
-    r = run(["run", "--target", sim.url, "--schedule", "synchronous", "--max-requests", 1, "--max-seconds", 3,
-             "--grace-seconds", 2, "--no-progress", "--out", out, *DATA], timeout=60)
+    try:  # before the fix this ran on for the stream's 100 s
+        run(["run", "--target", sim.url, "--schedule", "synchronous", "--max-requests", 1, "--max-seconds", 3,
+             "--grace-seconds", 2, "--no-progress", "--out", out, *DATA], timeout=20)
+    except subprocess.TimeoutExpired:
+        pass
     took = time.monotonic() - t
     ok(took < 5 + 2 * ASAN_SLACK, "--max-requests 1 --max-seconds 3 --grace-seconds 2 ends after 5 s", took)
     ok(took > 4.5, "and not before the time limit and the grace", took)
-    if ok(os.path.exists(os.path.join(out, "report.json")), "reports written", r.stderr[-300:]):
+    if ok(os.path.exists(os.path.join(out, "report.json")), "reports written"):
         rq = json.load(open(os.path.join(out, "report.json")))["benchmarks"][0]["requests"]
         ok(rq["started"] == 1 and rq["incomplete"] == 1, "the one request is cut as incomplete", rq)
 
