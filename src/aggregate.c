@@ -19,7 +19,10 @@
 /* The client's verdict on itself needs sustained evidence, never one late wake-up: a single
  * preemption makes the p99 of ~100 ticks its maximum. Shares, with a floor of events, so a short
  * run does not turn 1 of 10 into 10%. docs/metrics.md "The client watches itself". */
-#define CLIENT_BOUND_CPU_PERCENT 90.0   /* CPU (or CPU + runqueue wait) of one core per loop */
+/* CPU + runqueue wait, per loop: running or waiting to run this much of the time leaves no slack.
+ * 85, not 90: a loop starved on a shared core measured 89-95 (test_client_bound.py); heavy runs
+ * on the busy 2-core machine that kept up measured 65-79. */
+#define CLIENT_BOUND_CPU_PERCENT 85.0
 #define CLIENT_BOUND_LATE_SHARE 0.10    /* ticks or sends > 5 ms late */
 #define CLIENT_BOUND_LATE_MIN 3
 #define CLIENT_BOUND_SLOT_SHARE 0.05    /* open-loop sends that waited for a slot */
