@@ -141,8 +141,6 @@ static int start_one(runner *r, uint64_t scheduled_ns)
     return 0;
 }
 
-/* Sends every open-loop arrival whose time has come, then arms the pacer for the next one (or for
- * the time limit, so that the benchmark lasts its full duration even when arrivals are sparse). */
 enum { HELD_NO, HELD_SLOTS, HELD_PAUSE };
 
 /* Counts a send for the client's verdict on itself: late with a slot free is the loop's fault;
@@ -159,6 +157,8 @@ static void note_send(runner *r, uint64_t due, uint64_t now)
         res->late_sends++;
 }
 
+/* Sends every open-loop arrival whose time has come, then arms the pacer for the next one (or for
+ * the time limit, so that the benchmark lasts its full duration even when arrivals are sparse). */
 static void send_due(runner *r, uint64_t now)
 {
     const bench_plan *p = r->plan;
