@@ -480,7 +480,8 @@ static int result_init(bench_result *res, const bench_plan *plan)
 {
     memset(res, 0, sizeof *res);
     res->plan = *plan;
-    if (hist_create(&res->itl) != 0 || hist_create(&res->itl_token) != 0 || hist_create(&res->loop_lag) != 0)
+    if (hist_create(&res->itl) != 0 || hist_create(&res->itl_token) != 0 || hist_create(&res->loop_lag) != 0 ||
+        hist_create(&res->read_wait) != 0)
         return LL_ENOMEM;
     return 0;
 }
@@ -491,7 +492,8 @@ void bench_result_free(bench_result *res)
     hist_destroy(res->itl);
     hist_destroy(res->itl_token);
     hist_destroy(res->loop_lag);
-    res->itl = res->itl_token = res->loop_lag = NULL;
+    hist_destroy(res->read_wait);
+    res->itl = res->itl_token = res->loop_lag = res->read_wait = NULL;
 }
 
 int runner_run(runner *r, const bench_plan *plan, bench_result *res, char *err, size_t errlen)
@@ -545,7 +547,8 @@ int runner_run(runner *r, const bench_plan *plan, bench_result *res, char *err, 
     res->window_end_ns = plan->max_seconds > 0 ? t0 + (uint64_t)((plan->max_seconds - plan->cooldown_s) * 1e9)
                                                : UINT64_MAX;
     client_sinks sinks = {.itl = res->itl, .itl_token = res->itl_token,
-                          .window_start_ns = res->window_start_ns, .window_end_ns = res->window_end_ns};
+                          .window_start_ns = res->window_start_ns, .window_end_ns = res->window_end_ns,
+                          .read_wait = res->read_wait};
     client_set_sinks(r->cl, &sinks);
     if (r->live) {
         live_snapshot_begin(&r->live_snap, plan->name, config_schedule_name(plan->schedule),

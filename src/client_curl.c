@@ -20,7 +20,7 @@
 #include "llmload/version.h"
 
 /* One readable event in this many peeks at its bytes' kernel arrival time (one extra syscall). */
-#define READ_SAMPLE_EVERY 8
+#define READ_SAMPLE_EVERY 4
 #define READ_WAIT_NS (2 * CLOCK_NS_PER_MS)
 
 /* Slots per curl multi handle. curl looks for a reusable connection by walking every connection
@@ -170,6 +170,8 @@ static void sample_read_wait(client *c, curl_socket_t fd)
             uint64_t arrived = clock_mono_from_real(ts.tv_sec, ts.tv_nsec, clock_now_ns());
             c->reads_sampled++;
             c->reads_waited += c->stamp_ns > arrived + READ_WAIT_NS;
+            if (c->sinks.read_wait)
+                hist_record(c->sinks.read_wait, c->stamp_ns > arrived ? c->stamp_ns - arrived : 0);
             return;
         }
     }

@@ -258,8 +258,10 @@ static void add_benchmark(jb *b, cJSON *arr, const bench_summary *s, const bench
             add_num(b, cl, "cpu_wait_percent", r6(s->cpu_wait_percent));
         add_num(b, cl, "loop_busy_percent", r6(s->loop_busy_percent));
         add_str(b, cl, "stamps", s->loop_stamps ? "loop" : "kernel");
-        if (s->loop_stamps)
+        if (s->loop_stamps) {
             add_num(b, cl, "read_wait_share", r6(s->read_wait_share));
+            add_num(b, cl, "read_wait_ms_p99", r6(s->read_wait_ms_p99));
+        }
     }
 }
 

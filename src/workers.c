@@ -126,7 +126,8 @@ static int merge(workers *ws, const bench_plan *plan, bench_result *res)
 {
     memset(res, 0, sizeof *res);
     res->plan = *plan;
-    if (hist_create(&res->itl) != 0 || hist_create(&res->itl_token) != 0 || hist_create(&res->loop_lag) != 0)
+    if (hist_create(&res->itl) != 0 || hist_create(&res->itl_token) != 0 || hist_create(&res->loop_lag) != 0 ||
+        hist_create(&res->read_wait) != 0)
         return LL_ENOMEM;
     int first = 1;
     for (size_t k = 0; k < ws->n; k++) {
@@ -141,6 +142,7 @@ static int merge(workers *ws, const bench_plan *plan, bench_result *res)
         hist_merge(res->itl, r->itl);
         hist_merge(res->itl_token, r->itl_token);
         hist_merge(res->loop_lag, r->loop_lag);
+        hist_merge(res->read_wait, r->read_wait);
         if (first || r->t0_ns < res->t0_ns) {
             res->t0_ns = r->t0_ns;
             res->wall_start = r->wall_start;

@@ -80,6 +80,7 @@ typedef struct bench_summary {
     double loop_busy_percent;     /* the loop was not idle, % of the window's wall time */
     int loop_stamps;              /* reads stamped by the loop (curl), not by the kernel */
     double read_wait_share;       /* loop stamps: sampled reads whose bytes sat > 2 ms in the socket */
+    double read_wait_ms_p99;      /* loop stamps: p99 of the sampled reads' time in the socket */
 } bench_summary;
 
 /* Whether a record counts in request_throughput: completed OK inside the window. */

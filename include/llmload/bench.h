@@ -59,6 +59,7 @@ typedef struct bench_result {
     double busy_s;                 /* the loop was not idle in uv's poll */
     int loop_stamps;               /* reads stamped by the loop (curl), not the kernel's time */
     uint64_t reads_sampled, reads_waited; /* loop-stamped reads sampled; > 2 ms in the socket */
+    hist *read_wait;               /* owned: those samples' time in the socket (curl only) */
 } bench_result;
 
 typedef struct runner runner;

@@ -41,6 +41,7 @@ typedef struct client_sinks {
     hist *itl;        /* gaps between token events */
     hist *itl_token;  /* per-token gaps (continuous usage splits a gap by its token count) */
     uint64_t window_start_ns, window_end_ns;
+    hist *read_wait;  /* curl: sampled reads' time in the socket before the loop read them; or NULL */
 } client_sinks;
 
 /* *out owned by caller: client_close, then run the loop until it has no more handles, then

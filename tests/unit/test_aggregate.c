@@ -234,23 +234,34 @@ static void test_client_bound_evidence(void **state)
     assert_float_equal(s.cpu_wait_percent, 45.0, 1e-9);
     bench_summary_free(&s);
 
-    /* Loop-stamped reads (curl): 50 of 200 sampled reads sat over 2 ms in the socket. */
+    /* Loop-stamped reads (curl): 300 sampled reads, 10 of them 5 ms in the socket (p99 5 ms),
+     * under an ITL p99 of 10 ms: the tail is half the client's. */
     res.cpu_s = 0.5;
     res.cpu_wait_s = 0;
     res.busy_s = 6.0;
     res.loop_stamps = 1;
-    res.reads_sampled = 200;
-    res.reads_waited = 50;
+    res.reads_sampled = 300;
+    res.reads_waited = 10;
+    assert_int_equal(hist_create(&res.read_wait), 0);
+    for (int i = 0; i < 290; i++)
+        hist_record(res.read_wait, 100000); /* 0.1 ms */
+    for (int i = 0; i < 10; i++)
+        hist_record(res.read_wait, 5 * MS);
+    for (int i = 0; i < 100; i++)
+        hist_record(res.itl, 10 * MS);
     assert_int_equal(aggregate_bench(&res, &s), 0);
     assert_int_equal(s.client_bound, 1);
-    assert_non_null(strstr(s.client_bound_reason, "25% of reads waited over 2 ms in the socket"));
+    assert_non_null(strstr(s.client_bound_reason, "reads waited in the socket up to 5.0 ms (p99; 50% of the ITL p99)"));
     assert_non_null(strstr(s.client_bound_reason, "loop busy 60%"));
     bench_summary_free(&s);
-    res.reads_waited = 30; /* 15%: reads behind a few bursts of a busy machine are not a verdict */
+    /* The same tail under 100 ms tokens is 5% of their p99: not a verdict. */
+    for (int i = 0; i < 10000; i++)
+        hist_record(res.itl, 100 * MS);
     assert_int_equal(aggregate_bench(&res, &s), 0);
     assert_int_equal(s.client_bound, 0);
     bench_summary_free(&s);
-    res.reads_waited = 50;
+    for (int i = 0; i < 10000; i++)
+        hist_record(res.itl, 10 * MS);
     res.loop_stamps = 0; /* the same loop with kernel stamps: its timing is not at fault */
     assert_int_equal(aggregate_bench(&res, &s), 0);
     assert_int_equal(s.client_bound, 0);
