@@ -18,9 +18,9 @@
 #define SERIES_MAX 86400 /* one day of seconds: a longer run's series is cut, not grown */
 /* The client's verdict on itself needs sustained evidence, never one late wake-up: a single
  * preemption makes the p99 of ~100 ticks its maximum. Shares, with a floor of events, so a short
- * run does not turn 1 of 10 into 10%. docs/metrics.md "The client watches itself". */
-/* CPU + runqueue wait, per loop: running or waiting to run this much of the time leaves no slack.
- * 85, not 90: a loop starved on a shared core measured 89-95 (test_client_bound.py); heavy runs
+ * run does not turn 1 of 10 into 10%. docs/metrics.md "The client watches itself".
+ * CPU + runqueue wait, per loop: running or waiting to run this much of the time leaves no slack;
+ * 85, not 90: a loop starved on a shared core measured 89-95 (test_client_bound.py), heavy runs
  * on the busy 2-core machine that kept up measured 65-79. */
 #define CLIENT_BOUND_CPU_PERCENT 85.0
 #define CLIENT_BOUND_LATE_SHARE 0.10    /* ticks or sends > 5 ms late */
@@ -179,7 +179,7 @@ static void judge_client(const bench_result *res, bench_summary *out, double wal
     double cpu = out->cpu_percent / loops;
     double wait = out->cpu_wait_percent > 0 ? out->cpu_wait_percent / loops : 0;
     /* Running or waiting to run nearly all the time: the loop needed a whole core (on a core
-     * shared with another busy process it gets half of one and waits the rest). */
+     * shared with busy processes it gets a share of one and waits the rest). */
     if (cpu + wait >= CLIENT_BOUND_CPU_PERCENT) {
         if (wait >= 10.0)
             add_reason(out, "CPU %.0f%% of a core and %.0f%% waiting for one", cpu, wait);
@@ -196,8 +196,8 @@ static void judge_client(const bench_result *res, bench_summary *out, double wal
         add_reason(out, "%.0f%% of sends waited for one of %.0f slots (raise --max-concurrency)",
                    100.0 * out->slot_wait_share, (double)out->slots);
     /* curl's reads carry the loop's time, so bytes that waited in the socket while the loop was
-     * busy elsewhere are stamped late; the built-in client's kernel stamps do not have that error. */
-    /* The tail is what it spoils: a read wait p99 of a tenth of the ITL p99 moves that p99 by as
+     * busy elsewhere are stamped late; the built-in client's kernel stamps do not have that error.
+     * The tail is what it spoils: a read wait p99 of a tenth of the ITL p99 moves that p99 by as
      * much (curl, 512 streams of 10 ms tokens: read waits p99 7.0 ms, ITL p99 16.1 ms against the
      * 12.9 ms the simulator wrote). */
     if (res->loop_stamps && nw >= CLIENT_BOUND_READ_SAMPLES && out->read_wait_ms_p99 >= CLIENT_BOUND_READ_WAIT_MIN_MS &&

@@ -65,7 +65,7 @@ typedef struct bench_summary {
     size_t loops;
     uint64_t connections_opened; /* by every request of the benchmark, warmup included */
     int client_bound;
-    char client_bound_reason[160];
+    char client_bound_reason[256];
 
     /* Throughput's window, [start, end] on the clock.h scale (see the top of this file). */
     uint64_t window_start_ns, window_end_ns;
