@@ -65,16 +65,19 @@ with Sim("--ttft-ms", 5, "--itl-ms", 5) as sim:
 # Progress: 10 req/s for 1 s, streams of ~6 s; plain lines every 5 s off a terminal. The line during
 # the grace and the final one keep the send rate of the sending second (10/s), not sent / elapsed.
 with Sim("--ttft-ms", 10, "--itl-ms", 100) as sim:
-    r = run(["run", "--target", sim.url, "--schedule", "constant", "--rate", 10, "--max-seconds", 1,
-             "--grace-seconds", 30, "--progress", "--data", "prompt_tokens=4,output_tokens=60"], timeout=90)
-    lines = [ln for ln in r.stderr.splitlines() if ln.startswith("[constant@10]")]
-    rates = []
-    for ln in lines:
-        try:
-            rates.append(float(ln.split("sent", 1)[1].split("/s")[0]))
-        except (IndexError, ValueError):
-            pass
-    ok(r.returncode == 0 and len(rates) >= 2, "progress lines during the grace and at the end", r.stderr[-400:])
-    ok(rates and all(abs(x - 10) <= 1.5 for x in rates),
-       "the send rate stops moving when sending stops (10/s, not sent / elapsed)", rates)
+    for workers in (1, 2):  # one loop prints its own line; with --workers the coordinator does
+        r = run(["run", "--target", sim.url, "--workers", workers, "--schedule", "constant", "--rate", 10,
+                 "--max-seconds", 1, "--grace-seconds", 30, "--progress",
+                 "--data", "prompt_tokens=4,output_tokens=60"], timeout=90)
+        lines = [ln for ln in r.stderr.splitlines() if ln.startswith("[constant@10]")]
+        rates = []
+        for ln in lines:
+            try:
+                rates.append(float(ln.split("sent", 1)[1].split("/s")[0]))
+            except (IndexError, ValueError):
+                pass
+        ok(r.returncode == 0 and len(rates) >= 2, f"--workers {workers}: progress lines during the grace and at the end",
+           r.stderr[-400:])
+        ok(rates and all(abs(x - 10) <= 1.5 for x in rates),
+           f"--workers {workers}: the send rate stops moving when sending stops (10/s, not sent / elapsed)", rates)
 done()
