@@ -31,6 +31,9 @@
 #include "llmload/source.h"
 
 #define TICK_NS (100 * CLOCK_NS_PER_MS)
+/* A wake-up or a send this late is the loop's fault (a busy loop, or a thread waiting for a CPU):
+ * five times the pacer's usual lateness on a loaded 2-core machine. */
+#define LATE_NS (5 * CLOCK_NS_PER_MS)
 
 struct runner {
     uv_loop_t loop;
@@ -57,13 +60,14 @@ struct runner {
     long closed_target;  /* streams to keep in flight */
     int scheduling;      /* still starting requests */
     int waiting_slot;    /* an open-loop arrival is due but every slot is busy */
+    int held;            /* open loop: why the due arrivals are behind (HELD_*), until caught up */
     uint64_t next_tick_ns;
     uint64_t next_progress_ns;
     uint64_t completed, errors;
     int failed;          /* fatal error inside a callback */
     uint64_t pause_until_ns; /* --respect-retry-after: start nothing before this */
     /* Mirrors of the counters for a coordinator thread (workers.c); written only by this loop. */
-    _Atomic uint64_t a_started, a_completed, a_errors, a_in_flight;
+    _Atomic uint64_t a_started, a_completed, a_errors, a_in_flight, a_sched_end;
     /* --metrics-listen (NULL slot when off): built on this loop, copied out under the slot's lock. */
     live_slot *live;
     live_snapshot live_snap;
@@ -98,6 +102,7 @@ static void stop_scheduling(runner *r, uint64_t now)
         return;
     r->scheduling = 0;
     r->res->sched_end_ns = now;
+    atomic_store_explicit(&r->a_sched_end, now, memory_order_relaxed);
     pacer_disarm(r->sched_pacer);
     /* A time-bound benchmark ends near its limit: streams still running get --grace-seconds to
      * finish (so long requests are not dropped from the statistics), then they are cancelled. */
@@ -137,6 +142,22 @@ static int start_one(runner *r, uint64_t scheduled_ns)
     return 0;
 }
 
+enum { HELD_NO, HELD_SLOTS, HELD_PAUSE };
+
+/* Counts a send for the client's verdict on itself: late with a slot free is the loop's fault;
+ * behind a full set of slots is a slot wait; behind a server-requested pause is neither. */
+static void note_send(runner *r, uint64_t due, uint64_t now)
+{
+    bench_result *res = r->res;
+    if (due < res->window_start_ns || due >= res->window_end_ns)
+        return;
+    res->sends++;
+    if (r->held == HELD_SLOTS)
+        res->slot_waits++;
+    else if (r->held == HELD_NO && now > due + LATE_NS)
+        res->late_sends++;
+}
+
 /* Sends every open-loop arrival whose time has come, then arms the pacer for the next one (or for
  * the time limit, so that the benchmark lasts its full duration even when arrivals are sparse). */
 static void send_due(runner *r, uint64_t now)
@@ -149,6 +170,7 @@ static void send_due(runner *r, uint64_t now)
         if (now < r->pause_until_ns) {
             /* The server asked for a pause: arrivals due meanwhile go out late, and their wait
              * shows in latency-from-schedule. */
+            r->held = HELD_PAUSE;
             pacer_arm(r->sched_pacer, r->pause_until_ns < limit_ns ? r->pause_until_ns : limit_ns);
             break;
         }
@@ -164,15 +186,18 @@ static void send_due(runner *r, uint64_t now)
             break;
         }
         if (due > now) {
+            r->held = HELD_NO; /* caught up */
             pacer_arm(r->sched_pacer, due);
             break;
         }
         if (client_in_flight(r->cl) >= client_slots(r->cl)) {
             r->waiting_slot = 1; /* the next completion sends it */
+            r->held = HELD_SLOTS;
             break;
         }
         if (start_one(r, due) != 0)
             break;
+        note_send(r, due, now);
         r->next_offset_ns = arrival_next_ns(r->arr) + r->plan->phase_ns;
         /* Sending takes time; refresh the clock so a burst does not run ahead of the schedule. */
         now = clock_now_ns();
@@ -262,8 +287,11 @@ static void print_progress(runner *r, uint64_t now, int final)
     if (r->progress_tty < 0)
         return;
     double elapsed = (double)(now - r->res->t0_ns) / 1e9;
+    /* The send rate is over the time requests were being sent: it stops moving when that ends. */
+    uint64_t until = r->scheduling || !r->res->sched_end_ns || r->res->sched_end_ns > now ? now : r->res->sched_end_ns;
+    double sending = (double)(until - r->res->t0_ns) / 1e9;
     console_progress(stderr, r->progress_tty, r->plan->name, elapsed,
-                     elapsed > 0 ? (double)r->res->started / elapsed : 0.0, client_in_flight(r->cl),
+                     sending > 0 ? (double)r->res->started / sending : 0.0, client_in_flight(r->cl),
                      r->completed, r->errors, final);
 }
 
@@ -301,10 +329,22 @@ static void on_tick(pacer *p, uint64_t now, void *ud)
     uint64_t lag = now > r->next_tick_ns ? now - r->next_tick_ns : 0;
     /* The loop's health is judged inside the measured window: a ramp-up of thousands of
      * connections in the warmup is the client's cost, but not a measured one. */
-    if (r->next_tick_ns >= r->res->window_start_ns && r->next_tick_ns < r->res->window_end_ns)
+    if (r->next_tick_ns >= r->res->window_start_ns && r->next_tick_ns < r->res->window_end_ns) {
         hist_record(r->res->loop_lag, lag);
+        r->res->ticks++;
+        r->res->late_ticks += lag > LATE_NS;
+    }
     if (r->scheduling && limit_reached(r, now))
         stop_scheduling(r, now);
+    /* The time limit holds whatever stopped the scheduling first (--max-requests): streams still
+     * running at it get --grace-seconds, then are cut, as in a run the time limit ended. */
+    const bench_plan *pl = r->plan;
+    if (!r->scheduling && pl->max_seconds > 0) {
+        uint64_t limit = r->res->t0_ns + (uint64_t)(pl->max_seconds * 1e9);
+        uint64_t cut = limit + (uint64_t)(r->cfg->grace_s * 1e9);
+        if (now >= limit && (!r->drain_deadline_ns || cut < r->drain_deadline_ns))
+            r->drain_deadline_ns = cut;
+    }
     client_check_timeouts(r->cl, now);
     /* Closed loop: streams left empty by connect failures are restarted here, at most once a tick. */
     if (r->scheduling && !r->open_loop)
@@ -376,6 +416,9 @@ int runner_create(runner **out, const config *cfg, const char *model, size_t slo
         return LL_ELIB;
     }
     r->loop_open = 1;
+    /* Idle time inside uv's poll: the loop's busy share is the rest (the client's verdict). */
+    if (uv_loop_configure(&r->loop, UV_METRICS_IDLE_TIME) != 0)
+        fprintf(stderr, "llmload: libuv cannot measure loop idle time; loop_busy_percent will read 100\n");
     /* Timer slack defaults to 50 us; the schedule wants wake-ups as close to deadlines as the
      * kernel gives. */
     prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
@@ -423,6 +466,7 @@ void runner_counts_read(const runner *r, runner_counts *out)
     out->completed = atomic_load_explicit(&r->a_completed, memory_order_relaxed);
     out->errors = atomic_load_explicit(&r->a_errors, memory_order_relaxed);
     out->in_flight = atomic_load_explicit(&r->a_in_flight, memory_order_relaxed);
+    out->sched_end_ns = atomic_load_explicit(&r->a_sched_end, memory_order_relaxed);
 }
 
 live_slot *runner_live(const runner *r)
@@ -439,7 +483,8 @@ static int result_init(bench_result *res, const bench_plan *plan)
 {
     memset(res, 0, sizeof *res);
     res->plan = *plan;
-    if (hist_create(&res->itl) != 0 || hist_create(&res->itl_token) != 0 || hist_create(&res->loop_lag) != 0)
+    if (hist_create(&res->itl) != 0 || hist_create(&res->itl_token) != 0 || hist_create(&res->loop_lag) != 0 ||
+        hist_create(&res->read_wait) != 0)
         return LL_ENOMEM;
     return 0;
 }
@@ -450,7 +495,8 @@ void bench_result_free(bench_result *res)
     hist_destroy(res->itl);
     hist_destroy(res->itl_token);
     hist_destroy(res->loop_lag);
-    res->itl = res->itl_token = res->loop_lag = NULL;
+    hist_destroy(res->read_wait);
+    res->itl = res->itl_token = res->loop_lag = res->read_wait = NULL;
 }
 
 int runner_run(runner *r, const bench_plan *plan, bench_result *res, char *err, size_t errlen)
@@ -473,6 +519,7 @@ int runner_run(runner *r, const bench_plan *plan, bench_result *res, char *err, 
     r->completed = r->errors = 0;
     r->failed = 0;
     r->waiting_slot = 0;
+    r->held = HELD_NO;
     r->drain_deadline_ns = 0;
     r->pause_until_ns = 0;
     r->open_loop = plan->schedule == CONFIG_SCHED_CONSTANT || plan->schedule == CONFIG_SCHED_POISSON;
@@ -492,6 +539,7 @@ int runner_run(runner *r, const bench_plan *plan, bench_result *res, char *err, 
     atomic_store_explicit(&r->a_completed, 0, memory_order_relaxed);
     atomic_store_explicit(&r->a_errors, 0, memory_order_relaxed);
     atomic_store_explicit(&r->a_in_flight, 0, memory_order_relaxed);
+    atomic_store_explicit(&r->a_sched_end, 0, memory_order_relaxed);
 
     /* Worker loops share one start time, so their schedules line up and merge exactly. */
     uint64_t now0 = clock_now_ns();
@@ -502,7 +550,8 @@ int runner_run(runner *r, const bench_plan *plan, bench_result *res, char *err, 
     res->window_end_ns = plan->max_seconds > 0 ? t0 + (uint64_t)((plan->max_seconds - plan->cooldown_s) * 1e9)
                                                : UINT64_MAX;
     client_sinks sinks = {.itl = res->itl, .itl_token = res->itl_token,
-                          .window_start_ns = res->window_start_ns, .window_end_ns = res->window_end_ns};
+                          .window_start_ns = res->window_start_ns, .window_end_ns = res->window_end_ns,
+                          .read_wait = res->read_wait};
     client_set_sinks(r->cl, &sinks);
     if (r->live) {
         live_snapshot_begin(&r->live_snap, plan->name, config_schedule_name(plan->schedule),
@@ -511,7 +560,10 @@ int runner_run(runner *r, const bench_plan *plan, bench_result *res, char *err, 
         r->live_fold_ns = now0;
         live_publish(r, now0, 0);
     }
-    double cpu0 = clock_thread_cpu_s();
+    double cpu0 = clock_thread_cpu_s(), wait0 = clock_thread_wait_s();
+    uint64_t idle0 = uv_metrics_idle_time(&r->loop), sampled0, waited0;
+    client_read_waits(r->cl, &sampled0, &waited0);
+    res->loop_stamps = config_transport(r->cfg) == CONFIG_HTTP_CLIENT_CURL;
     r->scheduling = 1;
     r->next_tick_ns = t0 + TICK_NS;
     r->next_progress_ns = t0 + (r->progress_tty == 1 ? CLOCK_NS_PER_S : 5 * CLOCK_NS_PER_S);
@@ -540,6 +592,13 @@ int runner_run(runner *r, const bench_plan *plan, bench_result *res, char *err, 
     print_progress(r, res->end_ns, 1);
     live_publish(r, res->end_ns, 1);
     res->cpu_s = clock_thread_cpu_s() - cpu0;
+    double wait1 = clock_thread_wait_s();
+    res->cpu_wait_s = wait0 >= 0 && wait1 >= wait0 ? wait1 - wait0 : -1;
+    uint64_t idle = uv_metrics_idle_time(&r->loop) - idle0, span = res->end_ns > t0 ? res->end_ns - t0 : 0;
+    res->busy_s = span > idle ? (double)(span - idle) / 1e9 : 0;
+    client_read_waits(r->cl, &res->reads_sampled, &res->reads_waited);
+    res->reads_sampled -= sampled0;
+    res->reads_waited -= waited0;
     arrival_destroy(r->arr);
     r->arr = NULL;
     source_destroy(r->src);

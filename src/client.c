@@ -438,6 +438,12 @@ int client_start(client *c, const char *prompt, size_t prompt_len, long prompt_t
 size_t client_in_flight(const client *c) { return c->in_flight; }
 size_t client_slots(const client *c) { return c->n_slots; }
 
+void client_read_waits(const client *c, uint64_t *sampled, uint64_t *waited)
+{
+    *sampled = c->reads_sampled;
+    *waited = c->reads_waited;
+}
+
 void client_check_timeouts(client *c, uint64_t now_ns)
 {
     uint64_t req_to = (uint64_t)(c->cfg->request_timeout_s * 1e9);

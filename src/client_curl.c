@@ -10,12 +10,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "client_internal.h"
 #include "llmload/clock.h"
 #include "llmload/error.h"
 #include "llmload/version.h"
+
+/* One readable event in this many peeks at its bytes' kernel arrival time (one extra syscall). */
+#define READ_SAMPLE_EVERY 4
+#define READ_WAIT_NS (2 * CLOCK_NS_PER_MS)
 
 /* Slots per curl multi handle. curl looks for a reusable connection by walking every connection
  * to the host in its cache, so one multi handle with 10,000 connections costs O(n) per request
@@ -222,6 +228,47 @@ static void drain_messages(client__group *g)
 
 /* ---- libuv <-> curl wiring --------------------------------------------------------------- */
 
+/* curl stamps a read with the loop's clock when the socket is serviced; bytes that arrived while
+ * the loop was busy elsewhere carry a late stamp. Peeking (MSG_PEEK, one byte) at the kernel's
+ * receive time of the oldest queued bytes measures that wait for a sample of reads, for the
+ * client's verdict on itself (aggregate.c). Nothing is consumed; curl reads as before. */
+static void sample_read_wait(client *c, curl_socket_t fd)
+{
+    if (++c->read_sample_tick % READ_SAMPLE_EVERY)
+        return;
+    char byte;
+    union {
+        char buf[CMSG_SPACE(sizeof(struct timespec)) * 2];
+        struct cmsghdr align;
+    } ctl;
+    struct iovec iov = {&byte, 1};
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf};
+    if (recvmsg(fd, &msg, MSG_PEEK | MSG_DONTWAIT) <= 0)
+        return;
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+        if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS) {
+            struct timespec ts;
+            memcpy(&ts, CMSG_DATA(cm), sizeof ts);
+            uint64_t arrived = clock_mono_from_real(ts.tv_sec, ts.tv_nsec, clock_now_ns());
+            c->reads_sampled++;
+            c->reads_waited += c->stamp_ns > arrived + READ_WAIT_NS;
+            if (c->sinks.read_wait)
+                hist_record(c->sinks.read_wait, c->stamp_ns > arrived ? c->stamp_ns - arrived : 0);
+            return;
+        }
+    }
+}
+
+/* Asks the kernel to timestamp arrivals on curl's sockets (read by sample_read_wait only). */
+static int on_sockopt(void *ud, curl_socket_t fd, curlsocktype purpose)
+{
+    int one = 1;
+    (void)ud;
+    (void)purpose;
+    (void)setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one); /* else no samples */
+    return CURL_SOCKOPT_OK;
+}
+
 static void on_socket_ready(uv_poll_t *h, int status, int events)
 {
     sock_ctx *ctx = h->data;
@@ -236,8 +283,10 @@ static void on_socket_ready(uv_poll_t *h, int status, int events)
          * the syscall fail with the real errno (reset, refused), which curl reports. */
         flags = CURL_CSELECT_ERR | CURL_CSELECT_IN | CURL_CSELECT_OUT;
     else {
-        if (events & UV_READABLE)
+        if (events & UV_READABLE) {
             flags |= CURL_CSELECT_IN;
+            sample_read_wait(c, ctx->fd);
+        }
         if (events & UV_WRITABLE)
             flags |= CURL_CSELECT_OUT;
     }
@@ -385,6 +434,7 @@ static int slot_setup(client *c, client__slot *s, char *err, size_t errlen)
     SETOPT(s->easy, CURLOPT_PRIVATE, s);
     SETOPT(s->easy, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
     SETOPT(s->easy, CURLOPT_CLOSESOCKETDATA, c);
+    SETOPT(s->easy, CURLOPT_SOCKOPTFUNCTION, on_sockopt);
     SETOPT(s->easy, CURLOPT_ERRORBUFFER, s->curl_err);
     SETOPT(s->easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     SETOPT(s->easy, CURLOPT_NOSIGNAL, 1L);

@@ -143,6 +143,9 @@ struct client {
     void *tp_state;    /* the transport's own state, owned by it */
     secret_set *secrets; /* owned: what a server's error text must not carry into a record */
     client__gate gate;
+    /* Loop-stamped reads (curl): a sample of them peeks at the kernel's arrival time of the bytes
+     * waiting, to count how long they sat in the socket before the loop read (and stamped) them. */
+    uint64_t reads_sampled, reads_waited, read_sample_tick;
 };
 
 /* The response's status line (1xx interim ones too, overwritten by the final one). */

@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "llmload/clock.h"
 
+#include <stdio.h>
 #include <time.h>
 
 uint64_t clock_now_ns(void)
@@ -43,4 +44,17 @@ double clock_thread_cpu_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+double clock_thread_wait_s(void)
+{
+    /* /proc/thread-self/schedstat: "cpu_ns runqueue_wait_ns timeslices" (CONFIG_SCHED_INFO).
+     * Read at the start and end of a benchmark, never per request. */
+    FILE *f = fopen("/proc/thread-self/schedstat", "r");
+    if (!f)
+        return -1;
+    unsigned long long cpu = 0, wait = 0;
+    int got = fscanf(f, "%llu %llu", &cpu, &wait);
+    fclose(f);
+    return got == 2 ? (double)wait / 1e9 : -1;
 }

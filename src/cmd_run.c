@@ -180,13 +180,14 @@ static const char *unavailable_option(const config *c)
     return NULL;
 }
 
-/* Goodput: measured requests that completed within every per-request SLO, per second. */
+/* Goodput: of the completions request_throughput counts (inside the window), those within every
+ * per-request SLO, per second; so goodput <= request_throughput always. */
 static void set_goodput(const gate *g, const bench_result *res, bench_summary *sum)
 {
     uint64_t good = 0;
     for (size_t i = 0; i < res->records.len; i++) {
         const record *r = &res->records.items[i];
-        good += r->measured && gate_request_ok(g, r);
+        good += aggregate_completed_in_window(sum, r) && gate_request_ok(g, r);
     }
     sum->goodput = sum->duration_s > 0 ? (double)good / sum->duration_s : 0;
     sum->has_goodput = 1;
@@ -325,6 +326,40 @@ static int attach_server(scrape *scr, cJSON *doc, const bench_result *results, c
         }
     }
     return 0;
+}
+
+static int any_completed(const bench_result *results, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < results[i].records.len; k++)
+            if (results[i].records.items[k].status == RECORD_OK)
+                return 1;
+    return 0;
+}
+
+/* " (N started: kind=count ...)" for the no-completion line, so it says why in one line. */
+static void errors_line(const bench_summary *sums, size_t n, char *out, size_t cap)
+{
+    uint64_t started = 0, kinds[RECORD_ERR_COUNT_] = {0}, incomplete = 0;
+    for (size_t i = 0; i < n; i++) {
+        started += sums[i].started;
+        incomplete += sums[i].incomplete;
+        for (int k = 0; k < RECORD_ERR_COUNT_; k++)
+            kinds[k] += sums[i].errors_by_kind[k];
+    }
+    size_t len = (size_t)snprintf(out, cap, " (%llu started", (unsigned long long)started);
+    const char *sep = ": ";
+    for (int k = 1; k < RECORD_ERR_COUNT_ && len < cap; k++) {
+        if (!kinds[k])
+            continue;
+        len += (size_t)snprintf(out + len, cap - len, "%s%s=%llu", sep, record_error_kind_name(k),
+                                (unsigned long long)kinds[k]);
+        sep = " ";
+    }
+    if (incomplete && len < cap)
+        len += (size_t)snprintf(out + len, cap - len, "%sincomplete=%llu", sep, (unsigned long long)incomplete);
+    if (len < cap)
+        snprintf(out + len, cap - len, ")");
 }
 
 /* live_server's read callback: runs on the server's thread. */
@@ -563,8 +598,8 @@ int cmd_run(int argc, char **argv)
             if (cfg.schedule == CONFIG_SCHED_SWEEP ? sync_broken : broken > 0)
                 exit_code = EXIT_GATE;
         }
-        if (!cfg.quiet)
-            console_table(stdout, doc);
+        /* --quiet keeps the table: it is the result (only progress and notes are dropped). */
+        console_table(stdout, doc);
         if (cfg.out_dir) {
             if ((rc = write_outputs(&cfg, doc, results, n_done, err, sizeof err)) != 0) {
                 fprintf(stderr, "llmload run: %s\n", err);
@@ -585,19 +620,26 @@ int cmd_run(int argc, char **argv)
             }
         }
     }
-    /* Every request failed to connect: the target is unreachable (design.md: exit 1), even though
-     * the preflight reached it (a name whose first address refuses, a server gone since). */
-    if (n_done > 0 && exit_code == EXIT_OK_ && !partial) {
+    /* Nothing completed: no latency and no throughput were measured, so the run failed whatever
+     * the gate says (a gate never passes, or fails, on nothing; docs/gate.md). The reports are
+     * written first: their errors say why. When every failure was a connect, the target was
+     * unreachable for the run (design.md), though the preflight reached it (a name whose first
+     * address refuses, a server gone since): the line says so. */
+    if (n_done > 0 && !partial && (exit_code == EXIT_OK_ || exit_code == EXIT_GATE) && !any_completed(results, n_done)) {
+        char why[160] = "";
         uint64_t connect_errors = 0, other = 0;
         for (size_t i = 0; i < n_done; i++) {
             connect_errors += sums[i].errors_by_kind[RECORD_ERR_CONNECT];
-            other += sums[i].completed + sums[i].errored - sums[i].errors_by_kind[RECORD_ERR_CONNECT];
+            other += sums[i].errored + sums[i].incomplete - sums[i].errors_by_kind[RECORD_ERR_CONNECT];
         }
-        if (connect_errors > 0 && other == 0) {
-            fprintf(stderr, "llmload run: cannot reach target %s: all %" PRIu64 " requests failed to connect (%s)\n",
-                    shown_target, connect_errors, sums[0].n_first_errors ? sums[0].first_errors[0] : "");
-            exit_code = EXIT_RUNTIME;
-        }
+        errors_line(sums, n_done, why, sizeof why);
+        if (connect_errors > 0 && other == 0)
+            fprintf(stderr, "llmload run: cannot reach target %s: all %" PRIu64 " requests failed to connect (%s); "
+                            "no request completed%s\n",
+                    shown_target, connect_errors, sums[0].n_first_errors ? sums[0].first_errors[0] : "", why);
+        else
+            fprintf(stderr, "llmload run: no request completed%s\n", why);
+        exit_code = EXIT_RUNTIME;
     }
     /* The shell's convention for a run ended by a signal, after the reports are safe. */
     if (partial && exit_code == EXIT_OK_)

@@ -192,6 +192,8 @@ static void add_benchmark(jb *b, cJSON *arr, const bench_summary *s, const bench
         for (size_t i = 0; fr && i < sizeof order / sizeof order[0]; i++)
             add_num(b, fr, order[i] == RECORD_FINISH_NONE ? "none" : record_finish_name(order[i]),
                     (double)s->finish_reasons[order[i]]);
+        add_num(b, rq, "completed_in_window", (double)s->completed_in_window);
+        add_num(b, rq, "completed_in_grace", (double)s->completed_in_grace);
     }
 
     cJSON *m = add_obj(b, o, "metrics");
@@ -230,6 +232,7 @@ static void add_benchmark(jb *b, cJSON *arr, const bench_summary *s, const bench
             add_num(b, m, "ttft_minus_server_prompt_ms", r6(s->ttft_minus_server_prompt_ms));
         }
         add_summary(b, m, "connect_ms", &s->connect);
+        add_num(b, m, "offered_rate", r6(s->offered_rate));
     }
 
     cJSON *ts = add_arr(b, o, "timeseries");
@@ -273,6 +276,17 @@ static void add_benchmark(jb *b, cJSON *arr, const bench_summary *s, const bench
         for (int k = RECORD_RESEND_NONE + 1; rr && k < RECORD_RESEND_COUNT_; k++)
             if (s->resent_by_reason[k])
                 add_num(b, rr, record_resend_reason_name(k), (double)s->resent_by_reason[k]);
+        add_num(b, cl, "late_wakeup_share", r6(s->late_wakeup_share));
+        add_num(b, cl, "late_send_share", r6(s->late_send_share));
+        add_num(b, cl, "slot_wait_share", r6(s->slot_wait_share));
+        if (s->cpu_wait_percent >= 0)
+            add_num(b, cl, "cpu_wait_percent", r6(s->cpu_wait_percent));
+        add_num(b, cl, "loop_busy_percent", r6(s->loop_busy_percent));
+        add_str(b, cl, "stamps", s->loop_stamps ? "loop" : "kernel");
+        if (s->loop_stamps) {
+            add_num(b, cl, "read_wait_share", r6(s->read_wait_share));
+            add_num(b, cl, "read_wait_ms_p99", r6(s->read_wait_ms_p99));
+        }
     }
 }
 

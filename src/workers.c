@@ -126,7 +126,8 @@ static int merge(workers *ws, const bench_plan *plan, bench_result *res)
 {
     memset(res, 0, sizeof *res);
     res->plan = *plan;
-    if (hist_create(&res->itl) != 0 || hist_create(&res->itl_token) != 0 || hist_create(&res->loop_lag) != 0)
+    if (hist_create(&res->itl) != 0 || hist_create(&res->itl_token) != 0 || hist_create(&res->loop_lag) != 0 ||
+        hist_create(&res->read_wait) != 0)
         return LL_ENOMEM;
     int first = 1;
     for (size_t k = 0; k < ws->n; k++) {
@@ -141,6 +142,7 @@ static int merge(workers *ws, const bench_plan *plan, bench_result *res)
         hist_merge(res->itl, r->itl);
         hist_merge(res->itl_token, r->itl_token);
         hist_merge(res->loop_lag, r->loop_lag);
+        hist_merge(res->read_wait, r->read_wait);
         if (first || r->t0_ns < res->t0_ns) {
             res->t0_ns = r->t0_ns;
             res->wall_start = r->wall_start;
@@ -162,6 +164,17 @@ static int merge(workers *ws, const bench_plan *plan, bench_result *res)
         res->slots += r->slots;
         res->loops += r->loops;
         res->interrupted |= r->interrupted;
+        res->ticks += r->ticks;
+        res->late_ticks += r->late_ticks;
+        res->sends += r->sends;
+        res->late_sends += r->late_sends;
+        res->slot_waits += r->slot_waits;
+        /* Unknown on one loop is unknown for the sum. */
+        res->cpu_wait_s = res->cpu_wait_s < 0 || r->cpu_wait_s < 0 ? -1 : res->cpu_wait_s + r->cpu_wait_s;
+        res->busy_s += r->busy_s;
+        res->loop_stamps |= r->loop_stamps;
+        res->reads_sampled += r->reads_sampled;
+        res->reads_waited += r->reads_waited;
     }
     qsort(res->records.items, res->records.len, sizeof *res->records.items, record_cmp);
     return 0;
@@ -202,15 +215,24 @@ int workers_run(workers *ws, const bench_plan *plan, bench_result *res, char *er
         uint64_t now = clock_now_ns();
         if (ws->progress >= 0 && (now >= next_print || !running) && now > start) {
             runner_counts sum = {0}, c;
+            int sending = 0;
             for (size_t k = 0; k < ws->n; k++) {
                 runner_counts_read(ws->w[k].rn, &c);
                 sum.started += c.started;
                 sum.completed += c.completed;
                 sum.errors += c.errors;
                 sum.in_flight += c.in_flight;
+                if (ws->w[k].started && !c.sched_end_ns)
+                    sending = 1;
+                else if (c.sched_end_ns > sum.sched_end_ns)
+                    sum.sched_end_ns = c.sched_end_ns;
             }
             double elapsed = (double)(now - start) / 1e9;
-            console_progress(stderr, ws->progress, plan->name, elapsed, (double)sum.started / elapsed,
+            /* The send rate stops moving once every loop has stopped sending. */
+            double span = !sending && sum.sched_end_ns > start && sum.sched_end_ns < now
+                              ? (double)(sum.sched_end_ns - start) / 1e9
+                              : elapsed;
+            console_progress(stderr, ws->progress, plan->name, elapsed, (double)sum.started / span,
                              running ? sum.in_flight : 0, sum.completed, sum.errors, !running);
             next_print = now + (ws->progress == 1 ? CLOCK_NS_PER_S : 5 * CLOCK_NS_PER_S);
         }

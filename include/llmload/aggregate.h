@@ -6,7 +6,9 @@
  * per-request samples give ttft/ttfot/ttfb/tpot/e2e/schedule-lag percentiles; token gaps come
  * from the histograms. The measured duration is the window when the time limit ended the run, and
  * from the window start to the last completion otherwise (request limit, interruption).
- * See docs/metrics.md for every definition.
+ * Throughput is what happened inside that window, whatever each request's start: completions that
+ * ended in it, tokens received in it (each stream's spread evenly between its first and last
+ * token), over its length. See docs/metrics.md for every definition.
  */
 #ifndef LLMLOAD_AGGREGATE_H
 #define LLMLOAD_AGGREGATE_H
@@ -63,7 +65,7 @@ typedef struct bench_summary {
     size_t loops;
     uint64_t connections_opened; /* by every request of the benchmark, warmup included */
     int client_bound;
-    char client_bound_reason[96];
+    char client_bound_reason[256];
     uint64_t requests_resent; /* sent a second time on a new connection, warmup included */
     uint64_t resent_by_reason[RECORD_RESEND_COUNT_]; /* indexed by record_resend_reason */
     double prompt_tokens_asked_mean; /* completed requests: the lengths the source built to */
@@ -78,7 +80,25 @@ typedef struct bench_summary {
     stats_summary server_prompt_ms, server_predicted_per_token_ms;
     double ttft_minus_server_prompt_ms; /* mean: network, queueing and client time before prefill */
     stats_summary connect;       /* ms: TCP connects of measured requests that opened one */
+
+    /* Throughput's window, [start, end] on the clock.h scale (see the top of this file). */
+    uint64_t window_start_ns, window_end_ns;
+    double offered_rate;          /* requests sent inside the window / its length */
+    uint64_t completed_in_window; /* OK completions that ended inside it (request_throughput's) */
+    uint64_t completed_in_grace;  /* OK completions after it ended (cooldown and grace) */
+    /* The client's evidence about itself (docs/metrics.md "The client watches itself"). */
+    double late_wakeup_share;     /* housekeeping ticks in the window late by > 5 ms */
+    double late_send_share;       /* open loop: sends > 5 ms late with a slot free */
+    double slot_wait_share;       /* open loop: sends that had to wait for a free slot */
+    double cpu_wait_percent;      /* the loop waited for a CPU (runqueue), % of wall; -1 unknown */
+    double loop_busy_percent;     /* the loop was not idle, % of the window's wall time */
+    int loop_stamps;              /* reads stamped by the loop (curl), not by the kernel */
+    double read_wait_share;       /* loop stamps: sampled reads whose bytes sat > 2 ms in the socket */
+    double read_wait_ms_p99;      /* loop stamps: p99 of the sampled reads' time in the socket */
 } bench_summary;
+
+/* Whether a record counts in request_throughput: completed OK inside the window. */
+int aggregate_completed_in_window(const bench_summary *s, const record *r);
 
 /* Fills out from res. Marks res's records' `measured` flag. 0 or LL_ENOMEM.
  * out->series is owned by out: bench_summary_free. */

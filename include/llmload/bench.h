@@ -51,6 +51,15 @@ typedef struct bench_result {
     uint64_t paused_ns;        /* and their total length */
     size_t slots;              /* in-flight capacity */
     size_t loops;              /* event loops that ran it (--workers) */
+    /* The loop's evidence about itself (aggregate.c turns it into the client_bound verdict). */
+    uint64_t ticks, late_ticks;    /* housekeeping ticks due in the window; those > 5 ms late */
+    uint64_t sends, late_sends;    /* open-loop sends due in the window; > 5 ms late, slot free */
+    uint64_t slot_waits;           /* of those sends, the ones that waited for a free slot */
+    double cpu_wait_s;             /* the loop's thread waited for a CPU (runqueue); < 0 unknown */
+    double busy_s;                 /* the loop was not idle in uv's poll */
+    int loop_stamps;               /* reads stamped by the loop (curl), not the kernel's time */
+    uint64_t reads_sampled, reads_waited; /* loop-stamped reads sampled; > 2 ms in the socket */
+    hist *read_wait;               /* owned: those samples' time in the socket (curl only) */
 } bench_result;
 
 typedef struct runner runner;
@@ -75,6 +84,7 @@ void runner_quiet(runner *r, int silence_signals);
 /* Counters of the benchmark being run, safe to read from another thread (relaxed atomics). */
 typedef struct runner_counts {
     uint64_t started, completed, errors, in_flight;
+    uint64_t sched_end_ns; /* when the benchmark stopped starting requests; 0 while it still does */
 } runner_counts;
 void runner_counts_read(const runner *r, runner_counts *out);
 /* With cfg->metrics_listen: the slot this runner publishes its live snapshot to, once per 100 ms

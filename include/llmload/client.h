@@ -41,6 +41,7 @@ typedef struct client_sinks {
     hist *itl;        /* gaps between token events */
     hist *itl_token;  /* per-token gaps (continuous usage splits a gap by its token count) */
     uint64_t window_start_ns, window_end_ns;
+    hist *read_wait;  /* curl: sampled reads' time in the socket before the loop read them; or NULL */
 } client_sinks;
 
 /* *out owned by caller: client_close, then run the loop until it has no more handles, then
@@ -57,6 +58,10 @@ int client_start(client *c, const char *prompt, size_t prompt_len, long prompt_t
 
 size_t client_in_flight(const client *c);
 size_t client_slots(const client *c);
+/* Reads stamped by the loop (curl) whose bytes' kernel arrival time was sampled, and of those the
+ * ones that waited over 2 ms in the socket first; counters since creation. Both stay 0 for the
+ * built-in client, whose stamps are the kernel's arrival times already. */
+void client_read_waits(const client *c, uint64_t *sampled, uint64_t *waited);
 
 /* Ends requests that broke a timeout (no first byte within request_timeout, silence past
  * stream_timeout); call every ~100 ms. */

@@ -22,6 +22,9 @@ uint64_t clock_mono_from_real(int64_t sec, long nsec, uint64_t now_ns);
 double clock_cpu_s(void);
 /* Seconds of CPU the calling thread has used (one worker loop's cost). */
 double clock_thread_cpu_s(void);
+/* Seconds the calling thread has waited on a runqueue for a CPU (the kernel's schedstat), or -1
+ * when the kernel does not say. A thread on a core shared with a busy process waits here. */
+double clock_thread_wait_s(void);
 
 #define CLOCK_NS_PER_MS 1000000ULL
 #define CLOCK_NS_PER_S 1000000000ULL

@@ -143,7 +143,8 @@ with FakeServer(MIX) as fs:
 with Sim("--ttft-ms", 1, "--itl-ms", 1) as sim:
     r, rep, _ = llmload(sim.url, "--model", "no-such-model", "--schedule", "concurrent", "--rate", 4,
                         "--max-requests", 20, "--max-seconds", 0, "--data", "prompt_tokens=4,output_tokens=2")
-    ok(r.returncode == 0 and rep is not None, "every request 404: exit 0 with a report", r.stderr[-300:])
+    ok(r.returncode == 1 and rep is not None and r.stderr.count("\n") == 1 and "http_4xx=20" in r.stderr,
+       "every request 404: nothing completed, exit 1 in one line, with a report", r.stderr[-300:])
     if rep:
         rq = rep["benchmarks"][0]["requests"]
         ok(rq["errors_by_kind"] == {"http_4xx": 20} and rq["error_rate"] == 1, "20 x http_4xx, error_rate 1", rq)

@@ -242,7 +242,8 @@ with WireServer(lambda c, r: "drop" if r == 1 else "ok") as srv:
 # 4. A fresh connection that is dropped is an error (no resend loop), with a clear message.
 with WireServer(lambda c, r: "drop") as srv:
     r, rep = llmload(srv.url, n=3)
-    ok(r.returncode == 0 and rep is not None, "always dropped: the run goes on, exit 0", r.stderr[-300:])
+    ok(r.returncode == 1 and rep is not None and "disconnect=3" in r.stderr,
+       "always dropped: the run goes on; nothing completed, so exit 1", r.stderr[-300:])
     if rep:
         b = rep["benchmarks"][0]["requests"]
         ok(b["errored"] == 3 and b["errors_by_kind"] == {"disconnect": 3}, "3 disconnects", str(b))
@@ -274,7 +275,8 @@ with WireServer(lambda c, r: "ok", read_delay=0.3) as srv:
 # 8. A reply that is not HTTP: an error with the parser's reason, the run goes on.
 with WireServer(lambda c, r: "garbage") as srv:
     r, rep = llmload(srv.url, n=2)
-    ok(r.returncode == 0 and rep is not None, "not HTTP: exit 0", r.stderr[-300:])
+    ok(r.returncode == 1 and rep is not None and "other=2" in r.stderr,
+       "not HTTP: the run goes on; nothing completed, so exit 1", r.stderr[-300:])
     if rep:
         b = rep["benchmarks"][0]["requests"]
         ok(b["errored"] == 2 and all("not valid HTTP" in e for e in b["first_errors"]),
@@ -323,6 +325,8 @@ th.join(timeout=5)
 # once the reports are written (test_connect.py §4 has the refused case).
 ok(r.returncode == 1 and "all 1 requests failed to connect" in r.stderr,
    "connect timeout mid-run: reports written, exit 1 (nothing connected)", r.stderr[-300:])
+ok(r.returncode == 1 and "no request completed (1 started: connect=1)" in r.stderr,
+   "connect timeout mid-run: the line also says nothing completed, and why", r.stderr[-300:])
 if os.path.exists(os.path.join(out, "report.json")):
     with open(os.path.join(out, "report.json")) as f:
         b = json.load(f)["benchmarks"][0]["requests"]

@@ -22,11 +22,17 @@ def load(out):
         return json.load(f)
 
 
-def bench_run(sim, *args, timeout=120):
+def bench_run(sim, *args, timeout=120, rc=0):
+    """rc: the exit code expected (1 for a run in which nothing completed; its reports are written)."""
     out = os.path.join(tmp, f"out{time.monotonic_ns()}")
     r = run(["run", "--target", sim.url, "--out", out, "--no-progress", *args], timeout=timeout)
-    rep = load(out) if r.returncode == 0 else None
+    rep = load(out) if r.returncode == rc else None
     return r, rep, out
+
+
+def nothing_completed(r):
+    """Exit 1 with one line saying so (a run that measured nothing is not a success)."""
+    return r.returncode == 1 and r.stderr.count("llmload run: no request completed") == 1
 
 
 # 1. The acceptance run: poisson 20 req/s for 10 s, 32 output tokens, sim ttft 80 ms / itl 10 ms.
@@ -109,9 +115,10 @@ with Sim("--ttft-ms", 80, "--itl-ms", 10, "--seed", 1) as sim:
 with Sim("--ttft-ms", 10, "--itl-ms", 50) as sim:
     t = time.monotonic()
     r, rep, _ = bench_run(sim, "--schedule", "concurrent", "--rate", 4, "--max-seconds", 1, "--grace-seconds", 1,
-                          "--data", "prompt_tokens=8,output_tokens=1000")
+                          "--data", "prompt_tokens=8,output_tokens=1000", rc=1)
     took = time.monotonic() - t
-    if ok(r.returncode == 0 and rep, "time-bound run with streams longer than it", r.stderr[-300:]):
+    if ok(nothing_completed(r) and rep, "time-bound run with streams longer than it: nothing completed, exit 1",
+          r.stderr[-300:]):
         rq = rep["benchmarks"][0]["requests"]
         ok(rq["incomplete"] == rq["started"] == 4 and rq["completed"] == 0 and rq["errored"] == 0,
            "streams cut after the grace are incomplete, not errors", rq)
@@ -121,8 +128,10 @@ with Sim("--ttft-ms", 10, "--itl-ms", 50) as sim:
 # 2c. --respect-retry-after: a 429 with Retry-After: 1 pauses new requests for a second.
 with Sim("--rate-limit-rate", 1, "--ttft-ms", 1, "--itl-ms", 1) as sim:
     r, rep, _ = bench_run(sim, "--schedule", "concurrent", "--rate", 2, "--max-seconds", 2.5,
-                          "--respect-retry-after", "--data", "prompt_tokens=4,output_tokens=2")
-    if ok(r.returncode == 0 and rep, "rate-limited run with --respect-retry-after", r.stderr[-300:]):
+                          "--respect-retry-after", "--data", "prompt_tokens=4,output_tokens=2", rc=1)
+    if ok(nothing_completed(r) and rep and "rate_limited=" in r.stderr,
+          "rate-limited run with --respect-retry-after: nothing completed, exit 1 naming rate_limited",
+          r.stderr[-300:]):
         b = rep["benchmarks"][0]
         ok(4 <= b["requests"]["started"] <= 8, "about 2 requests per second while paused by Retry-After",
            b["requests"])
@@ -130,8 +139,8 @@ with Sim("--rate-limit-rate", 1, "--ttft-ms", 1, "--itl-ms", 1) as sim:
            "every 429 counted rate_limited", b["requests"])
         ok(b["client"]["retry_after_pauses"] >= 2, "pauses counted", b["client"])
     r, rep, _ = bench_run(sim, "--schedule", "concurrent", "--rate", 2, "--max-seconds", 1,
-                          "--data", "prompt_tokens=4,output_tokens=2")
-    if ok(r.returncode == 0 and rep, "rate-limited run without the flag", r.stderr[-300:]):
+                          "--data", "prompt_tokens=4,output_tokens=2", rc=1)
+    if ok(nothing_completed(r) and rep, "rate-limited run without the flag", r.stderr[-300:]):
         ok(rep["benchmarks"][0]["requests"]["started"] > 50, "without the flag the client does not pause",
            rep["benchmarks"][0]["requests"]["started"])
 

@@ -159,12 +159,124 @@ static void test_request_limited_duration(void **state)
     bench_result_free(&res);
 }
 
+/* Throughput counts what happened inside the window [0.5 s, 2 s], whatever the scheduled time:
+ *   a: sched 0 (warmup), ends 1000: counted; 10 tokens over [100, 1000], 500/900 of them inside
+ *   b: sched 1000, ends 1500: counted; 4 tokens all inside
+ *   c: sched 1800, ends 2800 (grace): not counted; 10 tokens over [1900, 2800], 100/900 inside
+ *   d: sched 1900, ends 2900 (grace): not counted; 10 tokens over [1950, 2900], 50/950 inside
+ * The old rule (measured requests completed at any time) gave b, c, d = 3 / 1.5 = 2 req/s. */
+static void test_throughput_window(void **state)
+{
+    (void)state;
+    bench_result res;
+    setup_result(&res, CONFIG_SCHED_CONSTANT, 2.0);
+    res.window_start_ns = T0 + 500 * MS;
+    record rs[4] = {mk(0, 0, 0, 100, 1000, 10), mk(1, 1000, 1000, 100, 500, 4), mk(2, 1800, 1800, 100, 1000, 10),
+                    mk(3, 1900, 1900, 50, 1000, 10)};
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(record_log_append(&res.records, &rs[i], NULL), 0);
+    res.started = 4;
+    res.sched_end_ns = T0 + 2000 * MS;
+    res.end_ns = T0 + 2900 * MS;
+    bench_summary s;
+    assert_int_equal(aggregate_bench(&res, &s), 0);
+    assert_float_equal(s.duration_s, 1.5, 1e-9);
+    assert_int_equal(s.measured, 3);
+    assert_int_equal(s.completed, 3);
+    assert_int_equal(s.completed_in_window, 2);
+    assert_int_equal(s.completed_in_grace, 2);
+    assert_float_equal(s.request_throughput, 2 / 1.5, 1e-9);
+    assert_float_equal(s.offered_rate, 3 / 1.5, 1e-9);
+    double out_tok = 10 * 500.0 / 900 + 4 + 10 * 100.0 / 900 + 10 * 50.0 / 950;
+    assert_float_equal(s.output_token_throughput, out_tok / 1.5, 1e-9);
+    /* Prompts of b, c, d: their first tokens fall inside the window (a's does not). */
+    assert_float_equal(s.total_token_throughput, (out_tok + 300) / 1.5, 1e-9);
+    assert_true(aggregate_completed_in_window(&s, &res.records.items[0]));
+    assert_false(aggregate_completed_in_window(&s, &res.records.items[2]));
+    bench_summary_free(&s);
+    bench_result_free(&res);
+}
+
+/* client_bound needs sustained evidence: one late tick in a hundred (a preemption) is not it, even
+ * with a huge loop-lag p99; one in five is. A loop on a core shared with a busy process: half a
+ * core of CPU and most of the rest waiting for one. */
+static void test_client_bound_evidence(void **state)
+{
+    (void)state;
+    bench_result res;
+    bench_summary s;
+    setup_result(&res, CONFIG_SCHED_CONCURRENT, 10.0);
+    res.started = 0;
+    res.sched_end_ns = T0 + 10000 * MS;
+    res.end_ns = T0 + 10000 * MS;
+    res.ticks = 100;
+    res.late_ticks = 1;
+    hist_record(res.loop_lag, 40 * MS);
+    res.cpu_s = 0.1;
+    res.cpu_wait_s = 0.05;
+    assert_int_equal(aggregate_bench(&res, &s), 0);
+    assert_true(s.loop_lag_ms_p99 > 10);
+    assert_int_equal(s.client_bound, 0);
+    bench_summary_free(&s);
+
+    res.late_ticks = 20;
+    assert_int_equal(aggregate_bench(&res, &s), 0);
+    assert_int_equal(s.client_bound, 1);
+    assert_non_null(strstr(s.client_bound_reason, "20% of loop wake-ups over 5 ms late"));
+    bench_summary_free(&s);
+
+    res.late_ticks = 0;
+    res.cpu_s = 5.0;      /* 50% of the 10 s */
+    res.cpu_wait_s = 4.5; /* 45% waiting */
+    assert_int_equal(aggregate_bench(&res, &s), 0);
+    assert_int_equal(s.client_bound, 1);
+    assert_string_equal(s.client_bound_reason, "CPU 50% of a core and 45% waiting for one");
+    assert_float_equal(s.cpu_wait_percent, 45.0, 1e-9);
+    bench_summary_free(&s);
+
+    /* Loop-stamped reads (curl): 300 sampled reads, 10 of them 5 ms in the socket (p99 5 ms),
+     * under an ITL p99 of 10 ms: the tail is half the client's. */
+    res.cpu_s = 0.5;
+    res.cpu_wait_s = 0;
+    res.busy_s = 6.0;
+    res.loop_stamps = 1;
+    res.reads_sampled = 300;
+    res.reads_waited = 10;
+    assert_int_equal(hist_create(&res.read_wait), 0);
+    for (int i = 0; i < 290; i++)
+        hist_record(res.read_wait, 100000); /* 0.1 ms */
+    for (int i = 0; i < 10; i++)
+        hist_record(res.read_wait, 5 * MS);
+    for (int i = 0; i < 100; i++)
+        hist_record(res.itl, 10 * MS);
+    assert_int_equal(aggregate_bench(&res, &s), 0);
+    assert_int_equal(s.client_bound, 1);
+    assert_non_null(strstr(s.client_bound_reason, "reads waited in the socket up to 5.0 ms (p99; 50% of the ITL p99)"));
+    assert_non_null(strstr(s.client_bound_reason, "loop busy 60%"));
+    bench_summary_free(&s);
+    /* The same tail under 100 ms tokens is 5% of their p99: not a verdict. */
+    for (int i = 0; i < 10000; i++)
+        hist_record(res.itl, 100 * MS);
+    assert_int_equal(aggregate_bench(&res, &s), 0);
+    assert_int_equal(s.client_bound, 0);
+    bench_summary_free(&s);
+    for (int i = 0; i < 10000; i++)
+        hist_record(res.itl, 10 * MS);
+    res.loop_stamps = 0; /* the same loop with kernel stamps: its timing is not at fault */
+    assert_int_equal(aggregate_bench(&res, &s), 0);
+    assert_int_equal(s.client_bound, 0);
+    bench_summary_free(&s);
+    bench_result_free(&res);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_open_loop_statistics),
         cmocka_unit_test(test_warmup_excludes),
         cmocka_unit_test(test_request_limited_duration),
+        cmocka_unit_test(test_throughput_window),
+        cmocka_unit_test(test_client_bound_evidence),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
