@@ -108,7 +108,8 @@ with Sim("--ttft-ms", 1, "--itl-ms", 1, "--truncate-prompt-to", 1900) as sim:
 for style, source in (("vllm", "per the server's message"), ("llamacpp", "the model's max_model_len")):
     with Sim("--ttft-ms", 1, "--itl-ms", 1, "--max-model-len", 2048, "--error-style", style) as sim:
         r, rep, rows = bench(sim, "--max-requests", 3, "--data", "prompt_tokens=3000,output_tokens=8")
-        ok(r.returncode == 0, f"too long ({style}): run exits 0", r.stderr[-400:])
+        ok(r.returncode == 1 and "no request completed" in r.stderr,
+           f"too long ({style}): every prompt refused, so exit 1 (nothing completed)", r.stderr[-400:])
         ok("3 requests rejected as too long" in r.stderr and f"the limit is 2048 tokens ({source})" in r.stderr,
            f"too long ({style}): the console names the limit 2048 ({source})", r.stderr[-600:])
         if rep:

@@ -39,7 +39,7 @@ with Sim("--ttft-ms", 10, "--itl-ms", 100) as sim:
 
     # Nothing completed: exit 1 and one line saying so, with or without a gate.
     r = run(["run", "--target", sim.url, "--schedule", "concurrent", "--rate", 2, "--max-seconds", 1,
-             "--grace-seconds", 0.5, "--no-progress", *DATA], timeout=60)
+             "--grace-seconds", 0.5, "--no-progress", "--no-calibrate", *DATA], timeout=60)
     ok(r.returncode == 1 and r.stderr.count("\n") == 2 and "no request completed (2 started: incomplete=2)" in r.stderr,
        "no request completed: exit 1, one line that says so and why", f"rc={r.returncode} {r.stderr!r}")
     r = run(["run", "--target", sim.url, "--schedule", "concurrent", "--rate", 2, "--max-seconds", 1,

@@ -55,6 +55,13 @@ def ran(r, rep, what):
               f"rc={r.returncode} err={r.stderr[-300:]!r}")
 
 
+def ran_all_failed(r, rep, what):
+    """A run in which every request failed: its reports are written, then exit 1 with one line
+    saying nothing completed (docs/gate.md)."""
+    return ok(r.returncode == 1 and rep is not None and "no request completed" in r.stderr,
+              f"{what}: reports written, exit 1 (nothing completed)", f"rc={r.returncode} err={r.stderr[-300:]!r}")
+
+
 for tp in TRANSPORTS:
     # ---- 1. no [DONE] --------------------------------------------------------------------------
     with Sim("--ttft-ms", 2, "--itl-ms", 1, "--no-done") as sim:
@@ -66,7 +73,7 @@ for tp in TRANSPORTS:
             ok(rq["no_done_ok"] == N, f"{tp}: each counted in requests.no_done_ok", rq.get("no_done_ok"))
             ok(all(int(x["token_events"]) == OUT for x in rows(out)), f"{tp}: every token counted", "")
         r, rep, out = llmload(sim.url, tp, "--require-done")
-        if ran(r, rep, f"{tp} --require-done"):
+        if ran_all_failed(r, rep, f"{tp} --require-done"):
             rq = rep["requests"]
             ok(rq["errors_by_kind"] == {"no_done": N}, f"{tp} --require-done: each is no_done", rq["errors_by_kind"])
             ok(all("--require-done" in e for e in rq["first_errors"]), f"{tp}: the message names the flag",
@@ -77,7 +84,7 @@ for tp in TRANSPORTS:
         out = os.path.join(tmp, f"prof-{tp}")
         r = run(["run", prof, "--target", sim.url, "--out", out, "--no-progress", "--quiet", "--http-client", tp,
                  "--schedule", "synchronous", "--max-requests", 2, "--max-seconds", 0], timeout=60)
-        rep = json.load(open(os.path.join(out, "report.json"))) if r.returncode == 0 else None
+        rep = json.load(open(os.path.join(out, "report.json"))) if r.returncode == 1 else None
         ok(rep is not None and rep["benchmarks"][0]["requests"]["errors_by_kind"] == {"no_done": 2}
            and rep["config"]["require_done"] is True, f"{tp}: profile key require_done", r.stderr[-300:])
     with Sim("--ttft-ms", 2, "--itl-ms", 1) as sim:
@@ -158,7 +165,7 @@ for tp in TRANSPORTS:
     for shape in ("object", "event", "field"):
         with Sim("--ttft-ms", 2, "--itl-ms", 1, "--stream-error-rate", 1, "--stream-error-shape", shape) as sim:
             r, rep, out = llmload(sim.url, tp, n=4)
-            if ran(r, rep, f"{tp} --stream-error-shape {shape}"):
+            if ran_all_failed(r, rep, f"{tp} --stream-error-shape {shape}"):
                 rq = rep["requests"]
                 ok(rq["errors_by_kind"] == {"server_error": 4}, f"{tp} {shape}: each is server_error",
                    rq["errors_by_kind"])
