@@ -225,6 +225,14 @@ static void test_client_bound_evidence(void **state)
     assert_non_null(strstr(s.client_bound_reason, "20% of loop wake-ups over 5 ms late"));
     bench_summary_free(&s);
 
+    /* A one-second run's ten ticks, three late: 30%, but one busy moment, not sustained. */
+    res.ticks = 10;
+    res.late_ticks = 3;
+    assert_int_equal(aggregate_bench(&res, &s), 0);
+    assert_int_equal(s.client_bound, 0);
+    bench_summary_free(&s);
+    res.ticks = 100;
+
     res.late_ticks = 0;
     res.cpu_s = 5.0;      /* 50% of the 10 s */
     res.cpu_wait_s = 4.5; /* 45% waiting */
