@@ -938,7 +938,7 @@ static void engine_account(sim_server *srv, sim_conn *c, sim_engine_seq *seq, ui
     if (c->last_at_ns)
         sim_metrics_observe(m, SIM_HIST_VLLM_ITL, (double)(at_ns - c->last_at_ns) / 1e9);
     c->last_at_ns = at_ns;
-    sim_metrics_iteration(m, at_ns, work, sim_engine_running(srv->engine));
+    sim_metrics_iteration(m, at_ns, work);
 }
 
 void sim_conn_emit(void *ud, sim_engine_seq *seq, uint64_t at_ns, uint32_t tokens, int finished)

@@ -188,17 +188,17 @@ void sim_metrics_iteration_flush(sim_metrics *m)
     m->n_decode++;
     m->busy_slots += m->iter_running;
     m->iter_tokens = 0;
+    m->iter_running = 0;
 }
 
-void sim_metrics_iteration(sim_metrics *m, uint64_t at_ns, uint64_t tokens, uint32_t running)
+void sim_metrics_iteration(sim_metrics *m, uint64_t at_ns, uint64_t tokens)
 {
     if (m->iter_tokens && at_ns != m->iter_at)
         sim_metrics_iteration_flush(m);
     m->iter_at = at_ns;
     m->iter_tokens += tokens;
-    /* The running count after the step's emissions can drop as sequences finish: keep the peak. */
-    if (running > m->iter_running || m->iter_tokens == tokens)
-        m->iter_running = running;
+    /* Each sequence in the step emits once: the emissions are its busy slots. */
+    m->iter_running++;
 }
 
 /* One sample line of a counter or gauge family with vLLM V1's labels. */

@@ -46,7 +46,7 @@ typedef struct sim_metrics {
     uint64_t posts;                       /* POST requests parsed, answered or not (resends count) */
     /* engine steps, grouped from the emissions of one instant (sim_metrics_iteration) */
     uint64_t iter_at, iter_tokens;        /* the step being summed; iter_tokens 0: none */
-    uint32_t iter_running;
+    uint32_t iter_running;                /* sequences that emitted in it */
     uint64_t n_decode;                    /* steps: llama.cpp's llama_decode() calls */
     uint64_t busy_slots;                  /* running sequences summed over steps */
     double prefill_seconds, decode_seconds; /* engine time in prefill, in decode (llama.cpp's counters) */
@@ -72,9 +72,9 @@ void sim_metrics_observe_gap(sim_metrics *m, uint64_t gap_ns);
 /* Appends the exposition text to `out`. `model` borrowed for the call. */
 int sim_metrics_render(const sim_metrics *m, const sim_engine *e, uint64_t kv_total, const char *model,
                        sim_buf *out);
-/* One engine emission at at_ns of `tokens` tokens (prefill work included) with `running` running:
- * summed per instant into one step of the iteration histogram. */
-void sim_metrics_iteration(sim_metrics *m, uint64_t at_ns, uint64_t tokens, uint32_t running);
+/* One sequence's engine emission at at_ns of `tokens` tokens (prefill work included): summed per
+ * instant into one step of the iteration histogram, each emission one busy slot of it. */
+void sim_metrics_iteration(sim_metrics *m, uint64_t at_ns, uint64_t tokens);
 /* Closes the step being summed (after each sim_engine_advance). */
 void sim_metrics_iteration_flush(sim_metrics *m);
 /* vLLM V1's families beyond sim_metrics_render's (prefix cache, preemptions, queue time,

@@ -56,6 +56,30 @@ def promtool_ok(sim, what):
        f"promtool check metrics ({what}): only the real names' style lints", "\n".join(other[:5]))
 
 
+# 0. Exact accounting of one request: a 20-token prompt and 6 output tokens, one per step. The
+#    first step carries the prefill (20 + 1 tokens), then 5 steps of 1; vLLM's inter-token
+#    histogram has the 5 gaps, its queue-time histogram the one request; llama.cpp's n_decode
+#    counts the 6 steps.
+L = 'model_name="llmload-sim",engine="0"'
+PROMPT = " ".join(f"w{i:03d}" for i in range(20))
+for style in ("vllm", "llamacpp"):
+    with Sim("--metrics-style", style, "--ttft-ms", 5, "--itl-ms", 2) as sim:
+        st, _, _ = sim.request("POST", "/v1/completions", {"prompt": PROMPT, "max_tokens": 6})
+        m = sim.metrics()
+        if style == "vllm":
+            got = (m.get(f"vllm:iteration_tokens_total_sum{{{L}}}"), m.get(f"vllm:iteration_tokens_total_count{{{L}}}"),
+                   m.get(f"vllm:inter_token_latency_seconds_count{{{L}}}"), m.get(f"vllm:request_queue_time_seconds_count{{{L}}}"),
+                   m.get(f'vllm:iteration_tokens_total_bucket{{le="32",{L}}}'), m.get(f'vllm:iteration_tokens_total_bucket{{le="16",{L}}}'))
+            ok(st == 200 and got == (26, 6, 5, 1, 6, 5),
+               "one request: iteration tokens 21 + 5 x 1 in 6 steps, 5 inter-token gaps, 1 queue time", str(got))
+        else:
+            got = (m.get("llamacpp:n_decode_total"), m.get("llamacpp:prompt_tokens_total"),
+                   m.get("llamacpp:tokens_predicted_total"), m.get("llamacpp:n_busy_slots_per_decode"))
+            ok(st == 200 and got == (6, 20, 6, 1), "llama.cpp: 6 decode calls, 20 prompt and 6 predicted tokens, 1 busy slot",
+               str(got))
+            ok(0.004 < m.get("llamacpp:prompt_seconds_total", 0) < 0.5 and m.get("llamacpp:prompt_tokens_seconds", 0) > 0,
+               "llama.cpp: prompt time and throughput from the engine's prefill", str(m.get("llamacpp:prompt_seconds_total")))
+
 # 1. Preemption: 12 streams of 72 tokens on a 300-token KV cache. With --preemption sequences are
 #    admitted on their prompt and grow; the step that passes the budget preempts the youngest.
 with Sim("--max-num-seqs", 64, "--kv-cache-tokens", 300, "--itl-ms", 5, "--ttft-ms", 20, "--preemption") as sim:
