@@ -21,6 +21,12 @@ typedef struct sim_engine_config {
     uint64_t itl_ns;             /* fixed part of one decode step */
     uint64_t itl_ns_per_seq;     /* step growth per running sequence */
     uint32_t tokens_per_event;   /* tokens one emission carries (>= 1; speculative decoding) */
+    /* 0: a sequence reserves prompt+output at admission and is never preempted (the default).
+     * 1: vLLM's accounting: a sequence holds its prompt and the tokens it has made, growing each
+     * step; when a step's growth would pass kv_cache_tokens the youngest running sequence (last
+     * admitted) is preempted: it goes back to the front of the waiting queue and is re-prefilled
+     * (prompt + tokens made, less its cached tokens) on readmission (recompute). */
+    int preempt;
 } sim_engine_config;
 
 enum sim_engine_state { SIM_SEQ_IDLE = 0, SIM_SEQ_WAITING, SIM_SEQ_PREFILL, SIM_SEQ_DECODE };
@@ -31,6 +37,7 @@ enum sim_engine_state { SIM_SEQ_IDLE = 0, SIM_SEQ_WAITING, SIM_SEQ_PREFILL, SIM_
 typedef struct sim_engine_seq {
     uint64_t prompt_tokens;
     uint64_t output_tokens;      /* tokens to emit in total (>= 1) */
+    uint64_t cached_tokens;      /* prompt tokens found in the prefix cache: their prefill is skipped */
     /* engine-owned */
     int state;
     uint64_t emitted;
@@ -38,6 +45,9 @@ typedef struct sim_engine_seq {
     struct sim_engine_seq *prev, *next;   /* waiting FIFO or decode list */
     uint32_t heap_index;                  /* position in the prefill heap */
     uint64_t ticket;                      /* submission order: breaks ties between equal times */
+    uint64_t kv_held;                     /* KV tokens this seq holds while running */
+    uint64_t admit_order;                 /* admission order: the largest is the youngest */
+    uint32_t preemptions;                 /* times this seq was preempted */
 } sim_engine_seq;
 
 /* Called once per emission, in time order. `at_ns` is the scheduled emission time (<= the `now`
@@ -67,6 +77,7 @@ uint64_t sim_engine_next_deadline(const sim_engine *e);
 uint32_t sim_engine_running(const sim_engine *e);   /* admitted: prefill + decode */
 uint32_t sim_engine_waiting(const sim_engine *e);
 uint64_t sim_engine_kv_used(const sim_engine *e);   /* tokens reserved by running seqs */
+uint64_t sim_engine_preemptions(const sim_engine *e); /* sequences preempted since creation */
 /* Length of a decode step with `running` sequences: itl + itl_per_seq * running. */
 uint64_t sim_engine_step_ns(const sim_engine *e, uint32_t running);
 

@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "llmload/error.h"
+#include "sim_prefix.h"
 #include "sim_tokenize.h"
 
 static const char *const vocab[] = {"the", "model", "streams", "tokens", "at", "a", "steady", "pace",
@@ -195,6 +196,46 @@ static int parse_root(enum sim_api_kind kind, const cJSON *root, const char *mod
     return 0;
 }
 
+/* Feeds the prompt's text to the prefix cache in the order it is counted. The body has parsed, so
+ * every shape here was already checked. */
+static void walk_text(sim_prefix_walk *w, const cJSON *v)
+{
+    if (cJSON_IsString(v)) {
+        sim_prefix_text(w, v->valuestring, strlen(v->valuestring));
+    } else if (cJSON_IsNumber(v)) {
+        sim_prefix_id(w, (uint64_t)v->valuedouble);
+    } else if (cJSON_IsArray(v)) {
+        const cJSON *el;
+        cJSON_ArrayForEach(el, v) {
+            if (cJSON_IsObject(el)) {   /* a content part: only text counts */
+                const cJSON *type = cJSON_GetObjectItemCaseSensitive(el, "type");
+                if (cJSON_IsString(type) && strcmp(type->valuestring, "text") == 0)
+                    walk_text(w, cJSON_GetObjectItemCaseSensitive(el, "text"));
+            } else {
+                walk_text(w, el);
+            }
+        }
+    }
+}
+
+static void prefix_lookup(enum sim_api_kind kind, const cJSON *root, const sim_api_prompt_opts *o,
+                          sim_api_request *req)
+{
+    sim_prefix_walk w;
+    sim_prefix_begin(o->prefix, &w);
+    if (kind == SIM_API_CHAT) {
+        /* The template's tokens come first and are the same for every request, as a real one's. */
+        for (uint64_t i = 0; i < o->chat_template_tokens; i++)
+            sim_prefix_id(&w, i);
+        const cJSON *msg;
+        cJSON_ArrayForEach(msg, cJSON_GetObjectItemCaseSensitive(root, "messages"))
+            walk_text(&w, cJSON_GetObjectItemCaseSensitive(msg, "content"));
+    } else {
+        walk_text(&w, cJSON_GetObjectItemCaseSensitive(root, "prompt"));
+    }
+    req->cached_tokens = sim_prefix_end(&w, req->prompt_tokens);
+}
+
 int sim_api_parse_opts(enum sim_api_kind kind, const char *body, size_t len, const char *model,
                        const sim_api_prompt_opts *o, sim_api_request *req, sim_api_error *err)
 {
@@ -204,6 +245,8 @@ int sim_api_parse_opts(enum sim_api_kind kind, const char *body, size_t len, con
     if (!root)
         return fail(err, 400, "BadRequestError", LL_EPARSE, "JSON decode error: %sthe body is not valid JSON", "");
     int rc = parse_root(kind, root, model, o, req, err);
+    if (rc == 0 && o->prefix)
+        prefix_lookup(kind, root, o, req);
     cJSON_Delete(root);
     return rc;
 }

@@ -28,6 +28,7 @@ typedef struct sim_api_request {
     int ignore_eos;
     uint64_t prompt_tokens;       /* by sim_tokenize's rule, template and truncation applied, >= 1 */
     uint64_t prompt_tokens_sent;  /* before --truncate-prompt-to cut it */
+    uint64_t cached_tokens;       /* the prefix cache's hit (0 without one) */
 } sim_api_request;
 
 typedef struct sim_api_error {
@@ -52,9 +53,11 @@ typedef struct sim_api_prompt_opts {
     uint64_t chat_template_tokens; /* added to every chat prompt (completions: none) */
     uint64_t truncate_to;          /* 0 = off; else count at most this many, silently */
     enum sim_api_error_style error_style;
+    struct sim_prefix *prefix;     /* borrowed, NULL: no prefix cache; a parsed prompt is looked up */
 } sim_api_prompt_opts;
 
-/* sim_api_parse with the prompt options. In the llama.cpp style the limit is llama.cpp's (the
+/* sim_api_parse with the prompt options. With o->prefix, a request that parses is looked up in
+ * (and added to) the prefix cache, template tokens first, and req->cached_tokens is its hit. In the llama.cpp style the limit is llama.cpp's (the
  * prompt alone must be shorter than the context) and a too-long prompt leaves err->n_prompt and
  * err->n_ctx set for sim_api_error_body_llamacpp. */
 int sim_api_parse_opts(enum sim_api_kind kind, const char *body, size_t len, const char *model,

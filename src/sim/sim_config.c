@@ -75,6 +75,16 @@ static const opt_def opts[] = {
      "ignore stream_options.continuous_usage_stats, as servers other than vLLM do"},
     {"listen-backlog", K_U32, OFF(listen_backlog), 1, 65535, "4096", "N",
      "listen queue length (llama-server's is 5: connects beyond it wait for SYN retransmits)"},
+    {"preemption", K_FLAG, OFF(preemption), 0, 0, NULL, NULL,
+     "vLLM's KV accounting: sequences hold prompt + tokens made; past --kv-cache-tokens the youngest is preempted"},
+    {"prefix-cache-tokens", K_U64, OFF(prefix_cache_tokens), 0, 1e8, "0", "N",
+     "prefix cache of N tokens in blocks of 16 (LRU); a hit skips that prefill (0: off)"},
+    {"metrics-style", K_CHOICE, OFF(metrics_style), 0, 0, "vllm", "vllm|llamacpp",
+     "/metrics in vLLM's names, or llama.cpp's (then GET /slots answers too)"},
+    {"gpu-metrics", K_FLAG, OFF(gpu_metrics), 0, 0, NULL, NULL, "DCGM exporter metrics (GPU util, SM active, power, energy) on /metrics"},
+    {"gpu-idle-watts", K_DBL, OFF(gpu_idle_watts), 0, 700, "60", "W", "--gpu-metrics: power with nothing running"},
+    {"gpu-watts-per-seq", K_DBL, OFF(gpu_watts_per_seq), 0, 700, "20", "W", "--gpu-metrics: power added per running sequence (700 W at most)"},
+    {"gpu-full-batch", K_U32, OFF(gpu_full_batch), 1, 1e7, "8", "N", "--gpu-metrics: running sequences that make SM activity 1"},
     {"help", K_HELP, 0, 0, 0, NULL, NULL, "print this help and exit"},
 };
 #undef OFF

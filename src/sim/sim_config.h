@@ -42,6 +42,13 @@ typedef struct sim_config {
     const char *finish_reason;  /* reported instead of stop/length when set */
     int no_continuous_usage;    /* ignore stream_options.continuous_usage_stats (most servers) */
     uint32_t listen_backlog;    /* listen(2) backlog */
+    /* Server-side metrics (docs/simulator.md "Preemption", "Prefix cache", "GPU metrics") */
+    int preemption;             /* vLLM's KV accounting: grow per token, preempt past the budget */
+    uint64_t prefix_cache_tokens; /* 0 = off */
+    int metrics_style;          /* enum sim_metrics_style: vllm or llamacpp names */
+    int gpu_metrics;            /* DCGM exporter names on /metrics */
+    double gpu_idle_watts, gpu_watts_per_seq;
+    uint32_t gpu_full_batch;    /* running sequences that keep every SM busy */
 } sim_config;
 
 /* --close-after-response: keep-alive (off), or close each connection after its response with

@@ -232,16 +232,48 @@ static void serve_stats(sim_conn *c)
     respond_json(c, 200, NULL, s->data);
 }
 
+static sim_metrics_view metrics_view(const sim_server *srv)
+{
+    sim_metrics_view v = {.engine = srv->engine, .prefix = srv->prefix, .kv_total = srv->cfg.kv_cache_tokens,
+                          .slots = srv->cfg.max_num_seqs, .model = srv->cfg.model};
+    return v;
+}
+
 static void serve_metrics(sim_conn *c)
 {
     sim_server *srv = c->srv;
     sim_buf *s = &srv->scratch;
     sim_buf_reset(s);
-    if (sim_metrics_render(&srv->metrics, srv->engine, srv->cfg.kv_cache_tokens, srv->cfg.model, s) < 0) {
+    sim_metrics_view v = metrics_view(srv);
+    int rc;
+    if (srv->cfg.metrics_style == SIM_STYLE_LLAMACPP) {
+        rc = sim_metrics_render_llamacpp(&srv->metrics, &v, s);
+    } else {
+        rc = sim_metrics_render(&srv->metrics, srv->engine, srv->cfg.kv_cache_tokens, srv->cfg.model, s);
+        if (rc == 0)
+            rc = sim_metrics_render_v1(&srv->metrics, &v, s);
+    }
+    if (rc == 0 && srv->cfg.gpu_metrics)
+        rc = sim_gpu_render(&srv->gpu, srv->engine, clock_now_ns(), s);
+    if (rc < 0) {
         sim_conn_close(c);
         return;
     }
     respond(c, 200, "content-type: text/plain; version=0.0.4; charset=utf-8\r\n", s->data, s->len);
+}
+
+/* GET /slots, llama.cpp's (only with --metrics-style llamacpp; 404 otherwise, as vLLM has none). */
+static void serve_slots(sim_conn *c)
+{
+    sim_server *srv = c->srv;
+    sim_buf *s = &srv->scratch;
+    sim_buf_reset(s);
+    sim_metrics_view v = metrics_view(srv);
+    if (sim_metrics_render_slots(&v, s) < 0) {
+        sim_conn_close(c);
+        return;
+    }
+    respond_json(c, 200, NULL, s->data);
 }
 
 static int draw(sim_server *srv, double p)
@@ -332,6 +364,7 @@ static void start_completion(sim_conn *c, enum sim_api_kind kind)
     sim_server *srv = c->srv;
     sim_api_error err;
     sim_api_prompt_opts o = prompt_opts(&srv->cfg);
+    o.prefix = srv->prefix;
     srv->metrics.requests++;
     if (sim_api_parse_opts(kind, c->body.data ? c->body.data : "", c->body.len, srv->cfg.model, &o, &c->req,
                            &err) < 0) {
@@ -376,6 +409,8 @@ static void start_completion(sim_conn *c, enum sim_api_kind kind)
     memset(&c->seq, 0, sizeof c->seq);
     c->seq.prompt_tokens = c->req.prompt_tokens;
     c->seq.output_tokens = n;
+    c->seq.cached_tokens = c->req.cached_tokens;
+    c->last_at_ns = 0;
     sim_api_stream_init(&c->st, kind, ++srv->serial, (uint64_t)clock_wall_s(), srv->cfg.model,
                         c->req.prompt_tokens, srv->cfg.reasoning_tokens, c->req.continuous_usage);
     sim_api_stream_shape(&c->st, (enum sim_api_shape)srv->cfg.content_shape, srv->cfg.cumulative_message,
@@ -425,12 +460,15 @@ static void dispatch(sim_conn *c)
     } routes[] = {{"/health", HTTP_GET},         {"/v1/models", HTTP_GET},
                   {"/metrics", HTTP_GET},        {"/v1/chat/completions", HTTP_POST},
                   {"/v1/completions", HTTP_POST}, {"/sim/stats", HTTP_GET},
-                  {"/tokenize", HTTP_POST},      {"/apply-template", HTTP_POST}};
+                  {"/tokenize", HTTP_POST},      {"/apply-template", HTTP_POST},
+                  {"/slots", HTTP_GET}};
     int found = -1;
     for (size_t i = 0; !c->url_overflow && i < sizeof routes / sizeof routes[0]; i++)
         if (strcmp(path, routes[i].path) == 0)
             found = (int)i;
-    if (found >= 6 && c->srv->cfg.no_tokenize)
+    if (found == 8 && c->srv->cfg.metrics_style != SIM_STYLE_LLAMACPP)
+        found = -1;
+    if (found >= 6 && found <= 7 && c->srv->cfg.no_tokenize)
         found = -1; /* --no-tokenize: a server without them (OpenAI, TGI, older vLLM) */
     if (found < 0) {
         respond_json(c, 404, NULL, "{\"detail\":\"Not Found\"}");
@@ -454,6 +492,7 @@ static void dispatch(sim_conn *c)
     case 4: start_completion(c, SIM_API_COMPLETIONS); break;
     case 6: serve_tokenize(c, 0); break;
     case 7: serve_tokenize(c, 1); break;
+    case 8: serve_slots(c); break;
     default: serve_stats(c); break;
     }
 }
@@ -881,9 +920,30 @@ static void conn_on_emit(sim_conn *c, uint32_t tokens, int finished)
     finish_request(c);
 }
 
+/* Engine-time accounting of one emission: the step's tokens (a first emission since admission
+ * carries its prefill's tokens too), queue and prefill time, vLLM's inter-token gap. */
+static void engine_account(sim_server *srv, sim_conn *c, sim_engine_seq *seq, uint64_t at_ns, uint32_t tokens)
+{
+    sim_metrics *m = &srv->metrics;
+    uint64_t work = tokens;
+    if (seq->admitted_ns > c->last_at_ns) {   /* first since (re)admission: a prefill ended */
+        uint64_t cached = seq->cached_tokens < seq->prompt_tokens ? seq->cached_tokens : seq->prompt_tokens;
+        work += seq->prompt_tokens + (seq->emitted - tokens) - cached;
+        m->prefill_seconds += (double)(at_ns - seq->admitted_ns) / 1e9;
+        if (c->last_at_ns == 0)
+            sim_metrics_observe(m, SIM_HIST_QUEUE, (double)(seq->admitted_ns - seq->submitted_ns) / 1e9);
+    } else {
+        m->decode_seconds += (double)(at_ns - c->last_at_ns) / 1e9;
+    }
+    if (c->last_at_ns)
+        sim_metrics_observe(m, SIM_HIST_VLLM_ITL, (double)(at_ns - c->last_at_ns) / 1e9);
+    c->last_at_ns = at_ns;
+    sim_metrics_iteration(m, at_ns, work);
+}
+
 void sim_conn_emit(void *ud, sim_engine_seq *seq, uint64_t at_ns, uint32_t tokens, int finished)
 {
-    (void)ud;
-    (void)at_ns;
-    conn_on_emit(CONN_OF_SEQ(seq), tokens, finished);
+    sim_conn *c = CONN_OF_SEQ(seq);
+    engine_account(ud, c, seq, at_ns, tokens);
+    conn_on_emit(c, tokens, finished);
 }

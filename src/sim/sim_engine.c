@@ -4,7 +4,8 @@
  * Waiting requests form a FIFO (head-of-line: a big request at the head blocks smaller ones behind
  * it, as vLLM's FCFS scheduler does); prefilling ones sit in a min-heap keyed on first-token time;
  * decoding ones share one step clock. Invariant: running == prefill heap size + decode list size <=
- * max_num_seqs, and kv_used is the sum of prompt+output over exactly those sequences.
+ * max_num_seqs, and kv_used is the sum of kv_held over exactly those sequences (prompt+output each
+ * without preemption; prompt + tokens made so far with it, never above kv_cache_tokens).
  */
 #include "llmload/sim_engine.h"
 
@@ -26,6 +27,8 @@ struct sim_engine {
     uint64_t kv_used;
     uint64_t step_next;      /* next decode step boundary; meaningful while decode.count > 0 */
     uint64_t next_ticket;
+    uint64_t next_admit;
+    uint64_t preemptions;
 };
 
 static void list_push(seq_list *l, sim_engine_seq *s)
@@ -113,6 +116,25 @@ static uint64_t need_of(const sim_engine_seq *s)
     return s->prompt_tokens + s->output_tokens;
 }
 
+/* Tokens the next emission of s carries. */
+static uint32_t next_take(const sim_engine *e, const sim_engine_seq *s)
+{
+    uint64_t left = s->output_tokens - s->emitted;
+    return left < e->cfg.tokens_per_event ? (uint32_t)left : e->cfg.tokens_per_event;
+}
+
+/* KV a waiting seq needs to be admitted: its whole reservation, or (preempt) what its prefill makes:
+ * the prompt, the tokens it made before a preemption and the emission the prefill ends with. */
+static uint64_t admit_need(const sim_engine *e, const sim_engine_seq *s)
+{
+    return e->cfg.preempt ? s->prompt_tokens + s->emitted + next_take(e, s) : need_of(s);
+}
+
+uint64_t sim_engine_preemptions(const sim_engine *e)
+{
+    return e->preemptions;
+}
+
 uint32_t sim_engine_running(const sim_engine *e)
 {
     return e->heap_len + e->decode.count;
@@ -137,13 +159,18 @@ uint64_t sim_engine_step_ns(const sim_engine *e, uint32_t running)
 static void admit(sim_engine *e, uint64_t t)
 {
     while (e->waiting.head && sim_engine_running(e) < e->cfg.max_num_seqs &&
-           e->kv_used + need_of(e->waiting.head) <= e->cfg.kv_cache_tokens) {
+           e->kv_used + admit_need(e, e->waiting.head) <= e->cfg.kv_cache_tokens) {
         sim_engine_seq *s = e->waiting.head;
         list_unlink(&e->waiting, s);
-        e->kv_used += need_of(s);
+        s->kv_held = admit_need(e, s);
+        e->kv_used += s->kv_held;
         s->state = SIM_SEQ_PREFILL;
         s->admitted_ns = t;
-        s->first_token_ns = t + e->cfg.ttft_ns + e->cfg.prefill_ns_per_1k * s->prompt_tokens / 1000;
+        s->admit_order = e->next_admit++;
+        /* A readmitted seq recomputes what it had made too; cached prompt blocks are skipped. */
+        uint64_t work = s->prompt_tokens + s->emitted;
+        uint64_t cached = s->cached_tokens < s->prompt_tokens ? s->cached_tokens : s->prompt_tokens;
+        s->first_token_ns = t + e->cfg.ttft_ns + e->cfg.prefill_ns_per_1k * (work - cached) / 1000;
         heap_set(e, e->heap_len++, s);
         heap_up(e, e->heap_len - 1);
     }
@@ -151,8 +178,54 @@ static void admit(sim_engine *e, uint64_t t)
 
 static void release(sim_engine *e, sim_engine_seq *s)
 {
-    e->kv_used -= need_of(s);
+    e->kv_used -= s->kv_held;
+    s->kv_held = 0;
     s->state = SIM_SEQ_IDLE;
+}
+
+/* The running seq admitted last (prefilling or decoding): vLLM preempts from the running list's
+ * tail. A scan, since preemption is rare next to steps and the set is at most max_num_seqs. */
+static sim_engine_seq *youngest(const sim_engine *e)
+{
+    sim_engine_seq *y = NULL;
+    for (uint32_t i = 0; i < e->heap_len; i++)
+        if (!y || e->heap[i]->admit_order > y->admit_order)
+            y = e->heap[i];
+    for (sim_engine_seq *s = e->decode.head; s; s = s->next)
+        if (!y || s->admit_order > y->admit_order)
+            y = s;
+    return y;
+}
+
+/* Preempts youngest running seqs until the coming step's growth fits the budget. Terminates: a
+ * lone seq always fits, since submit refused any whose prompt+output exceeds the whole cache. */
+static void preempt_for_step(sim_engine *e)
+{
+    for (;;) {
+        uint64_t grow = 0;
+        for (sim_engine_seq *s = e->decode.head; s; s = s->next)
+            grow += next_take(e, s);
+        if (e->kv_used + grow <= e->cfg.kv_cache_tokens || sim_engine_running(e) <= 1)
+            return;
+        sim_engine_seq *y = youngest(e);
+        if (y->state == SIM_SEQ_PREFILL)
+            heap_remove(e, y);
+        else
+            list_unlink(&e->decode, y);
+        release(e, y);
+        y->state = SIM_SEQ_WAITING;
+        y->preemptions++;
+        e->preemptions++;
+        /* Back to the front of the queue: it runs again before anything that arrived after it. */
+        y->prev = NULL;
+        y->next = e->waiting.head;
+        if (e->waiting.head)
+            e->waiting.head->prev = y;
+        else
+            e->waiting.tail = y;
+        e->waiting.head = y;
+        e->waiting.count++;
+    }
 }
 
 int sim_engine_create(const sim_engine_config *cfg, sim_engine **out)
@@ -187,6 +260,8 @@ int sim_engine_submit(sim_engine *e, sim_engine_seq *seq, uint64_t now)
     if (need_of(seq) > e->cfg.kv_cache_tokens)
         return LL_ERANGE;
     seq->emitted = 0;
+    seq->kv_held = 0;
+    seq->preemptions = 0;
     seq->ticket = e->next_ticket++;
     seq->submitted_ns = now;
     seq->state = SIM_SEQ_WAITING;
@@ -256,11 +331,17 @@ static void do_first_token(sim_engine *e, uint64_t t, sim_engine_emit_fn fn, voi
 
 static void do_step(sim_engine *e, uint64_t t, sim_engine_emit_fn fn, void *ud)
 {
+    if (e->cfg.preempt)
+        preempt_for_step(e);
     sim_engine_seq *s = e->decode.head;
     while (s) {
         /* Read next before the callback: a finished seq may be reused by it. */
         sim_engine_seq *nx = s->next;
         uint32_t n = take_tokens(e, s);
+        if (e->cfg.preempt) {
+            s->kv_held += n;
+            e->kv_used += n;
+        }
         if (s->emitted >= s->output_tokens) {
             list_unlink(&e->decode, s);
             release(e, s);

@@ -7,9 +7,11 @@
 #include "sim_metrics.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "llmload/error.h"
+#include "sim_prefix.h"
 
 static const double ttft_bounds[] = {0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5,
                                      0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0, 160.0, 640.0,
@@ -19,6 +21,14 @@ static const double e2e_bounds[] = {0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0
 /* Finer at the low end than vLLM's, since the simulator's steps are often a few milliseconds. */
 static const double itl_bounds[] = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.015, 0.02, 0.025, 0.05,
                                     0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0};
+
+/* vLLM's request_latency_buckets (queue time) and its inter-token latency buckets
+ * (vllm/v1/metrics/loggers.py), and its tokens-per-step buckets. */
+static const double queue_bounds[] = {0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0,
+                                      40.0, 50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0};
+static const double vllm_itl_bounds[] = {0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75,
+                                         1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0};
+static const double iter_bounds[] = {1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384};
 
 static const struct {
     const char *name, *help;
@@ -32,6 +42,12 @@ static const struct {
     [SIM_HIST_ITL] = {"llmload_sim_inter_token_latency_seconds",
                       "Gaps between consecutive token event writes of one stream, CLOCK_MONOTONIC at write time.",
                       itl_bounds, sizeof itl_bounds / sizeof itl_bounds[0]},
+    [SIM_HIST_QUEUE] = {"vllm:request_queue_time_seconds", "Histogram of time spent in WAITING phase for request.",
+                        queue_bounds, sizeof queue_bounds / sizeof queue_bounds[0]},
+    [SIM_HIST_VLLM_ITL] = {"vllm:inter_token_latency_seconds", "Histogram of inter-token latency in seconds.",
+                           vllm_itl_bounds, sizeof vllm_itl_bounds / sizeof vllm_itl_bounds[0]},
+    [SIM_HIST_ITER] = {"vllm:iteration_tokens_total", "Histogram of number of tokens per engine_step.",
+                       iter_bounds, sizeof iter_bounds / sizeof iter_bounds[0]},
 };
 
 static const char *fault_names[SIM_FAULT_COUNT_] = {"error", "rate_limit", "disconnect", "malformed", "stall",
@@ -72,22 +88,29 @@ static int family(sim_buf *o, const char *name, const char *type, const char *he
     return sim_buf_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static int render_hist(const sim_hist *h, enum sim_hist_kind k, const char *model, sim_buf *o)
+/* `labels` is the label set after le (e.g. model_name="m"), pasted as given. */
+static int render_hist_labels(const sim_hist *h, enum sim_hist_kind k, const char *labels, sim_buf *o)
 {
     const char *n = hist_defs[k].name;
     int rc = family(o, n, "histogram", hist_defs[k].help);
     uint64_t cum = 0;
     for (size_t i = 0; rc == 0 && i < hist_defs[k].n; i++) {
         cum += h->counts[i];
-        rc = sim_buf_printf(o, "%s_bucket{le=\"%g\",model_name=\"%s\"} %llu\n", n, hist_defs[k].bounds[i],
-                            model, (unsigned long long)cum);
+        rc = sim_buf_printf(o, "%s_bucket{le=\"%g\",%s} %llu\n", n, hist_defs[k].bounds[i], labels,
+                            (unsigned long long)cum);
     }
     if (rc == 0)
-        rc = sim_buf_printf(o, "%s_bucket{le=\"+Inf\",model_name=\"%s\"} %llu\n%s_sum{model_name=\"%s\"} %.9g\n"
-                               "%s_count{model_name=\"%s\"} %llu\n",
-                            n, model, (unsigned long long)h->count, n, model, h->sum, n, model,
+        rc = sim_buf_printf(o, "%s_bucket{le=\"+Inf\",%s} %llu\n%s_sum{%s} %.9g\n%s_count{%s} %llu\n", n, labels,
+                            (unsigned long long)h->count, n, labels, h->sum, n, labels,
                             (unsigned long long)h->count);
     return rc;
+}
+
+static int render_hist(const sim_hist *h, enum sim_hist_kind k, const char *model, sim_buf *o)
+{
+    char labels[256];
+    snprintf(labels, sizeof labels, "model_name=\"%s\"", model);
+    return render_hist_labels(h, k, labels, o);
 }
 
 int sim_metrics_render(const sim_metrics *m, const sim_engine *e, uint64_t kv_total, const char *model,
@@ -155,4 +178,97 @@ int sim_metrics_render_stats(const sim_metrics *m, const sim_engine *e, sim_buf 
         sim_engine_running(e), sim_engine_waiting(e)));
     SIM_BUF_TRY(sim_buf_printf(o, ",\"posts_received\":%llu}", (unsigned long long)m->posts));
     return 0;
+}
+
+void sim_metrics_iteration_flush(sim_metrics *m)
+{
+    if (!m->iter_tokens)
+        return;
+    sim_metrics_observe(m, SIM_HIST_ITER, (double)m->iter_tokens);
+    m->n_decode++;
+    m->busy_slots += m->iter_running;
+    m->iter_tokens = 0;
+    m->iter_running = 0;
+}
+
+void sim_metrics_iteration(sim_metrics *m, uint64_t at_ns, uint64_t tokens)
+{
+    if (m->iter_tokens && at_ns != m->iter_at)
+        sim_metrics_iteration_flush(m);
+    m->iter_at = at_ns;
+    m->iter_tokens += tokens;
+    /* Each sequence in the step emits once: the emissions are its busy slots. */
+    m->iter_running++;
+}
+
+/* One sample line of a counter or gauge family with vLLM V1's labels. */
+static int v1_line(sim_buf *o, const char *name, const char *labels, double v)
+{
+    return sim_buf_printf(o, "%s{%s} %.17g\n", name, labels, v);
+}
+
+int sim_metrics_render_v1(const sim_metrics *m, const sim_metrics_view *v, sim_buf *o)
+{
+    char labels[256];
+    snprintf(labels, sizeof labels, "model_name=\"%s\",engine=\"0\"", v->model);
+    double q = v->prefix ? (double)sim_prefix_queries(v->prefix) : 0, h = v->prefix ? (double)sim_prefix_hits(v->prefix) : 0;
+    /* prometheus_client writes a Counter named X as X_total: these are the names vLLM serves. */
+    SIM_BUF_TRY(family(o, "vllm:prefix_cache_queries_total", "counter",
+                       "Prefix cache queries, in terms of number of queried tokens."));
+    SIM_BUF_TRY(v1_line(o, "vllm:prefix_cache_queries_total", labels, q));
+    SIM_BUF_TRY(family(o, "vllm:prefix_cache_hits_total", "counter", "Prefix cache hits, in terms of number of cached tokens."));
+    SIM_BUF_TRY(v1_line(o, "vllm:prefix_cache_hits_total", labels, h));
+    SIM_BUF_TRY(family(o, "vllm:num_preemptions_total", "counter", "Cumulative number of preemption from the engine."));
+    SIM_BUF_TRY(v1_line(o, "vllm:num_preemptions_total", labels, (double)sim_engine_preemptions(v->engine)));
+    SIM_BUF_TRY(render_hist_labels(&m->hist[SIM_HIST_QUEUE], SIM_HIST_QUEUE, labels, o));
+    SIM_BUF_TRY(render_hist_labels(&m->hist[SIM_HIST_VLLM_ITL], SIM_HIST_VLLM_ITL, labels, o));
+    SIM_BUF_TRY(render_hist_labels(&m->hist[SIM_HIST_ITER], SIM_HIST_ITER, labels, o));
+    return 0;
+}
+
+static int lc(sim_buf *o, const char *name, const char *type, const char *help, double v)
+{
+    SIM_BUF_TRY(family(o, name, type, help));
+    return sim_buf_printf(o, "%s %.17g\n", name, v);
+}
+
+int sim_metrics_render_llamacpp(const sim_metrics *m, const sim_metrics_view *v, sim_buf *o)
+{
+    const sim_engine *e = v->engine;
+    double pt = (double)m->prompt_tokens, gt = (double)m->generation_tokens;
+    /* llama-server's order and help texts (tools/server/server.cpp); kv_cache_usage_ratio and
+     * kv_cache_tokens are the older builds' (newer ones dropped them: /slots stands in). */
+    SIM_BUF_TRY(lc(o, "llamacpp:prompt_tokens_total", "counter", "Number of prompt tokens processed.", pt));
+    SIM_BUF_TRY(lc(o, "llamacpp:prompt_seconds_total", "counter", "Prompt process time", m->prefill_seconds));
+    SIM_BUF_TRY(lc(o, "llamacpp:tokens_predicted_total", "counter", "Number of generation tokens processed.", gt));
+    SIM_BUF_TRY(lc(o, "llamacpp:tokens_predicted_seconds_total", "counter", "Predict process time", m->decode_seconds));
+    SIM_BUF_TRY(lc(o, "llamacpp:n_decode_total", "counter", "Total number of llama_decode() calls", (double)m->n_decode));
+    SIM_BUF_TRY(lc(o, "llamacpp:n_busy_slots_per_decode", "counter", "Average number of busy slots per llama_decode() call",
+                   m->n_decode ? (double)m->busy_slots / (double)m->n_decode : 0));
+    SIM_BUF_TRY(lc(o, "llamacpp:prompt_tokens_seconds", "gauge", "Average prompt throughput in tokens/s.",
+                   m->prefill_seconds > 0 ? pt / m->prefill_seconds : 0));
+    SIM_BUF_TRY(lc(o, "llamacpp:predicted_tokens_seconds", "gauge", "Average generation throughput in tokens/s.",
+                   m->decode_seconds > 0 ? gt / m->decode_seconds : 0));
+    SIM_BUF_TRY(lc(o, "llamacpp:kv_cache_usage_ratio", "gauge", "KV-cache usage. 1 means 100 percent usage.",
+                   v->kv_total ? (double)sim_engine_kv_used(e) / (double)v->kv_total : 0));
+    SIM_BUF_TRY(lc(o, "llamacpp:kv_cache_tokens", "gauge", "KV-cache tokens.", (double)sim_engine_kv_used(e)));
+    SIM_BUF_TRY(lc(o, "llamacpp:requests_processing", "gauge", "Number of requests processing.", sim_engine_running(e)));
+    SIM_BUF_TRY(lc(o, "llamacpp:requests_deferred", "gauge", "Number of requests deferred.", sim_engine_waiting(e)));
+    return 0;
+}
+
+int sim_metrics_render_slots(const sim_metrics_view *v, sim_buf *o)
+{
+    uint32_t running = sim_engine_running(v->engine);
+    /* llama-server splits its context evenly over the slots. */
+    uint64_t n_ctx = v->slots ? v->kv_total / v->slots : v->kv_total;
+    SIM_BUF_TRY(sim_buf_append(o, "[", 1));
+    for (uint32_t i = 0; i < v->slots; i++) {
+        int busy = i < running;
+        SIM_BUF_TRY(sim_buf_printf(o, "%s{\"id\":%u,\"id_task\":%d,\"n_ctx\":%llu,\"speculative\":false,"
+                                      "\"is_processing\":%s}",
+                                   i ? "," : "", i, busy ? (int)i : -1, (unsigned long long)n_ctx,
+                                   busy ? "true" : "false"));
+    }
+    return sim_buf_append(o, "]", 1);
 }

@@ -18,7 +18,12 @@
 
 enum sim_fault { SIM_FAULT_ERROR, SIM_FAULT_RATE_LIMIT, SIM_FAULT_DISCONNECT, SIM_FAULT_MALFORMED,
                  SIM_FAULT_STALL, SIM_FAULT_STREAM_ERROR, SIM_FAULT_COUNT_ };
-enum sim_hist_kind { SIM_HIST_TTFT, SIM_HIST_E2E, SIM_HIST_ITL, SIM_HIST_COUNT_ };
+/* QUEUE, VLLM_ITL and ITER are vLLM V1's request_queue_time, inter_token_latency (engine time,
+ * vLLM's buckets) and iteration_tokens_total (tokens per engine step, prefill included). */
+enum sim_hist_kind { SIM_HIST_TTFT, SIM_HIST_E2E, SIM_HIST_ITL, SIM_HIST_QUEUE, SIM_HIST_VLLM_ITL, SIM_HIST_ITER,
+                     SIM_HIST_COUNT_ };
+/* --metrics-style: whose names /metrics uses. */
+enum sim_metrics_style { SIM_STYLE_VLLM = 0, SIM_STYLE_LLAMACPP };
 
 #define SIM_HIST_MAX_BUCKETS 32
 
@@ -39,7 +44,22 @@ typedef struct sim_metrics {
     uint64_t events_backlogged;           /* of those, ones the kernel did not take at once */
     uint64_t streams_completed;           /* streams that ended with [DONE] */
     uint64_t posts;                       /* POST requests parsed, answered or not (resends count) */
+    /* engine steps, grouped from the emissions of one instant (sim_metrics_iteration) */
+    uint64_t iter_at, iter_tokens;        /* the step being summed; iter_tokens 0: none */
+    uint32_t iter_running;                /* sequences that emitted in it */
+    uint64_t n_decode;                    /* steps: llama.cpp's llama_decode() calls */
+    uint64_t busy_slots;                  /* running sequences summed over steps */
+    double prefill_seconds, decode_seconds; /* engine time in prefill, in decode (llama.cpp's counters) */
 } sim_metrics;
+
+/* What /metrics shows beyond sim_metrics and the engine; every pointer borrowed for the call. */
+typedef struct sim_metrics_view {
+    const sim_engine *engine;
+    const struct sim_prefix *prefix;      /* NULL: no prefix cache (counters stay 0) */
+    uint64_t kv_total;
+    uint32_t slots;                       /* max_num_seqs: llama.cpp's parallel slots */
+    const char *model;
+} sim_metrics_view;
 
 /* Zeroes *m and creates its gap histogram. 0 or LL_ENOMEM (then nothing to free). */
 int sim_metrics_init(sim_metrics *m);
@@ -52,6 +72,18 @@ void sim_metrics_observe_gap(sim_metrics *m, uint64_t gap_ns);
 /* Appends the exposition text to `out`. `model` borrowed for the call. */
 int sim_metrics_render(const sim_metrics *m, const sim_engine *e, uint64_t kv_total, const char *model,
                        sim_buf *out);
+/* One sequence's engine emission at at_ns of `tokens` tokens (prefill work included): summed per
+ * instant into one step of the iteration histogram, each emission one busy slot of it. */
+void sim_metrics_iteration(sim_metrics *m, uint64_t at_ns, uint64_t tokens);
+/* Closes the step being summed (after each sim_engine_advance). */
+void sim_metrics_iteration_flush(sim_metrics *m);
+/* vLLM V1's families beyond sim_metrics_render's (prefix cache, preemptions, queue time,
+ * inter-token latency, iteration tokens), labelled model_name and engine as vLLM's are. */
+int sim_metrics_render_v1(const sim_metrics *m, const sim_metrics_view *v, sim_buf *out);
+/* The whole /metrics in llama.cpp's names (--metrics-style llamacpp): no labels, as llama-server. */
+int sim_metrics_render_llamacpp(const sim_metrics *m, const sim_metrics_view *v, sim_buf *out);
+/* GET /slots in llama.cpp's shape: one object per slot, the first `running` processing. */
+int sim_metrics_render_slots(const sim_metrics_view *v, sim_buf *out);
 /* Appends the /sim/stats JSON object to `out` (docs/simulator.md lists its fields). */
 int sim_metrics_render_stats(const sim_metrics *m, const sim_engine *e, sim_buf *out);
 

@@ -17,9 +17,12 @@
 #include "llmload/clock.h"
 #include "llmload/error.h"
 #include "sim_server.h"
+#include "sim_prefix.h"
 
 void sim_server_reschedule(sim_server *srv)
 {
+    /* Called after every change to the engine: the running count only changes before it. */
+    sim_gpu_update(&srv->gpu, clock_now_ns(), sim_engine_running(srv->engine));
     uint64_t d = sim_engine_next_deadline(srv->engine);
     struct itimerspec its;
     memset(&its, 0, sizeof its);
@@ -39,6 +42,7 @@ void sim_server_reschedule(sim_server *srv)
 static void advance(sim_server *srv, uint64_t now)
 {
     sim_engine_advance(srv->engine, now, sim_conn_emit, srv);
+    sim_metrics_iteration_flush(&srv->metrics);
     while (srv->drain) {
         sim_conn *c = srv->drain;
         srv->drain = c->drain_next;
@@ -154,12 +158,18 @@ static int server_open(sim_server **out, const sim_config *cfg)
         .itl_ns = (uint64_t)(cfg->itl_ms * 1e6 + 0.5),
         .itl_ns_per_seq = (uint64_t)(cfg->itl_ms_per_seq * 1e6 + 0.5),
         .tokens_per_event = cfg->tokens_per_event,
+        .preempt = cfg->preemption,
     };
     int rc = sim_engine_create(&ec, &srv->engine);
     if (rc < 0) {
         fprintf(stderr, "llmload sim: engine: %s\n", ll_strerror(rc));
         return -1;
     }
+    if (cfg->prefix_cache_tokens && (rc = sim_prefix_create(cfg->prefix_cache_tokens, &srv->prefix)) < 0) {
+        fprintf(stderr, "llmload sim: prefix cache: %s\n", ll_strerror(rc));
+        return -1;
+    }
+    sim_gpu_init(&srv->gpu, cfg->gpu_idle_watts, cfg->gpu_watts_per_seq, cfg->gpu_full_batch, clock_now_ns());
     srv->rng = gsl_rng_alloc(gsl_rng_mt19937);
     if (!srv->rng) {
         fprintf(stderr, "llmload sim: out of memory\n");
@@ -203,6 +213,7 @@ static void server_close(sim_server *srv)
         close(srv->tfd);
     gsl_rng_free(srv->rng);
     sim_engine_destroy(srv->engine);
+    sim_prefix_destroy(srv->prefix);
     sim_metrics_free(&srv->metrics);
     sim_buf_free(&srv->scratch);
     free(srv);

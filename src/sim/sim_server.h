@@ -19,6 +19,7 @@
 #include "sim_api.h"
 #include "sim_buf.h"
 #include "sim_config.h"
+#include "sim_gpu.h"
 #include "sim_metrics.h"
 
 typedef struct sim_server sim_server;
@@ -71,6 +72,7 @@ struct sim_conn {
     sim_buf inflight;             /* bytes handed to uv_write, valid until its callback */
     int writing;
     int late_close;               /* --close-after-response late: closing soon, answers nothing more */
+    uint64_t last_at_ns;          /* engine time of this request's last emission (0: none yet) */
 };
 
 struct sim_server {
@@ -92,6 +94,8 @@ struct sim_server {
     sim_buf scratch;              /* one event's text before chunk framing */
     char readbuf[65536];          /* shared: every read is consumed before the callback returns */
     int loop_open;                /* uv_loop_init succeeded: server_close must close it */
+    struct sim_prefix *prefix;    /* --prefix-cache-tokens, or NULL */
+    sim_gpu gpu;                  /* --gpu-metrics: updated at every reschedule */
 };
 
 /* sim_server.c */

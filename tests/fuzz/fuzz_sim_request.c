@@ -18,11 +18,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static int ready;
     static size_t lens[4096];
     if (!ready) {
-        /* Short outputs keep each input fast; every fault is on so its code runs too. */
+        /* Short outputs keep each input fast; every fault and engine mode is on so its code runs too. */
         char *argv[] = {"sim", "--max-model-len", "512", "--output-tokens", "3", "--tokens-per-event", "2",
                         "--reasoning-tokens", "1", "--api-key", "k", "--max-body-bytes", "4096",
                         "--error-rate", "0.1", "--rate-limit-rate", "0.1", "--disconnect-rate", "0.1",
-                        "--malformed-rate", "0.1", "--stall-rate", "0.1", "--early-eos-rate", "0.2"};
+                        "--malformed-rate", "0.1", "--stall-rate", "0.1", "--early-eos-rate", "0.2",
+                        /* the prefix cache walks every parsed prompt; a small KV budget preempts */
+                        "--prefix-cache-tokens", "64", "--preemption", "--kv-cache-tokens", "600", "--gpu-metrics"};
         int rc = sim_config_parse(&cfg, (int)(sizeof argv / sizeof argv[0]), argv, stdout, stderr);
         assert(rc == 0);
         (void)rc;

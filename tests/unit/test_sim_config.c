@@ -7,6 +7,7 @@
 
 #include "../../src/sim/sim_api.h"
 #include "../../src/sim/sim_config.h"
+#include "../../src/sim/sim_metrics.h"
 #include "llmload/error.h"
 
 static int parse(sim_config *c, int argc, char **argv)
@@ -96,6 +97,29 @@ static void test_stream_shapes(void **state)
     assert_int_equal(parse(&c, 3, extra), LL_EUSAGE);
 }
 
+/* Server-side metrics (docs/simulator.md "Preemption", "Prefix cache", "GPU metrics"). */
+static void test_server_side(void **state)
+{
+    (void)state;
+    char *none[] = {"sim", NULL};
+    sim_config c;
+    assert_int_equal(parse(&c, 1, none), SIM_CONFIG_RUN);
+    assert_true(!c.preemption && c.prefix_cache_tokens == 0 && c.metrics_style == SIM_STYLE_VLLM && !c.gpu_metrics);
+    assert_true(c.gpu_idle_watts == 60 && c.gpu_watts_per_seq == 20 && c.gpu_full_batch == 8);
+    char *argv[] = {"sim", "--preemption", "--prefix-cache-tokens", "4096", "--metrics-style", "llamacpp",
+                    "--gpu-metrics", "--gpu-idle-watts", "75", "--gpu-watts-per-seq", "12.5", "--gpu-full-batch",
+                    "16", NULL};
+    assert_int_equal(parse(&c, 13, argv), SIM_CONFIG_RUN);
+    assert_true(c.preemption && c.prefix_cache_tokens == 4096 && c.metrics_style == SIM_STYLE_LLAMACPP && c.gpu_metrics);
+    assert_true(c.gpu_idle_watts == 75 && c.gpu_watts_per_seq == 12.5 && c.gpu_full_batch == 16);
+    const char *bad[][3] = {{"--metrics-style", "sglang", NULL}, {"--prefix-cache-tokens", "200000000", NULL},
+                            {"--gpu-full-batch", "0", NULL}, {"--gpu-idle-watts", "701", NULL}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *a[] = {"sim", (char *)bad[i][0], (char *)bad[i][1], NULL};
+        assert_int_equal(parse(&c, 3, a), LL_EUSAGE);
+    }
+}
+
 static void test_usage_errors(void **state)
 {
     (void)state;
@@ -116,6 +140,7 @@ static void test_usage_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_defaults), cmocka_unit_test(test_values),
-                                       cmocka_unit_test(test_usage_errors), cmocka_unit_test(test_stream_shapes)};
+                                       cmocka_unit_test(test_usage_errors), cmocka_unit_test(test_stream_shapes),
+                                       cmocka_unit_test(test_server_side)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

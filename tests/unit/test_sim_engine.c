@@ -318,6 +318,93 @@ static void test_tokens_per_event(void **state)
     sim_engine_destroy(e);
 }
 
+/* --preemption: KV grows a token per emitted token; the step that would pass the budget first
+ * preempts the youngest running seq, which is re-prefilled (prompt + tokens made) on readmission. */
+static void test_preempt_youngest_recompute(void **state)
+{
+    (void)state;
+    sim_engine_config c = {.max_num_seqs = 4, .kv_cache_tokens = 30, .ttft_ns = 10 * MS,
+                           .prefill_ns_per_1k = 1000 * MS, .itl_ns = 10 * MS, .tokens_per_event = 1,
+                           .preempt = 1};
+    sim_engine *e = NULL;
+    assert_int_equal(sim_engine_create(&c, &e), 0);
+    sim_engine_seq a, b;
+    seq_init(&a, 10, 10);
+    seq_init(&b, 10, 10);
+    assert_int_equal(sim_engine_submit(e, &a, 0), 0);
+    assert_int_equal(sim_engine_submit(e, &b, 0), 0);
+    assert_int_equal(sim_engine_running(e), 2);        /* 11 + 11 <= 30: prompt and first token */
+    assert_int_equal(sim_engine_kv_used(e), 22);
+    /* First tokens at 20 (10 + 10 prompt tokens at 1 ms); steps at 30..60 grow kv to 30. */
+    sim_engine_advance(e, 60 * MS, record, &rec);
+    assert_int_equal(sim_engine_kv_used(e), 30);
+    assert_int_equal(sim_engine_preemptions(e), 0);
+    /* The step at 70 needs 2 more: b (admitted last) goes back to the front of the queue. */
+    sim_engine_advance(e, 70 * MS, record, &rec);
+    assert_int_equal(sim_engine_preemptions(e), 1);
+    assert_int_equal(b.preemptions, 1);
+    assert_int_equal(a.preemptions, 0);
+    assert_int_equal(sim_engine_running(e), 1);
+    assert_int_equal(sim_engine_waiting(e), 1);
+    assert_int_equal(sim_engine_kv_used(e), 16);
+    run_all(e, &rec);
+    /* a ends at 110; b is readmitted then and recomputes its 10 + 5 tokens: next emission at 135,
+     * then one per 10 ms step until its tenth token at 175. */
+    uint64_t b_after = 0, b_last = 0, b_tokens = 0;
+    for (int i = 0; i < rec.n; i++) {
+        if (rec.ev[i].seq != &b)
+            continue;
+        b_tokens += rec.ev[i].tokens;
+        if (rec.ev[i].at > 70 * MS && !b_after)
+            b_after = rec.ev[i].at;
+        if (rec.ev[i].finished)
+            b_last = rec.ev[i].at;
+    }
+    assert_int_equal(b_after, 135 * MS);
+    assert_int_equal(b_last, 175 * MS);
+    assert_int_equal(b_tokens, 10);
+    assert_int_equal(sim_engine_kv_used(e), 0);
+    sim_engine_destroy(e);
+}
+
+/* Without --preemption the same load never preempts: admission reserves prompt+output. */
+static void test_no_preempt_by_default(void **state)
+{
+    (void)state;
+    sim_engine *e = make(4, 30, 10 * MS, 10 * MS, 0);
+    sim_engine_seq a, b;
+    seq_init(&a, 10, 10);
+    seq_init(&b, 10, 10);
+    assert_int_equal(sim_engine_submit(e, &a, 0), 0);
+    assert_int_equal(sim_engine_submit(e, &b, 0), 0);
+    assert_int_equal(sim_engine_running(e), 1);
+    run_all(e, &rec);
+    assert_int_equal(sim_engine_preemptions(e), 0);
+    sim_engine_destroy(e);
+}
+
+/* Cached prompt tokens (the prefix cache's hit) skip their share of the prefill. */
+static void test_cached_tokens_skip_prefill(void **state)
+{
+    (void)state;
+    sim_engine_config c = {.max_num_seqs = 4, .kv_cache_tokens = 1000, .ttft_ns = 10 * MS,
+                           .prefill_ns_per_1k = 1000 * MS, .itl_ns = 10 * MS, .tokens_per_event = 1};
+    sim_engine *e = NULL;
+    assert_int_equal(sim_engine_create(&c, &e), 0);
+    sim_engine_seq a, b;
+    seq_init(&a, 100, 1);
+    seq_init(&b, 100, 1);
+    b.cached_tokens = 64;
+    assert_int_equal(sim_engine_submit(e, &a, 0), 0);
+    assert_int_equal(sim_engine_submit(e, &b, 0), 0);
+    run_all(e, &rec);
+    assert_int_equal(rec.n, 2);
+    assert_ptr_equal(rec.ev[0].seq, &b);
+    assert_int_equal(rec.ev[0].at, 46 * MS);   /* 10 + (100 - 64) * 1 ms */
+    assert_int_equal(rec.ev[1].at, 110 * MS);  /* 10 + 100 * 1 ms */
+    sim_engine_destroy(e);
+}
+
 static void test_clock_restarts_after_idle(void **state)
 {
     (void)state;
@@ -351,6 +438,9 @@ int main(void)
         cmocka_unit_test_setup(test_cancel_frees_and_admits, reset),
         cmocka_unit_test_setup(test_tokens_per_event, reset),
         cmocka_unit_test_setup(test_clock_restarts_after_idle, reset),
+        cmocka_unit_test_setup(test_preempt_youngest_recompute, reset),
+        cmocka_unit_test_setup(test_no_preempt_by_default, reset),
+        cmocka_unit_test_setup(test_cached_tokens_skip_prefill, reset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
