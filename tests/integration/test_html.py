@@ -253,8 +253,8 @@ ok(top is not None and shtml.index('id="server-verdict"') < shtml.index("<main>"
    top_verdicts == [(b["name"], b["server"]["diagnosis"]["verdict"]) for b in sb],
    "the verdict of every benchmark at the top of the page, as report.json says", top_verdicts)
 per = re.findall(r'<p class="verdict">Server: <code>([a-z_]+)</code>', shtml)
-ok(per == [b["server"]["diagnosis"]["verdict"] for b in sb] and "batch_full" in per,
-   "each benchmark's section says its verdict (6 streams on 2 slots: batch_full)", per)
+ok(len(per) == len(sb) == 2 and per == [b["server"]["diagnosis"]["verdict"] for b in sb],
+   "each benchmark's section says its verdict, as report.json says", per)
 slots = re.findall(r'data-chart="(server-[a-z]+)" data-bench="(\d+)"', shtml)
 ok(slots == [(k, str(i)) for i in range(len(sb)) for k in ("server-queue", "server-usage", "server-tokens")],
    "per benchmark: the server's queue, KV cache and token charts (what the simulator exposes)", slots)
