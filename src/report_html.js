@@ -288,8 +288,9 @@
 
   /* parts: [{pts, label, color, scale, dash}] drawn on a shared time axis. */
   function serverChart(el, b, title, parts, axes, scales) {
-    parts = parts.filter(function (p) { return p.pts && p.pts.length; });
-    if (!parts.length) throw new Error('no server series for ' + title);
+    /* A counter scraped once has no rate yet: an empty chart then, not an error. */
+    var shown = parts.filter(function (p) { return p.pts && p.pts.length; });
+    parts = shown.length ? shown : [{ pts: [], label: parts[0].label, color: parts[0].color, scale: parts[0].scale }];
     var series = [{ label: 't', value: function (u, v) { return v == null ? '\u2013' : fmt(v) + ' s'; } }];
     parts.forEach(function (p) {
       series.push({ label: p.label, stroke: p.color, width: 2, scale: p.scale, dash: p.dash, spanGaps: true,

@@ -265,6 +265,20 @@ if CHROMIUM:
     attrs = body_attrs(dom)
     ok(rc == 0 and attrs.get("data-charts-drawn") == attrs.get("data-charts-expected") == str(sexpected) and
        "data-js-errors" not in attrs, f"server run: Chromium drew all {sexpected} charts, no JavaScript error", attrs)
+    # A benchmark with one scrape and no per-second point (shorter than both): charts, no error.
+    if sb:
+        one = json.loads(json.dumps(srep))
+        one["benchmarks"] = one["benchmarks"][:1]
+        one["benchmarks"][0]["timeseries"] = []
+        one["benchmarks"][0]["server"]["series"] = {k: v[:1] for k, v in sb[0]["server"]["series"].items()}
+        one_json, one_html = os.path.join(tmp, "one.json"), os.path.join(tmp, "one.html")
+        json.dump(one, open(one_json, "w"))
+        rr = run(["report", one_json, "--format", "html", "-o", one_html])
+        rc, dom = chromium("--virtual-time-budget=5000", "--window-size=1280,900", "--dump-dom",
+                           "file://" + os.path.abspath(one_html))
+        attrs = body_attrs(dom)
+        ok(rr.returncode == 0 and rc == 0 and attrs.get("data-charts-drawn") == attrs.get("data-charts-expected") == "6"
+           and "data-js-errors" not in attrs, "one scrape per series, no per-second point: 6 charts, no error", attrs)
     # The server's charts paint: the page against the same page with their slots removed.
     bare_path = os.path.join(tmp, "server-bare.html")
     with open(bare_path, "w", encoding="utf-8") as f:
