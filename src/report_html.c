@@ -138,6 +138,44 @@ static double pct(const cJSON *metrics, const char *key, const char *p)
     return num(m, p);
 }
 
+/* --server-metrics: "VERDICT: reason; below it in load: X" of one benchmark's diagnosis. */
+static void put_verdict(FILE *f, const cJSON *diag)
+{
+    put(f, "<code>");
+    esc(f, str(diag, "verdict"));
+    put(f, "</code>: ");
+    esc(f, str(diag, "reason"));
+    if (*str(diag, "changed_from")) {
+        put(f, "; below it in load: <code>");
+        esc(f, str(diag, "changed_from"));
+        put(f, "</code>");
+    }
+}
+
+/* The diagnosis of every benchmark, at the top of the page: what limited the server. Nothing
+ * without --server-metrics. */
+static void put_verdicts(FILE *f, const cJSON *benches)
+{
+    const cJSON *b;
+    int any = 0;
+    cJSON_ArrayForEach(b, benches)
+    {
+        const cJSON *diag = get(get(b, "server"), "diagnosis");
+        if (!*str(diag, "verdict"))
+            continue;
+        if (!any++)
+            put(f, "<div class=\"banner\" id=\"server-verdict\"><strong>Server verdict</strong> (from its "
+                   "own metrics over each measured window):<ul>\n");
+        put(f, "<li><b>");
+        esc(f, str(b, "name"));
+        put(f, "</b>: ");
+        put_verdict(f, diag);
+        put(f, "</li>\n");
+    }
+    if (any)
+        put(f, "</ul></div>\n");
+}
+
 static void put_head(FILE *f, const cJSON *doc)
 {
     const cJSON *cfg = get(doc, "config"), *env = get(doc, "environment"), *tool = get(doc, "tool");
@@ -172,6 +210,7 @@ static void put_head(FILE *f, const cJSON *doc)
     if (truthy(doc, "partial"))
         put(f, "<p class=\"banner warn\">Partial run: it was interrupted, so the last benchmark "
                "covers less than its planned time.</p>\n");
+    put_verdicts(f, get(doc, "benchmarks"));
     put(f, "</header>\n");
 }
 
@@ -305,6 +344,46 @@ static void put_chart(FILE *f, const char *kind, int bench)
     put(f, "></div>\n");
 }
 
+/* A series of benchmarks[].server.series with at least one point. */
+static int has_series(const cJSON *b, const char *role)
+{
+    const cJSON *s = get(get(get(b, "server"), "series"), role);
+    return cJSON_IsArray(s) && s->child;
+}
+
+/* --server-metrics: the benchmark's verdict, and its server's series on the time axis of the
+ * client's per-second chart (both count seconds from the benchmark's start). A chart slot only
+ * for a group the server exposed, so data-charts-expected stays exact. */
+static void put_server_charts(FILE *f, const cJSON *b, int i)
+{
+    static const char *const queue[] = {"running", "waiting", NULL};
+    static const char *const usage[] = {"kv_usage", "gpu_util", "sm_active", "dram_active", NULL};
+    static const char *const tokens[] = {"generation_tokens", "prompt_tokens", NULL};
+    static const struct {
+        const char *kind;
+        const char *const *roles;
+    } groups[] = {{"server-queue", queue}, {"server-usage", usage}, {"server-tokens", tokens}};
+    const cJSON *diag = get(get(b, "server"), "diagnosis");
+    if (*str(diag, "verdict")) {
+        put(f, "<p class=\"verdict\">Server: ");
+        put_verdict(f, diag);
+        put(f, "</p>\n");
+    }
+    int any = 0;
+    for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++) {
+        int has = 0;
+        for (const char *const *r = groups[g].roles; *r; r++)
+            has |= has_series(b, *r);
+        if (!has)
+            continue;
+        if (!any++)
+            put(f, "<div class=\"charts three\">\n");
+        put_chart(f, groups[g].kind, i);
+    }
+    if (any)
+        put(f, "</div>\n");
+}
+
 static void put_chart_sections(FILE *f, const cJSON *benches)
 {
     int n = cJSON_GetArraySize(benches);
@@ -331,7 +410,9 @@ static void put_chart_sections(FILE *f, const cJSON *benches)
         put_chart(f, "ttft", i);
         put_chart(f, "itl", i);
         put_chart(f, "timeseries", i);
-        put(f, "</div>\n</section>\n");
+        put(f, "</div>\n");
+        put_server_charts(f, b, i);
+        put(f, "</section>\n");
         i++;
     }
 }

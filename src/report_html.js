@@ -212,8 +212,10 @@
     var ts = Array.isArray(b.timeseries) ? b.timeseries : [];
     var col = function (k) { return ts.map(function (p) { return typeof p[k] === 'number' ? p[k] : null; }); };
     var zero = function (u, lo, hi) { return [0, hi > 0 ? hi * 1.1 : 1]; };
+    /* With the server's series beside it, the same x range as their charts. */
+    var x = b.server && b.server.series ? { time: false, range: benchRange(b) } : { time: false };
     draw(el, 'Per second: in flight, completions, errors, output', {
-      scales: { x: { time: false }, n: { range: zero }, tps: { range: zero } },
+      scales: { x: x, n: { range: zero }, tps: { range: zero } },
       series: [
         { label: 't', value: function (u, v) { return v == null ? '\u2013' : v + ' s'; } },
         { label: 'in flight', stroke: C.inflight, width: 2, scale: 'n', value: unitFmt('') },
@@ -224,6 +226,111 @@
       axes: [axis('time (s)'), axis('requests', { scale: 'n', size: 50 }),
              axis('output tok/s', { scale: 'tps', side: 1, size: 60, grid: { show: false } })]
     }, [col('t'), col('in_flight'), col('completed'), col('errors'), col('output_tps')]);
+  }
+
+  /* --server-metrics: benchmarks[].server.series[role] is [[t_s, value], ...] in seconds from the
+   * benchmark's start, the axis of b.timeseries (whose t ends each second). */
+  function srvSeries(b, role) {
+    var s = b.server && b.server.series && b.server.series[role];
+    return Array.isArray(s) && s.length ? s : null;
+  }
+
+  /* Several [[x, y], ...] tables on one x array (the union, ascending), null where a table has no
+   * point; the lines span the gaps. Returns [xs, ys1, ys2, ...]. */
+  function joinPoints(tables) {
+    var xs = [], seen = {};
+    tables.forEach(function (t) {
+      t.forEach(function (p) { if (!seen.hasOwnProperty(p[0])) { seen[p[0]] = true; xs.push(p[0]); } });
+    });
+    xs.sort(function (a, b) { return a - b; });
+    var at = {};
+    xs.forEach(function (x, i) { at[x] = i; });
+    var out = [xs];
+    tables.forEach(function (t) {
+      var ys = new Array(xs.length).fill(null);
+      t.forEach(function (p) { ys[at[p[0]]] = typeof p[1] === 'number' ? p[1] : null; });
+      out.push(ys);
+    });
+    return out;
+  }
+
+  /* The client's per-second series as points, for drawing beside the server's. */
+  function clientPoints(b, key, scale) {
+    var ts = Array.isArray(b.timeseries) ? b.timeseries : [];
+    return ts.filter(function (p) { return typeof p.t === 'number' && typeof p[key] === 'number'; })
+      .map(function (p) { return [p.t, p[key] * (scale || 1)]; });
+  }
+
+  /* A cumulative counter as a per-second rate between consecutive scrapes; a drop is a restart
+   * from zero (the later value is the increase, as PromQL's rate() counts it). */
+  function counterRate(pts) {
+    var out = [];
+    for (var i = 1; i < pts.length; i++) {
+      var dt = pts[i][0] - pts[i - 1][0], dv = pts[i][1] - pts[i - 1][1];
+      if (dt > 0) out.push([pts[i][0], (dv >= 0 ? dv : pts[i][1]) / dt]);
+    }
+    return out;
+  }
+
+  /* One x range for every chart of the benchmark: from 0 to the last client second or scrape. */
+  function benchRange(b) {
+    var hi = 1;
+    (Array.isArray(b.timeseries) ? b.timeseries : []).forEach(function (p) { if (p.t > hi) hi = p.t; });
+    var series = (b.server && b.server.series) || {};
+    Object.keys(series).forEach(function (k) {
+      (Array.isArray(series[k]) ? series[k] : []).forEach(function (p) { if (p[0] > hi) hi = p[0]; });
+    });
+    return function () { return [0, hi]; };
+  }
+
+  var SRV = { running: '#2563eb', waiting: '#dc2626', kv: '#7c3aed', gpu: '#f59e0b', sm: '#059669',
+              dram: '#0891b2', gen: '#059669', prompt: '#2563eb' };
+
+  /* parts: [{pts, label, color, scale, dash}] drawn on a shared time axis. */
+  function serverChart(el, b, title, parts, axes, scales) {
+    /* A counter scraped once has no rate yet: an empty chart then, not an error. */
+    var shown = parts.filter(function (p) { return p.pts && p.pts.length; });
+    parts = shown.length ? shown : [{ pts: [], label: parts[0].label, color: parts[0].color, scale: parts[0].scale }];
+    var series = [{ label: 't', value: function (u, v) { return v == null ? '\u2013' : fmt(v) + ' s'; } }];
+    parts.forEach(function (p) {
+      series.push({ label: p.label, stroke: p.color, width: 2, scale: p.scale, dash: p.dash, spanGaps: true,
+                    value: unitFmt(p.unit || ''), points: { show: true, size: 4, fill: p.color } });
+    });
+    scales.x = { time: false, range: benchRange(b) };
+    draw(el, title, { scales: scales, series: series, axes: [axis('time (s)')].concat(axes) },
+         joinPoints(parts.map(function (p) { return p.pts; })));
+  }
+
+  var zeroUp = function (u, lo, hi) { return [0, hi > 0 ? hi * 1.1 : 1]; };
+
+  function serverQueue(el, b) {
+    serverChart(el, b, 'Server: running and waiting, client in flight', [
+      { pts: srvSeries(b, 'running'), label: 'running', color: SRV.running, scale: 'n' },
+      { pts: srvSeries(b, 'waiting'), label: 'waiting', color: SRV.waiting, scale: 'n' },
+      { pts: clientPoints(b, 'in_flight'), label: 'client in flight', color: C.inflight, scale: 'n', dash: [6, 4] }
+    ], [axis('requests', { scale: 'n', size: 50 })], { n: { range: zeroUp } });
+  }
+
+  function pctOf(pts) {
+    return pts ? pts.map(function (p) { return [p[0], 100 * p[1]]; }) : null;
+  }
+
+  function serverUsage(el, b) {
+    serverChart(el, b, 'Server: KV cache and GPU (%)', [
+      { pts: pctOf(srvSeries(b, 'kv_usage')), label: 'kv cache', color: SRV.kv, scale: 'pct', unit: '%' },
+      { pts: pctOf(srvSeries(b, 'gpu_util')), label: 'gpu util', color: SRV.gpu, scale: 'pct', unit: '%' },
+      { pts: pctOf(srvSeries(b, 'sm_active')), label: 'sm active', color: SRV.sm, scale: 'pct', unit: '%' },
+      { pts: pctOf(srvSeries(b, 'dram_active')), label: 'dram active', color: SRV.dram, scale: 'pct', unit: '%' }
+    ], [axis('%', { scale: 'pct', size: 50 })], { pct: { range: [0, 100] } });
+  }
+
+  function serverTokens(el, b) {
+    var gen = srvSeries(b, 'generation_tokens'), prompt = srvSeries(b, 'prompt_tokens');
+    serverChart(el, b, 'Server: tokens/s, client output tok/s', [
+      { pts: gen && counterRate(gen), label: 'server generation', color: SRV.gen, scale: 'tps' },
+      { pts: prompt && counterRate(prompt), label: 'server prompt', color: SRV.prompt, scale: 'tps' },
+      { pts: clientPoints(b, 'output_tps'), label: 'client output', color: C.tps, scale: 'tps', dash: [6, 4] }
+    ], [axis('tokens/s', { scale: 'tps', size: 60 })], { tps: { range: zeroUp } });
   }
 
   function parse(id) {
@@ -250,6 +357,9 @@
         else if (kind === 'ttft') histogram(el, b, hb.ttft_ms, 'ttft_ms', 'TTFT', 'requests');
         else if (kind === 'itl') histogram(el, b, hb.itl_ms, 'itl_ms', 'ITL', 'token gaps');
         else if (kind === 'timeseries') timeseries(el, b);
+        else if (kind === 'server-queue') serverQueue(el, b);
+        else if (kind === 'server-usage') serverUsage(el, b);
+        else if (kind === 'server-tokens') serverTokens(el, b);
         else throw new Error('unknown chart ' + kind);
       } catch (e) {
         errors.push(String(e && e.message || e));

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "llmload/diagnose.h"
 #include "llmload/error.h"
 #include "llmload/hist.h"
 #include "llmload/record.h"
@@ -127,6 +128,70 @@ static int bench_labels(const cJSON *b, const char *model, labels *l)
 {
     make_labels(l, str(b, "name"), str(b, "schedule"), model);
     return 0;
+}
+
+/* --server-metrics: the diagnosis and its key figures, so a nightly dashboard can show what
+ * limited the server run after run. Only benchmarks with a `server` object have samples; a figure
+ * the server did not expose (absent in report.json) has none, never a 0. */
+static const struct {
+    const char *scope, *key, *metric, *help;
+} server_gauges[] = {
+    {"evidence", "running_mean", "llmload_server_running_mean", "Server: mean requests in the running batch (measured window)."},
+    {"evidence", "running_max", "llmload_server_running_max", "Server: most requests in the running batch."},
+    {"evidence", "waiting_mean", "llmload_server_waiting_mean", "Server: mean requests waiting in the engine."},
+    {"evidence", "waiting_max", "llmload_server_waiting_max", "Server: most requests waiting in the engine."},
+    {"evidence", "kv_usage_max", "llmload_server_kv_usage_max", "Server: highest KV cache usage, 0..1."},
+    {"evidence", "preemptions", "llmload_server_preemptions", "Server: sequences preempted in the window (vLLM), or SGLang's retracted max."},
+    {"evidence", "gpu_busy", "llmload_server_gpu_busy_ratio", "Server: mean SM activity, else GPU utilisation, 0..1."},
+    {"summary", "prefix_hit_rate", "llmload_server_prefix_cache_hit_ratio", "Server: prefix-cache hits over queries, 0..1."},
+    {"summary", "energy_per_token_j", "llmload_server_energy_per_output_token_joules", "Server: GPU energy per generated token."},
+    {"summary", "scrapes_failed", "llmload_server_scrapes_failed", "Server: failed /metrics scrapes in the window."},
+};
+
+static const cJSON *server_scope(const cJSON *b, const char *scope)
+{
+    const cJSON *srv = cJSON_GetObjectItemCaseSensitive(b, "server");
+    if (strcmp(scope, "evidence") == 0)
+        return cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(srv, "diagnosis"), "evidence");
+    return cJSON_GetObjectItemCaseSensitive(srv, scope);
+}
+
+static void write_server(FILE *f, const cJSON *benches, const char *model)
+{
+    const cJSON *b;
+    labels l;
+    int any = 0;
+    /* Every verdict, 1 for the benchmark's and 0 for the rest (a state set), so a panel or an
+     * alert can select one verdict and still see the benchmarks that did not reach it. */
+    cJSON_ArrayForEach(b, benches)
+    {
+        const char *v = str(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(b, "server"), "diagnosis"),
+                            "verdict");
+        if (!*v)
+            continue;
+        if (!any++)
+            header(f, "llmload_server_verdict", "gauge", "Server: 1 for the diagnosis verdict of the benchmark, 0 for the others.");
+        bench_labels(b, model, &l);
+        for (int k = DIAGNOSE_NOT_SATURATED; k <= DIAGNOSE_UNKNOWN; k++) {
+            const char *name = diagnose_verdict_name((diagnose_verdict)k);
+            fprintf(f, "llmload_server_verdict{%s,verdict=\"%s\"} %d\n", l.text, name, strcmp(name, v) == 0);
+        }
+    }
+    for (size_t g = 0; g < sizeof server_gauges / sizeof *server_gauges; g++) {
+        any = 0;
+        cJSON_ArrayForEach(b, benches)
+        {
+            double v = num(server_scope(b, server_gauges[g].scope), server_gauges[g].key);
+            if (isnan(v))
+                continue;
+            if (!any++)
+                header(f, server_gauges[g].metric, "gauge", server_gauges[g].help);
+            bench_labels(b, model, &l);
+            fprintf(f, "%s{%s} ", server_gauges[g].metric, l.text);
+            put_value(f, v);
+            fputc('\n', f);
+        }
+    }
 }
 
 int report_write_prometheus(const cJSON *doc, FILE *f)
@@ -265,5 +330,6 @@ int report_write_prometheus(const cJSON *doc, FILE *f)
         fprintf(f, "llmload_inter_token_gap_seconds_sum{%s} %.17g\n", l.text, sum);
         fprintf(f, "llmload_inter_token_gap_seconds_count{%s} %.17g\n", l.text, total);
     }
+    write_server(f, benches, model);
     return ferror(f) ? LL_EIO : 0;
 }

@@ -234,4 +234,63 @@ else:
     if ok(p.returncode == 0 and os.path.exists(full), "scripts/screenshot-report.sh writes a PNG", p.stderr[-300:]):
         w, h = png_size(full)
         ok(w == 1000 and h > 1100, "full-page screenshot is taller than one window", (w, h))
+# --- --server-metrics: the verdict at the top and per benchmark, and the server's series as charts.
+ok('data-chart="server-' not in html and 'id="server-verdict"' not in html and 'class="verdict"' not in html,
+   "without --server-metrics: no server chart slot and no verdict")
+sout = os.path.join(tmp, "server")
+with Sim("--max-num-seqs", 2, "--ttft-ms", 20, "--itl-ms", 10, "--seed", 8) as sim:
+    r = run(["run", "--target", sim.url, "--schedule", "concurrent", "--rate", "1,6", "--max-seconds", 2,
+             "--data", "prompt_tokens=32,output_tokens=40", "--out", sout, "--no-progress", "--quiet",
+             "--server-metrics", "--server-metrics-interval", "0.25"], timeout=120)
+ok(r.returncode == 0, "a run with --server-metrics exits 0", r.stderr[-500:])
+shtml_path = os.path.join(sout, "report.html")
+shtml = open(shtml_path, encoding="utf-8").read() if os.path.exists(shtml_path) else ""
+srep = json.load(open(os.path.join(sout, "report.json"))) if r.returncode == 0 else {"benchmarks": []}
+sb = srep["benchmarks"]
+top = re.search(r'<div class="banner" id="server-verdict">(.*?)</div>', shtml, re.S)
+top_verdicts = re.findall(r"<li><b>([^<]*)</b>: <code>([a-z_]+)</code>", top.group(1)) if top else []
+ok(top is not None and shtml.index('id="server-verdict"') < shtml.index("<main>") and
+   top_verdicts == [(b["name"], b["server"]["diagnosis"]["verdict"]) for b in sb],
+   "the verdict of every benchmark at the top of the page, as report.json says", top_verdicts)
+per = re.findall(r'<p class="verdict">Server: <code>([a-z_]+)</code>', shtml)
+ok(len(per) == len(sb) == 2 and per == [b["server"]["diagnosis"]["verdict"] for b in sb],
+   "each benchmark's section says its verdict, as report.json says", per)
+slots = re.findall(r'data-chart="(server-[a-z]+)" data-bench="(\d+)"', shtml)
+ok(slots == [(k, str(i)) for i in range(len(sb)) for k in ("server-queue", "server-usage", "server-tokens")],
+   "per benchmark: the server's queue, KV cache and token charts (what the simulator exposes)", slots)
+if CHROMIUM:
+    sexpected = 3 * len(sb) + 3 * len(sb) + (4 if len(sb) > 1 else 0)
+    rc, dom = chromium("--virtual-time-budget=5000", "--window-size=1280,900", "--dump-dom",
+                       "file://" + os.path.abspath(shtml_path))
+    attrs = body_attrs(dom)
+    ok(rc == 0 and attrs.get("data-charts-drawn") == attrs.get("data-charts-expected") == str(sexpected) and
+       "data-js-errors" not in attrs, f"server run: Chromium drew all {sexpected} charts, no JavaScript error", attrs)
+    # A benchmark with one scrape and no per-second point (shorter than both): charts, no error.
+    if sb:
+        one = json.loads(json.dumps(srep))
+        one["benchmarks"] = one["benchmarks"][:1]
+        one["benchmarks"][0]["timeseries"] = []
+        one["benchmarks"][0]["server"]["series"] = {k: v[:1] for k, v in sb[0]["server"]["series"].items()}
+        one_json, one_html = os.path.join(tmp, "one.json"), os.path.join(tmp, "one.html")
+        json.dump(one, open(one_json, "w"))
+        rr = run(["report", one_json, "--format", "html", "-o", one_html])
+        rc, dom = chromium("--virtual-time-budget=5000", "--window-size=1280,900", "--dump-dom",
+                           "file://" + os.path.abspath(one_html))
+        attrs = body_attrs(dom)
+        ok(rr.returncode == 0 and rc == 0 and attrs.get("data-charts-drawn") == attrs.get("data-charts-expected") == "6"
+           and "data-js-errors" not in attrs, "one scrape per series, no per-second point: 6 charts, no error", attrs)
+    # The server's charts paint: the page against the same page with their slots removed.
+    bare_path = os.path.join(tmp, "server-bare.html")
+    with open(bare_path, "w", encoding="utf-8") as f:
+        f.write(re.sub(r'<div class="chart" data-chart="server-[a-z]+" data-bench="\d+"></div>', "", shtml))
+    shot_s, shot_bare = os.path.join(tmp, "server.png"), os.path.join(tmp, "server-bare.png")
+    chromium("--virtual-time-budget=5000", "--window-size=1280,2600", f"--screenshot={shot_s}",
+             "file://" + os.path.abspath(shtml_path))
+    chromium("--virtual-time-budget=5000", "--window-size=1280,2600", f"--screenshot={shot_bare}",
+             "file://" + os.path.abspath(bare_path))
+    if ok(os.path.exists(shot_s) and os.path.exists(shot_bare), "server run: screenshots written"):
+        _, _, coloured = pixel_counts(shot_s)
+        _, _, coloured0 = pixel_counts(shot_bare)
+        ok(coloured > coloured0 + 1500, "the server charts paint coloured lines (vs without their slots)",
+           (coloured, coloured0))
 done()

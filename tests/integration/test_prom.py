@@ -60,4 +60,33 @@ for b in rep["benchmarks"]:
     ok(sample("llmload_inter_token_gap_seconds_count", n) == b["histograms"]["itl_ms"]["count"] ==
        sample("llmload_inter_token_gap_seconds_bucket", n, 'le="+Inf"'), f"{n}: histogram count = report's")
     ok(sample("llmload_slo_passed", n) == (1 if b["slo"]["passed"] else 0), f"{n}: SLO verdict")
+ok("llmload_server_" not in text, "without --server-metrics: no llmload_server_* series", text.count("llmload_server_"))
+
+# --server-metrics: the verdict as a state set and the key server figures, from report.json.
+sout = os.path.join(tmp, "server")
+with Sim("--ttft-ms", 20, "--itl-ms", 10, "--max-num-seqs", 2, "--seed", 6) as sim:
+    r = run(["run", "--target", sim.url, "--schedule", "concurrent", "--rate", 6, "--max-seconds", 2.5,
+             "--data", "prompt_tokens=8,output_tokens=40", "--out", sout, "--no-progress", "--quiet",
+             "--server-metrics", "--server-metrics-interval", "0.25"])
+ok(r.returncode == 0, "run with --server-metrics", r.stderr[-300:])
+text = open(os.path.join(sout, "metrics.prom")).read() if os.path.exists(os.path.join(sout, "metrics.prom")) else ""
+srep = json.load(open(os.path.join(sout, "report.json"))) if r.returncode == 0 else {"benchmarks": []}
+if promtool:
+    p = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True, timeout=60)
+    ok(p.returncode == 0, "promtool check metrics passes with the server series", p.stdout + p.stderr)
+for b in srep["benchmarks"]:
+    n, diag = b["name"], b["server"]["diagnosis"]
+    ones = re.findall(r'^llmload_server_verdict\{benchmark="' + re.escape(n) + r'"[^}]*verdict="([a-z_]+)"\} 1$',
+                      text, re.M)
+    zeros = re.findall(r'^llmload_server_verdict\{benchmark="' + re.escape(n) + r'"[^}]*\} 0$', text, re.M)
+    ok(ones == [diag["verdict"]] and len(zeros) == 7,
+       f"{n}: llmload_server_verdict is 1 for report.json's verdict ({diag['verdict']}), 0 for the 7 others",
+       f"ones={ones} zeros={len(zeros)}")
+    ev = diag["evidence"]
+    for metric, key in (("llmload_server_kv_usage_max", "kv_usage_max"), ("llmload_server_running_max", "running_max"),
+                        ("llmload_server_waiting_mean", "waiting_mean")):
+        near(sample(metric, n), ev.get(key, float("nan")), 1e-9, f"{n}: {metric} == evidence.{key}")
+    ok(sample("llmload_server_scrapes_failed", n) == b["server"]["summary"]["scrapes_failed"],
+       f"{n}: llmload_server_scrapes_failed == summary's")
+    ok(sample("llmload_server_gpu_busy_ratio", n) is None, f"{n}: no GPU figure scraped, no GPU sample (never a 0)")
 done()
