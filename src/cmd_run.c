@@ -35,6 +35,7 @@
 #include "llmload/outfile.h"
 #include "llmload/prompt_check.h"
 #include "llmload/report.h"
+#include "llmload/runsig.h"
 #include "llmload/report_push.h"
 #include "llmload/scrape.h"
 #include "llmload/source.h"
@@ -200,11 +201,7 @@ static void set_goodput(const gate *g, const bench_result *res, bench_summary *s
  * its loop and stops that benchmark as if it came during it. */
 static void signals_hold(sigset_t *set)
 {
-    sigemptyset(set);
-    sigaddset(set, SIGINT);
-    sigaddset(set, SIGTERM);
-    sigaddset(set, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, set, NULL);
+    runsig_block(set);
 }
 
 /* The first held signal, taken off the pending set (so it never acts later), or 0. */

@@ -21,6 +21,7 @@
 
 #include "llmload/clock.h"
 #include "llmload/error.h"
+#include "llmload/runsig.h"
 
 #define LIVE_MAX_CONNS 16
 #define LIVE_IDLE_NS (10 * CLOCK_NS_PER_S)
@@ -255,11 +256,7 @@ static void *serve(void *arg)
     /* The run's stop signals belong to the load loops (and, between benchmarks, to cmd_run, which
      * holds them): delivered here, libuv would queue them for a loop that may never run again. */
     sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    sigaddset(&stop, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    runsig_block(&stop);
     uv_run(&srv->loop, UV_RUN_DEFAULT);
     return NULL;
 }

@@ -13,7 +13,6 @@
 #include <math.h>
 #include <pthread.h>
 #include <regex.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +21,7 @@
 #include "llmload/clock.h"
 #include "llmload/error.h"
 #include "llmload/promtext.h"
+#include "llmload/runsig.h"
 #include "llmload/stats.h"
 
 /* Every limit of the scraper, in one place (style.md item 8). */
@@ -841,11 +841,7 @@ static void *target_main(void *arg)
     /* The run's stop signals are the load loops' and, between benchmarks, cmd_run's, which holds
      * them (as live_server.c's thread does): delivered here, they would be lost. */
     sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    sigaddset(&stop, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    runsig_block(&stop);
     uint64_t interval = (uint64_t)(s->interval_s * 1e9);
     uint64_t next = clock_now_ns();
     pthread_mutex_lock(&s->mu);
