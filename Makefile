@@ -4,7 +4,7 @@
 #   make test       install missing Debian packages, build, run every test (release, then ASan+UBSan)
 #   make asan       AddressSanitizer + UBSan build and its test run
 #   make fuzz       libFuzzer targets (clang), FUZZ_SECONDS each (default 60)
-#   make valgrind   short runs of every schedule and fault under valgrind memcheck (~1 min)
+#   make valgrind   short runs of every schedule, fault and real-server shape under valgrind memcheck (~1 min)
 #   make demo       simulator + sweep, prints the table and where the reports are
 #   make bench      speed yardstick (scripts/bench), writes docs/performance.md figures
 #   make install    PREFIX=/usr/local

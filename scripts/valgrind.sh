@@ -75,6 +75,14 @@ vg_run constant 0 run --target "$SIM" --schedule constant --rate 20 --max-second
 vg_run poisson 0 run --target "$SIM" --schedule poisson --rate 20 --max-seconds 2 --warmup 0.5 "${DATA[@]}"
 vg_run sweep 0 run --target "$SIM" --schedule sweep --rate 3 --max-seconds 1 "${DATA[@]}"
 vg_run workers 0 run --target "$SIM" --schedule concurrent --rate 4 --workers 2 --max-seconds 2 --slo "ttft_p95<=10s" "${DATA[@]}"
+# Real servers' shapes (no [DONE], usage on the finish chunk, llama.cpp timings, connections closed
+# after each response), the server-metrics scraper and live metrics threads, on both transports.
+start_sim REAL --ttft-ms 20 --itl-ms 5 --seed 3 --no-done --usage-on-finish --timings --close-after-response late \
+  --gpu-metrics --prefix-cache-tokens 4096
+vg_run real-builtin 0 run --target "$REAL/v1" --schedule concurrent --rate 4 --max-seconds 2 --server-metrics \
+  --server-metrics-interval 0.5 --metrics-listen 127.0.0.1:0 "${DATA[@]}"
+vg_run real-curl 0 run --target "$REAL" --http-client curl --schedule concurrent --rate 4 --max-seconds 2 \
+  --server-metrics --server-metrics-interval 0.5 "${DATA[@]}"
 vg_run faults 0 run --target "$FAULTY" --schedule concurrent --rate 16 --max-seconds 3 --stream-timeout 0.5 \
   "${DATA[@]}" --out "$OUT-faults"
 if grep -q '"errors_by_kind": {}' "$OUT-faults/report.json" 2>/dev/null; then
