@@ -83,6 +83,10 @@ int target_http_create(target_http **out, const config *cfg, char *err, size_t e
     if (curl_easy_setopt(t->h, CURLOPT_HTTPHEADER, t->hdrs) != CURLE_OK ||
         curl_easy_setopt(t->h, CURLOPT_WRITEFUNCTION, on_data) != CURLE_OK ||
         curl_easy_setopt(t->h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+        /* A connection per request: a few dozen requests do not need reuse, and libcurl 7.88
+         * never resets its resend count on a reused handle, so a server that closes after each
+         * response (llama-server) failed calibration with "tried 5 times" (docs/http-client.md). */
+        curl_easy_setopt(t->h, CURLOPT_FORBID_REUSE, 1L) != CURLE_OK ||
         curl_easy_setopt(t->h, CURLOPT_ERRORBUFFER, t->curl_err) != CURLE_OK ||
         curl_easy_setopt(t->h, CURLOPT_CONNECTTIMEOUT_MS, connect_ms) != CURLE_OK ||
         curl_easy_setopt(t->h, CURLOPT_SSL_VERIFYPEER, cfg->insecure ? 0L : 1L) != CURLE_OK ||
