@@ -98,8 +98,9 @@ class Pod:
             env.update(objs[("ConfigMap", src["configMapRef"]["name"])]["data"])
         for e in c.get("env", []):
             env[e["name"]] = self.value(e, env)
-        # The cluster addresses replaced must be ones the manifest sets (the rest only shortens).
-        self.missing = [k for k in overrides if k not in env and k not in SHORT and k != "LLMLOAD_WARMUP"]
+        # The cluster addresses (and the creator's start time) replaced must be ones the manifest
+        # sets; the other overrides only shorten or steady the run, beating the profile.
+        self.missing = [k for k in overrides if k in REPLACED and k not in env]
         env.update(overrides)
         self.env = env
         self.args = [expand(a, env) for a in c.get("args", [])]
@@ -216,6 +217,7 @@ def prom_names(path):
 
 
 SHORT = {"LLMLOAD_MAX_SECONDS": "8", "LLMLOAD_WARMUP": "1s"}
+REPLACED = ("LLMLOAD_TARGET", "LLMLOAD_PUSHGATEWAY", "LLMLOAD_START_AT")
 
 
 # ---- 1. the image ---------------------------------------------------------------------------
