@@ -237,6 +237,9 @@ def step_image():
     r = sh(PODMAN + ["run", "--rm", *ULIMITS, IMAGE, "--version"])
     ok(r.returncode == 0 and r.stdout.startswith("llmload 0."), "1: answers llmload --version",
        r.stdout + r.stderr)
+    # The image holds this checkout's build, not a stale cached one.
+    rev = sh(["git", "-C", ROOT, "describe", "--tags", "--always", "--dirty"]).stdout.strip() or "unknown"
+    ok(f"({rev})" in r.stdout, f"1: the image's version is this checkout's ({rev})", r.stdout)
     # The whole file system, listed from outside the image (it needs no tool of its own).
     cid = sh(PODMAN + ["create", IMAGE]).stdout.strip()
     try:
