@@ -9,4 +9,4 @@ cd "$(dirname "$0")/.."
 make --no-print-directory container-deps
 make --no-print-directory MODE=release all
 scripts/container-build.sh
-LLMLOAD_BIN="$PWD/build/release/llmload" exec python3 tests/container/test_shards.py
+LLMLOAD_BIN="$PWD/build/release/llmload" exec /usr/bin/python3 tests/container/test_shards.py

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """make container-test: the image and deploy/'s manifests, run for real with podman on this machine.
 
 1. builds the image (scripts/container-build.sh); it runs as non-root, holds no compiler, answers

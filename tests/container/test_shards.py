@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Step 3 of make container-test (scripts/container-test-shards.sh): the Indexed Job of
 deploy/shards/ run as 3 podman containers with JOB_COMPLETION_INDEX 0, 1, 2 and one
 LLMLOAD_START_AT (the manifest's @START_AT@, filled in as its creator would), then the merge Job

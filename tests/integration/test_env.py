@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 
 from lltest import BIN, MULT, Sim, done, ok, run
@@ -77,7 +78,7 @@ ok("LLMLOAD_MAX_SECONDS" in r.stdout, "run --help says every option has an LLMLO
 doc = os.path.join(ROOT, "docs", "configuration.md")
 copy = os.path.join(tmp, "configuration.md")
 shutil.copy(doc, copy)
-g = subprocess.run(["python3", os.path.join(ROOT, "scripts", "gen-env-doc.py"), BIN, copy],
+g = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "gen-env-doc.py"), BIN, copy],
                    capture_output=True, text=True, timeout=60)
 ok(g.returncode == 0 and open(copy).read() == open(doc).read(),
    "docs/configuration.md's variable list is what scripts/gen-env-doc.py writes", g.stdout + g.stderr)
