@@ -7,6 +7,8 @@
 #   make valgrind   short runs of every schedule, fault and real-server shape under valgrind memcheck (~1 min)
 #   make demo       simulator + sweep, prints the table and where the reports are
 #   make bench      speed yardstick (scripts/bench), writes docs/performance.md figures
+#   make container-image  the podman image localhost/llmload:dev (scripts/container-build.sh)
+#   make container-test   image + deploy/ manifests run for real with podman (tests/container)
 #   make install    PREFIX=/usr/local
 #
 # Objects live in build/<mode>/ so release and sanitizer builds never mix; header dependencies
@@ -55,7 +57,8 @@ else
 Q := @
 endif
 
-.PHONY: all test asan fuzz demo bench install clean deps check-deps tests-build style valgrind
+.PHONY: all test asan fuzz demo bench install clean deps check-deps tests-build style valgrind \
+	container-deps container-image container-test
 
 all: $(BIN)
 ifeq ($(MODE),release)
@@ -145,6 +148,18 @@ demo: check-deps all
 
 bench: check-deps all
 	@scripts/bench/run.sh
+
+# Not part of `make test` (it needs podman, node and npm): .ci/run runs it after `make test`.
+container-deps:
+	@scripts/install-deps.sh --container --check >/dev/null 2>&1 || scripts/install-deps.sh --container
+	@cd tests/container && npm ci --no-audit --no-fund --loglevel=error
+
+container-image: container-deps
+	@scripts/container-build.sh
+
+container-test: container-deps
+	@$(MAKE) --no-print-directory MODE=release all
+	@LLMLOAD_BIN=$(CURDIR)/build/release/llmload $(PYTHON) tests/container/test_container.py
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/llmload/profiles

@@ -3,6 +3,8 @@
 #   scripts/install-deps.sh          install what is missing (apt-get; as root, or through sudo)
 #   scripts/install-deps.sh --check  exit 0 when everything is present, 1 otherwise (installs nothing)
 #   scripts/install-deps.sh --bench  also what `make bench` needs (nginx, its echo module, wrk)
+#   scripts/install-deps.sh --container  also what `make container-test` needs (podman, runc,
+#                                    mmdebstrap, yamllint, python3-yaml, node and npm); options combine
 # Debian packages only (design decision: no pip, no downloads of prebuilt binaries).
 set -eu
 
@@ -10,11 +12,23 @@ PKGS="build-essential pkg-config clang libclang-rt-14-dev git curl
 libuv1-dev libcurl4-openssl-dev libcjson-dev libgsl-dev libhttp-parser-dev libcmocka-dev
 python3 python3-pandas prometheus prometheus-pushgateway chromium fonts-dejavu-core"
 
-if [ "${1:-}" = "--bench" ]; then
-  # The speed yardstick: nginx with the echo module (../shared/bench), wrk, GNU time.
-  PKGS="$PKGS nginx-light libnginx-mod-http-echo wrk time"
-  shift
-fi
+check=""
+for arg in "$@"; do
+  case "$arg" in
+    --bench)
+      # The speed yardstick: nginx with the echo module (../shared/bench), wrk, GNU time.
+      PKGS="$PKGS nginx-light libnginx-mod-http-echo wrk time" ;;
+    --container)
+      # make container-test: images without a registry (podman on runc, a base from mmdebstrap),
+      # manifests checked offline (yamllint; kubernetes-models through npm in tests/container).
+      PKGS="$PKGS podman runc mmdebstrap yamllint python3-yaml tar"
+      # A nodejs from elsewhere may bundle npm and conflict with Debian's npm package.
+      command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs"
+      command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm" ;;
+    --check) check=1 ;;
+    *) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
 
 missing=""
 for p in $PKGS; do
@@ -23,7 +37,7 @@ for p in $PKGS; do
   fi
 done
 
-if [ "${1:-}" = "--check" ]; then
+if [ -n "$check" ]; then
   [ -z "$missing" ] && exit 0
   echo "missing packages:$missing"
   exit 1

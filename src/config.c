@@ -92,12 +92,6 @@ int config_init(config *c)
     c->job = strdup("llmload");
     if (!c->rates || !c->job)
         goto nomem;
-    const char *t = getenv("LLMLOAD_TARGET");
-    if (t && *t) {
-        if (!(c->target = strdup(t)))
-            goto nomem;
-        config__strip_slashes(c->target);
-    }
     static const char *const proxy_vars[] = {"http_proxy", "all_proxy", "ALL_PROXY"};
     for (size_t i = 0; i < sizeof proxy_vars / sizeof proxy_vars[0]; i++) {
         const char *v = getenv(proxy_vars[i]);

@@ -1,9 +1,9 @@
 /*
  * config_cli.c - `llmload run` arguments: getopt_long over the option table (config_opts.c), the
  * positional PROFILE.json, and the generated --help (config, first box of the data flow).
- * Layers apply in a fixed order whatever the order on the command line: defaults and environment
- * (config_init), then the profile, then the flags, then the api key is read, then
- * config_validate. Errors are one line naming the flag (or file and key) and the value.
+ * Layers apply in a fixed order whatever the order on the command line: defaults (config_init),
+ * then the profile, then the LLMLOAD_* variables (config_env.c), then the flags, then the api key
+ * is read, then config_validate. Errors are one line naming the flag (or file and key) and the value.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -53,7 +53,11 @@ void config_print_run_help(FILE *f)
                "Runs one benchmark, one per --rate value, or a sweep against an OpenAI-compatible\n"
                "server. PROFILE.json sets the same keys as the long options (\"max-seconds\" or\n"
                "\"max_seconds\"); options override it whatever their order. Durations take plain\n"
-               "seconds or a suffix: 250ms, 30s, 5m, 1h.\n");
+               "seconds or a suffix: 250ms, 30s, 5m, 1h.\n"
+               "Every option can also come from an LLMLOAD_* environment variable named after it\n"
+               "(--max-seconds: LLMLOAD_MAX_SECONDS; on/off options take 1/0); a flag beats the\n"
+               "variable, the variable beats the profile. The api key still comes only from the\n"
+               "variable --api-key-env names.\n");
     for (size_t i = 0; i < config__n_opts; i++) {
         const config__opt *o = &config__opts[i];
         if (!o->name) {
@@ -184,14 +188,17 @@ int config_parse_run(config *c, int argc, char **argv, char *err, size_t errlen)
     if (rc != 0)
         goto out;
 
-    /* Remembered to tell, after every layer, whether LLMLOAD_TARGET is what is left in force. */
-    const char *env_target = c->target;
-    int key_from_profile = 0, key_from_flag = 0;
+    int key_from_profile = 0, key_from_flag = 0, key_from_env = 0;
     if (profile) {
         rc = config__load_profile_file(c, profile, &key_from_profile, err, errlen);
         if (rc != 0)
             goto out;
     }
+    /* Variables beat the profile (a pod refines the shared profile of its ConfigMap) and lose to
+     * flags (what a person types last wins). */
+    rc = config__apply_env(c, &key_from_env, err, errlen);
+    if (rc != 0)
+        goto out;
     for (size_t i = 0; i < n_flags; i++) {
         const config__opt *o = flags[i].opt;
         char why[320];
@@ -207,6 +214,8 @@ int config_parse_run(config *c, int argc, char **argv, char *err, size_t errlen)
     char origin[300];
     if (key_from_flag)
         snprintf(origin, sizeof origin, "--api-key-env");
+    else if (key_from_env)
+        snprintf(origin, sizeof origin, "LLMLOAD_API_KEY_ENV");
     else if (key_from_profile)
         snprintf(origin, sizeof origin, "profile %.200s: key \"api-key-env\"", profile);
     else
@@ -215,14 +224,6 @@ int config_parse_run(config *c, int argc, char **argv, char *err, size_t errlen)
     if (rc != 0)
         goto out;
 
-    if (c->target && c->target == env_target) {
-        char why[256];
-        rc = config__check_url(c->target, why, sizeof why);
-        if (rc != 0) {
-            snprintf(err, errlen, "LLMLOAD_TARGET: %s", why);
-            goto out;
-        }
-    }
     rc = config_validate(c, err, errlen);
 out:
     if (rc == LL_ENOMEM && err[0] == '\0')

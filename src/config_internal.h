@@ -86,4 +86,11 @@ void config__strip_slashes(char *url);
 int config__data_set(config_data *d, const char *key, const char *val, char *why, size_t whylen);
 int config__data_check(const config_data *d, char *why, size_t whylen);
 
+/* The environment layer (config_env.c). config__env_name writes the option's variable name,
+ * "LLMLOAD_" + its long name upper-cased with '-' as '_', to out. config__apply_env applies every
+ * LLMLOAD_* variable that is set and not empty, in table order; *set_key_env is set to 1 when
+ * LLMLOAD_API_KEY_ENV was applied. Errors name the variable (LL_EUSAGE, LL_ENOENT, LL_EIO). */
+void config__env_name(const config__opt *o, char *out, size_t outlen);
+int config__apply_env(config *c, int *set_key_env, char *err, size_t errlen);
+
 #endif

@@ -1,10 +1,11 @@
 /*
  * config.h - the resolved settings of one `llmload run` (first box of the data flow).
  *
- * Built in three layers, later ones winning: defaults (config_init), a profile JSON file (the
+ * Built in four layers, later ones winning: defaults (config_init), a profile JSON file (the
  * positional PROFILE.json argument; same keys as the long flags, e.g. "max-seconds" or
- * "max_seconds"), then command-line flags. All options live in one table in config.c, which also
- * generates `llmload run --help`. Every string in the struct is owned by the config and freed by
+ * "max_seconds"), LLMLOAD_* environment variables (one per option, LLMLOAD_MAX_SECONDS), then
+ * command-line flags. All options live in one table in config_opts.c, which also generates
+ * `llmload run --help`. Every string in the struct is owned by the config and freed by
  * config_free. A plain struct rather than an opaque one: it is read-only data that every later
  * stage reads, and tests build it field by field.
  */
@@ -105,12 +106,13 @@ typedef struct config {
     char *server_metrics_keep;        /* regex of raw metric names to keep, or NULL */
 } config;
 
-/* Defaults, then LLMLOAD_TARGET and the api-key variable from the environment. Returns 0 or LL_ENOMEM. */
+/* Defaults, and the OPENAI_API_KEY variable when set (LLMLOAD_* variables are a layer of
+ * config_parse_run). Returns 0 or LL_ENOMEM. */
 int config_init(config *c);
 void config_free(config *c);
 
 /* Parses `llmload run` arguments (argv[0] is "run"): loads the profile named by the first
- * positional argument, then applies the flags, then reads the api key and runs config_validate
+ * positional argument, then the LLMLOAD_* environment variables (one per option), then the flags, then reads the api key and runs config_validate
  * (so a 0 return is a complete, checked config). Uses getopt_long, so not thread-safe: call it
  * from main before starting threads. argv strings are only borrowed during the call (the pointers
  * in argv are not reordered). On a bad flag, value or profile returns LL_EUSAGE

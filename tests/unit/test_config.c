@@ -23,8 +23,24 @@
 #define BASE_TARGET "http://127.0.0.1:8000"
 #define MAX_ARGS 12
 
+extern char **environ;
+
+/* Unsets every LLMLOAD_* variable (each option has one) and the test's own variables. */
 static void clean_env(void)
 {
+    for (int again = 1; again;) {
+        again = 0;
+        for (char **e = environ; *e; e++) {
+            if (strncmp(*e, "LLMLOAD_", 8) == 0) {
+                char name[128];
+                size_t n = strcspn(*e, "=");
+                snprintf(name, sizeof name, "%.*s", (int)(n < 127 ? n : 127), *e);
+                unsetenv(name);
+                again = 1; /* environ changed under us: walk it again */
+                break;
+            }
+        }
+    }
     unsetenv("LLMLOAD_TARGET");
     unsetenv("OPENAI_API_KEY");
     unsetenv("LLTEST_KEY");
@@ -522,13 +538,18 @@ static void test_llmload_target(void **state)
     assert_string_equal(c.target, "http://from-env:8000");
     config_free(&c);
 
-    /* The profile beats the environment, a flag beats both. */
+    /* The environment beats the profile, a flag beats both. */
     char path[64];
     write_temp(path, sizeof path, "{\"target\": \"http://from-profile:1\"}");
     const char *with_profile[] = {path, NULL};
     assert_int_equal(parse_args(&c, with_profile, err, sizeof err), 0);
+    assert_string_equal(c.target, "http://from-env:8000");
+    config_free(&c);
+    unsetenv("LLMLOAD_TARGET");
+    assert_int_equal(parse_args(&c, with_profile, err, sizeof err), 0);
     assert_string_equal(c.target, "http://from-profile:1");
     config_free(&c);
+    setenv("LLMLOAD_TARGET", "http://from-env:8000//", 1);
     const char *with_flag[] = {path, "--target", "https://from-flag", NULL};
     assert_int_equal(parse_args(&c, with_flag, err, sizeof err), 0);
     assert_string_equal(c.target, "https://from-flag");
@@ -854,6 +875,201 @@ static void test_server_metrics_flags(void **state)
     config_free(&c);
 }
 
+/* ---- LLMLOAD_* variables ------------------------------------------------------------------ */
+
+/* Each kind of option from its variable: duration, count, rate list, choice, on/off, repeatable
+ * (one per line), optional argument ("on": the flag without a value), URL, string, seed, spec. */
+static void test_env_each_kind(void **state)
+{
+    (void)state;
+    clean_env();
+    setenv("LLMLOAD_TARGET", "http://127.0.0.1:9", 1);
+    setenv("LLMLOAD_MAX_SECONDS", "5m", 1);
+    setenv("LLMLOAD_MAX_REQUESTS", "77", 1);
+    setenv("LLMLOAD_SCHEDULE", "poisson", 1);
+    setenv("LLMLOAD_RATE", "1,2.5", 1);
+    setenv("LLMLOAD_INSECURE", "true", 1);
+    setenv("LLMLOAD_NO_USAGE", "1", 1);
+    setenv("LLMLOAD_CONTINUOUS_USAGE", "off", 1);
+    setenv("LLMLOAD_HEADER", "X-A: 1\nX-B: two, three\r\n\n", 1);
+    setenv("LLMLOAD_SERVER_METRICS", "on", 1);
+    setenv("LLMLOAD_SLO", "ttft_p95<=500ms", 1);
+    setenv("LLMLOAD_PUSHGATEWAY", "http://127.0.0.1:9091/", 1);
+    setenv("LLMLOAD_JOB", "nightly", 1);
+    setenv("LLMLOAD_SEED", "18446744073709551615", 1);
+    setenv("LLMLOAD_DATA", "prompt_tokens=10,output_tokens=5", 1);
+    setenv("LLMLOAD_WORKERS", "2", 1);
+    setenv("LLMLOAD_OUT", "/tmp/llmload-env-out", 1);
+    setenv("LLMLOAD_WARMUP", "", 1); /* empty: as if unset */
+    config c;
+    char err[512] = "";
+    const char *none[] = {NULL};
+    assert_int_equal(parse_args(&c, none, err, sizeof err), 0);
+    assert_string_equal(c.target, "http://127.0.0.1:9");
+    assert_true(c.max_seconds == 300);
+    assert_int_equal(c.max_requests, 77);
+    assert_int_equal(c.schedule, CONFIG_SCHED_POISSON);
+    assert_int_equal(c.n_rates, 2);
+    assert_true(c.rates[0] == 1 && c.rates[1] == 2.5);
+    assert_int_equal(c.insecure, 1);
+    assert_int_equal(c.stream_usage, 0);
+    assert_int_equal(c.continuous_usage, 0);
+    assert_int_equal(c.n_headers, 2);
+    assert_string_equal(c.headers[0], "X-A: 1");
+    assert_string_equal(c.headers[1], "X-B: two, three");
+    assert_non_null(c.server_metrics);
+    assert_string_equal(c.server_metrics, "");
+    assert_string_equal(c.slo, "ttft_p95<=500ms");
+    assert_string_equal(c.pushgateway, "http://127.0.0.1:9091");
+    assert_string_equal(c.job, "nightly");
+    assert_true(c.seed == UINT64_MAX);
+    assert_true(c.data.prompt_tokens == 10 && c.data.output_tokens == 5);
+    assert_int_equal(c.workers, 2);
+    assert_string_equal(c.out_dir, "/tmp/llmload-env-out");
+    assert_true(c.warmup_s == 0);
+    config_free(&c);
+    clean_env();
+}
+
+/* flag > variable > profile > default, whatever the order on the command line. */
+static void test_env_precedence(void **state)
+{
+    (void)state;
+    clean_env();
+    char path[64];
+    write_temp(path, sizeof path, "{\"target\": \"http://127.0.0.1:1\", \"max_seconds\": 10, \"job\": \"from-profile\"}");
+    config c;
+    char err[512] = "";
+    const char *prof[] = {path, NULL};
+    assert_int_equal(parse_args(&c, prof, err, sizeof err), 0);
+    assert_true(c.max_seconds == 10);
+    assert_string_equal(c.job, "from-profile");
+    assert_true(c.cooldown_s == 0); /* default */
+    config_free(&c);
+
+    setenv("LLMLOAD_MAX_SECONDS", "20", 1);
+    setenv("LLMLOAD_COOLDOWN", "1", 1);
+    assert_int_equal(parse_args(&c, prof, err, sizeof err), 0);
+    assert_true(c.max_seconds == 20);
+    assert_true(c.cooldown_s == 1);
+    assert_string_equal(c.job, "from-profile");
+    config_free(&c);
+
+    const char *flag_first[] = {"--max-seconds", "30", path, NULL};
+    assert_int_equal(parse_args(&c, flag_first, err, sizeof err), 0);
+    assert_true(c.max_seconds == 30);
+    assert_true(c.cooldown_s == 1);
+    config_free(&c);
+
+    /* A flag wins over a repeatable variable's header of the same name; others add. */
+    setenv("LLMLOAD_HEADER", "X-A: env\nX-B: env", 1);
+    const char *hdr[] = {path, "--header", "X-A: flag", NULL};
+    assert_int_equal(parse_args(&c, hdr, err, sizeof err), 0);
+    assert_int_equal(c.n_headers, 2);
+    assert_string_equal(c.headers[0], "X-A: flag");
+    assert_string_equal(c.headers[1], "X-B: env");
+    config_free(&c);
+    unlink(path);
+    clean_env();
+}
+
+/* A bad value is a usage error (or a runtime one for a missing file) naming the variable. */
+static void test_env_bad_values(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *var, *val;
+        int rc;
+        const char *msg;
+    } cases[] = {
+        {"LLMLOAD_MAX_SECONDS", "abc", LL_EUSAGE, "LLMLOAD_MAX_SECONDS: \"abc\" is not a duration"},
+        {"LLMLOAD_RATE", "1,,2", LL_EUSAGE, "LLMLOAD_RATE: \"1,,2\" has an empty item"},
+        {"LLMLOAD_SCHEDULE", "fast", LL_EUSAGE, "LLMLOAD_SCHEDULE: \"fast\" is not a schedule"},
+        {"LLMLOAD_INSECURE", "maybe", LL_EUSAGE, "LLMLOAD_INSECURE: \"maybe\" is not on or off"},
+        {"LLMLOAD_PUSHGATEWAY", "pgw:9091", LL_EUSAGE, "LLMLOAD_PUSHGATEWAY: \"pgw:9091\" is not an http"},
+        {"LLMLOAD_HEADER", "X-A: 1\nbroken", LL_EUSAGE, "LLMLOAD_HEADER: \"broken...\" is not a header"},
+        {"LLMLOAD_CA_CERT", "/nonexistent/ca.pem", LL_ENOENT, "LLMLOAD_CA_CERT: cannot read \"/nonexistent/ca.pem\""},
+        {"LLMLOAD_API_KEY_ENV", "LLTEST_UNSET", LL_EUSAGE, "LLMLOAD_API_KEY_ENV: variable \"LLTEST_UNSET\" is not set"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        clean_env();
+        setenv(cases[i].var, cases[i].val, 1);
+        config c;
+        char err[512] = "";
+        const char *args[] = {"--target", BASE_TARGET, NULL};
+        int rc = parse_args(&c, args, err, sizeof err);
+        if (rc != cases[i].rc || !strstr(err, cases[i].msg))
+            fail_msg("%s=%s: rc %d (want %d), err \"%s\" (want \"%s\")", cases[i].var, cases[i].val,
+                     rc, cases[i].rc, err, cases[i].msg);
+        config_free(&c);
+    }
+    /* The flag, given too, replaces the bad variable's value: the variable is never the one used. */
+    clean_env();
+    setenv("LLMLOAD_SCHEDULE", "poisson", 1);
+    config c;
+    char err[512] = "";
+    const char *args[] = {"--target", BASE_TARGET, "--schedule", "fast", NULL};
+    assert_int_equal(parse_args(&c, args, err, sizeof err), LL_EUSAGE);
+    assert_non_null(strstr(err, "--schedule: \"fast\""));
+    config_free(&c);
+    clean_env();
+}
+
+/* The secret itself never comes from an LLMLOAD_* variable: only the variable's name does. */
+static void test_env_api_key(void **state)
+{
+    (void)state;
+    clean_env();
+    setenv("LLTEST_KEY", "sk-env-secret-9", 1);
+    setenv("LLMLOAD_API_KEY_ENV", "LLTEST_KEY", 1);
+    config c;
+    char err[512] = "";
+    const char *args[] = {"--target", BASE_TARGET, NULL};
+    assert_int_equal(parse_args(&c, args, err, sizeof err), 0);
+    assert_string_equal(c.api_key, "sk-env-secret-9");
+    assert_false(json_contains(&c, "sk-env-secret-9"));
+    config_free(&c);
+    clean_env();
+}
+
+/* Every option in --help (generated from the table) has its variable in docs/configuration.md,
+ * so the documented list cannot fall behind the table. */
+static void test_env_documented(void **state)
+{
+    (void)state;
+    FILE *doc = fopen("docs/configuration.md", "r");
+    assert_non_null(doc);
+    static char text[256 * 1024];
+    size_t n = fread(text, 1, sizeof text - 1, doc);
+    fclose(doc);
+    text[n] = '\0';
+    char *help = NULL;
+    size_t help_len = 0;
+    FILE *f = open_memstream(&help, &help_len);
+    assert_non_null(f);
+    config_print_run_help(f);
+    fclose(f);
+    size_t seen = 0;
+    for (char *p = help; (p = strstr(p, "\n  --")) != NULL; p += 5) {
+        char name[64];
+        size_t len = strcspn(p + 5, " \n");
+        snprintf(name, sizeof name, "%.*s", (int)(len < 63 ? len : 63), p + 5);
+        if (strcmp(name, "help") == 0)
+            continue;
+        char var[96] = "`LLMLOAD_";
+        size_t k = strlen(var);
+        for (const char *q = name; *q && k + 2 < sizeof var; q++)
+            var[k++] = *q == '-' ? '_' : (char)(*q >= 'a' && *q <= 'z' ? *q - 32 : *q);
+        var[k++] = '`';
+        var[k] = '\0';
+        if (!strstr(text, var))
+            fail_msg("docs/configuration.md does not list %s (for --%s)", var, name);
+        seen++;
+    }
+    free(help);
+    assert_true(seen > 40);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -877,6 +1093,11 @@ int main(void)
         cmocka_unit_test(test_redact_url),
         cmocka_unit_test(test_target_url),
         cmocka_unit_test(test_server_metrics_flags),
+        cmocka_unit_test(test_env_each_kind),
+        cmocka_unit_test(test_env_precedence),
+        cmocka_unit_test(test_env_bad_values),
+        cmocka_unit_test(test_env_api_key),
+        cmocka_unit_test(test_env_documented),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
