@@ -179,7 +179,8 @@ int aggregate_bench(bench_result *res, bench_summary *out)
             out->requests_resent++;
             out->resent_by_reason[r->resent]++;
         }
-        r->measured = r->scheduled_ns >= res->window_start_ns && r->scheduled_ns < res->window_end_ns;
+        if (!res->measured_given)
+            r->measured = r->scheduled_ns >= res->window_start_ns && r->scheduled_ns < res->window_end_ns;
         if (!r->measured)
             continue;
         out->measured++;

@@ -53,6 +53,8 @@ int workers_split(const bench_plan *plan, const config *cfg, size_t n, size_t k,
         if (out->max_requests == 0)
             return 0;
     }
+    /* An open loop's in-flight cap: a shard's share when the plan carries one, else the config's. */
+    long open_cap = plan->concurrency > 0 ? plan->concurrency : cfg->max_concurrency;
     switch (plan->schedule) {
     case CONFIG_SCHED_SYNCHRONOUS:
         return k == 0; /* one request at a time is one loop's job */
@@ -65,13 +67,14 @@ int workers_split(const bench_plan *plan, const config *cfg, size_t n, size_t k,
     case CONFIG_SCHED_CONSTANT:
         /* Worker k sends arrivals k, k+n, k+2n...: rate R/n, shifted by k/R. */
         out->rate = plan->rate / (double)n;
-        out->phase_ns = (uint64_t)((double)k * 1e9 / plan->rate);
-        out->concurrency = share(cfg->max_concurrency, n, k);
+        /* Added to the plan's own phase: a shard (--shard) splits its share again between loops. */
+        out->phase_ns = plan->phase_ns + (uint64_t)((double)k * 1e9 / plan->rate);
+        out->concurrency = share(open_cap, n, k);
         return out->concurrency > 0;
     case CONFIG_SCHED_POISSON:
         out->rate = plan->rate / (double)n;
         out->seed = plan->seed + k; /* independent streams: the superposition is Poisson(R) */
-        out->concurrency = share(cfg->max_concurrency, n, k);
+        out->concurrency = share(open_cap, n, k);
         return out->concurrency > 0;
     default:
         return 0;

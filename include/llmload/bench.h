@@ -51,6 +51,9 @@ typedef struct bench_result {
     uint64_t paused_ns;        /* and their total length */
     size_t slots;              /* in-flight capacity */
     size_t loops;              /* event loops that ran it (--workers) */
+    /* Set by `llmload merge`: the records' measured flags came from their shards and are kept, so
+     * the merged counts are the shards' sums; the aggregator otherwise sets them from the window. */
+    int measured_given;
 } bench_result;
 
 typedef struct runner runner;
