@@ -121,14 +121,6 @@ static int write_outputs(const char *dir, const cJSON *doc, const bench_result *
     return rc;
 }
 
-static config_schedule schedule_of(const char *name)
-{
-    for (int s = CONFIG_SCHED_SYNCHRONOUS; s <= CONFIG_SCHED_SWEEP; s++)
-        if (strcmp(name, config_schedule_name((config_schedule)s)) == 0)
-            return (config_schedule)s;
-    return CONFIG_SCHED_SYNCHRONOUS;
-}
-
 /* The earliest wall-clock start of benchmark b among the shards that sent anything in it. */
 static double bench_wall(merge_shard *const *sh, size_t n, size_t b)
 {
@@ -257,7 +249,8 @@ int cmd_merge(int argc, char **argv)
         }
         /* Benchmarks keep their places on one timeline, so requests.csv's seconds run on. */
         double wb = bench_wall(sh, n, b);
-        uint64_t base = MERGE_BASE_NS + (uint64_t)llround((wb > wall0 ? wb - wall0 : 0) * 1e9);
+        long long us = llround(wb * 1e6) - llround(wall0 * 1e6); /* whole microseconds, as merge_results */
+        uint64_t base = MERGE_BASE_NS + (uint64_t)(us > 0 ? us : 0) * 1000;
         if (merge_results(parts, walls, n, base, &res[b]) != 0) {
             done = b + 1;
             fprintf(stderr, "llmload merge: out of memory\n");
@@ -267,9 +260,6 @@ int cmd_merge(int argc, char **argv)
         done = b + 1;
         /* The plan one process would have run: the shards' shares added back up. */
         bench_plan *p = &res[b].plan;
-        const cJSON *bj = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(sh[0]->doc, "benchmarks"), (int)b);
-        const cJSON *sched = cJSON_GetObjectItemCaseSensitive(bj, "schedule");
-        p->schedule = schedule_of(cJSON_IsString(sched) ? sched->valuestring : "");
         int open = p->schedule == CONFIG_SCHED_CONSTANT || p->schedule == CONFIG_SCHED_POISSON;
         p->rate = open ? 0 : p->rate;
         p->max_requests = 0;

@@ -257,6 +257,10 @@ static int bench_from_json(const cJSON *b, bench_result *res, double *wall)
         return LL_EPARSE;
     memset(res, 0, sizeof *res);
     snprintf(res->plan.name, sizeof res->plan.name, "%s", name->valuestring);
+    const cJSON *sched = cJSON_GetObjectItemCaseSensitive(b, "schedule");
+    for (int k = CONFIG_SCHED_SYNCHRONOUS; k <= CONFIG_SCHED_SWEEP; k++)
+        if (cJSON_IsString(sched) && strcmp(sched->valuestring, config_schedule_name((config_schedule)k)) == 0)
+            res->plan.schedule = (config_schedule)k;
     res->plan.rate = num(mb, "plan_rate");
     res->plan.max_requests = (long)num(mb, "plan_max_requests");
     res->plan.max_seconds = num(lim, "max_seconds");
@@ -524,7 +528,10 @@ int merge_results(const bench_result *parts, const double *wall_starts, size_t n
         const bench_result *p = &parts[k];
         if (p->loops == 0)
             continue;
-        int64_t d = (int64_t)base_ns + (int64_t)llround((wall_starts[k] - w0) * 1e9) - (int64_t)p->t0_ns;
+        /* report.json's start times are whole microseconds: subtracted as integers, not as doubles
+         * near 2e9 (whose step is 240 ns), the offset is exact. */
+        int64_t off_ns = (llround(wall_starts[k] * 1e6) - llround(w0 * 1e6)) * 1000;
+        int64_t d = (int64_t)base_ns + off_ns - (int64_t)p->t0_ns;
         size_t from = out->records.len;
         if (record_log_extend(&out->records, &p->records) != 0)
             return LL_ENOMEM;
