@@ -48,6 +48,9 @@ int workers_split(const bench_plan *plan, const config *cfg, size_t n, size_t k,
     *out = *plan;
     if (n <= 1)
         return 1;
+    /* One request at a time is one loop's job, the whole request limit with it. */
+    if (plan->schedule == CONFIG_SCHED_SYNCHRONOUS)
+        return k == 0;
     if (plan->max_requests > 0) {
         out->max_requests = share(plan->max_requests, n, k);
         if (out->max_requests == 0)
@@ -56,8 +59,6 @@ int workers_split(const bench_plan *plan, const config *cfg, size_t n, size_t k,
     /* An open loop's in-flight cap: a shard's share when the plan carries one, else the config's. */
     long open_cap = plan->concurrency > 0 ? plan->concurrency : cfg->max_concurrency;
     switch (plan->schedule) {
-    case CONFIG_SCHED_SYNCHRONOUS:
-        return k == 0; /* one request at a time is one loop's job */
     case CONFIG_SCHED_CONCURRENT:
     case CONFIG_SCHED_THROUGHPUT: {
         long total = (long)bench_plan_slots(plan, cfg);

@@ -56,6 +56,10 @@ static void test_closed_loop_shares(void **state)
     p = plan_of(CONFIG_SCHED_SYNCHRONOUS, 0, 0);
     assert_int_equal(workers_split(&p, &c, 2, 0, &out), 1);
     assert_int_equal(workers_split(&p, &c, 2, 1, &out), 0);
+    /* ... with the whole request limit (not the first loop's share of it). */
+    p = plan_of(CONFIG_SCHED_SYNCHRONOUS, 0, 5);
+    assert_int_equal(workers_split(&p, &c, 2, 0, &out), 1);
+    assert_int_equal(out.max_requests, 5);
 }
 
 static void test_request_limit_shares(void **state)
