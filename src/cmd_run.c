@@ -224,8 +224,7 @@ static int add_shard_json(cJSON *doc, const config *cfg, const bench_result *fir
         /* How late after the common instant this shard's first benchmark began. */
         if (!cJSON_AddNumberToObject(o, "start_at", cfg->start_at) ||
             !cJSON_AddNumberToObject(o, "start_error_s", round((first->wall_start - cfg->start_at) * 1e6) / 1e6) ||
-            !cJSON_AddBoolToObject(o, "start_at_passed", wait_rc == 1) ||
-            !cJSON_AddBoolToObject(o, "start_wait_interrupted", wait_rc == 2))
+            !cJSON_AddBoolToObject(o, "start_at_passed", wait_rc == 1))
             return LL_ENOMEM;
     }
     return 0;
@@ -520,18 +519,36 @@ int cmd_run(int argc, char **argv)
     /* --start-at: every shard meets at one wall-clock instant; from here on only the monotonic
      * clock times anything. Late (an instant already past) starts now and is said and recorded. */
     int wait_rc = 0;
+    sigset_t held;
+    sigemptyset(&held);
     if (cfg.start_at > 0) {
+        signals_hold(&held); /* before the line that says it waits (tests signal on seeing it) */
         double ahead = cfg.start_at - clock_wall_s();
         if (ahead <= 0)
             fprintf(stderr, "llmload run: --start-at %.3f passed %.3f s ago: starting now\n", cfg.start_at, -ahead);
         else if (!cfg.quiet)
             fprintf(stderr, "waiting %.3f s for --start-at %.3f (shard %d/%d)\n", ahead, cfg.start_at,
                     cfg.shard_index, cfg.shard_count);
+        /* The stop signals are held while waiting and taken here: one before the instant ends the
+         * run with nothing sent (there is nothing to report). The last 100 ms are one precise sleep
+         * on the wall clock; a signal then stays held and stops the first benchmark at once. */
+        int sig = 0;
+        while (!sig && cfg.start_at - clock_wall_s() > 0.1) {
+            double left = cfg.start_at - clock_wall_s() - 0.1;
+            struct timespec ts = {0, (long)((left < 0.1 ? left : 0.1) * 1e9)};
+            int s = sigtimedwait(&held, NULL, &ts);
+            if (s > 0)
+                sig = s;
+        }
+        if (sig) {
+            fprintf(stderr, "llmload run: %s before --start-at: nothing was sent\n",
+                    sig == SIGINT ? "SIGINT" : sig == SIGHUP ? "SIGHUP" : "SIGTERM");
+            exit_code = 128 + sig;
+            goto out;
+        }
         wait_rc = clock_wait_wall(cfg.start_at);
     }
     double run_wall = clock_wall_s();
-    sigset_t held;
-    sigemptyset(&held);
     for (size_t i = 0; i < n_plans && !workers_interrupted(ws); i++) {
         /* A scrape at each edge of the benchmark brackets its window (counters interpolate in
          * between); the scraper's own thread makes it, the loops are idle now. */
