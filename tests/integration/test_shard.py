@@ -139,9 +139,14 @@ def main():
                 sp.wait()
             ok(sp.returncode == 0, "single process at the total rate exits 0", sp.stderr.read().strip())
             sb = load(single)["benchmarks"][0]
+            # A tail inflated by a loaded machine (p99 far above the median: the simulator's own
+            # steps late) moves between two sets of requests by a part of that excess: a quarter of
+            # it is allowed besides 5% and the floor; on a quiet machine the floor decides.
+            p50 = sb["metrics"]["ttft_ms"]["p50"]
             for p, floor_ms in (("p50", 3.0), ("p99", 10.0)):
                 a, b = mb["metrics"]["ttft_ms"][p], sb["metrics"]["ttft_ms"][p]
-                near(a, b, max(0.05 * b, floor_ms * (4 if ASAN else 1)), f"merged TTFT {p} matches one process")
+                near(a, b, max(0.05 * b, floor_ms * (4 if ASAN else 1), 0.25 * (b - p50)),
+                     f"merged TTFT {p} matches one process")
 
             # The gate on the merged figures: an SLO no run can meet breaks it.
             r = run(["merge", "-o", os.path.join(tmp, "gated"), "--slo", "ttft_p50<=1ms", *dirs], timeout=60)
