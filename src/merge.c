@@ -323,8 +323,14 @@ static int load_csv(merge_shard *s, const char *path, char *err, size_t errlen)
         char *v[C__N];
         for (int c = 0; c < C__N; c++)
             v[c] = f[col[c]];
-        /* Rows come in benchmark order: move on when the name changes. */
+        /* Rows come in benchmark order: move on when the name changes, or (a list that repeats a
+         * rate, so a name) when the row was scheduled after the next benchmark of that name began. */
         while (bi < s->n && strcmp(v[C_BENCH], s->results[bi].plan.name) != 0)
+            bi++;
+        while (bi + 1 < s->n && strcmp(v[C_BENCH], s->results[bi + 1].plan.name) == 0 &&
+               strtod(v[C_SCHED], NULL) * 1e9 + 1000 >= /* scheduled_s is rounded to the microsecond */
+                   num(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(benches, (int)bi + 1), "merge_basis"),
+                       "t0_ns"))
             bi++;
         if (bi >= s->n) {
             snprintf(err, errlen, "%s line %zu: benchmark \"%.64s\" is not in report.json's order", path, line,

@@ -174,6 +174,27 @@ def main():
                sum(load(d)["benchmarks"][0]["requests"]["measured"] for d in pdirs),
                "Poisson merge: counts add up", r.stderr)
 
+            # A rate list that repeats a rate (so a benchmark name): each row goes back to its own
+            # benchmark, and each merged benchmark's count is the sum of its shards'.
+            ldirs = [os.path.join(tmp, f"list-{i}") for i in range(2)]
+            lp = [subprocess.Popen([BIN, *map(str, ["run", "--target", sim.url, "--schedule", "constant", "--rate",
+                                                    "20,20", "--max-seconds", 1.5, "--data", DATA, "--quiet",
+                                                    "--no-calibrate", "--out", d, "--shard", f"{i}/2"])],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                  for i, d in enumerate(ldirs)]
+            for p in lp:
+                try:
+                    p.wait(timeout=40 * MULT)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+            r = run(["merge", "-q", "-o", os.path.join(tmp, "lm"), *ldirs], timeout=60)
+            lm = load(os.path.join(tmp, "lm"))["benchmarks"] if r.returncode == 0 else []
+            want = [sum(load(d)["benchmarks"][b]["requests"]["measured"] for d in ldirs) for b in range(2)]
+            ok(len(lm) == 2 and [b["requests"]["measured"] for b in lm] == want and min(want) > 0,
+               "a repeated rate: each merged benchmark counts its own shards' requests",
+               f"{r.stderr} {[b['requests']['measured'] for b in lm]} vs {want}")
+
             # Refusals.
             r = run(["merge", "-o", os.path.join(tmp, "x"), dirs[0], dirs[1]], timeout=30)
             ok(r.returncode == 2 and "every shard is needed" in r.stderr and r.stderr.count("\n") == 1,
