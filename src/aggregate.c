@@ -293,7 +293,8 @@ int aggregate_bench(bench_result *res, bench_summary *out)
             if (r->first_token_ns >= ws && r->first_token_ns <= we && r->prompt_tokens > 0)
                 win_in_tok += r->prompt_tokens;
         }
-        r->measured = r->scheduled_ns >= res->window_start_ns && r->scheduled_ns < res->window_end_ns;
+        if (!res->measured_given)
+            r->measured = r->scheduled_ns >= res->window_start_ns && r->scheduled_ns < res->window_end_ns;
         if (!r->measured)
             continue;
         out->measured++;

@@ -499,6 +499,39 @@ void bench_result_free(bench_result *res)
     res->itl = res->itl_token = res->loop_lag = res->read_wait = NULL;
 }
 
+void bench_result_add(bench_result *dst, const bench_result *src)
+{
+    if (src->itl)
+        hist_merge(dst->itl, src->itl);
+    if (src->itl_token)
+        hist_merge(dst->itl_token, src->itl_token);
+    if (src->loop_lag)
+        hist_merge(dst->loop_lag, src->loop_lag);
+    if (src->read_wait)
+        hist_merge(dst->read_wait, src->read_wait);
+    dst->cpu_s += src->cpu_s;
+    dst->started += src->started;
+    dst->pauses += src->pauses;
+    /* Loops pause side by side, each for its own 429s: the longest, not the sum, so the figure
+     * stays a stretch of the run's own time. */
+    if (src->paused_ns > dst->paused_ns)
+        dst->paused_ns = src->paused_ns;
+    dst->slots += src->slots;
+    dst->loops += src->loops;
+    dst->interrupted |= src->interrupted;
+    dst->ticks += src->ticks;
+    dst->late_ticks += src->late_ticks;
+    dst->sends += src->sends;
+    dst->late_sends += src->late_sends;
+    dst->slot_waits += src->slot_waits;
+    /* Unknown on one loop is unknown for the sum. */
+    dst->cpu_wait_s = dst->cpu_wait_s < 0 || src->cpu_wait_s < 0 ? -1 : dst->cpu_wait_s + src->cpu_wait_s;
+    dst->busy_s += src->busy_s;
+    dst->loop_stamps |= src->loop_stamps;
+    dst->reads_sampled += src->reads_sampled;
+    dst->reads_waited += src->reads_waited;
+}
+
 int runner_run(runner *r, const bench_plan *plan, bench_result *res, char *err, size_t errlen)
 {
     int rc = result_init(res, plan);

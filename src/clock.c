@@ -4,6 +4,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "llmload/clock.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -20,6 +22,19 @@ double clock_wall_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int clock_wait_wall(double epoch_s)
+{
+    if (clock_wall_s() >= epoch_s)
+        return 1;
+    struct timespec ts;
+    ts.tv_sec = (time_t)floor(epoch_s);
+    ts.tv_nsec = (long)((epoch_s - floor(epoch_s)) * 1e9);
+    if (ts.tv_nsec >= 1000000000L)
+        ts.tv_nsec = 999999999L;
+    int rc = clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &ts, NULL);
+    return rc == EINTR ? 2 : 0;
 }
 
 uint64_t clock_mono_from_real(int64_t sec, long nsec, uint64_t now_ns)

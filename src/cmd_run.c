@@ -170,30 +170,69 @@ static int check_fd_budget(size_t slots, int loops, char *err, size_t errlen)
     return 0;
 }
 
-/* Options the contract names whose features are not built yet: refused with one line rather than
- * accepted and silently ignored. Each row goes when its feature lands. */
-static const char *unavailable_option(const config *c)
+/* --shard I/N: each shard's seed stream, from the run's seed and I (splitmix64's finaliser, so
+ * neighbouring indexes give unrelated streams; workers then add their own k to it). N = 1 keeps the
+ * seed, so --shard 0/1 is the plain run. */
+static uint64_t shard_seed(uint64_t seed, int index, int count)
 {
-    if (c->shard_count > 1)
-        return "--shard";
-    if (c->start_at > 0)
-        return "--start-at";
-    return NULL;
+    if (count <= 1)
+        return seed;
+    uint64_t z = seed + 0x9e3779b97f4a7c15ULL * (uint64_t)(index + 1);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+/* This shard's share of plan p, in place (the split --workers uses between loops, one level up:
+ * rate/N with constant arrivals offset by I/N of the period, independent Poisson streams,
+ * concurrency and request limits dealt out with the remainder to the first shards). Returns 0
+ * when the shard has nothing to send (synchronous, or a request limit smaller than N). */
+static int shard_plan(const config *cfg, bench_plan *p)
+{
+    if (cfg->shard_count <= 1)
+        return 1;
+    bench_plan share;
+    int active = workers_split(p, cfg, (size_t)cfg->shard_count, (size_t)cfg->shard_index, &share);
+    share.seed = shard_seed(p->seed, cfg->shard_index, cfg->shard_count);
+    *p = share;
+    return active;
+}
+
+/* The result of a benchmark this shard has no share of: empty, so the shards' reports keep the
+ * same list of benchmarks for the merge (loops = 0 marks it). 0 or LL_ENOMEM. */
+static int idle_result(const bench_plan *p, bench_result *res)
+{
+    memset(res, 0, sizeof *res);
+    res->plan = *p;
+    if (hist_create(&res->itl) != 0 || hist_create(&res->itl_token) != 0 || hist_create(&res->loop_lag) != 0) {
+        bench_result_free(res);
+        return LL_ENOMEM;
+    }
+    res->t0_ns = res->sched_end_ns = res->end_ns = res->window_start_ns = res->window_end_ns = clock_now_ns();
+    res->wall_start = clock_wall_s();
+    return 0;
+}
+
+/* report.json's "shard": who this process was among the shards and how its start went. */
+static int add_shard_json(cJSON *doc, const config *cfg, const bench_result *first, int wait_rc)
+{
+    cJSON *o = cJSON_AddObjectToObject(doc, "shard");
+    if (!o || !cJSON_AddNumberToObject(o, "index", cfg->shard_index) ||
+        !cJSON_AddNumberToObject(o, "count", cfg->shard_count) ||
+        !cJSON_AddNumberToObject(o, "seed", (double)shard_seed(cfg->seed, cfg->shard_index, cfg->shard_count)))
+        return LL_ENOMEM;
+    if (cfg->start_at > 0) {
+        /* How late after the common instant this shard's first benchmark began. */
+        if (!cJSON_AddNumberToObject(o, "start_at", cfg->start_at) ||
+            !cJSON_AddNumberToObject(o, "start_error_s", round((first->wall_start - cfg->start_at) * 1e6) / 1e6) ||
+            !cJSON_AddBoolToObject(o, "start_at_passed", wait_rc == 1))
+            return LL_ENOMEM;
+    }
+    return 0;
 }
 
 /* Goodput: of the completions request_throughput counts (inside the window), those within every
  * per-request SLO, per second; so goodput <= request_throughput always. */
-static void set_goodput(const gate *g, const bench_result *res, bench_summary *sum)
-{
-    uint64_t good = 0;
-    for (size_t i = 0; i < res->records.len; i++) {
-        const record *r = &res->records.items[i];
-        good += aggregate_completed_in_window(sum, r) && gate_request_ok(g, r);
-    }
-    sum->goodput = sum->duration_s > 0 ? (double)good / sum->duration_s : 0;
-    sum->has_goodput = 1;
-}
-
 /* Between benchmarks and while the outputs are written, SIGINT, SIGTERM and SIGHUP are held
  * pending (blocked in this, the only thread left) rather than caught by the runner's libuv
  * watchers, whose loops no longer run and would drop them: the files are finished first, then
@@ -373,6 +412,7 @@ int cmd_run(int argc, char **argv)
     char *model = NULL;
     workers *ws = NULL;
     bench_plan *plans = NULL;
+    int *active = NULL;
     bench_result *results = NULL;
     bench_summary *sums = NULL;
     size_t n_plans = 0, n_done = 0;
@@ -412,12 +452,6 @@ int cmd_run(int argc, char **argv)
         goto out;
     }
     source_destroy(probe);
-    const char *missing = unavailable_option(&cfg);
-    if (missing) {
-        fprintf(stderr, "llmload run: %s is not available in this version yet (see docs/configuration.md)\n", missing);
-        exit_code = EXIT_USAGE;
-        goto out;
-    }
     /* --out is made and tried before anything is sent: a directory that cannot be written would
      * otherwise cost the whole run at the end. Exit 1: the flag is well formed, the place is not. */
     if (cfg.out_dir && ((rc = make_dir(cfg.out_dir, err, sizeof err)) != 0 ||
@@ -441,6 +475,14 @@ int cmd_run(int argc, char **argv)
         goto out;
     }
     n_plans = initial_plans(&cfg, plans, cap);
+    active = calloc(cap, sizeof *active);
+    if (!active) {
+        fprintf(stderr, "llmload run: out of memory\n");
+        exit_code = EXIT_RUNTIME;
+        goto out;
+    }
+    for (size_t i = 0; i < n_plans; i++)
+        active[i] = shard_plan(&cfg, &plans[i]);
     size_t slots = 1;
     for (size_t i = 0; i < n_plans; i++) {
         size_t s = bench_plan_slots(&plans[i], &cfg);
@@ -495,15 +537,48 @@ int cmd_run(int argc, char **argv)
         fprintf(stderr, "llmload %s: target %s, model %s, %zu benchmark%s\n", config_schedule_name(cfg.schedule),
                 shown_target, model, cfg.schedule == CONFIG_SCHED_SWEEP ? (size_t)cfg.rates[0] : n_plans,
                 n_plans == 1 && cfg.schedule != CONFIG_SCHED_SWEEP ? "" : "s");
-    double run_wall = clock_wall_s();
+    /* --start-at: every shard meets at one wall-clock instant; from here on only the monotonic
+     * clock times anything. Late (an instant already past) starts now and is said and recorded. */
+    int wait_rc = 0;
     sigset_t held;
     sigemptyset(&held);
+    if (cfg.start_at > 0) {
+        signals_hold(&held); /* before the line that says it waits (tests signal on seeing it) */
+        double ahead = cfg.start_at - clock_wall_s();
+        if (ahead <= 0)
+            fprintf(stderr, "llmload run: --start-at %.3f passed %.3f s ago: starting now\n", cfg.start_at, -ahead);
+        else if (!cfg.quiet)
+            fprintf(stderr, "waiting %.3f s for --start-at %.3f (shard %d/%d)\n", ahead, cfg.start_at,
+                    cfg.shard_index, cfg.shard_count);
+        /* The stop signals are held while waiting and taken here: one before the instant ends the
+         * run with nothing sent (there is nothing to report). The last 100 ms are one precise sleep
+         * on the wall clock; a signal then stays held and stops the first benchmark at once. */
+        int sig = 0;
+        while (!sig && cfg.start_at - clock_wall_s() > 0.1) {
+            double left = cfg.start_at - clock_wall_s() - 0.1;
+            struct timespec ts = {0, (long)((left < 0.1 ? left : 0.1) * 1e9)};
+            int s = sigtimedwait(&held, NULL, &ts);
+            if (s > 0)
+                sig = s;
+        }
+        if (sig) {
+            fprintf(stderr, "llmload run: %s before --start-at: nothing was sent\n",
+                    sig == SIGINT ? "SIGINT" : sig == SIGHUP ? "SIGHUP" : "SIGTERM");
+            exit_code = 128 + sig;
+            goto out;
+        }
+        wait_rc = clock_wait_wall(cfg.start_at);
+    }
+    double run_wall = clock_wall_s();
     for (size_t i = 0; i < n_plans && !workers_interrupted(ws); i++) {
         /* A scrape at each edge of the benchmark brackets its window (counters interpolate in
          * between); the scraper's own thread makes it, the loops are idle now. */
         scrape_now(scr);
         pthread_sigmask(SIG_UNBLOCK, &held, NULL);
-        rc = workers_run(ws, &plans[i], &results[i], err, sizeof err);
+        if (active[i])
+            rc = workers_run(ws, &plans[i], &results[i], err, sizeof err);
+        else if ((rc = idle_result(&plans[i], &results[i])) != 0)
+            snprintf(err, sizeof err, "out of memory");
         signals_hold(&held);
         scrape_now(scr);
         if (rc != 0) {
@@ -519,7 +594,7 @@ int cmd_run(int argc, char **argv)
             break;
         }
         if (gate_has_request_rules(slo))
-            set_goodput(slo, &results[i], &sums[i]);
+            gate_set_goodput(slo, &results[i], &sums[i]);
         if (scr) {
             scrape_summary all;
             diagnose_bench(scr, results, sums, i, &diags[i], &all);
@@ -550,9 +625,11 @@ int cmd_run(int argc, char **argv)
             for (size_t k = 1; k + 1 < points; k++)
                 plan_init(&plans[n_plans++], &cfg, cfg.sweep_poisson ? CONFIG_SCHED_POISSON : CONFIG_SCHED_CONSTANT,
                           lo + (hi - lo) * (double)k / (double)(points - 1));
-            for (size_t k = 2; k < n_plans; k++)
+            for (size_t k = 2; k < n_plans; k++) {
+                active[k] = 1; /* sweeps are never sharded (config_validate) */
                 if (!(plans[k].rate > 0))
                     plans[k].rate = 0.001;
+            }
         }
     }
     /* The load is over: nothing more to serve live (the report and the push carry the rest). */
@@ -570,6 +647,11 @@ int cmd_run(int argc, char **argv)
             (rc = calibrate_to_json(&cal, &cal_json)) != 0 || !cJSON_AddItemToObject(doc, "calibration", cal_json) ||
             (cal_json = NULL, prompt_check_annotate(doc, results, n_done, limit) != 0)) {
             cJSON_Delete(cal_json);
+            fprintf(stderr, "llmload run: out of memory building the report\n");
+            exit_code = EXIT_RUNTIME;
+            goto out;
+        }
+        if (add_shard_json(doc, &cfg, &results[0], wait_rc) != 0) {
             fprintf(stderr, "llmload run: out of memory building the report\n");
             exit_code = EXIT_RUNTIME;
             goto out;
@@ -658,6 +740,7 @@ out:
         bench_summary_free(&sums[i]);
     }
     free(plans);
+    free(active);
     free(results);
     free(sums);
     free(diags);

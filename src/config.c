@@ -327,6 +327,13 @@ int config_validate(const config *c, char *err, size_t errlen)
         snprintf(err, errlen, "--shard: %d/%d needs 0 <= I < N", c->shard_index, c->shard_count);
         return LL_EUSAGE;
     }
+    /* A sweep's middle rates come from the throughput point each process measures alone: shards
+     * would each pick their own and drift apart. Rate lists keep every shard on the same points. */
+    if (c->shard_count > 1 && c->schedule == CONFIG_SCHED_SWEEP) {
+        snprintf(err, errlen, "--shard: a sweep cannot be sharded (each shard would derive its own points); "
+                              "give the points: --schedule constant|poisson --rate R1,R2,...");
+        return LL_EUSAGE;
+    }
     if (c->max_concurrency < 1) {
         snprintf(err, errlen, "--max-concurrency: %ld is less than 1", c->max_concurrency);
         return LL_EUSAGE;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "config_internal.h"
+#include "llmload/clock.h"
 #include "llmload/error.h"
 
 #define FIELD(type, c, o) ((type *)(void *)((char *)(c) + (o)->off))
@@ -436,28 +437,74 @@ static int set_data(config *c, const config__opt *o, const char *val, char *why,
     return config_parse_data(&c->data, val, why, whylen);
 }
 
+/* I/N, or auto/N: I from JOB_COMPLETION_INDEX, which a Kubernetes Indexed Job sets in each pod. */
 static int set_shard(config *c, const config__opt *o, const char *val, char *why, size_t whylen)
 {
-    long i, n;
+    long i = 0, n;
     const char *slash = strchr(val, '/');
     char ibuf[24];
     size_t ilen = slash ? (size_t)(slash - val) : 0;
-    int ok = slash && ilen < sizeof ibuf;
+    int ok = slash && ilen < sizeof ibuf, from_env = 0;
     if (ok) {
         memcpy(ibuf, val, ilen);
         ibuf[ilen] = '\0';
-        ok = parse_long(ibuf, &i) == 0 && parse_long(slash + 1, &n) == 0;
+        from_env = strcmp(ibuf, "auto") == 0;
+        ok = (from_env || parse_long(ibuf, &i) == 0) && parse_long(slash + 1, &n) == 0;
     }
     if (!ok) {
-        snprintf(why, whylen, "\"%.64s\" is not I/N (e.g. 0/4)", val);
+        snprintf(why, whylen, "\"%.64s\" is not I/N or auto/N (e.g. 0/4)", val);
         return LL_EUSAGE;
     }
-    if (n < 1 || n > 100000 || i >= n) {
+    if (n < 1 || n > 100000) {
+        snprintf(why, whylen, "\"%.64s\" needs 1 <= N <= 100000", val);
+        return LL_EUSAGE;
+    }
+    if (from_env) {
+        const char *env = getenv("JOB_COMPLETION_INDEX");
+        if (!env || !*env) {
+            snprintf(why, whylen, "%.64s: JOB_COMPLETION_INDEX is not set (a Kubernetes Indexed Job sets it)", val);
+            return LL_EUSAGE;
+        }
+        if (parse_long(env, &i) != 0 || i >= n) {
+            snprintf(why, whylen, "%.64s: JOB_COMPLETION_INDEX=%.32s is not a whole number from 0 to %ld", val, env,
+                     n - 1);
+            return LL_EUSAGE;
+        }
+    }
+    if (i >= n) {
         snprintf(why, whylen, "\"%.64s\" needs 0 <= I < N <= 100000", val);
         return LL_EUSAGE;
     }
     c->shard_index = (int)i;
     c->shard_count = (int)n;
+    return 0;
+}
+
+/* EPOCH (seconds, decimals allowed), +SECONDS from now, or HH:MM:SS today (UTC), all turned into
+ * epoch seconds here, so every later stage sees one instant. Read from the wall clock: this is
+ * a meeting time between machines, never a measurement. */
+static int set_start_at(config *c, const config__opt *o, const char *val, char *why, size_t whylen)
+{
+    double v, now = clock_wall_s();
+    int hh, mm, ss, used = 0;
+    if (val[0] == '+') {
+        if (parse_duration(val + 1, &v) != 0 || v > 86400) {
+            snprintf(why, whylen, "\"%.64s\" is not +SECONDS (up to a day, e.g. +30 or +2m)", val);
+            return LL_EUSAGE;
+        }
+        v += now;
+    } else if (strchr(val, ':')) {
+        if (sscanf(val, "%2d:%2d:%2d%n", &hh, &mm, &ss, &used) != 3 || val[used] != '\0' || hh > 23 || mm > 59 ||
+            ss > 59 || hh < 0 || mm < 0 || ss < 0) {
+            snprintf(why, whylen, "\"%.64s\" is not HH:MM:SS (UTC)", val);
+            return LL_EUSAGE;
+        }
+        double midnight = floor(now / 86400) * 86400;
+        v = midnight + hh * 3600.0 + mm * 60.0 + ss;
+    } else {
+        return set_number(c, o, val, why, whylen); /* epoch seconds */
+    }
+    *FIELD(double, c, o) = v;
     return 0;
 }
 
@@ -569,10 +616,11 @@ const config__opt config__opts[] = {
      .help = "makes prompts and arrival times repeatable"},
     {.name = "shard", .has_arg = required_argument, .metavar = "I/N", .set = set_shard,
      .json = J_STR, .expect = "a string \"I/N\"", .dflt = "0/1",
-     .help = "run share I of N of the load (0 <= I < N) [not available yet]"},
-    {.name = "start-at", .has_arg = required_argument, .metavar = "EPOCH", .set = set_number,
+     .help = "run share I of N of the load (0 <= I < N); auto/N takes I from JOB_COMPLETION_INDEX"},
+    {.name = "start-at", .has_arg = required_argument, .metavar = "EPOCH|+S|HH:MM:SS", .set = set_start_at,
      .off = OFF(start_at), .lo = 0, .hi = 1e11, .json = J_NUM | J_STR,
-     .expect = "epoch seconds", .dflt = "now", .help = "start at this wall-clock time (shards) [not available yet]"},
+     .expect = "epoch seconds, \"+SECONDS\" or \"HH:MM:SS\"", .dflt = "now",
+     .help = "wait for this wall-clock instant (UTC for HH:MM:SS), then start: shards start together"},
     {.name = "workers", .has_arg = required_argument, .metavar = "N", .set = set_int,
      .off = OFF(workers), .lo = 1, .hi = 256, .json = J_NUM | J_STR, .expect = "a whole number",
      .dflt = "1", .help = "event loops (threads) sending the load, merged exactly"},

@@ -420,3 +420,14 @@ nomem:
     snprintf(err, errlen, "out of memory");
     return LL_ENOMEM;
 }
+
+void gate_set_goodput(const gate *g, const bench_result *res, bench_summary *sum)
+{
+    uint64_t good = 0;
+    for (size_t i = 0; i < res->records.len; i++) {
+        const record *r = &res->records.items[i];
+        good += aggregate_completed_in_window(sum, r) && gate_request_ok(g, r);
+    }
+    sum->goodput = sum->duration_s > 0 ? (double)good / sum->duration_s : 0;
+    sum->has_goodput = 1;
+}

@@ -24,7 +24,7 @@ static const struct {
     {"sim", sim_main, "start the simulated inference server"},
     {"report", cmd_report, "re-render a saved report.json as html, csv, md or prom"},
     {"compare", cmd_compare, "compare a candidate result with a baseline (exit 3 on regression)"},
-    {"merge", cmd_merge, "combine shard results into one report (not available yet)"},
+    {"merge", cmd_merge, "combine shard results (llmload run --shard I/N) into one report"},
 };
 
 static void usage(FILE *f)

@@ -213,7 +213,8 @@ int report_write_requests_csv(const bench_result *results, size_t n, uint64_t t0
     fputs("benchmark,request_id,scheduled_s,sent_s,schedule_lag_ms,ttfb_ms,ttft_ms,ttfot_ms,tpot_ms,itl_mean_ms,"
           "itl_max_ms,e2e_ms,prompt_tokens,output_tokens,token_events,max_tokens,measured,http_status,status,"
           "error_kind,error,resent,prompt_tokens_asked,finish_reason,server_prompt_n,server_prompt_ms,"
-          "server_predicted_n,server_predicted_ms,connect_ms\n",
+          "server_predicted_n,server_predicted_ms,connect_ms,last_token_ms,itl_count,usage_seen,done_seen,short_output,"
+          "usage_running,new_connection\n",
           f);
     for (size_t bi = 0; bi < n; bi++) {
         const bench_result *res = &results[bi];
@@ -263,7 +264,10 @@ int report_write_requests_csv(const bench_result *results, size_t n, uint64_t t0
             fputc(',', f);
             if (r->connect_us)
                 put_ns(f, (uint64_t)r->connect_us * 1000, 1000000);
-            fputc('\n', f);
+            /* The rest of what the aggregator reads, so `llmload merge` rebuilds the record whole. */
+            put_ms(f, r->last_token_ns, r->sent_ns);
+            fprintf(f, ",%u,%d,%d,%d,%d,%d\n", r->itl_count, r->usage_seen, r->done_seen, r->short_output,
+                    r->usage_running, r->new_connection);
         }
     }
     return ferror(f) ? LL_EIO : 0;

@@ -140,6 +140,49 @@ static void add_ttft_hist(jb *b, cJSON *parent, const bench_result *res)
     hist_destroy(h);
 }
 
+/* What `llmload merge` needs beyond the figures to rebuild this benchmark's result exactly as it
+ * was held in memory (docs/merge.md): its times on this run's monotonic clock, in ns from the
+ * benchmark's start (t0_ns from the run's first benchmark, the origin of requests.csv), the loop's
+ * own counters, and the loop-lag histogram. Whole nanoseconds fit a JSON number for 104 days. */
+static void add_merge_basis(jb *b, cJSON *o, const bench_result *res, uint64_t run_t0_ns)
+{
+    cJSON *m = add_obj(b, o, "merge_basis");
+    if (!m)
+        return;
+    uint64_t t0 = res->t0_ns;
+#define REL_(v) ((double)((v) > t0 ? (v) - t0 : 0))
+    add_num(b, m, "t0_ns", (double)(t0 > run_t0_ns ? t0 - run_t0_ns : 0));
+    add_num(b, m, "window_start_ns", REL_(res->window_start_ns));
+    add_num(b, m, "window_end_ns", REL_(res->window_end_ns));
+    add_num(b, m, "sched_end_ns", REL_(res->sched_end_ns));
+    add_num(b, m, "end_ns", REL_(res->end_ns));
+#undef REL_
+    add_num(b, m, "plan_rate", res->plan.rate);
+    add_num(b, m, "plan_max_requests", (double)res->plan.max_requests);
+    add_num(b, m, "cpu_s", res->cpu_s);
+    add_num(b, m, "started", (double)res->started);
+    add_num(b, m, "slots", (double)res->slots);
+    add_num(b, m, "loops", (double)res->loops);
+    add_num(b, m, "pauses", (double)res->pauses);
+    add_num(b, m, "paused_ns", (double)res->paused_ns);
+    add_bool(b, m, "interrupted", res->interrupted);
+    add_hist(b, m, "loop_lag", res->loop_lag);
+    /* The client's evidence about itself, so a merge judges client_bound as one process would. */
+    add_num(b, m, "ticks", (double)res->ticks);
+    add_num(b, m, "late_ticks", (double)res->late_ticks);
+    add_num(b, m, "sends", (double)res->sends);
+    add_num(b, m, "late_sends", (double)res->late_sends);
+    add_num(b, m, "slot_waits", (double)res->slot_waits);
+    if (res->cpu_wait_s >= 0)
+        add_num(b, m, "cpu_wait_s", res->cpu_wait_s);
+    add_num(b, m, "busy_s", res->busy_s);
+    add_bool(b, m, "loop_stamps", res->loop_stamps);
+    add_num(b, m, "reads_sampled", (double)res->reads_sampled);
+    add_num(b, m, "reads_waited", (double)res->reads_waited);
+    if (res->read_wait)
+        add_hist(b, m, "read_wait", res->read_wait);
+}
+
 static void add_benchmark(jb *b, cJSON *arr, const bench_summary *s, const bench_result *res)
 {
     cJSON *o = cJSON_CreateObject();
@@ -350,6 +393,7 @@ int report_build(const config *cfg, const char *model, const bench_summary *sums
     for (size_t i = 0; arr && i < n; i++) {
         add_benchmark(&b, arr, &sums[i], &results[i]);
         add_notes(&b, cJSON_GetArrayItem(arr, (int)i), cfg, &sums[i]);
+        add_merge_basis(&b, cJSON_GetArrayItem(arr, (int)i), &results[i], results[0].t0_ns);
     }
     if (b.failed) {
         cJSON_Delete(doc);

@@ -48,14 +48,17 @@ int workers_split(const bench_plan *plan, const config *cfg, size_t n, size_t k,
     *out = *plan;
     if (n <= 1)
         return 1;
+    /* One request at a time is one loop's job, the whole request limit with it. */
+    if (plan->schedule == CONFIG_SCHED_SYNCHRONOUS)
+        return k == 0;
     if (plan->max_requests > 0) {
         out->max_requests = share(plan->max_requests, n, k);
         if (out->max_requests == 0)
             return 0;
     }
+    /* An open loop's in-flight cap: a shard's share when the plan carries one, else the config's. */
+    long open_cap = plan->concurrency > 0 ? plan->concurrency : cfg->max_concurrency;
     switch (plan->schedule) {
-    case CONFIG_SCHED_SYNCHRONOUS:
-        return k == 0; /* one request at a time is one loop's job */
     case CONFIG_SCHED_CONCURRENT:
     case CONFIG_SCHED_THROUGHPUT: {
         long total = (long)bench_plan_slots(plan, cfg);
@@ -65,13 +68,14 @@ int workers_split(const bench_plan *plan, const config *cfg, size_t n, size_t k,
     case CONFIG_SCHED_CONSTANT:
         /* Worker k sends arrivals k, k+n, k+2n...: rate R/n, shifted by k/R. */
         out->rate = plan->rate / (double)n;
-        out->phase_ns = (uint64_t)((double)k * 1e9 / plan->rate);
-        out->concurrency = share(cfg->max_concurrency, n, k);
+        /* Added to the plan's own phase: a shard (--shard) splits its share again between loops. */
+        out->phase_ns = plan->phase_ns + (uint64_t)((double)k * 1e9 / plan->rate);
+        out->concurrency = share(open_cap, n, k);
         return out->concurrency > 0;
     case CONFIG_SCHED_POISSON:
         out->rate = plan->rate / (double)n;
         out->seed = plan->seed + k; /* independent streams: the superposition is Poisson(R) */
-        out->concurrency = share(cfg->max_concurrency, n, k);
+        out->concurrency = share(open_cap, n, k);
         return out->concurrency > 0;
     default:
         return 0;
@@ -139,10 +143,7 @@ static int merge(workers *ws, const bench_plan *plan, bench_result *res)
             r->records.items[i].id = r->records.items[i].id * ws->n + k;
         if (record_log_extend(&res->records, &r->records) != 0)
             return LL_ENOMEM;
-        hist_merge(res->itl, r->itl);
-        hist_merge(res->itl_token, r->itl_token);
-        hist_merge(res->loop_lag, r->loop_lag);
-        hist_merge(res->read_wait, r->read_wait);
+        bench_result_add(res, r);
         if (first || r->t0_ns < res->t0_ns) {
             res->t0_ns = r->t0_ns;
             res->wall_start = r->wall_start;
@@ -154,27 +155,6 @@ static int merge(workers *ws, const bench_plan *plan, bench_result *res)
             res->sched_end_ns = r->sched_end_ns;
         if (r->end_ns > res->end_ns)
             res->end_ns = r->end_ns;
-        res->cpu_s += r->cpu_s;
-        res->started += r->started;
-        res->pauses += r->pauses;
-        /* Loops pause side by side, each for its own 429s: the longest, not the sum, so the
-         * figure stays a stretch of the run's own time. */
-        if (r->paused_ns > res->paused_ns)
-            res->paused_ns = r->paused_ns;
-        res->slots += r->slots;
-        res->loops += r->loops;
-        res->interrupted |= r->interrupted;
-        res->ticks += r->ticks;
-        res->late_ticks += r->late_ticks;
-        res->sends += r->sends;
-        res->late_sends += r->late_sends;
-        res->slot_waits += r->slot_waits;
-        /* Unknown on one loop is unknown for the sum. */
-        res->cpu_wait_s = res->cpu_wait_s < 0 || r->cpu_wait_s < 0 ? -1 : res->cpu_wait_s + r->cpu_wait_s;
-        res->busy_s += r->busy_s;
-        res->loop_stamps |= r->loop_stamps;
-        res->reads_sampled += r->reads_sampled;
-        res->reads_waited += r->reads_waited;
     }
     qsort(res->records.items, res->records.len, sizeof *res->records.items, record_cmp);
     return 0;

@@ -60,6 +60,9 @@ typedef struct bench_result {
     int loop_stamps;               /* reads stamped by the loop (curl), not the kernel's time */
     uint64_t reads_sampled, reads_waited; /* loop-stamped reads sampled; > 2 ms in the socket */
     hist *read_wait;               /* owned: those samples' time in the socket (curl only) */
+    /* Set by `llmload merge`: the records' measured flags came from their shards and are kept, so
+     * the merged counts are the shards' sums; the aggregator otherwise sets them from the window. */
+    int measured_given;
 } bench_result;
 
 typedef struct runner runner;
@@ -94,6 +97,11 @@ live_slot *runner_live(const runner *r);
 void runner_destroy(runner *r);
 
 void bench_result_free(bench_result *res);
+
+/* Adds src's counters and histograms into dst, as one loop that did both would have counted them
+ * (the records and the times, which each caller places on its own clock, are not touched): the
+ * --workers merge and `llmload merge` share it. dst's histograms must exist (src's may be NULL). */
+void bench_result_add(bench_result *dst, const bench_result *src);
 
 /* Slots a plan needs: its concurrency for closed loops, max_concurrency for open loops. */
 size_t bench_plan_slots(const bench_plan *p, const config *cfg);

@@ -14,6 +14,10 @@
 uint64_t clock_now_ns(void);
 /* Wall-clock seconds since the epoch, for report labels only. */
 double clock_wall_s(void);
+/* Sleeps until the wall clock reads epoch_s (CLOCK_REALTIME, absolute, so a clock step moves the
+ * wake-up with it: this is the meeting time of --start-at, never a measurement). 0 when it woke at
+ * the instant, 1 when the instant had already passed (no sleep), 2 when a signal cut the wait short. */
+int clock_wait_wall(double epoch_s);
 /* A kernel receive timestamp (CLOCK_REALTIME, as SO_TIMESTAMPNS gives it) on this clock, given
  * now_ns = clock_now_ns() read just after it: now minus its age on the wall clock. Clamped to
  * [0, now_ns], so a wall-clock step can make it early or late by the step, never in the future. */

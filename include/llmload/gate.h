@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 
+#include "llmload/aggregate.h"
 #include "llmload/record.h"
 
 struct cJSON;
@@ -28,6 +29,10 @@ void gate_destroy(gate *g); /* NULL is fine */
 int gate_request_ok(const gate *g, const record *r);
 /* True when at least one rule is per request, so goodput means something. */
 int gate_has_request_rules(const gate *g);
+/* sum->goodput: the requests completed inside sum's window (aggregate_completed_in_window, what
+ * request_throughput counts) that meet every per-request rule, per second of the window; sets
+ * has_goodput. For `run` and `merge` alike. */
+void gate_set_goodput(const gate *g, const bench_result *res, bench_summary *sum);
 
 /* Checks every rule against every benchmark in doc and adds each benchmark an "slo" object.
  * Returns the number of benchmarks that broke at least one rule, or LL_ENOMEM. */

@@ -10,8 +10,9 @@ ok(r.returncode == 2 and r.stderr.count("\n") == 1 and "frobnicate" in r.stderr,
    "unknown command: exit 2, one line naming it", f"rc={r.returncode} err={r.stderr!r}")
 r = run([])
 ok(r.returncode == 2, "no command: exit 2", f"rc={r.returncode}")
-for cmd in ("merge",):
-    r = run([cmd, "a.json", "b.json"])
-    ok(r.returncode == 2 and "not available" in r.stderr and r.stderr.count("\n") == 1,
-       f"{cmd}: says in one line that it is not built yet", f"rc={r.returncode} err={r.stderr!r}")
+r = run(["merge", "a.json", "b.json"])
+ok(r.returncode == 2 and "-o OUTDIR is required" in r.stderr and r.stderr.count("\n") == 1,
+   "merge without -o: exit 2, one line", f"rc={r.returncode} err={r.stderr!r}")
+r = run(["merge", "--help"])
+ok(r.returncode == 0 and "usage: llmload merge" in r.stdout, "merge --help", repr(r.stdout[:200]))
 done()

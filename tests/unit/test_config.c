@@ -11,14 +11,18 @@
 
 #include <cjson/cJSON.h>
 #include <glob.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "llmload/clock.h"
 #include "llmload/config.h"
 #include "llmload/error.h"
+
+#include "assert_near.h"
 
 #define BASE_TARGET "http://127.0.0.1:8000"
 #define MAX_ARGS 12
@@ -1070,6 +1074,50 @@ static void test_env_documented(void **state)
     assert_true(seen > 40);
 }
 
+/* --shard auto/N reads JOB_COMPLETION_INDEX; --start-at's three forms resolve to epoch seconds;
+ * a sharded sweep is refused. */
+static void test_shard_and_start_at(void **state)
+{
+    (void)state;
+    clean_env();
+    config c;
+    char err[256] = "";
+    const char *const autos[] = {"--target", "http://h:1", "--shard", "auto/3", NULL};
+    setenv("JOB_COMPLETION_INDEX", "2", 1);
+    assert_int_equal(parse_args(&c, autos, err, sizeof err), 0);
+    assert_int_equal(c.shard_index, 2);
+    assert_int_equal(c.shard_count, 3);
+    config_free(&c);
+    setenv("JOB_COMPLETION_INDEX", "3", 1);
+    assert_int_equal(parse_args(&c, autos, err, sizeof err), LL_EUSAGE);
+    assert_non_null(strstr(err, "JOB_COMPLETION_INDEX=3 is not a whole number from 0 to 2"));
+    config_free(&c);
+    unsetenv("JOB_COMPLETION_INDEX");
+    assert_int_equal(parse_args(&c, autos, err, sizeof err), LL_EUSAGE);
+    assert_non_null(strstr(err, "JOB_COMPLETION_INDEX is not set"));
+    config_free(&c);
+
+    double now = clock_wall_s();
+    const char *const plus[] = {"--target", "http://h:1", "--start-at", "+2m", NULL};
+    assert_int_equal(parse_args(&c, plus, err, sizeof err), 0);
+    assert_near(c.start_at, now + 120, 5);
+    config_free(&c);
+    const char *const hms[] = {"--target", "http://h:1", "--start-at", "01:02:03", NULL};
+    assert_int_equal(parse_args(&c, hms, err, sizeof err), 0);
+    assert_near(fmod(c.start_at, 86400), 3723, 1e-6);
+    assert_near(c.start_at - fmod(c.start_at, 86400), floor(now / 86400) * 86400, 86400);
+    config_free(&c);
+    const char *const bad[] = {"--target", "http://h:1", "--start-at", "24:00:00", NULL};
+    assert_int_equal(parse_args(&c, bad, err, sizeof err), LL_EUSAGE);
+    assert_non_null(strstr(err, "is not HH:MM:SS"));
+    config_free(&c);
+
+    const char *const sweep[] = {"--target", "http://h:1", "--shard", "1/2", "--schedule", "sweep", "--rate", "4", NULL};
+    assert_int_equal(parse_args(&c, sweep, err, sizeof err), LL_EUSAGE);
+    assert_non_null(strstr(err, "a sweep cannot be sharded"));
+    config_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1098,6 +1146,7 @@ int main(void)
         cmocka_unit_test(test_env_bad_values),
         cmocka_unit_test(test_env_api_key),
         cmocka_unit_test(test_env_documented),
+        cmocka_unit_test(test_shard_and_start_at),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -56,6 +56,10 @@ static void test_closed_loop_shares(void **state)
     p = plan_of(CONFIG_SCHED_SYNCHRONOUS, 0, 0);
     assert_int_equal(workers_split(&p, &c, 2, 0, &out), 1);
     assert_int_equal(workers_split(&p, &c, 2, 1, &out), 0);
+    /* ... with the whole request limit (not the first loop's share of it). */
+    p = plan_of(CONFIG_SCHED_SYNCHRONOUS, 0, 5);
+    assert_int_equal(workers_split(&p, &c, 2, 0, &out), 1);
+    assert_int_equal(out.max_requests, 5);
 }
 
 static void test_request_limit_shares(void **state)
@@ -108,12 +112,47 @@ static void test_constant_union_is_the_schedule(void **state)
     }
 }
 
+/* --shard splits a plan the same way one level up, and --workers splits the shard's share again:
+ * 2 shards of 2 loops each at 40/s must still send exactly the arrivals k/40 of one loop (each
+ * loop's phase adds to its shard's), and the open-loop in-flight cap is divided twice, not reset
+ * to the config's at the second split. */
+static void test_shards_of_workers_union_is_the_schedule(void **state)
+{
+    (void)state;
+    config c = cfg_with(64);
+    bench_plan p = plan_of(CONFIG_SCHED_CONSTANT, 40, 0), shard, out;
+    enum { PER = 40, S = 2, W = 2 };
+    uint64_t all[PER * S * W];
+    size_t n = 0;
+    long cap = 0;
+    for (size_t i = 0; i < S; i++) {
+        assert_int_equal(workers_split(&p, &c, S, i, &shard), 1);
+        for (size_t k = 0; k < W; k++) {
+            assert_int_equal(workers_split(&shard, &c, W, k, &out), 1);
+            cap += out.concurrency;
+            arrival *a;
+            assert_int_equal(arrival_create(&a, ARRIVAL_CONSTANT, out.rate, out.seed), 0);
+            for (int j = 0; j < PER; j++)
+                all[n++] = arrival_next_ns(a) + out.phase_ns;
+            arrival_destroy(a);
+        }
+    }
+    assert_int_equal(cap, 64);
+    qsort(all, n, sizeof all[0], cmp_u64);
+    for (size_t i = 0; i < n; i++) {
+        double want = (double)i * 1e9 / 40.0;
+        if (all[i] + 2 < want || all[i] > want + 2)
+            fail_msg("arrival %zu at %llu ns, want %.0f", i, (unsigned long long)all[i], want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_closed_loop_shares),
         cmocka_unit_test(test_request_limit_shares),
         cmocka_unit_test(test_constant_union_is_the_schedule),
+        cmocka_unit_test(test_shards_of_workers_union_is_the_schedule),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
