@@ -34,6 +34,7 @@
 #include "llmload/live_server.h"
 #include "llmload/outfile.h"
 #include "llmload/prompt_check.h"
+#include "llmload/repeats.h"
 #include "llmload/report.h"
 #include "llmload/report_push.h"
 #include "llmload/scrape.h"
@@ -327,6 +328,25 @@ static int attach_server(scrape *scr, cJSON *doc, const bench_result *results, c
     return 0;
 }
 
+/* Repeat k (from 0) of a plan: NAME#k+1, and its own seed, so each repeat draws its own prompts
+ * and arrivals (what a rerun tomorrow would see), not a replay of the first. */
+static void repeat_plan(bench_plan *p, size_t k)
+{
+    char base[sizeof p->name];
+    memcpy(base, p->name, sizeof base);
+    snprintf(p->name, sizeof p->name, "%.58s#%zu", base, k + 1);
+    p->seed += k;
+}
+
+/* Mean completed rate of the n runs from first (a sweep anchor's repeats). */
+static double mean_throughput(const bench_summary *sums, size_t first, size_t n)
+{
+    double s = 0;
+    for (size_t k = 0; k < n; k++)
+        s += sums[first + k].request_throughput;
+    return s / (double)n;
+}
+
 /* live_server's read callback: runs on the server's thread. */
 static void read_live(void *ud, live_snapshot *out)
 {
@@ -399,10 +419,13 @@ int cmd_run(int argc, char **argv)
     size_t cap = cfg.schedule == CONFIG_SCHED_SWEEP ? (size_t)cfg.rates[0] : cfg.n_rates;
     if (cap < 2)
         cap = 2;
+    /* --repeat: each plan runs R times in a row; results hold every run (plan i, repeat k at
+     * i * R + k), named NAME#k+1 and seeded --seed + k. */
+    size_t reps = cfg.repeat > 1 ? (size_t)cfg.repeat : 1;
     plans = calloc(cap, sizeof *plans);
-    results = calloc(cap, sizeof *results);
-    sums = calloc(cap, sizeof *sums);
-    diags = calloc(cap, sizeof *diags);
+    results = calloc(cap * reps, sizeof *results);
+    sums = calloc(cap * reps, sizeof *sums);
+    diags = calloc(cap * reps, sizeof *diags);
     if (!plans || !results || !sums || !diags) {
         fprintf(stderr, "llmload run: out of memory\n");
         exit_code = EXIT_RUNTIME;
@@ -461,39 +484,43 @@ int cmd_run(int argc, char **argv)
     config_redact_url(cfg.target, shown_target, sizeof shown_target);
     if (!cfg.quiet)
         fprintf(stderr, "llmload %s: target %s, model %s, %zu benchmark%s\n", config_schedule_name(cfg.schedule),
-                shown_target, model, cfg.schedule == CONFIG_SCHED_SWEEP ? (size_t)cfg.rates[0] : n_plans,
-                n_plans == 1 && cfg.schedule != CONFIG_SCHED_SWEEP ? "" : "s");
+                shown_target, model, (cfg.schedule == CONFIG_SCHED_SWEEP ? (size_t)cfg.rates[0] : n_plans) * reps,
+                n_plans * reps == 1 && cfg.schedule != CONFIG_SCHED_SWEEP ? "" : "s");
     double run_wall = clock_wall_s();
     sigset_t held;
     sigemptyset(&held);
-    for (size_t i = 0; i < n_plans && !workers_interrupted(ws); i++) {
+    for (size_t j = 0; j < n_plans * reps && !workers_interrupted(ws); j++) {
+        size_t i = j / reps; /* the plan; j is the run (repeat j % reps of it) */
+        bench_plan plan = plans[i];
+        if (reps > 1)
+            repeat_plan(&plan, j % reps);
         /* A scrape at each edge of the benchmark brackets its window (counters interpolate in
          * between); the scraper's own thread makes it, the loops are idle now. */
         scrape_now(scr);
         pthread_sigmask(SIG_UNBLOCK, &held, NULL);
-        rc = workers_run(ws, &plans[i], &results[i], err, sizeof err);
+        rc = workers_run(ws, &plan, &results[j], err, sizeof err);
         signals_hold(&held);
         scrape_now(scr);
         if (rc != 0) {
-            fprintf(stderr, "llmload run: %s: %s\n", plans[i].name, err);
-            bench_result_free(&results[i]);
+            fprintf(stderr, "llmload run: %s: %s\n", plan.name, err);
+            bench_result_free(&results[j]);
             exit_code = EXIT_RUNTIME;
             break;
         }
-        n_done = i + 1;
-        if ((rc = aggregate_bench(&results[i], &sums[i])) != 0) {
-            fprintf(stderr, "llmload run: out of memory aggregating %s\n", plans[i].name);
+        n_done = j + 1;
+        if ((rc = aggregate_bench(&results[j], &sums[j])) != 0) {
+            fprintf(stderr, "llmload run: out of memory aggregating %s\n", plan.name);
             exit_code = EXIT_RUNTIME;
             break;
         }
         if (gate_has_request_rules(slo))
-            set_goodput(slo, &results[i], &sums[i]);
+            set_goodput(slo, &results[j], &sums[j]);
         if (scr) {
             scrape_summary all;
-            diagnose_bench(scr, results, sums, i, &diags[i], &all);
+            diagnose_bench(scr, results, sums, j, &diags[j], &all);
             if (!cfg.quiet) {
                 char line[384];
-                diagnose_line(&diags[i], line, sizeof line);
+                diagnose_line(&diags[j], line, sizeof line);
                 size_t k = strlen(line);
                 /* Reported whenever the server exposes them (docs/server-metrics.md). */
                 if (!isnan(all.prefix_hit_rate) && k < sizeof line)
@@ -503,16 +530,16 @@ int cmd_run(int argc, char **argv)
                 if (all.scrapes_failed && k < sizeof line)
                     snprintf(line + k, sizeof line - k, ", %llu of %llu scrapes failed",
                              (unsigned long long)all.scrapes_failed, (unsigned long long)all.scrapes);
-                size_t below = load_below(sums, i + 1, i);
-                int changed = below <= i && diags[i].verdict != diags[below].verdict;
-                fprintf(stderr, "server %s: %s%s%s\n", plans[i].name, line, changed ? "; below it in load: " : "",
+                size_t below = load_below(sums, j + 1, j);
+                int changed = below <= j && diags[j].verdict != diags[below].verdict;
+                fprintf(stderr, "server %s: %s%s%s\n", plan.name, line, changed ? "; below it in load: " : "",
                         changed ? diagnose_verdict_name(diags[below].verdict) : "");
             }
         }
         /* A sweep's middle points are spread evenly between the two measured anchors. */
-        if (cfg.schedule == CONFIG_SCHED_SWEEP && i == 1) {
+        if (cfg.schedule == CONFIG_SCHED_SWEEP && j == 2 * reps - 1) {
             size_t points = (size_t)cfg.rates[0];
-            double lo = sums[0].request_throughput, hi = sums[1].request_throughput;
+            double lo = mean_throughput(sums, 0, reps), hi = mean_throughput(sums, reps, reps);
             if (hi < lo)
                 hi = lo;
             for (size_t k = 1; k + 1 < points; k++)
@@ -543,6 +570,11 @@ int cmd_run(int argc, char **argv)
             goto out;
         }
         prompt_check_results(stderr, results, n_done, limit);
+        if (reps > 1 && repeats_build(doc) != 0) {
+            fprintf(stderr, "llmload run: out of memory summarising the repeats\n");
+            exit_code = EXIT_RUNTIME;
+            goto out;
+        }
         if (scr && attach_server(scr, doc, results, sums, diags, n_done) != 0) {
             fprintf(stderr, "llmload run: out of memory adding the server metrics to the report\n");
             exit_code = EXIT_RUNTIME;
@@ -565,6 +597,8 @@ int cmd_run(int argc, char **argv)
         }
         if (!cfg.quiet)
             console_table(stdout, doc);
+        /* Even with --quiet, as the table is: the spread across runs is the result asked for. */
+        repeats_print(stdout, doc);
         if (cfg.out_dir) {
             if ((rc = write_outputs(&cfg, doc, results, n_done, err, sizeof err)) != 0) {
                 fprintf(stderr, "llmload run: %s\n", err);

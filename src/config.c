@@ -86,6 +86,7 @@ int config_init(config *c)
     c->progress = -1;
     c->calibrate = 1;
     c->server_metrics_interval_s = 1;
+    c->repeat = 1;
 
     c->rates = calloc(1, sizeof *c->rates);
     c->n_rates = 1;
@@ -550,6 +551,7 @@ int config_to_json(const config *c, struct cJSON **out)
     }
     rc |= add_num(o, "server_metrics_interval_s", c->server_metrics_interval_s);
     rc |= add_str(o, "server_metrics_keep", c->server_metrics_keep);
+    rc |= add_num(o, "repeat", c->repeat);
     if (rc) {
         cJSON_Delete(o);
         return LL_ENOMEM;

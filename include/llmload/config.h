@@ -103,6 +103,7 @@ typedef struct config {
     size_t n_server_metrics_extra;
     double server_metrics_interval_s; /* default 1 */
     char *server_metrics_keep;        /* regex of raw metric names to keep, or NULL */
+    int repeat;                /* runs of each benchmark (--repeat); default 1 */
 } config;
 
 /* Defaults, then LLMLOAD_TARGET and the api-key variable from the environment. Returns 0 or LL_ENOMEM. */
