@@ -1,7 +1,9 @@
 /*
  * cmd_compare.c - `llmload compare BASELINE.json CANDIDATE.json [--tolerance 10%] [--metric NAME ...]
- * [--format table|md|json]`: the regression gate (report -> gate -> exit code). Pairs benchmarks by
- * name, prints each metric's change, and exits 3 when any regressed beyond the tolerance.
+ * [--format table|md|csv|html|json]`: the regression gate (report -> gate -> exit code). Pairs
+ * benchmarks by name (sweeps with other rate points by curve), prints each metric's change beside
+ * both runs' confidence intervals, and exits 3 when any regressed beyond the tolerance and beyond
+ * the intervals.
  */
 #include <cjson/cJSON.h>
 #include <getopt.h>
@@ -21,10 +23,13 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: llmload compare BASELINE.json CANDIDATE.json [--tolerance 10%%] [--metric NAME ...]\n"
-               "                       [--format table|md|json]\n"
-               "  Compares two saved reports benchmark by benchmark (paired by name). A latency or the\n"
-               "  error rate worse than baseline x (1 + tolerance), or a throughput below baseline x\n"
-               "  (1 - tolerance), is a regression: exit 3. --metric (repeatable or comma-separated) takes\n"
+               "                       [--format table|md|csv|html|json]\n"
+               "  Compares two saved reports benchmark by benchmark (paired by name; open-loop sweep points\n"
+               "  at other rates by curve, interpolated at common rates). A latency or the error rate worse\n"
+               "  than baseline x (1 + tolerance), or a throughput below baseline x (1 - tolerance), is a\n"
+               "  regression (exit 3) unless the two runs' 95%% intervals overlap (within noise).\n"
+               "  --format html writes one self-contained page with the two runs' curves overlaid.\n"
+               "  --metric (repeatable or comma-separated) takes\n"
                "  the names --slo uses (ttft_p95, itl_p99, e2e_p50, request_throughput, error_rate...);\n"
                "  default: ttft p50/p95, itl p50/p95, tpot p50, e2e p95, both throughputs, error_rate.\n");
 }
@@ -68,13 +73,60 @@ static const char *unit_of(const char *metric)
     return "ms";
 }
 
+/* " [lo, hi]" of a row's interval, or "" without one. */
+static void fmt_ci(char *buf, size_t n, const cJSON *ci)
+{
+    if (cJSON_GetArraySize(ci) == 2)
+        snprintf(buf, n, " [%.4g, %.4g]", cJSON_GetArrayItem(ci, 0)->valuedouble, cJSON_GetArrayItem(ci, 1)->valuedouble);
+    else
+        buf[0] = '\0';
+}
+
+static const char *row_verdict(const cJSON *row)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, "verdict");
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+/* CSV for a notebook: one row per comparison, numbers bare, no interval -> empty cells. */
+static void print_csv(FILE *f, const cJSON *res)
+{
+    const cJSON *mt = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(res, "matching"), "method");
+    const char *matching = cJSON_IsString(mt) ? mt->valuestring : "name";
+    fputs("benchmark,metric,unit,baseline,baseline_ci_lo,baseline_ci_hi,candidate,candidate_ci_lo,candidate_ci_hi,"
+          "change_pct,beyond_noise,verdict,regressed,matching\n", f);
+    const cJSON *row;
+    cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(res, "comparisons"))
+    {
+        const char *metric = cJSON_GetObjectItemCaseSensitive(row, "metric")->valuestring;
+        fprintf(f, "%s,%s,%s", cJSON_GetObjectItemCaseSensitive(row, "benchmark")->valuestring, metric, unit_of(metric));
+        static const char *const keys[] = {"baseline", "baseline_ci", "candidate", "candidate_ci"};
+        for (size_t k = 0; k < 4; k++) {
+            const cJSON *x = cJSON_GetObjectItemCaseSensitive(row, keys[k]);
+            if (k % 2 == 0)
+                cJSON_IsNumber(x) ? fprintf(f, ",%.17g", x->valuedouble) : fputs(",", f);
+            else if (cJSON_GetArraySize(x) == 2)
+                fprintf(f, ",%.17g,%.17g", cJSON_GetArrayItem(x, 0)->valuedouble, cJSON_GetArrayItem(x, 1)->valuedouble);
+            else
+                fputs(",,", f);
+        }
+        const cJSON *ch = cJSON_GetObjectItemCaseSensitive(row, "change");
+        cJSON_IsNumber(ch) ? fprintf(f, ",%.6g", 100 * ch->valuedouble) : fputs(",", f);
+        const cJSON *bn = cJSON_GetObjectItemCaseSensitive(row, "beyond_noise");
+        fprintf(f, ",%s,%s,%s,%s\n", cJSON_IsBool(bn) ? (cJSON_IsTrue(bn) ? "true" : "false") : "", row_verdict(row),
+                cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(row, "regressed")) ? "true" : "false", matching);
+    }
+}
+
 static void print_rows(FILE *f, const cJSON *res, int md)
 {
     const cJSON *row;
     if (md)
-        fputs("| benchmark | metric | baseline | candidate | change | |\n|---|---|---:|---:|---:|---|\n", f);
+        fputs("| benchmark | metric | baseline [95% CI] | candidate [95% CI] | change | verdict |\n"
+              "|---|---|---:|---:|---:|---|\n", f);
     else
-        fprintf(f, "%-18s %-32s %12s %12s %9s\n", "benchmark", "metric", "baseline", "candidate", "change");
+        fprintf(f, "%-18s %-32s %12s %12s %9s  %s\n", "benchmark", "metric", "baseline", "candidate", "change",
+                "verdict (95% intervals)");
     cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(res, "comparisons"))
     {
         char b[32], c[32], ch[32];
@@ -90,10 +142,14 @@ static void print_rows(FILE *f, const cJSON *res, int md)
         char metric[64];
         snprintf(metric, sizeof metric, "%s (%s)", cJSON_GetObjectItemCaseSensitive(row, "metric")->valuestring,
                  unit_of(cJSON_GetObjectItemCaseSensitive(row, "metric")->valuestring));
+        char bci[64], cci[64];
+        fmt_ci(bci, sizeof bci, cJSON_GetObjectItemCaseSensitive(row, "baseline_ci"));
+        fmt_ci(cci, sizeof cci, cJSON_GetObjectItemCaseSensitive(row, "candidate_ci"));
         if (md)
-            fprintf(f, "| %s | %s | %s | %s | %s | %s |\n", bench, metric, b, c, ch, bad ? "**regressed**" : "");
+            fprintf(f, "| %s | %s | %s%s | %s%s | %s | %s |\n", bench, metric, b, bci, c, cci, ch,
+                    bad ? "**regressed**" : row_verdict(row));
         else
-            fprintf(f, "%-18s %-32s %12s %12s %9s%s\n", bench, metric, b, c, ch, bad ? "  REGRESSED" : "");
+            fprintf(f, "%-18s %-32s %12s %12s %9s  %s\n", bench, metric, b, c, ch, bad ? "REGRESSED" : row_verdict(row));
     }
 }
 
@@ -154,8 +210,9 @@ int cmd_compare(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    if (strcmp(format, "table") != 0 && strcmp(format, "md") != 0 && strcmp(format, "json") != 0) {
-        fprintf(stderr, "llmload compare: --format: unknown format '%s' (table, md or json)\n", format);
+    if (strcmp(format, "table") != 0 && strcmp(format, "md") != 0 && strcmp(format, "json") != 0 &&
+        strcmp(format, "csv") != 0 && strcmp(format, "html") != 0) {
+        fprintf(stderr, "llmload compare: --format: unknown format '%s' (table, md, csv, html or json)\n", format);
         return EXIT_USAGE;
     }
     if (optind != argc - 2) {
@@ -180,9 +237,19 @@ int cmd_compare(int argc, char **argv)
     if (strcmp(format, "json") == 0) {
         if (report_write_json(res, stdout) != 0)
             exit_code = EXIT_RUNTIME;
+    } else if (strcmp(format, "csv") == 0) {
+        print_csv(stdout, res);
+    } else if (strcmp(format, "html") == 0) {
+        if (report_write_compare_html(res, base, argv[optind], cand, argv[optind + 1], stdout) != 0) {
+            fprintf(stderr, "llmload compare: out of memory writing the page\n");
+            exit_code = EXIT_RUNTIME;
+        }
     } else {
         int md = strcmp(format, "md") == 0;
+        char how[256];
+        gate_compare_matching(res, how, sizeof how);
         print_rows(stdout, res, md);
+        printf("%s%s\n", md ? "\n" : "", how);
         const cJSON *m;
         cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(res, "missing"))
             printf("%s: only in the baseline, not compared\n", m->valuestring);
