@@ -33,6 +33,7 @@
 #include "llmload/gate.h"
 #include "llmload/live_server.h"
 #include "llmload/outfile.h"
+#include "llmload/precision.h"
 #include "llmload/prompt_check.h"
 #include "llmload/repeats.h"
 #include "llmload/report.h"
@@ -386,6 +387,12 @@ int cmd_run(int argc, char **argv)
         exit_code = (rc == LL_ENOENT || rc == LL_EIO) ? EXIT_RUNTIME : EXIT_USAGE;
         goto out;
     }
+    precision_target prec;
+    if (cfg.target_precision && (rc = precision_parse(cfg.target_precision, &prec, err, sizeof err)) != 0) {
+        fprintf(stderr, "llmload run: %s\n", err);
+        exit_code = EXIT_USAGE;
+        goto out;
+    }
     if (cfg.slo && (rc = gate_parse(&slo, cfg.slo, err, sizeof err)) != 0) {
         fprintf(stderr, "llmload run: %s\n", err);
         exit_code = rc == LL_ENOMEM ? EXIT_RUNTIME : EXIT_USAGE;
@@ -570,6 +577,11 @@ int cmd_run(int argc, char **argv)
             goto out;
         }
         prompt_check_results(stderr, results, n_done, limit);
+        if (cfg.target_precision && precision_annotate(&prec, doc) != 0) {
+            fprintf(stderr, "llmload run: out of memory adding the target precision\n");
+            exit_code = EXIT_RUNTIME;
+            goto out;
+        }
         if (reps > 1 && repeats_build(doc) != 0) {
             fprintf(stderr, "llmload run: out of memory summarising the repeats\n");
             exit_code = EXIT_RUNTIME;
@@ -599,6 +611,8 @@ int cmd_run(int argc, char **argv)
             console_table(stdout, doc);
         /* Even with --quiet, as the table is: the spread across runs is the result asked for. */
         repeats_print(stdout, doc);
+        if (cfg.target_precision && !cfg.quiet)
+            precision_print(stderr, doc);
         if (cfg.out_dir) {
             if ((rc = write_outputs(&cfg, doc, results, n_done, err, sizeof err)) != 0) {
                 fprintf(stderr, "llmload run: %s\n", err);

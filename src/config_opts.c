@@ -626,6 +626,9 @@ const config__opt config__opts[] = {
      .dflt = "1",
      .help = "run each benchmark N times (named NAME#1..#N, seeds --seed+0..N-1); report.json's "
              "\"repeats\" gives each headline figure's mean, stdev and 95% interval across them"},
+    STRING("target-precision", "STAT=X%", set_string, target_precision, NULL,
+           "end a benchmark once STAT's 95% interval is within +/-X% of it, checked every second "
+           "(e.g. ttft_p95=5%; the usual limits still apply)"),
     {.name = "help", .has_arg = no_argument, .help = "this help"},
 };
 const size_t config__n_opts = sizeof config__opts / sizeof config__opts[0];

@@ -104,6 +104,7 @@ typedef struct config {
     double server_metrics_interval_s; /* default 1 */
     char *server_metrics_keep;        /* regex of raw metric names to keep, or NULL */
     int repeat;                /* runs of each benchmark (--repeat); default 1 */
+    char *target_precision;    /* raw --target-precision ("ttft_p95=5%"), parsed by precision.h; or NULL */
 } config;
 
 /* Defaults, then LLMLOAD_TARGET and the api-key variable from the environment. Returns 0 or LL_ENOMEM. */

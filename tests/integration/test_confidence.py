@@ -75,6 +75,37 @@ lines = [ln for ln in r.stdout.splitlines() if "varies by more than 10%" in ln]
 ok(any("e2e_p50_ms" in ln for ln in lines) and not any("ttft_p50_ms" in ln for ln in lines),
    "the console flags the varying figure only", lines)
 
+# 4. --target-precision: a steady TTFT is known within 5% long before the 30 s limit; a statistic
+# that cannot get that tight runs to its limit and says so.
+with Sim("--ttft-ms", 20, "--itl-ms", 2, "--seed", 1) as sim:
+    out = os.path.join(tmp, "prec")
+    r = run(["run", "--target", sim.url, "--schedule", "constant", "--rate", 40, "--max-seconds", 30,
+             "--target-precision", "ttft_p95=5%", "--data", "prompt_tokens=8,output_tokens=8", "--out", out,
+             "--no-progress"])
+    ok(r.returncode == 0, "--target-precision run", r.stderr[-300:])
+    b = load(out)["benchmarks"][0]
+    tp = b.get("target_precision", {})
+    ok(b["duration_s"] < 15, "stopped by the precision, not the 30 s limit", b["duration_s"])
+    ok(tp.get("reached") is True and 0 < tp.get("relative_half_width", 1) <= 0.05 and tp.get("statistic") == "ttft_p95",
+       "report.json: ttft_p95 reached +/-5%", tp)
+    ci, p95 = b["metrics"]["ttft_ms"]["p95_ci"], b["metrics"]["ttft_ms"]["p95"]
+    ok(ci and max(p95 - ci[0], ci[1] - p95) <= 0.05 * p95, "its interval is that tight", (p95, ci))
+    ok("ttft_p95 known within +/-5%" in r.stderr, "the console says so", r.stderr[-300:])
+    out = os.path.join(tmp, "prec2")
+    r = run(["run", "--target", sim.url, "--schedule", "concurrent", "--rate", 2, "--max-seconds", 3,
+             "--target-precision", "e2e_p50=0.1%", "--out", out, "--no-progress", "--quiet",
+             "--data", "prompt_tokens=8,output_tokens=10,output_tokens_stdev=6,output_tokens_min=2"])
+    b = load(out)["benchmarks"][0]
+    ok(r.returncode == 0 and b["duration_s"] >= 2.5 and b["target_precision"]["reached"] is False,
+       "an unreachable precision: runs to the limit, reached false", (b["duration_s"], b.get("target_precision")))
+for args, needle in ((["--target-precision", "ttft_p97=5%"], "unknown statistic"),
+                     (["--target-precision", "ttft_p95=150%"], "precision above 0"),
+                     (["--target-precision", "ttft_p95"], "STATISTIC=PRECISION"),
+                     (["--target-precision", "ttft_p95=5%", "--workers", 2], "--workers")):
+    r = run(["run", "--target", "http://127.0.0.1:9", *args])
+    ok(r.returncode == 2 and needle in r.stderr and r.stderr.count("\n") == 1, f"{args}: exit 2",
+       (r.returncode, r.stderr))
+
 for bad in ("0", "x", "101"):
     r = run(["run", "--target", "http://127.0.0.1:9", "--repeat", bad])
     ok(r.returncode == 2 and "--repeat" in r.stderr and r.stderr.count("\n") == 1, f"--repeat {bad}: exit 2",
