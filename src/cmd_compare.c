@@ -29,6 +29,8 @@ static void usage(FILE *f)
                "  than baseline x (1 + tolerance), or a throughput below baseline x (1 - tolerance), is a\n"
                "  regression (exit 3) unless the two runs' 95%% intervals overlap (within noise).\n"
                "  --format html writes one self-contained page with the two runs' curves overlaid.\n"
+               "  --slo SPEC (as run's) also compares each sweep's capacity: the highest offered rate\n"
+               "  at which every rule holds, interpolated along its open-loop points.\n"
                "  --metric (repeatable or comma-separated) takes\n"
                "  the names --slo uses (ttft_p95, itl_p99, e2e_p50, request_throughput, error_rate...);\n"
                "  default: ttft p50/p95, itl p50/p95, tpot p50, e2e p95, both throughputs, error_rate.\n");
@@ -118,6 +120,32 @@ static void print_csv(FILE *f, const cJSON *res)
     }
 }
 
+/* "capacity at the SLOs: baseline 12.3 req/s (limited by ttft_p95<=500ms), candidate ..." */
+static void print_capacity(FILE *f, const cJSON *res)
+{
+    const cJSON *cap = cJSON_GetObjectItemCaseSensitive(res, "capacity");
+    if (!cap)
+        return;
+    fputs("capacity at the SLOs (highest offered rate meeting them):", f);
+    static const char *const sides[] = {"baseline", "candidate"};
+    for (size_t i = 0; i < 2; i++) {
+        const cJSON *s = cJSON_GetObjectItemCaseSensitive(cap, sides[i]);
+        const cJSON *r = cJSON_GetObjectItemCaseSensitive(s, "rate"), *b = cJSON_GetObjectItemCaseSensitive(s, "bound"),
+                    *l = cJSON_GetObjectItemCaseSensitive(s, "limited_by");
+        const char *bound = cJSON_IsString(b) ? b->valuestring : "none";
+        fprintf(f, "%s %s ", i ? ";" : "", sides[i]);
+        if (!cJSON_IsNumber(r))
+            fputs("n/a (fewer than two open-loop points)", f);
+        else if (strcmp(bound, "below") == 0)
+            fprintf(f, "below %.4g req/s (its lowest rate breaks %s)", r->valuedouble, cJSON_IsString(l) ? l->valuestring : "");
+        else if (strcmp(bound, "above") == 0)
+            fprintf(f, "above %.4g req/s (no point breaks them)", r->valuedouble);
+        else
+            fprintf(f, "%.4g req/s (limited by %s)", r->valuedouble, cJSON_IsString(l) ? l->valuestring : "");
+    }
+    fputs("\n", f);
+}
+
 static void print_rows(FILE *f, const cJSON *res, int md)
 {
     const cJSON *row;
@@ -159,6 +187,7 @@ int cmd_compare(int argc, char **argv)
         {"tolerance", required_argument, NULL, 't'},
         {"metric", required_argument, NULL, 'm'},
         {"format", required_argument, NULL, 'f'},
+        {"slo", required_argument, NULL, 's'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -168,10 +197,11 @@ int cmd_compare(int argc, char **argv)
     char metric_buf[1024] = "";
     size_t metric_used = 0;
     const char *format = "table";
+    const char *slo_spec = NULL;
     int c;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "t:m:f:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "t:m:f:s:h", opts, NULL)) != -1) {
         switch (c) {
         case 't':
             if (parse_tolerance(optarg, &tol) != 0) {
@@ -202,6 +232,9 @@ int cmd_compare(int argc, char **argv)
         case 'f':
             format = optarg;
             break;
+        case 's':
+            slo_spec = optarg;
+            break;
         case 'h':
             usage(stdout);
             return EXIT_OK_;
@@ -221,7 +254,12 @@ int cmd_compare(int argc, char **argv)
     }
     char err[512];
     cJSON *base = NULL, *cand = NULL, *res = NULL;
+    gate *slo = NULL;
     int exit_code = EXIT_OK_;
+    if (slo_spec && gate_parse(&slo, slo_spec, err, sizeof err) != 0) {
+        fprintf(stderr, "llmload compare: %s\n", err);
+        return EXIT_USAGE;
+    }
     if (report_load(argv[optind], &base, err, sizeof err) != 0 ||
         report_load(argv[optind + 1], &cand, err, sizeof err) != 0) {
         fprintf(stderr, "llmload compare: %s\n", err);
@@ -233,6 +271,15 @@ int cmd_compare(int argc, char **argv)
         fprintf(stderr, "llmload compare: %s\n", err);
         exit_code = n == LL_EUSAGE ? EXIT_USAGE : EXIT_RUNTIME;
         goto out;
+    }
+    if (slo) {
+        int capn = gate_compare_capacity(slo, base, cand, tol, res);
+        if (capn < 0) {
+            fprintf(stderr, "llmload compare: out of memory\n");
+            exit_code = EXIT_RUNTIME;
+            goto out;
+        }
+        n += capn;
     }
     if (strcmp(format, "json") == 0) {
         if (report_write_json(res, stdout) != 0)
@@ -250,6 +297,7 @@ int cmd_compare(int argc, char **argv)
         gate_compare_matching(res, how, sizeof how);
         print_rows(stdout, res, md);
         printf("%s%s\n", md ? "\n" : "", how);
+        print_capacity(stdout, res);
         const cJSON *m;
         cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(res, "missing"))
             printf("%s: only in the baseline, not compared\n", m->valuestring);
@@ -263,6 +311,7 @@ int cmd_compare(int argc, char **argv)
     if (n > 0 && exit_code == EXIT_OK_)
         exit_code = EXIT_GATE;
 out:
+    gate_destroy(slo);
     cJSON_Delete(base);
     cJSON_Delete(cand);
     cJSON_Delete(res);

