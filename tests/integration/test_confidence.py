@@ -76,21 +76,22 @@ ok(any("e2e_p50_ms" in ln for ln in lines) and not any("ttft_p50_ms" in ln for l
    "the console flags the varying figure only", lines)
 
 # 4. --target-precision: a steady TTFT is known within 5% long before the 30 s limit; a statistic
-# that cannot get that tight runs to its limit and says so.
-with Sim("--ttft-ms", 20, "--itl-ms", 2, "--seed", 1) as sim:
+# that cannot get that tight runs to its limit and says so. (The median of a 100 ms prefill: on a
+# busy 2-core machine a 20 ms TTFT's p95 was 38 ms with an interval of +/-23%, the machine's noise.)
+with Sim("--ttft-ms", 100, "--itl-ms", 2, "--seed", 1) as sim:
     out = os.path.join(tmp, "prec")
     r = run(["run", "--target", sim.url, "--schedule", "constant", "--rate", 40, "--max-seconds", 30,
-             "--target-precision", "ttft_p95=5%", "--data", "prompt_tokens=8,output_tokens=8", "--out", out,
+             "--target-precision", "ttft_p50=5%", "--data", "prompt_tokens=8,output_tokens=8", "--out", out,
              "--no-progress"])
     ok(r.returncode == 0, "--target-precision run", r.stderr[-300:])
     b = load(out)["benchmarks"][0]
     tp = b.get("target_precision", {})
     ok(b["duration_s"] < 15, "stopped by the precision, not the 30 s limit", b["duration_s"])
-    ok(tp.get("reached") is True and 0 < tp.get("relative_half_width", 1) <= 0.05 and tp.get("statistic") == "ttft_p95",
-       "report.json: ttft_p95 reached +/-5%", tp)
-    ci, p95 = b["metrics"]["ttft_ms"]["p95_ci"], b["metrics"]["ttft_ms"]["p95"]
-    ok(ci and max(p95 - ci[0], ci[1] - p95) <= 0.05 * p95, "its interval is that tight", (p95, ci))
-    ok("ttft_p95 known within +/-5%" in r.stderr, "the console says so", r.stderr[-300:])
+    ok(tp.get("reached") is True and 0 < tp.get("relative_half_width", 1) <= 0.05 and tp.get("statistic") == "ttft_p50",
+       "report.json: ttft_p50 reached +/-5%", tp)
+    ci, p50 = b["metrics"]["ttft_ms"]["p50_ci"], b["metrics"]["ttft_ms"]["p50"]
+    ok(ci and max(p50 - ci[0], ci[1] - p50) <= 0.05 * p50, "its interval is that tight", (p50, ci))
+    ok("ttft_p50 known within +/-5%" in r.stderr, "the console says so", r.stderr[-300:])
     out = os.path.join(tmp, "prec2")
     r = run(["run", "--target", sim.url, "--schedule", "concurrent", "--rate", 2, "--max-seconds", 3,
              "--target-precision", "e2e_p50=0.1%", "--out", out, "--no-progress", "--quiet",
