@@ -609,8 +609,9 @@ int cmd_run(int argc, char **argv)
         }
         if (!cfg.quiet)
             console_table(stdout, doc);
-        /* Even with --quiet, as the table is: the spread across runs is the result asked for. */
-        repeats_print(stdout, doc);
+        /* Beside the table: the spread across runs, and whether each benchmark got its precision. */
+        if (!cfg.quiet)
+            repeats_print(stdout, doc);
         if (cfg.target_precision && !cfg.quiet)
             precision_print(stderr, doc);
         if (cfg.out_dir) {

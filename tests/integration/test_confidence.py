@@ -66,7 +66,7 @@ with Sim("--ttft-ms", 20, "--itl-ms", 2, "--seed", 1) as sim:
     out = os.path.join(tmp, "cv")
     r = run(["run", "--target", sim.url, "--schedule", "concurrent", "--rate", 1, "--max-requests", 3,
              "--repeat", 4, "--data", "prompt_tokens=8,output_tokens=8,output_tokens_stdev=5,output_tokens_min=1",
-             "--out", out, "--no-progress", "--quiet"])
+             "--out", out, "--no-progress"])
 ok(r.returncode == 0, "--repeat 4 run", r.stderr[-300:])
 figs = load(out)["repeats"][0]["figures"]
 ok(figs["e2e_p50_ms"]["flagged"] and figs["e2e_p50_ms"]["cv"] > 0.10, "e2e p50 varies: flagged", figs["e2e_p50_ms"])
