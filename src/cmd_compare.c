@@ -23,7 +23,7 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: llmload compare BASELINE.json CANDIDATE.json [--tolerance 10%%] [--metric NAME ...]\n"
-               "                       [--format table|md|csv|html|json]\n"
+               "                       [--format table|md|csv|html|json] [--slo SPEC]\n"
                "  Compares two saved reports benchmark by benchmark (paired by name; open-loop sweep points\n"
                "  at other rates by curve, interpolated at common rates). A latency or the error rate worse\n"
                "  than baseline x (1 + tolerance), or a throughput below baseline x (1 - tolerance), is a\n"
@@ -31,8 +31,8 @@ static void usage(FILE *f)
                "  --format html writes one self-contained page with the two runs' curves overlaid.\n"
                "  --slo SPEC (as run's) also compares each sweep's capacity: the highest offered rate\n"
                "  at which every rule holds, interpolated along its open-loop points.\n"
-               "  --metric (repeatable or comma-separated) takes\n"
-               "  the names --slo uses (ttft_p95, itl_p99, e2e_p50, request_throughput, error_rate...);\n"
+               "  --metric (repeatable or comma-separated) takes the names --slo uses (ttft_p95, itl_p99,\n"
+               "  e2e_p50, request_throughput, error_rate...);\n"
                "  default: ttft p50/p95, itl p50/p95, tpot p50, e2e p95, both throughputs, error_rate.\n");
 }
 
