@@ -81,13 +81,15 @@ $(BUILD)/src/version.o: $(VERSION_STAMP)
 
 # report.html inlines uPlot and the page's own script and style; they become a generated header.
 HTML_ASSETS := uplot_js=third_party/uplot/uPlot.iife.min.js uplot_css=third_party/uplot/uPlot.min.css \
-	page_js=src/report_html.js page_css=src/report_html.css
+	page_js=src/report_html.js page_css=src/report_html.css compare_js=src/compare_html.js
 $(BUILD)/gen/html_assets.h: scripts/embed-assets.py $(foreach a,$(HTML_ASSETS),$(word 2,$(subst =, ,$(a))))
 	@mkdir -p $(dir $@)
 	@echo "  GEN   $@"
 	$(Q)$(PYTHON) scripts/embed-assets.py $@ $(HTML_ASSETS)
 $(BUILD)/src/report_html.o: $(BUILD)/gen/html_assets.h
 $(BUILD)/src/report_html.o: ALL_CFLAGS += -I$(BUILD)/gen
+$(BUILD)/src/compare_html.o: $(BUILD)/gen/html_assets.h
+$(BUILD)/src/compare_html.o: ALL_CFLAGS += -I$(BUILD)/gen
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -37,6 +37,18 @@
 
 static double ms(uint64_t a, uint64_t b) { return a > b ? (double)(a - b) / 1e6 : 0.0; }
 
+/* A histogram as a source of order statistics for the percentile intervals, in the report's unit. */
+typedef struct hist_ranks {
+    const hist *h;
+    double scale;
+} hist_ranks;
+
+static double hist_rank_value(const void *ctx, uint64_t rank)
+{
+    const hist_ranks *hr = ctx;
+    return hist_value_at_rank(hr->h, rank) * hr->scale;
+}
+
 static void hist_summary(const hist *h, stats_summary *s, double scale)
 {
     memset(s, 0, sizeof *s);
@@ -52,6 +64,7 @@ static void hist_summary(const hist *h, stats_summary *s, double scale)
     s->p95 = hist_percentile(h, 95) * scale;
     s->p99 = hist_percentile(h, 99) * scale;
     s->p999 = hist_percentile(h, 99.9) * scale;
+    stats_fill_ci(s, hist_rank_value, &(hist_ranks){h, scale});
 }
 
 /* Adds weight * overlap of [a, b) with each second of the series. */

@@ -28,6 +28,7 @@
 #include "llmload/error.h"
 #include "llmload/live.h"
 #include "llmload/pacer.h"
+#include "llmload/precision.h"
 #include "llmload/source.h"
 
 #define TICK_NS (100 * CLOCK_NS_PER_MS)
@@ -75,6 +76,9 @@ struct runner {
     uint64_t live_fold_ns;   /* when the ITL histogram was last folded into it */
     char err[256];
     uv_signal_t sighup; /* a closed terminal or a service manager's stop: as SIGTERM */
+    precision_target prec; /* --target-precision, when has_prec */
+    int has_prec;
+    uint64_t next_prec_ns;
 };
 
 size_t bench_plan_slots(const bench_plan *p, const config *cfg)
@@ -336,6 +340,15 @@ static void on_tick(pacer *p, uint64_t now, void *ud)
     }
     if (r->scheduling && limit_reached(r, now))
         stop_scheduling(r, now);
+    /* --target-precision: once a second (it sorts the samples so far), stop starting requests
+     * when the statistic's interval is tight enough; those in flight finish as at any limit. */
+    if (r->scheduling && r->has_prec && now >= r->next_prec_ns) {
+        double rel;
+        r->next_prec_ns = now + CLOCK_NS_PER_S;
+        if (precision_measure(&r->prec, &r->res->records, r->res->itl, r->res->window_start_ns,
+                              r->res->window_end_ns, &rel) == 1 && rel <= r->prec.rel)
+            stop_scheduling(r, now);
+    }
     /* The time limit holds whatever stopped the scheduling first (--max-requests): streams still
      * running at it get --grace-seconds, then are cut, as in a run the time limit ended. */
     const bench_plan *pl = r->plan;
@@ -422,6 +435,11 @@ int runner_create(runner **out, const config *cfg, const char *model, size_t slo
     /* Timer slack defaults to 50 us; the schedule wants wake-ups as close to deadlines as the
      * kernel gives. */
     prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+    if (cfg->target_precision) {
+        if ((rc = precision_parse(cfg->target_precision, &r->prec, err, errlen)) != 0)
+            goto fail;
+        r->has_prec = 1;
+    }
     client_options co = {.cfg = cfg, .model = model, .slots = slots, .on_done = on_request_done, .ud = r};
     if ((rc = client_create(&r->cl, &r->loop, &co, err, errlen)) != 0)
         goto fail;
@@ -599,6 +617,7 @@ int runner_run(runner *r, const bench_plan *plan, bench_result *res, char *err, 
     res->loop_stamps = config_transport(r->cfg) == CONFIG_HTTP_CLIENT_CURL;
     r->scheduling = 1;
     r->next_tick_ns = t0 + TICK_NS;
+    r->next_prec_ns = t0 + CLOCK_NS_PER_S;
     r->next_progress_ns = t0 + (r->progress_tty == 1 ? CLOCK_NS_PER_S : 5 * CLOCK_NS_PER_S);
     pacer_arm(r->tick_pacer, r->next_tick_ns);
     if (t0 > now0)

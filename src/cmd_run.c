@@ -33,7 +33,9 @@
 #include "llmload/gate.h"
 #include "llmload/live_server.h"
 #include "llmload/outfile.h"
+#include "llmload/precision.h"
 #include "llmload/prompt_check.h"
+#include "llmload/repeats.h"
 #include "llmload/report.h"
 #include "llmload/runsig.h"
 #include "llmload/report_push.h"
@@ -398,6 +400,25 @@ static void errors_line(const bench_summary *sums, size_t n, char *out, size_t c
         snprintf(out + len, cap - len, ")");
 }
 
+/* Repeat k (from 0) of a plan: NAME#k+1, and its own seed, so each repeat draws its own prompts
+ * and arrivals (what a rerun tomorrow would see), not a replay of the first. */
+static void repeat_plan(bench_plan *p, size_t k)
+{
+    char base[sizeof p->name];
+    memcpy(base, p->name, sizeof base);
+    snprintf(p->name, sizeof p->name, "%.58s#%zu", base, k + 1);
+    p->seed += k;
+}
+
+/* Mean completed rate of the n runs from first (a sweep anchor's repeats). */
+static double mean_throughput(const bench_summary *sums, size_t first, size_t n)
+{
+    double s = 0;
+    for (size_t k = 0; k < n; k++)
+        s += sums[first + k].request_throughput;
+    return s / (double)n;
+}
+
 /* live_server's read callback: runs on the server's thread. */
 static void read_live(void *ud, live_snapshot *out)
 {
@@ -438,6 +459,12 @@ int cmd_run(int argc, char **argv)
         exit_code = (rc == LL_ENOENT || rc == LL_EIO) ? EXIT_RUNTIME : EXIT_USAGE;
         goto out;
     }
+    precision_target prec;
+    if (cfg.target_precision && (rc = precision_parse(cfg.target_precision, &prec, err, sizeof err)) != 0) {
+        fprintf(stderr, "llmload run: %s\n", err);
+        exit_code = EXIT_USAGE;
+        goto out;
+    }
     if (cfg.slo && (rc = gate_parse(&slo, cfg.slo, err, sizeof err)) != 0) {
         fprintf(stderr, "llmload run: %s\n", err);
         exit_code = rc == LL_ENOMEM ? EXIT_RUNTIME : EXIT_USAGE;
@@ -465,10 +492,13 @@ int cmd_run(int argc, char **argv)
     size_t cap = cfg.schedule == CONFIG_SCHED_SWEEP ? (size_t)cfg.rates[0] : cfg.n_rates;
     if (cap < 2)
         cap = 2;
+    /* --repeat: each plan runs R times in a row; results hold every run (plan i, repeat k at
+     * i * R + k), named NAME#k+1 and seeded --seed + k. */
+    size_t reps = cfg.repeat > 1 ? (size_t)cfg.repeat : 1;
     plans = calloc(cap, sizeof *plans);
-    results = calloc(cap, sizeof *results);
-    sums = calloc(cap, sizeof *sums);
-    diags = calloc(cap, sizeof *diags);
+    results = calloc(cap * reps, sizeof *results);
+    sums = calloc(cap * reps, sizeof *sums);
+    diags = calloc(cap * reps, sizeof *diags);
     if (!plans || !results || !sums || !diags) {
         fprintf(stderr, "llmload run: out of memory\n");
         exit_code = EXIT_RUNTIME;
@@ -535,8 +565,8 @@ int cmd_run(int argc, char **argv)
     config_redact_url(cfg.target, shown_target, sizeof shown_target);
     if (!cfg.quiet)
         fprintf(stderr, "llmload %s: target %s, model %s, %zu benchmark%s\n", config_schedule_name(cfg.schedule),
-                shown_target, model, cfg.schedule == CONFIG_SCHED_SWEEP ? (size_t)cfg.rates[0] : n_plans,
-                n_plans == 1 && cfg.schedule != CONFIG_SCHED_SWEEP ? "" : "s");
+                shown_target, model, (cfg.schedule == CONFIG_SCHED_SWEEP ? (size_t)cfg.rates[0] : n_plans) * reps,
+                n_plans * reps == 1 && cfg.schedule != CONFIG_SCHED_SWEEP ? "" : "s");
     /* --start-at: every shard meets at one wall-clock instant; from here on only the monotonic
      * clock times anything. Late (an instant already past) starts now and is said and recorded. */
     int wait_rc = 0;
@@ -570,37 +600,41 @@ int cmd_run(int argc, char **argv)
         wait_rc = clock_wait_wall(cfg.start_at);
     }
     double run_wall = clock_wall_s();
-    for (size_t i = 0; i < n_plans && !workers_interrupted(ws); i++) {
+    for (size_t j = 0; j < n_plans * reps && !workers_interrupted(ws); j++) {
+        size_t i = j / reps; /* the plan; j is the run (repeat j % reps of it) */
+        bench_plan plan = plans[i];
+        if (reps > 1)
+            repeat_plan(&plan, j % reps);
         /* A scrape at each edge of the benchmark brackets its window (counters interpolate in
          * between); the scraper's own thread makes it, the loops are idle now. */
         scrape_now(scr);
         pthread_sigmask(SIG_UNBLOCK, &held, NULL);
         if (active[i])
-            rc = workers_run(ws, &plans[i], &results[i], err, sizeof err);
-        else if ((rc = idle_result(&plans[i], &results[i])) != 0)
+            rc = workers_run(ws, &plan, &results[j], err, sizeof err);
+        else if ((rc = idle_result(&plan, &results[j])) != 0)
             snprintf(err, sizeof err, "out of memory");
         signals_hold(&held);
         scrape_now(scr);
         if (rc != 0) {
-            fprintf(stderr, "llmload run: %s: %s\n", plans[i].name, err);
-            bench_result_free(&results[i]);
+            fprintf(stderr, "llmload run: %s: %s\n", plan.name, err);
+            bench_result_free(&results[j]);
             exit_code = EXIT_RUNTIME;
             break;
         }
-        n_done = i + 1;
-        if ((rc = aggregate_bench(&results[i], &sums[i])) != 0) {
-            fprintf(stderr, "llmload run: out of memory aggregating %s\n", plans[i].name);
+        n_done = j + 1;
+        if ((rc = aggregate_bench(&results[j], &sums[j])) != 0) {
+            fprintf(stderr, "llmload run: out of memory aggregating %s\n", plan.name);
             exit_code = EXIT_RUNTIME;
             break;
         }
         if (gate_has_request_rules(slo))
-            gate_set_goodput(slo, &results[i], &sums[i]);
+            gate_set_goodput(slo, &results[j], &sums[j]);
         if (scr) {
             scrape_summary all;
-            diagnose_bench(scr, results, sums, i, &diags[i], &all);
+            diagnose_bench(scr, results, sums, j, &diags[j], &all);
             if (!cfg.quiet) {
                 char line[384];
-                diagnose_line(&diags[i], line, sizeof line);
+                diagnose_line(&diags[j], line, sizeof line);
                 size_t k = strlen(line);
                 /* Reported whenever the server exposes them (docs/server-metrics.md). */
                 if (!isnan(all.prefix_hit_rate) && k < sizeof line)
@@ -610,16 +644,16 @@ int cmd_run(int argc, char **argv)
                 if (all.scrapes_failed && k < sizeof line)
                     snprintf(line + k, sizeof line - k, ", %llu of %llu scrapes failed",
                              (unsigned long long)all.scrapes_failed, (unsigned long long)all.scrapes);
-                size_t below = load_below(sums, i + 1, i);
-                int changed = below <= i && diags[i].verdict != diags[below].verdict;
-                fprintf(stderr, "server %s: %s%s%s\n", plans[i].name, line, changed ? "; below it in load: " : "",
+                size_t below = load_below(sums, j + 1, j);
+                int changed = below <= j && diags[j].verdict != diags[below].verdict;
+                fprintf(stderr, "server %s: %s%s%s\n", plan.name, line, changed ? "; below it in load: " : "",
                         changed ? diagnose_verdict_name(diags[below].verdict) : "");
             }
         }
         /* A sweep's middle points are spread evenly between the two measured anchors. */
-        if (cfg.schedule == CONFIG_SCHED_SWEEP && i == 1) {
+        if (cfg.schedule == CONFIG_SCHED_SWEEP && j == 2 * reps - 1) {
             size_t points = (size_t)cfg.rates[0];
-            double lo = sums[0].request_throughput, hi = sums[1].request_throughput;
+            double lo = mean_throughput(sums, 0, reps), hi = mean_throughput(sums, reps, reps);
             if (hi < lo)
                 hi = lo;
             for (size_t k = 1; k + 1 < points; k++)
@@ -657,6 +691,16 @@ int cmd_run(int argc, char **argv)
             goto out;
         }
         prompt_check_results(stderr, results, n_done, limit);
+        if (cfg.target_precision && precision_annotate(&prec, doc) != 0) {
+            fprintf(stderr, "llmload run: out of memory adding the target precision\n");
+            exit_code = EXIT_RUNTIME;
+            goto out;
+        }
+        if (reps > 1 && repeats_build(doc) != 0) {
+            fprintf(stderr, "llmload run: out of memory summarising the repeats\n");
+            exit_code = EXIT_RUNTIME;
+            goto out;
+        }
         if (scr && attach_server(scr, doc, results, sums, diags, n_done) != 0) {
             fprintf(stderr, "llmload run: out of memory adding the server metrics to the report\n");
             exit_code = EXIT_RUNTIME;
@@ -679,6 +723,10 @@ int cmd_run(int argc, char **argv)
         }
         /* --quiet keeps the table: it is the result (only progress and notes are dropped). */
         console_table(stdout, doc);
+        /* Beside the table: the spread across runs, and whether each benchmark got its precision. */
+        repeats_print(stdout, doc);
+        if (cfg.target_precision && !cfg.quiet)
+            precision_print(stderr, doc);
         if (cfg.out_dir) {
             if ((rc = write_outputs(&cfg, doc, results, n_done, err, sizeof err)) != 0) {
                 fprintf(stderr, "llmload run: %s\n", err);

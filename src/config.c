@@ -86,6 +86,7 @@ int config_init(config *c)
     c->progress = -1;
     c->calibrate = 1;
     c->server_metrics_interval_s = 1;
+    c->repeat = 1;
 
     c->rates = calloc(1, sizeof *c->rates);
     c->n_rates = 1;
@@ -136,6 +137,7 @@ void config_free(config *c)
         free(c->server_metrics_extra[i]);
     free(c->server_metrics_extra);
     free(c->server_metrics_keep);
+    free(c->target_precision);
     memset(c, 0, sizeof *c);
 }
 
@@ -354,6 +356,11 @@ int config_validate(const config *c, char *err, size_t errlen)
         snprintf(err, errlen, "--data: %s", why);
         return LL_EUSAGE;
     }
+    /* Each loop would judge its own share's interval, not the merged one: not done yet. */
+    if (c->target_precision && c->workers > 1) {
+        snprintf(err, errlen, "--target-precision is not available with --workers above 1 yet");
+        return LL_EUSAGE;
+    }
     if (c->server_metrics_keep && !c->server_metrics) {
         snprintf(err, errlen, "--server-metrics-keep needs --server-metrics (which URL to scrape)");
         return LL_EUSAGE;
@@ -551,6 +558,8 @@ int config_to_json(const config *c, struct cJSON **out)
     }
     rc |= add_num(o, "server_metrics_interval_s", c->server_metrics_interval_s);
     rc |= add_str(o, "server_metrics_keep", c->server_metrics_keep);
+    rc |= add_num(o, "repeat", c->repeat);
+    rc |= add_str(o, "target_precision", c->target_precision);
     if (rc) {
         cJSON_Delete(o);
         return LL_ENOMEM;

@@ -668,6 +668,15 @@ const config__opt config__opts[] = {
              "time between two --server-metrics scrapes (each times out at 80% of it, at most 10 s)"),
     STRING("server-metrics-keep", "REGEX", set_regex, server_metrics_keep, NULL,
            "also keep the raw series of metrics whose names match (POSIX extended regex)"),
+    HEADING("Statistics"),
+    {.name = "repeat", .has_arg = required_argument, .metavar = "N", .set = set_int,
+     .off = OFF(repeat), .lo = 1, .hi = 100, .json = J_NUM | J_STR, .expect = "a whole number",
+     .dflt = "1",
+     .help = "run each benchmark N times (named NAME#1..#N, seeds --seed+0..N-1); report.json's "
+             "\"repeats\" gives each headline figure's mean, stdev and 95% interval across them"},
+    STRING("target-precision", "STAT=X%", set_string, target_precision, NULL,
+           "end a benchmark once STAT's 95% interval is within +/-X% of it, checked every second "
+           "(e.g. ttft_p95=5%; the usual limits still apply)"),
     {.name = "help", .has_arg = no_argument, .help = "this help"},
 };
 const size_t config__n_opts = sizeof config__opts / sizeof config__opts[0];

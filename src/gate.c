@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "llmload/curve.h"
 #include "llmload/error.h"
 
 #define GATE_MAX_RULES 32
@@ -319,6 +320,38 @@ int gate_evaluate(const gate *g, cJSON *doc)
     return broken;
 }
 
+/* The 95% interval report.json gives beside a statistic ("p95_ci" next to "p95"); 0 when it has
+ * none (a scalar such as a throughput, too few samples, a report from before intervals). */
+static int metric_ci(const gate_metric *m, const cJSON *bench, double ci[2])
+{
+    if (m->scope != SCOPE_METRICS || !m->stat[0])
+        return 0;
+    char key[16];
+    snprintf(key, sizeof key, "%s_ci", m->stat);
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(bench, "metrics"), m->metric), key);
+    const cJSON *lo = cJSON_GetArrayItem(x, 0), *hi = cJSON_GetArrayItem(x, 1);
+    if (!cJSON_IsArray(x) || !cJSON_IsNumber(lo) || !cJSON_IsNumber(hi))
+        return 0;
+    ci[0] = lo->valuedouble;
+    ci[1] = hi->valuedouble;
+    return 1;
+}
+
+static cJSON *ci_json(int have, const double ci[2])
+{
+    return have ? cJSON_CreateDoubleArray(ci, 2) : cJSON_CreateNull();
+}
+
+static int add_item(cJSON *o, const char *k, cJSON *x)
+{
+    if (!x || !cJSON_AddItemToObject(o, k, x)) {
+        cJSON_Delete(x);
+        return 0;
+    }
+    return 1;
+}
+
 static const char *const default_compare_metrics[] = {
     "ttft_p50", "ttft_p95", "itl_p50", "itl_p95", "tpot_p50", "e2e_p95",
     "request_throughput", "output_token_throughput", "error_rate",
@@ -347,6 +380,60 @@ static int regressed(const gate_metric *m, double base, double cand, double tol)
     return cand > base * (1.0 + tol);
 }
 
+/* The mirror image: better than the baseline by more than the tolerance. */
+static int improved(const gate_metric *m, double base, double cand, double tol)
+{
+    if (isnan(base) || isnan(cand))
+        return 0;
+    if (m->higher_is_better)
+        return cand > base * (1.0 + tol);
+    if (m->is_rate)
+        return cand < base * (1.0 - tol) && base - cand > 0.001;
+    return cand < base * (1.0 - tol);
+}
+
+/* One row per metric for a pair of benchmarks (measured, or interpolated on a curve). Returns the
+ * regressions among them, or LL_ENOMEM. */
+static int compare_pair(const gate_metric *ms, const char *const *metrics, size_t n_metrics, const cJSON *b,
+                        const cJSON *c, const char *name, double tolerance, cJSON *cmp)
+{
+    int regressions = 0;
+    for (size_t i = 0; i < n_metrics; i++) {
+        double base = metric_value(&ms[i], b), cand = metric_value(&ms[i], c);
+        /* Within noise: both runs give an interval and the two overlap, so the runs do not show
+         * that the statistic moved, whatever the point estimates say. Not a regression then,
+         * however large the change looks. */
+        double bci[2], cci[2];
+        int hb = metric_ci(&ms[i], b, bci), hc = metric_ci(&ms[i], c, cci);
+        int noise = hb && hc && bci[0] <= cci[1] && cci[0] <= bci[1];
+        int bad = !noise && regressed(&ms[i], base, cand, tolerance);
+        int good = !noise && improved(&ms[i], base, cand, tolerance);
+        const char *verdict = isnan(base) || isnan(cand) ? "n/a"
+                              : bad                      ? "regressed"
+                              : good                     ? "improved"
+                              : noise                    ? "within noise"
+                                                         : "within tolerance";
+        regressions += bad;
+        cJSON *o = cJSON_CreateObject();
+        if (!o || !cJSON_AddItemToArray(cmp, o) || !cJSON_AddStringToObject(o, "benchmark", name) ||
+            !cJSON_AddStringToObject(o, "metric", metrics[i]) ||
+            !(isnan(base) ? cJSON_AddNullToObject(o, "baseline") : cJSON_AddNumberToObject(o, "baseline", base)) ||
+            !(isnan(cand) ? cJSON_AddNullToObject(o, "candidate") : cJSON_AddNumberToObject(o, "candidate", cand)) ||
+            !(isnan(base) || isnan(cand) || base == 0 ? cJSON_AddNullToObject(o, "change")
+                                                      : cJSON_AddNumberToObject(o, "change", cand / base - 1.0)) ||
+            !cJSON_AddBoolToObject(o, "higher_is_better", ms[i].higher_is_better) ||
+            !cJSON_AddBoolToObject(o, "regressed", bad) || !add_item(o, "baseline_ci", ci_json(hb, bci)) ||
+            !add_item(o, "candidate_ci", ci_json(hc, cci)) ||
+            !add_item(o, "beyond_noise", hb && hc ? cJSON_CreateBool(!noise) : cJSON_CreateNull()) ||
+            !cJSON_AddStringToObject(o, "verdict", verdict)) {
+            if (o && !o->prev) /* not added: ours to free */
+                cJSON_Delete(o);
+            return LL_ENOMEM;
+        }
+    }
+    return regressions;
+}
+
 int gate_compare(const cJSON *baseline, const cJSON *candidate, double tolerance, const char *const *metrics,
                  size_t n_metrics, cJSON **out, char *err, size_t errlen)
 {
@@ -366,17 +453,23 @@ int gate_compare(const cJSON *baseline, const cJSON *candidate, double tolerance
             free(ms);
             return LL_EUSAGE;
         }
+    cJSON *bcurve = NULL, *ccurve = NULL;
     cJSON *res = cJSON_CreateObject();
     cJSON *cmp = cJSON_AddArrayToObject(res, "comparisons");
     cJSON *missing = cJSON_AddArrayToObject(res, "missing");
     if (!res || !cmp || !missing || !cJSON_AddNumberToObject(res, "tolerance", tolerance))
         goto nomem;
-    int regressions = 0, pairs = 0;
+    /* Sweeps whose open-loop rates differ: those points by curve, the rest by name. */
+    int by_curve = curve_needed(baseline, candidate), n_curve = 0;
+    double lo = 0, hi = 0;
+    if (by_curve && (n_curve = curve_common(baseline, candidate, &bcurve, &ccurve, &lo, &hi)) < 0)
+        goto nomem;
+    int regressions = 0, pairs = 0, rc;
     const cJSON *b;
     cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(baseline, "benchmarks"))
     {
         const cJSON *name = cJSON_GetObjectItemCaseSensitive(b, "name");
-        if (!cJSON_IsString(name))
+        if (!cJSON_IsString(name) || (by_curve && curve_is_open_loop(b)))
             continue;
         const cJSON *c = bench_named(candidate, name->valuestring);
         if (!c) {
@@ -388,27 +481,31 @@ int gate_compare(const cJSON *baseline, const cJSON *candidate, double tolerance
             continue;
         }
         pairs++;
-        for (size_t i = 0; i < n_metrics; i++) {
-            double base = metric_value(&ms[i], b), cand = metric_value(&ms[i], c);
-            int bad = regressed(&ms[i], base, cand, tolerance);
-            regressions += bad;
-            cJSON *o = cJSON_CreateObject();
-            if (!o || !cJSON_AddItemToArray(cmp, o) || !cJSON_AddStringToObject(o, "benchmark", name->valuestring) ||
-                !cJSON_AddStringToObject(o, "metric", metrics[i]) ||
-                !(isnan(base) ? cJSON_AddNullToObject(o, "baseline") : cJSON_AddNumberToObject(o, "baseline", base)) ||
-                !(isnan(cand) ? cJSON_AddNullToObject(o, "candidate") : cJSON_AddNumberToObject(o, "candidate", cand)) ||
-                !(isnan(base) || isnan(cand) || base == 0 ? cJSON_AddNullToObject(o, "change")
-                                                          : cJSON_AddNumberToObject(o, "change", cand / base - 1.0)) ||
-                !cJSON_AddBoolToObject(o, "higher_is_better", ms[i].higher_is_better) ||
-                !cJSON_AddBoolToObject(o, "regressed", bad))
-                goto nomem;
-        }
+        if ((rc = compare_pair(ms, metrics, n_metrics, b, c, name->valuestring, tolerance, cmp)) < 0)
+            goto nomem;
+        regressions += rc;
     }
-    if (!cJSON_AddNumberToObject(res, "regressions", regressions))
+    for (int i = 0; i < n_curve; i++) {
+        const cJSON *pb = cJSON_GetArrayItem(bcurve, i), *pc = cJSON_GetArrayItem(ccurve, i);
+        const char *name = cJSON_GetObjectItemCaseSensitive(pb, "name")->valuestring;
+        pairs++;
+        if ((rc = compare_pair(ms, metrics, n_metrics, pb, pc, name, tolerance, cmp)) < 0)
+            goto nomem;
+        regressions += rc;
+    }
+    cJSON *mt = cJSON_AddObjectToObject(res, "matching");
+    if (!mt || !cJSON_AddStringToObject(mt, "method", by_curve ? "curve" : "name") ||
+        !cJSON_AddNumberToObject(mt, "curve_points", n_curve) ||
+        !(n_curve ? cJSON_AddNumberToObject(mt, "curve_from", lo) : cJSON_AddNullToObject(mt, "curve_from")) ||
+        !(n_curve ? cJSON_AddNumberToObject(mt, "curve_to", hi) : cJSON_AddNullToObject(mt, "curve_to")) ||
+        !cJSON_AddNumberToObject(res, "regressions", regressions))
         goto nomem;
     free(ms);
+    cJSON_Delete(bcurve);
+    cJSON_Delete(ccurve);
     if (pairs == 0) {
-        snprintf(err, errlen, "the two reports have no benchmark name in common");
+        snprintf(err, errlen, by_curve ? "the two reports have no benchmark name in common and their rate ranges "
+                                         "do not overlap" : "the two reports have no benchmark name in common");
         cJSON_Delete(res);
         return LL_EUSAGE;
     }
@@ -416,6 +513,8 @@ int gate_compare(const cJSON *baseline, const cJSON *candidate, double tolerance
     return regressions;
 nomem:
     free(ms);
+    cJSON_Delete(bcurve);
+    cJSON_Delete(ccurve);
     cJSON_Delete(res);
     snprintf(err, errlen, "out of memory");
     return LL_ENOMEM;
@@ -430,4 +529,151 @@ void gate_set_goodput(const gate *g, const bench_result *res, bench_summary *sum
     }
     sum->goodput = sum->duration_s > 0 ? (double)good / sum->duration_s : 0;
     sum->has_goodput = 1;
+}
+
+void gate_compare_matching(const cJSON *res, char *buf, size_t len)
+{
+    const cJSON *mt = cJSON_GetObjectItemCaseSensitive(res, "matching");
+    const cJSON *method = cJSON_GetObjectItemCaseSensitive(mt, "method");
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(mt, "curve_points");
+    const cJSON *lo = cJSON_GetObjectItemCaseSensitive(mt, "curve_from"), *hi = cJSON_GetObjectItemCaseSensitive(mt, "curve_to");
+    if (!cJSON_IsString(method) || strcmp(method->valuestring, "curve") != 0)
+        snprintf(buf, len, "matched by name");
+    else if (cJSON_IsNumber(n) && n->valueint > 0 && cJSON_IsNumber(lo) && cJSON_IsNumber(hi))
+        snprintf(buf, len,
+                 "matched by curve: open-loop rates differ, so latencies are interpolated at %d common offered "
+                 "rates from %.4g to %.4g req/s (rows rate@R); other benchmarks by name",
+                 n->valueint, lo->valuedouble, hi->valuedouble);
+    else
+        snprintf(buf, len, "matched by curve: the open-loop rate ranges do not overlap, so no rate point is "
+                           "compared; other benchmarks by name");
+}
+
+/* How far a value is inside a rule's threshold: >= 0 passes (strictness aside), < 0 breaks it. */
+static double margin(const gate_rule *r, double v)
+{
+    return r->op == GATE_LE || r->op == GATE_LT ? r->threshold - v : v - r->threshold;
+}
+
+typedef struct cap_pt {
+    double x;
+    const cJSON *b;
+} cap_pt;
+
+static int cmp_cap(const void *a, const void *b)
+{
+    double x = ((const cap_pt *)a)->x, y = ((const cap_pt *)b)->x;
+    return x < y ? -1 : x > y;
+}
+
+/* The highest offered rate at which every rule holds, along doc's open-loop points by target rate:
+ * between the last point that passes and the first that breaks a rule, each broken rule's margin is
+ * interpolated linearly to its zero, and the lowest such rate is the capacity (that rule limits
+ * it). *bound: 0 exact, -1 the first point already breaks a rule (capacity below it: *rate is that
+ * point's rate), 1 no point breaks one (capacity above the last: *rate is its rate), -2 fewer
+ * than two points (no answer). */
+static void capacity_of(const gate *g, const cJSON *doc, double *rate, int *bound, const char **limited_by)
+{
+    cap_pt p[256];
+    size_t n = 0;
+    const cJSON *b;
+    cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(doc, "benchmarks"))
+    {
+        const cJSON *r = cJSON_GetObjectItemCaseSensitive(b, "target_rate");
+        if (n < 256 && curve_is_open_loop(b) && cJSON_IsNumber(r) && r->valuedouble > 0)
+            p[n++] = (cap_pt){r->valuedouble, b};
+    }
+    qsort(p, n, sizeof *p, cmp_cap);
+    *rate = 0;
+    *bound = -2;
+    *limited_by = "";
+    if (n < 2)
+        return;
+    for (size_t k = 0; k < n; k++) {
+        double best = INFINITY;
+        for (size_t i = 0; i < g->n; i++) {
+            const gate_rule *rule = &g->rules[i];
+            double v = metric_value(&rule->m, p[k].b);
+            if (!isnan(v) && compare(rule->op, v, rule->threshold))
+                continue;
+            /* broken at point k: where between k-1 and k did its margin reach 0? */
+            double x = p[k].x;
+            if (k > 0 && !isnan(v)) {
+                double m0 = margin(rule, metric_value(&rule->m, p[k - 1].b)), m1 = margin(rule, v);
+                if (!isnan(m0) && m0 >= 0 && m0 > m1)
+                    x = p[k - 1].x + (p[k].x - p[k - 1].x) * m0 / (m0 - m1);
+            }
+            if (x < best) {
+                best = x;
+                *limited_by = rule->text;
+            }
+        }
+        if (isfinite(best)) {
+            *rate = k == 0 ? p[0].x : best;
+            *bound = k == 0 ? -1 : 0;
+            return;
+        }
+    }
+    *rate = p[n - 1].x;
+    *bound = 1;
+}
+
+static cJSON *capacity_json(double rate, int bound, const char *limited_by)
+{
+    cJSON *o = cJSON_CreateObject();
+    static const char *const names[] = {"none", "below", "exact", "above"};
+    if (!o || !(bound == -2 ? cJSON_AddNullToObject(o, "rate") : cJSON_AddNumberToObject(o, "rate", rate)) ||
+        !cJSON_AddStringToObject(o, "bound", names[bound + 2 > 0 ? bound + 2 : 0]) ||
+        !cJSON_AddStringToObject(o, "limited_by", limited_by)) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+int gate_compare_capacity(const gate *g, const cJSON *baseline, const cJSON *candidate, double tolerance, cJSON *res)
+{
+    double rb, rc_;
+    int bb, bc;
+    const char *lb, *lc;
+    capacity_of(g, baseline, &rb, &bb, &lb);
+    capacity_of(g, candidate, &rc_, &bc, &lc);
+    cJSON *cap = cJSON_CreateObject(), *x;
+    if (!cap || !cJSON_AddItemToObject(res, "capacity", cap)) {
+        cJSON_Delete(cap);
+        return LL_ENOMEM;
+    }
+    if (!(x = capacity_json(rb, bb, lb)) || !cJSON_AddItemToObject(cap, "baseline", x)) {
+        cJSON_Delete(x);
+        return LL_ENOMEM;
+    }
+    if (!(x = capacity_json(rc_, bc, lc)) || !cJSON_AddItemToObject(cap, "candidate", x)) {
+        cJSON_Delete(x);
+        return LL_ENOMEM;
+    }
+    /* A row like the others when both are exact: higher is better, judged by the tolerance (no
+     * interval: a capacity is read off two interpolated points). */
+    if (bb != 0 || bc != 0)
+        return 0;
+    int bad = rc_ < rb * (1.0 - tolerance), good = rc_ > rb * (1.0 + tolerance);
+    cJSON *o = cJSON_CreateObject();
+    if (!o || !cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(res, "comparisons"), o)) {
+        cJSON_Delete(o);
+        return LL_ENOMEM;
+    }
+    if (!cJSON_AddStringToObject(o, "benchmark", "capacity") ||
+        !cJSON_AddStringToObject(o, "metric", "max_rate_meeting_slo") || !cJSON_AddNumberToObject(o, "baseline", rb) ||
+        !cJSON_AddNumberToObject(o, "candidate", rc_) ||
+        !(rb > 0 ? cJSON_AddNumberToObject(o, "change", rc_ / rb - 1.0) : cJSON_AddNullToObject(o, "change")) ||
+        !cJSON_AddBoolToObject(o, "higher_is_better", 1) || !cJSON_AddBoolToObject(o, "regressed", bad) ||
+        !cJSON_AddNullToObject(o, "baseline_ci") || !cJSON_AddNullToObject(o, "candidate_ci") ||
+        !cJSON_AddNullToObject(o, "beyond_noise") ||
+        !cJSON_AddStringToObject(o, "verdict", bad ? "regressed" : good ? "improved" : "within tolerance"))
+        return LL_ENOMEM;
+    if (bad) {
+        cJSON *n = cJSON_GetObjectItemCaseSensitive(res, "regressions");
+        if (cJSON_IsNumber(n))
+            cJSON_SetNumberValue(n, n->valuedouble + 1);
+    }
+    return bad;
 }

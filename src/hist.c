@@ -227,6 +227,17 @@ double hist_percentile(const hist *h, double p)
     double x = p / 100.0 * (double)h->total;
     double r = ceil(x - x * 1e-12);
     uint64_t rank = r < 1.0 ? 1 : (r >= (double)h->total ? h->total : (uint64_t)r);
+    return hist_value_at_rank(h, rank);
+}
+
+double hist_value_at_rank(const hist *h, uint64_t rank)
+{
+    if (h->total == 0)
+        return 0.0;
+    if (rank < 1)
+        rank = 1;
+    if (rank > h->total)
+        rank = h->total;
     /* The first and last ranks are the extremes, which are kept exactly: no bucket midpoint. */
     if (rank == 1)
         return (double)h->min;

@@ -73,6 +73,22 @@ static double r6(double v)
     return v == 0 ? 0 : (double)llround(v * 1e6) / 1e6;
 }
 
+/* "<stat>_ci": [lo, hi], or null when there were too few samples for an interval. */
+static void add_ci(jb *b, cJSON *o, const char *key, const stats_ci *ci)
+{
+    cJSON *x = NULL;
+    if (!ci->ok) {
+        if (!cJSON_AddNullToObject(o, key))
+            b->failed = 1;
+        return;
+    }
+    double v[2] = {r6(ci->lo), r6(ci->hi)};
+    if (!(x = cJSON_CreateDoubleArray(v, 2)) || !cJSON_AddItemToObject(o, key, x)) {
+        cJSON_Delete(x);
+        b->failed = 1;
+    }
+}
+
 static void add_summary(jb *b, cJSON *parent, const char *key, const stats_summary *s)
 {
     cJSON *o = add_obj(b, parent, key);
@@ -88,6 +104,12 @@ static void add_summary(jb *b, cJSON *parent, const char *key, const stats_summa
     add_num(b, o, "p99", r6(s->p99));
     add_num(b, o, "p999", r6(s->p999));
     add_num(b, o, "max", r6(s->max));
+    add_ci(b, o, "mean_ci", &s->mean_ci);
+    add_ci(b, o, "p50_ci", &s->p50_ci);
+    add_ci(b, o, "p90_ci", &s->p90_ci);
+    add_ci(b, o, "p95_ci", &s->p95_ci);
+    add_ci(b, o, "p99_ci", &s->p99_ci);
+    add_ci(b, o, "p999_ci", &s->p999_ci);
 }
 
 static void add_hist(jb *b, cJSON *parent, const char *key, const hist *h)

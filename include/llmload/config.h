@@ -104,6 +104,8 @@ typedef struct config {
     size_t n_server_metrics_extra;
     double server_metrics_interval_s; /* default 1 */
     char *server_metrics_keep;        /* regex of raw metric names to keep, or NULL */
+    int repeat;                /* runs of each benchmark (--repeat); default 1 */
+    char *target_precision;    /* raw --target-precision ("ttft_p95=5%"), parsed by precision.h; or NULL */
 } config;
 
 /* Defaults, and the OPENAI_API_KEY variable when set (LLMLOAD_* variables are a layer of

@@ -48,5 +48,23 @@ int gate_evaluate(const gate *g, struct cJSON *doc);
  * regressions, LL_EUSAGE with one line in err (unknown metric, no benchmark in common), LL_ENOMEM. */
 int gate_compare(const struct cJSON *baseline, const struct cJSON *candidate, double tolerance,
                  const char *const *metrics, size_t n_metrics, struct cJSON **out, char *err, size_t errlen);
+/* Each comparison row also has baseline_ci and candidate_ci (the reports' 95% intervals, or null),
+ * beyond_noise (the intervals do not overlap; null without both) and verdict ("regressed",
+ * "improved", "within noise", "within tolerance", "n/a"): a change whose intervals overlap is never
+ * a regression. Open-loop points whose names do not pair (sweeps of two servers) are compared on
+ * their curves (curve.h): rows named "rate@R"; *out's "matching" says {method: "name"|"curve",
+ * curve_points, curve_from, curve_to}. */
+
+/* `llmload compare --slo SPEC`: each report's capacity, the highest offered rate at which every
+ * rule of g holds along its open-loop points (interpolated to where the first broken rule crosses
+ * its threshold), added to res (gate_compare's result) as "capacity": {baseline, candidate}, each
+ * {rate, bound: "exact"|"below"|"above"|"none", limited_by}; when both are exact, also a
+ * comparison row ("capacity", "max_rate_meeting_slo"; higher is better, judged by the tolerance)
+ * and res's "regressions" counts it. Returns 1 when that row regressed, 0, or LL_ENOMEM. */
+int gate_compare_capacity(const gate *g, const struct cJSON *baseline, const struct cJSON *candidate,
+                          double tolerance, struct cJSON *res);
+
+/* The sentence that says how gate_compare's result res paired the benchmarks, into buf. */
+void gate_compare_matching(const struct cJSON *res, char *buf, size_t len);
 
 #endif

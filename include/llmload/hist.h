@@ -58,6 +58,10 @@ double hist_stdev(const hist *h);          /* sample stdev from bucket midpoints
 /* Value at percentile p in [0,100] by nearest rank: the bucket midpoint, clamped to [min,max], or
  * the exact min/max when the rank is the first/last; 0 when empty. */
 double hist_percentile(const hist *h, double p);
+/* The value of the rank-th smallest value (1-based; clamped to [1, count]) as hist_percentile
+ * reports it: min for rank 1, max for the last, else its bucket's midpoint clamped to [min,max];
+ * 0 when empty. Confidence intervals of percentiles are pairs of such ranks (stats_quantile_ci). */
+double hist_value_at_rank(const hist *h, uint64_t rank);
 
 /* Serialisation: the bucket table is a flat index space [0, hist_bucket_slots()). */
 size_t hist_bucket_slots(void);

@@ -36,6 +36,10 @@ int report_write_prometheus(const struct cJSON *doc, FILE *f);
 /* report.html: one self-contained page (table, charts drawn with inlined uPlot); deterministic,
  * depends only on doc. 0, LL_ENOMEM or LL_EIO. */
 int report_write_html(const struct cJSON *doc, FILE *f);
+/* `llmload compare --format html`: res is gate_compare's result, base and cand the two reports
+ * (all borrowed), the names are shown as given. One self-contained page. 0, LL_ENOMEM or LL_EIO. */
+int report_write_compare_html(const struct cJSON *res, const struct cJSON *base, const char *base_name,
+                              const struct cJSON *cand, const char *cand_name, FILE *f);
 /* One row per request; t0_ns is the run's start (times in the CSV are seconds since it). */
 int report_write_requests_csv(const bench_result *results, size_t n, uint64_t t0_ns, FILE *f);
 

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "llmload/error.h"
@@ -186,6 +188,122 @@ static void test_compare(void **state)
     cJSON_Delete(lone);
 }
 
+/* A sweep-shaped report: synchronous plus constant points at rates[i] with TTFT p95 p95[i] (ms),
+ * and each p95's interval [0.98, 1.02] of it. */
+static cJSON *sweep_doc(const double *rates, const double *p95, size_t n)
+{
+    char buf[4096];
+    size_t k = (size_t)snprintf(buf, sizeof buf,
+                                "{\"benchmarks\":[{\"name\":\"synchronous\",\"schedule\":\"synchronous\","
+                                "\"target_rate\":0,\"metrics\":{\"ttft_ms\":{\"count\":100,\"p95\":50}}}");
+    for (size_t i = 0; i < n; i++)
+        k += (size_t)snprintf(buf + k, sizeof buf - k,
+                              ",{\"name\":\"constant@%g\",\"schedule\":\"constant\",\"target_rate\":%g,"
+                              "\"metrics\":{\"ttft_ms\":{\"count\":100,\"p95\":%g,\"p95_ci\":[%g,%g]}}}",
+                              rates[i], rates[i], p95[i], 0.98 * p95[i], 1.02 * p95[i]);
+    snprintf(buf + k, sizeof buf - k, "]}");
+    return cJSON_Parse(buf);
+}
+
+static double row_num(const cJSON *res, const char *bench, const char *key)
+{
+    const cJSON *r;
+    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(res, "comparisons"))
+        if (strcmp(cJSON_GetObjectItemCaseSensitive(r, "benchmark")->valuestring, bench) == 0)
+            return cJSON_GetObjectItemCaseSensitive(r, key)->valuedouble;
+    return -1;
+}
+
+/* Sweeps at other rates: compared by curve at the common rates, each value interpolated between
+ * the report's own neighbours; capacity at an SLO read where the margin crosses zero. */
+static void test_compare_curve_and_capacity(void **state)
+{
+    (void)state;
+    const double ra[] = {10, 20, 30}, pa[] = {100, 300, 900};
+    const double rb[] = {15, 25, 40}, pb[] = {100, 200, 800};
+    cJSON *a = sweep_doc(ra, pa, 3), *b = sweep_doc(rb, pb, 3), *res = NULL;
+    assert_non_null(a);
+    assert_non_null(b);
+    char err[256];
+    const char *m[] = {"ttft_p95"};
+    assert_true(gate_compare(a, b, 0.1, m, 1, &res, err, sizeof err) >= 0);
+    const cJSON *mt = cJSON_GetObjectItemCaseSensitive(res, "matching");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(mt, "method")->valuestring, "curve");
+    /* common range [15, 30]: rates 15, 20, 25, 30 */
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(mt, "curve_points")->valueint, 4);
+    assert_true(fabs(row_num(res, "rate@20", "baseline") - 300) < 1e-9);        /* its own point */
+    assert_true(fabs(row_num(res, "rate@20", "candidate") - 150) < 1e-9);       /* 100 + 5/10 * 100 */
+    assert_true(fabs(row_num(res, "rate@30", "candidate") - 200 - 600.0 / 15 * 5) < 1e-9);
+    assert_true(fabs(row_num(res, "rate@15", "baseline") - 200) < 1e-9);
+    assert_true(row_num(res, "synchronous", "baseline") == 50);
+    cJSON_Delete(res);
+
+    /* capacity at ttft_p95 <= 500 ms: a crosses between 20 (300) and 30 (900) at 20 + 10 * 200/600;
+     * b between 25 (200) and 40 (800) at 25 + 15 * 300/600 = 32.5: 39% more, an improvement. */
+    gate *g = NULL;
+    assert_int_equal(gate_parse(&g, "ttft_p95<=500ms", err, sizeof err), 0);
+    assert_true(gate_compare(a, b, 0.1, m, 1, &res, err, sizeof err) >= 0);
+    assert_int_equal(gate_compare_capacity(g, a, b, 0.1, res), 0);
+    const cJSON *cap = cJSON_GetObjectItemCaseSensitive(res, "capacity");
+    const cJSON *cb = cJSON_GetObjectItemCaseSensitive(cap, "baseline"), *cc = cJSON_GetObjectItemCaseSensitive(cap, "candidate");
+    assert_true(fabs(cJSON_GetObjectItemCaseSensitive(cb, "rate")->valuedouble - (20 + 10 * 200.0 / 600)) < 1e-9);
+    assert_true(fabs(cJSON_GetObjectItemCaseSensitive(cc, "rate")->valuedouble - 32.5) < 1e-9);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(cb, "bound")->valuestring, "exact");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(cb, "limited_by")->valuestring, "ttft_p95<=500ms");
+    assert_true(row_num(res, "capacity", "candidate") == 32.5);
+    cJSON_Delete(res);
+    /* the other way round it is a regression */
+    assert_true(gate_compare(b, a, 0.1, m, 1, &res, err, sizeof err) >= 0);
+    assert_int_equal(gate_compare_capacity(g, b, a, 0.1, res), 1);
+    cJSON_Delete(res);
+    /* a threshold no point meets, and one every point meets */
+    gate *g2 = NULL, *g3 = NULL;
+    assert_int_equal(gate_parse(&g2, "ttft_p95<=50ms", err, sizeof err), 0);
+    assert_int_equal(gate_parse(&g3, "ttft_p95<=5s", err, sizeof err), 0);
+    assert_true(gate_compare(a, b, 0.1, m, 1, &res, err, sizeof err) >= 0);
+    assert_int_equal(gate_compare_capacity(g2, a, b, 0.1, res), 0);
+    cap = cJSON_GetObjectItemCaseSensitive(res, "capacity");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cap, "baseline"), "bound")->valuestring, "below");
+    cJSON_Delete(res);
+    assert_true(gate_compare(a, b, 0.1, m, 1, &res, err, sizeof err) >= 0);
+    assert_int_equal(gate_compare_capacity(g3, a, b, 0.1, res), 0);
+    cap = cJSON_GetObjectItemCaseSensitive(res, "capacity");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cap, "candidate"), "bound")->valuestring, "above");
+    cJSON_Delete(res);
+    gate_destroy(g);
+    gate_destroy(g2);
+    gate_destroy(g3);
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+}
+
+/* The noise rule: overlapping intervals are never a regression, however big the change. */
+static void test_compare_noise(void **state)
+{
+    (void)state;
+    cJSON *a = cJSON_Parse("{\"benchmarks\":[{\"name\":\"x\",\"metrics\":{\"ttft_ms\":{\"count\":100,"
+                           "\"p95\":100,\"p95_ci\":[80,140]}}}]}");
+    cJSON *b = cJSON_Parse("{\"benchmarks\":[{\"name\":\"x\",\"metrics\":{\"ttft_ms\":{\"count\":100,"
+                           "\"p95\":130,\"p95_ci\":[120,160]}}}]}");
+    cJSON *c = cJSON_Parse("{\"benchmarks\":[{\"name\":\"x\",\"metrics\":{\"ttft_ms\":{\"count\":100,"
+                           "\"p95\":130,\"p95_ci\":[141,160]}}}]}");
+    cJSON *res = NULL;
+    char err[128];
+    const char *m[] = {"ttft_p95"};
+    assert_int_equal(gate_compare(a, b, 0.1, m, 1, &res, err, sizeof err), 0);
+    const cJSON *row = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(res, "comparisons"), 0);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(row, "verdict")->valuestring, "within noise");
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(row, "beyond_noise")));
+    cJSON_Delete(res);
+    assert_int_equal(gate_compare(a, c, 0.1, m, 1, &res, err, sizeof err), 1);
+    row = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(res, "comparisons"), 0);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(row, "verdict")->valuestring, "regressed");
+    cJSON_Delete(res);
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+    cJSON_Delete(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -193,6 +311,8 @@ int main(void)
         cmocka_unit_test(test_evaluate_units_and_verdicts),
         cmocka_unit_test(test_request_rules),
         cmocka_unit_test(test_compare),
+        cmocka_unit_test(test_compare_curve_and_capacity),
+        cmocka_unit_test(test_compare_noise),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
