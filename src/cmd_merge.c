@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "llmload/aggregate.h"
@@ -24,6 +25,7 @@
 #include "llmload/merge.h"
 #include "llmload/outfile.h"
 #include "llmload/report.h"
+#include "llmload/report_push.h"
 
 #define ERRLEN 512
 /* The merged timeline's origin (any value far from 0, which means "never" in a record). */
@@ -31,13 +33,16 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: llmload merge -o OUTDIR [--slo SPEC] [--quiet] SHARD_DIR_OR_REPORT...\n\n"
+    fprintf(f, "usage: llmload merge -o OUTDIR [--slo SPEC] [--pushgateway URL [--job NAME]] [--quiet]\n"
+               "                     SHARD_DIR_OR_REPORT...\n\n"
                "  Combines the results of `llmload run --shard I/N` (each shard's --out directory, or its\n"
                "  report.json with requests.csv beside it) into one report.json, summary.csv, requests.csv\n"
                "  (with a shard column), report.html and metrics.prom in OUTDIR, as one process would have\n"
                "  measured: percentiles from every request, histograms added, throughput over the union of\n"
                "  the shards' windows. --slo (default: the shards' own) is checked on the merged figures:\n"
                "  exit 3 when broken. Shards of different configs or builds are refused (exit 2).\n"
+               "  --pushgateway pushes the merged metrics.prom as `run` does (group job=NAME, default\n"
+               "  llmload), whatever the verdict; a failed push is exit 1.\n"
                "  See docs/merge.md.\n");
 }
 
@@ -164,13 +169,15 @@ int cmd_merge(int argc, char **argv)
     static const struct option opts[] = {{"out", required_argument, NULL, 'o'},
                                          {"slo", required_argument, NULL, 's'},
                                          {"quiet", no_argument, NULL, 'q'},
+                                         {"pushgateway", required_argument, NULL, 'p'},
+                                         {"job", required_argument, NULL, 'j'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    const char *out_dir = NULL, *slo_spec = NULL;
+    const char *out_dir = NULL, *slo_spec = NULL, *push_url = NULL, *job = "llmload";
     int quiet = 0, c, exit_code = EXIT_OK_, rc;
     char err[ERRLEN] = "";
     optind = 1;
-    while ((c = getopt_long(argc, argv, "o:s:qh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:s:qhp:j:", opts, NULL)) != -1) {
         switch (c) {
         case 'o':
             out_dir = optarg;
@@ -181,6 +188,12 @@ int cmd_merge(int argc, char **argv)
         case 'q':
             quiet = 1;
             break;
+        case 'p':
+            push_url = optarg;
+            break;
+        case 'j':
+            job = optarg;
+            break;
         case 'h':
             usage(stdout);
             return EXIT_OK_;
@@ -188,6 +201,14 @@ int cmd_merge(int argc, char **argv)
             fprintf(stderr, "llmload merge: unknown or incomplete option '%s' (try --help)\n", argv[optind - 1]);
             return EXIT_USAGE;
         }
+    }
+    if (push_url && strncasecmp(push_url, "http://", 7) != 0 && strncasecmp(push_url, "https://", 8) != 0) {
+        fprintf(stderr, "llmload merge: --pushgateway: \"%.200s\" is not an http:// or https:// URL\n", push_url);
+        return EXIT_USAGE;
+    }
+    if (!*job) {
+        fprintf(stderr, "llmload merge: --job: the name is empty\n");
+        return EXIT_USAGE;
     }
     if (!out_dir || optind >= argc) {
         fprintf(stderr, "llmload merge: %s (try --help)\n", !out_dir ? "-o OUTDIR is required" : "no shard given");
@@ -321,6 +342,24 @@ int cmd_merge(int argc, char **argv)
     } else if (!quiet) {
         fprintf(stderr, "merged %zu shard%s into %s/ (report.json, summary.csv, report.html, metrics.prom, requests.csv)\n",
                 n, n == 1 ? "" : "s", out_dir);
+    }
+    /* As `run` does: pushed whatever the verdict, and a failed push is a runtime failure. */
+    if (push_url) {
+        free(cfg.pushgateway);
+        free(cfg.job);
+        cfg.pushgateway = strdup(push_url);
+        cfg.job = strdup(job);
+        for (size_t k = cfg.pushgateway ? strlen(cfg.pushgateway) : 0; k > 8 && cfg.pushgateway[k - 1] == '/'; k--)
+            cfg.pushgateway[k - 1] = '\0'; /* as `run` takes it: no trailing '/' */
+        if (!cfg.pushgateway || !cfg.job) {
+            fprintf(stderr, "llmload merge: out of memory\n");
+            exit_code = EXIT_RUNTIME;
+        } else if ((rc = report_push(&cfg, doc, err, sizeof err)) != 0) {
+            fprintf(stderr, "llmload merge: %s\n", err);
+            exit_code = EXIT_RUNTIME;
+        } else if (!quiet) {
+            fprintf(stderr, "pushed to the Pushgateway as job \"%s\"\n", cfg.job);
+        }
     }
 out:
     cJSON_Delete(doc);

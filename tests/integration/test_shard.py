@@ -152,6 +152,19 @@ def main():
             r = run(["merge", "-o", os.path.join(tmp, "gated"), "--slo", "ttft_p50<=1ms", *dirs], timeout=60)
             ok(r.returncode == 3, "merge --slo broken on merged figures exits 3", f"{r.returncode} {r.stderr}")
 
+            # --pushgateway as `run` has it: a push that fails is exit 1 and one line, after the
+            # reports are written (tests/container/test_shards.py pushes to a real one); a URL that
+            # is not http(s) is a usage error before anything is read.
+            pushed = os.path.join(tmp, "pushed")
+            r = run(["merge", "-q", "-o", pushed, "--pushgateway", "http://127.0.0.1:1/", "--job", "sharded", *dirs],
+                    timeout=60)
+            ok(r.returncode == 1 and r.stderr.count("\n") == 1 and "127.0.0.1:1" in r.stderr
+               and os.path.exists(os.path.join(pushed, "metrics.prom")),
+               "merge --pushgateway unreachable: reports written, exit 1, one line", f"{r.returncode} {r.stderr!r}")
+            r = run(["merge", "-o", os.path.join(tmp, "badpush"), "--pushgateway", "pgw:9091", *dirs], timeout=60)
+            ok(r.returncode == 2 and "--pushgateway" in r.stderr and not os.path.exists(os.path.join(tmp, "badpush")),
+               "merge --pushgateway without http(s): exit 2", f"{r.returncode} {r.stderr!r}")
+
             # Poisson shards: their own seed streams (different arrivals), counts that add up.
             pdirs = [os.path.join(tmp, f"pois-{i}") for i in range(2)]
             start_at = f"+1.5"
