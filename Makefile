@@ -162,6 +162,7 @@ container-image: container-deps
 container-test: container-deps
 	@$(MAKE) --no-print-directory MODE=release all
 	@LLMLOAD_BIN=$(CURDIR)/build/release/llmload $(PYTHON) tests/container/test_container.py
+	@LLMLOAD_BIN=$(CURDIR)/build/release/llmload $(PYTHON) tests/container/test_shards.py
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/llmload/profiles

@@ -10,7 +10,7 @@
 5. `podman stop` (SIGTERM) mid-run leaves a partial report in the volume and pushes it;
 6. validates every manifest in deploy/ (kubernetes-models + yamllint) and shows that the validator
    rejects a CronJob without `schedule`.
-(Step 3, the Indexed Job and `llmload merge`, is scripts/container-test-shards.sh.)
+(Step 3, the Indexed Job and `llmload merge`, is tests/container/test_shards.py, run next by make container-test.)
 
 Only the cluster addresses are replaced (LLMLOAD_TARGET, LLMLOAD_PUSHGATEWAY point at 127.0.0.1)
 and the run is shortened (LLMLOAD_MAX_SECONDS, LLMLOAD_WARMUP: variables beat the profile); each
