@@ -3,27 +3,32 @@
 # `N passed, N failed` line. Counts cmocka test cases, fuzz-corpus replays (one per target) and
 # integration checks (TAP-style `ok` / `not ok` lines from tests/integration/test_*.{sh,py}).
 # Each executable runs under `timeout`, scaled by LLMLOAD_TEST_TIMEOUT_MULTIPLIER on slow machines.
+#
+# The integration files are wall-clock bound (they wait on simulated prefill and decode, at about
+# a fifth of a core), so each build's files run in a lane of their own, the lanes side by side:
+# the suite takes the longest lane's time instead of the sum. Files in EXCLUSIVE make load on
+# purpose (busy loops pinned to a core) and run alone after the lanes, so they neither disturb
+# nor are disturbed by the others' timing checks.
 set -u
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-/usr/bin/python3}
 MULT=${LLMLOAD_TEST_TIMEOUT_MULTIPLIER:-1}
 export LLMLOAD_TEST_TIMEOUT_MULTIPLIER=$MULT
-pass=0
-fail=0
-failed_names=""
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+EXCLUSIVE="test_client_bound.py"
 logdir=build/test-logs
+lanes=$(mktemp -d)
 mkdir -p "$logdir"
+trap 'rm -rf "$lanes"' EXIT
 
-note_fail() { fail=$((fail + $1)); failed_names="$failed_names $2"; }
-
-for build in "$@"; do
+# Each function prints its result lines and, last, one line "COUNT pass fail names...".
+run_units() { # run_units BUILD
+  local build=$1 mode pass=0 fail=0 names=""
   mode=$(basename "$build")
-  echo "== tests: $mode =="
-  export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
-  export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-
   for t in "$build"/tests/test_*; do
     [ -x "$t" ] || continue
+    local name log rc p f
     name=$(basename "$t")
     log="$logdir/$mode-$name.log"
     timeout $((120 * MULT)) "$t" >"$log" 2>&1
@@ -34,26 +39,33 @@ for build in "$@"; do
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
     pass=$((pass + p))
     if [ "$f" -gt 0 ]; then
-      note_fail "$f" "$mode/$name"
+      fail=$((fail + f)); names="$names $mode/$name"
       echo "FAIL $mode/$name (exit $rc)"; tail -n 25 "$log" | sed 's/^/    /'
     else
       echo "ok   $mode/$name ($p)"
     fi
   done
-
   for r in "$build"/tests/replay_*; do
     [ -x "$r" ] || continue
+    local target log
     target=${r##*/replay_}
     log="$logdir/$mode-replay-$target.log"
     if timeout $((300 * MULT)) "$r" tests/fuzz/corpus/"$target" >"$log" 2>&1; then
       pass=$((pass + 1)); echo "ok   $mode/replay_$target"
     else
-      note_fail 1 "$mode/replay_$target"; echo "FAIL $mode/replay_$target"; tail -n 25 "$log" | sed 's/^/    /'
+      fail=$((fail + 1)); names="$names $mode/replay_$target"
+      echo "FAIL $mode/replay_$target"; tail -n 25 "$log" | sed 's/^/    /'
     fi
   done
+  echo "COUNT $pass $fail$names"
+}
 
-  for s in tests/integration/test_*.sh tests/integration/test_*.py; do
-    [ -f "$s" ] || continue
+run_integration() { # run_integration BUILD FILE...
+  local build=$1 mode pass=0 fail=0 names=""
+  shift
+  mode=$(basename "$build")
+  for s in "$@"; do
+    local name log runner rc p f t0 took
     name=$(basename "$s")
     log="$logdir/$mode-$name.log"
     case "$s" in *.py) runner="$PYTHON";; *) runner=bash;; esac
@@ -68,14 +80,52 @@ for build in "$@"; do
     if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then f=1; echo "    (no checks ran)" >>"$log"; fi
     pass=$((pass + p))
     if [ "$f" -gt 0 ]; then
-      note_fail "$f" "$mode/$name"
+      fail=$((fail + f)); names="$names $mode/$name"
       echo "FAIL $mode/$name (exit $rc, ${took}s)"; grep -E '^not ok|Traceback|Error|error' "$log" | head -n 20 | sed 's/^/    /'
       tail -n 15 "$log" | sed 's/^/    /'
     else
       echo "ok   $mode/$name ($p, ${took}s)"
     fi
   done
+  echo "COUNT $pass $fail$names"
+}
+
+shared=() exclusive=()
+for s in tests/integration/test_*.sh tests/integration/test_*.py; do
+  [ -f "$s" ] || continue
+  case " $EXCLUSIVE " in *" $(basename "$s") "*) exclusive+=("$s");; *) shared+=("$s");; esac
 done
+
+# Unit tests and corpus replays first, build by build (seconds); then the lanes.
+k=0
+for build in "$@"; do
+  run_units "$build" >"$lanes/units-$k"
+  k=$((k + 1))
+done
+k=0
+for build in "$@"; do
+  run_integration "$build" "${shared[@]}" >"$lanes/lane-$k" &
+  k=$((k + 1))
+done
+wait
+for build in "$@"; do
+  run_integration "$build" "${exclusive[@]}" >>"$lanes/alone"
+done
+
+pass=0 fail=0 failed_names=""
+k=0
+for build in "$@"; do
+  echo "== tests: $(basename "$build") =="
+  for part in "$lanes/units-$k" "$lanes/lane-$k"; do
+    grep -v '^COUNT ' "$part"
+  done
+  k=$((k + 1))
+done
+echo "== tests run alone (they load the machine on purpose) =="
+grep -v '^COUNT ' "$lanes/alone"
+while read -r _ p f names; do
+  pass=$((pass + p)); fail=$((fail + f)); failed_names="$failed_names${names:+ $names}"
+done < <(cat "$lanes"/units-* "$lanes"/lane-* "$lanes/alone" | grep '^COUNT ')
 
 [ -n "$failed_names" ] && echo "failed:$failed_names"
 echo "tests took ${SECONDS}s"
