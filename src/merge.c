@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "llmload/error.h"
+#include "llmload/infile.h"
 #include "llmload/hist.h"
 #include "llmload/record.h"
 #include "llmload/report.h"
@@ -54,45 +55,6 @@ static int hist_from_json(const cJSON *o, hist **out)
     }
     hist_set_extremes(*out, u64(o, "min"), u64(o, "max"), u64(o, "out_of_range"));
     return 0;
-}
-
-static char *read_all(const char *path, size_t *len, char *err, size_t errlen)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    char *buf = NULL;
-    size_t cap = 0, n = 0;
-    for (;;) {
-        if (n + 65536 + 1 > cap) {
-            size_t ncap = cap ? cap * 2 : 1 << 20;
-            char *g = realloc(buf, ncap);
-            if (!g) {
-                free(buf);
-                fclose(f);
-                snprintf(err, errlen, "out of memory reading %s", path);
-                return NULL;
-            }
-            buf = g;
-            cap = ncap;
-        }
-        size_t got = fread(buf + n, 1, cap - n - 1, f);
-        n += got;
-        if (got == 0)
-            break;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        snprintf(err, errlen, "cannot read %s", path);
-        return NULL;
-    }
-    buf[n] = '\0';
-    *len = n;
-    return buf;
 }
 
 /* Splits one CSV row in place (RFC 4180 quotes, as report_csv writes them) into fields; returns
@@ -303,9 +265,10 @@ static int bench_from_json(const cJSON *b, bench_result *res, double *wall)
 static int load_csv(merge_shard *s, const char *path, char *err, size_t errlen)
 {
     size_t len;
-    char *text = read_all(path, &len, err, errlen);
-    if (!text)
-        return errno == ENOENT ? LL_ENOENT : LL_EIO;
+    char *text;
+    int rd = infile_read(path, INFILE_MAX, &text, &len, err, errlen);
+    if (rd != 0)
+        return rd;
     char *p = text, *f[MERGE_CSV_MAX_COLS];
     int col[C__N], rc = 0;
     int nf = csv_row(&p, f, MERGE_CSV_MAX_COLS);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "llmload/error.h"
+#include "llmload/infile.h"
 #include "llmload/hist.h"
 #include "llmload/outfile.h"
 #include "llmload/version.h"
@@ -465,45 +466,11 @@ int report_write_file(const char *path, int (*writer)(const cJSON *, FILE *), co
 
 int report_load(const char *path, cJSON **out, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-        return errno == ENOENT ? LL_ENOENT : LL_EIO;
-    }
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len + 65536 + 1 > cap) {
-            size_t ncap = cap ? cap * 2 : 131072;
-            if (ncap > (size_t)1 << 31) {
-                snprintf(err, errlen, "%s: larger than 2 GiB", path);
-                free(buf);
-                fclose(f);
-                return LL_EOVERSIZE;
-            }
-            char *nb = realloc(buf, ncap);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                snprintf(err, errlen, "%s: out of memory", path);
-                return LL_ENOMEM;
-            }
-            buf = nb;
-            cap = ncap;
-        }
-        size_t got = fread(buf + len, 1, 65536, f);
-        len += got;
-        if (got == 0)
-            break;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        snprintf(err, errlen, "%s: read error", path);
-        return LL_EIO;
-    }
-    buf[len] = '\0';
+    char *buf;
+    size_t len;
+    int rc = infile_read(path, INFILE_MAX, &buf, &len, err, errlen);
+    if (rc != 0)
+        return rc;
     const char *end = NULL;
     cJSON *doc = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
     if (!doc || !cJSON_IsObject(doc) || !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(doc, "benchmarks"))) {
