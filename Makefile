@@ -1,7 +1,7 @@
 # llmload - GNU Make build. Quiet by default (`V=1` shows full commands).
 #
 #   make            release build: build/release/llmload (and ./llmload, a link to it)
-#   make test       install missing Debian packages, build, run every test (release, then ASan+UBSan)
+#   make test       install missing Debian packages, build, run every test (release and ASan+UBSan, side by side)
 #   make asan       AddressSanitizer + UBSan build and its test run
 #   make fuzz       libFuzzer targets (clang), FUZZ_SECONDS each (default 60)
 #   make valgrind   short runs of every schedule, fault and real-server shape under valgrind memcheck (~1 min)
@@ -115,7 +115,7 @@ check-deps:
 deps:
 	scripts/install-deps.sh
 
-# The full suite: release pass, then the sanitizer pass; one closing `N passed, N failed` line.
+# The full suite: the release and sanitizer builds side by side (scripts/run-tests.sh); one closing `N passed, N failed` line.
 test: check-deps
 	@$(MAKE) --no-print-directory all tests-build
 	@$(MAKE) --no-print-directory MODE=asan tests-build
