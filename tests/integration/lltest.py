@@ -10,9 +10,11 @@ import http.client
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 
 BIN = os.environ.get("LLMLOAD_BIN") or os.path.join(
     os.path.dirname(__file__), "..", "..", "build", "release", "llmload")
@@ -159,3 +161,48 @@ def sse_events(raw):
         if data:
             events.append("\n".join(data))
     return events
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def get(url, timeout=5.0):
+    with urllib.request.urlopen(url, timeout=timeout * MULT) as r:
+        return r.status, r.read().decode()
+
+
+class Service:
+    """A Debian service binary on a free 127.0.0.1 port, ready at /-/ready, stopped by PID."""
+
+    def __init__(self, argv_for_port):
+        self.argv_for_port = argv_for_port
+
+    def __enter__(self):
+        for _ in range(3):  # the free port can be taken between the probe and the bind
+            self.port = free_port()
+            self.url = f"http://127.0.0.1:{self.port}"
+            self.proc = subprocess.Popen(self.argv_for_port(self.port), stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.PIPE, text=True)
+            deadline = time.monotonic() + 20 * MULT
+            while time.monotonic() < deadline and self.proc.poll() is None:
+                try:
+                    if get(self.url + "/-/ready", 1)[0] == 200:
+                        return self
+                except OSError:
+                    time.sleep(0.1)
+            self.__exit__()
+        raise RuntimeError(f"{self.argv_for_port(0)[0]} did not become ready")
+
+    def __exit__(self, *exc):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10 * MULT)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()

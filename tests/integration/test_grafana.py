@@ -18,7 +18,7 @@ import time
 import urllib.parse
 import urllib.request
 
-from lltest import ASAN_SLACK, BIN, MULT, Sim, done, ok, run
+from lltest import ASAN_SLACK, BIN, MULT, Service, Sim, done, free_port, get, ok, run
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BOARDS = os.path.join(HERE, "..", "..", "docs", "grafana")
@@ -74,51 +74,6 @@ for name, d in boards.items():
     bad = [v for v in datasources(d) if v != {"type": "prometheus", "uid": "${datasource}"}]
     ok(not bad, f"{name}: every datasource is the ${{datasource}} variable (no hard-coded uid)", bad[:3])
     ok(len(targets(d)) >= 8 and all(e for _, e in targets(d)), f"{name}: {len(targets(d))} panel targets, each with an expr")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def get(url, timeout=5.0):
-    with urllib.request.urlopen(url, timeout=timeout * MULT) as r:
-        return r.status, r.read().decode()
-
-
-class Service:
-    """A Debian service binary on a free 127.0.0.1 port, ready at /-/ready, stopped by PID."""
-
-    def __init__(self, argv_for_port):
-        self.argv_for_port = argv_for_port
-
-    def __enter__(self):
-        for _ in range(3):  # the free port can be taken between the probe and the bind
-            self.port = free_port()
-            self.url = f"http://127.0.0.1:{self.port}"
-            self.proc = subprocess.Popen(self.argv_for_port(self.port), stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.PIPE, text=True)
-            deadline = time.monotonic() + 20 * MULT
-            while time.monotonic() < deadline and self.proc.poll() is None:
-                try:
-                    if get(self.url + "/-/ready", 1)[0] == 200:
-                        return self
-                except OSError:
-                    time.sleep(0.1)
-            self.__exit__()
-        raise RuntimeError(f"{self.argv_for_port(0)[0]} did not become ready")
-
-    def __exit__(self, *exc):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10 * MULT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 def prom_query(prom, expr, path="query"):

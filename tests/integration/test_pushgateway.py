@@ -14,7 +14,7 @@ import tempfile
 import time
 import urllib.request
 
-from lltest import ASAN_SLACK, BIN, MULT, Sim, done, ok, run
+from lltest import ASAN_SLACK, BIN, MULT, Service, Sim, done, free_port, get, ok, run
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 tmp = tempfile.mkdtemp(prefix="llmload-test-push-")
@@ -27,47 +27,12 @@ if not ok(PG_BIN is not None, "prometheus-pushgateway installed (scripts/install
     done()
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def get(url, timeout=5.0):
-    with urllib.request.urlopen(url, timeout=timeout * MULT) as r:
-        return r.status, r.read().decode()
-
-
-class Pushgateway:
+class Pushgateway(Service):
     """prometheus-pushgateway on 127.0.0.1, in memory only, stopped by PID."""
 
-    def __enter__(self):
-        for _ in range(3):  # the free port can be taken between the probe and the bind
-            self.port = free_port()
-            self.url = f"http://127.0.0.1:{self.port}"
-            self.proc = subprocess.Popen([PG_BIN, f"--web.listen-address=127.0.0.1:{self.port}",
-                                          "--persistence.file=", "--log.level=warn"],
-                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-            deadline = time.monotonic() + 10 * MULT
-            while time.monotonic() < deadline and self.proc.poll() is None:
-                try:
-                    if get(self.url + "/-/ready", 1)[0] == 200:
-                        return self
-                except OSError:
-                    time.sleep(0.1)
-            self.__exit__()
-        raise RuntimeError("pushgateway did not become ready")
-
-    def __exit__(self, *exc):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10 * MULT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+    def __init__(self):
+        super().__init__(lambda port: [PG_BIN, f"--web.listen-address=127.0.0.1:{port}", "--persistence.file=",
+                                       "--log.level=warn"])
 
     def series(self, job):
         """The gateway's /metrics samples of one job: {(name, labels without job/instance): value}."""
