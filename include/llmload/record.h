@@ -112,6 +112,13 @@ typedef struct record {
     float server_prompt_ms, server_predicted_ms; /* timings.prompt_ms / predicted_ms */
     uint32_t connect_us;          /* TCP connect of its new connection, in us (4,295 s at most); 0 when
                                    * reused or failed: 4 bytes, not 8, a million requests keep one each */
+    /* Workloads (docs/workloads.md): which conversation and turn a request belongs to, and which
+     * model of a --model mix it asked for. session is 1-based (0: not part of a session); turn is
+     * 1-based within its session; model indexes the run's model list (0 for a single model). */
+    uint32_t session;
+    uint16_t turn;
+    uint8_t model;
+    uint8_t spare_;               /* padding made explicit; free for the next one-byte field */
 } record;
 
 /* Error messages are kept beside the records, not in them: only failed requests have one, and a
