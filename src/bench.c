@@ -29,6 +29,7 @@
 #include "llmload/live.h"
 #include "llmload/pacer.h"
 #include "llmload/precision.h"
+#include "llmload/session.h"
 #include "llmload/source.h"
 
 #define TICK_NS (100 * CLOCK_NS_PER_MS)
@@ -79,6 +80,11 @@ struct runner {
     precision_target prec; /* --target-precision, when has_prec */
     int has_prec;
     uint64_t next_prec_ns;
+    /* Multi-turn sessions (session.h): the benchmark's sessions, or NULL; the pacer wakes at the
+     * next turn whose think time ends; closed loop: the users (sessions) running. */
+    session_set *sessions;
+    pacer *turn_pacer;
+    long users_active;
 };
 
 size_t bench_plan_slots(const bench_plan *p, const config *cfg)
@@ -108,6 +114,7 @@ static void stop_scheduling(runner *r, uint64_t now)
     r->res->sched_end_ns = now;
     atomic_store_explicit(&r->a_sched_end, now, memory_order_relaxed);
     pacer_disarm(r->sched_pacer);
+    pacer_disarm(r->turn_pacer); /* turns still thinking are not sent: their sessions are cut */
     /* A time-bound benchmark ends near its limit: streams still running get --grace-seconds to
      * finish (so long requests are not dropped from the statistics), then they are cancelled. */
     const bench_plan *p = r->plan;
@@ -144,6 +151,75 @@ static int start_one(runner *r, uint64_t scheduled_ns)
     atomic_fetch_add_explicit(&r->a_started, 1, memory_order_relaxed);
     atomic_store_explicit(&r->a_in_flight, client_in_flight(r->cl), memory_order_relaxed);
     return 0;
+}
+
+/* Sessions: sends every turn that is due while slots are free, then arms the turn pacer for the
+ * next one. A due turn that finds no slot waits (a completion calls this again) and keeps its
+ * scheduled time, as an open-loop arrival does. */
+static void run_turns(runner *r, uint64_t now)
+{
+    while (r->scheduling) {
+        uint64_t due = session_next_due(r->sessions);
+        if (due == UINT64_MAX)
+            return;
+        if (now < r->pause_until_ns) {
+            pacer_arm(r->turn_pacer, due > r->pause_until_ns ? due : r->pause_until_ns);
+            return;
+        }
+        if (due > now) {
+            pacer_arm(r->turn_pacer, due);
+            return;
+        }
+        if (limit_reached(r, now)) {
+            stop_scheduling(r, now);
+            return;
+        }
+        if (client_in_flight(r->cl) >= client_slots(r->cl))
+            return;
+        session_turn t;
+        int rc = session_take(r->sessions, r->src, now, &t);
+        if (rc == 0)
+            return;
+        if (rc == 1) {
+            client_request rq = {.raw_parts = t.parts, .raw_lens = t.lens, .n_raw = t.n_parts,
+                                 .prompt_tokens = t.prompt_tokens, .max_tokens = t.max_tokens,
+                                 .id = r->res->started, .scheduled_ns = t.scheduled_ns,
+                                 .session = t.session, .turn = t.turn, .capture = 1};
+            rc = client_start_req(r->cl, &rq);
+            if (rc != 0)
+                session_untake(r->sessions, &t);
+        }
+        if (rc == LL_ESTATE) /* every slot busy: a completion calls this again */
+            return;
+        if (rc < 0) {
+            snprintf(r->err, sizeof r->err, "cannot start a session turn: %s", ll_strerror(rc));
+            r->failed = 1;
+            stop_scheduling(r, clock_now_ns());
+            return;
+        }
+        r->res->started++;
+        atomic_fetch_add_explicit(&r->a_started, 1, memory_order_relaxed);
+        atomic_store_explicit(&r->a_in_flight, client_in_flight(r->cl), memory_order_relaxed);
+        now = clock_now_ns();
+    }
+}
+
+static void on_turn(pacer *p, uint64_t now, void *ud)
+{
+    (void)p;
+    run_turns(ud, now);
+}
+
+/* Sessions: a new session whose first turn is due at scheduled_ns (sent by run_turns). */
+static int begin_session(runner *r, uint64_t scheduled_ns)
+{
+    int rc = session_begin(r->sessions, scheduled_ns);
+    if (rc != 0) {
+        snprintf(r->err, sizeof r->err, "cannot begin a session: %s", ll_strerror(rc));
+        r->failed = 1;
+        stop_scheduling(r, clock_now_ns());
+    }
+    return rc;
 }
 
 enum { HELD_NO, HELD_SLOTS, HELD_PAUSE };
@@ -194,6 +270,14 @@ static void send_due(runner *r, uint64_t now)
             pacer_arm(r->sched_pacer, due);
             break;
         }
+        if (r->sessions) {
+            /* An arrival begins a session, slot or not: its first turn waits for one in
+             * run_turns and keeps the arrival as its scheduled time. */
+            if (begin_session(r, due) != 0)
+                break;
+            r->next_offset_ns = arrival_next_ns(r->arr) + r->plan->phase_ns;
+            continue;
+        }
         if (client_in_flight(r->cl) >= client_slots(r->cl)) {
             r->waiting_slot = 1; /* the next completion sends it */
             r->held = HELD_SLOTS;
@@ -206,6 +290,8 @@ static void send_due(runner *r, uint64_t now)
         /* Sending takes time; refresh the clock so a burst does not run ahead of the schedule. */
         now = clock_now_ns();
     }
+    if (r->sessions)
+        run_turns(r, now);
 }
 
 /* Closed loop: tops the streams in flight up to the target (after a pause, or at start). At most
@@ -215,6 +301,16 @@ static void send_due(runner *r, uint64_t now)
 static void fill_closed(runner *r, uint64_t now)
 {
     int started = 0;
+    if (r->sessions) {
+        /* User-centric closed loop: each stream is a user running sessions one after another. */
+        while (r->scheduling && r->users_active < r->closed_target && !limit_reached(r, now)) {
+            if (begin_session(r, now) != 0)
+                return;
+            r->users_active++;
+        }
+        run_turns(r, now);
+        return;
+    }
     while (r->scheduling && (long)client_in_flight(r->cl) < r->closed_target) {
         if (started++ == FILL_BATCH) {
             pacer_arm(r->sched_pacer, now);
@@ -247,6 +343,20 @@ static void on_sched(pacer *p, uint64_t now, void *ud)
 static void on_request_done(void *ud, const record *rec, const char *error_msg)
 {
     runner *r = ud;
+    if (r->sessions && rec->session) {
+        /* First: the reply's text is the slot's until the next request starts in it. */
+        size_t len;
+        int cut;
+        const char *reply = client_done_reply(r->cl, &len, &cut);
+        int sr = session_turn_done(r->sessions, rec, reply, len, cut);
+        if (sr == LL_ENOMEM && !r->failed) {
+            snprintf(r->err, sizeof r->err, "out of memory keeping a session's history");
+            r->failed = 1;
+            stop_scheduling(r, clock_now_ns());
+        }
+        if (sr != 1 && !r->open_loop && r->users_active > 0)
+            r->users_active--; /* the session ended: its user begins the next one */
+    }
     if (record_log_append(&r->res->records, rec, error_msg) != 0 && !r->failed) {
         snprintf(r->err, sizeof r->err, "out of memory storing request records");
         r->failed = 1;
@@ -276,6 +386,10 @@ static void on_request_done(void *ud, const record *rec, const char *error_msg)
         if (r->open_loop) {
             if (r->waiting_slot || now < r->pause_until_ns)
                 send_due(r, now);
+            if (r->sessions)
+                run_turns(r, now);
+        } else if (r->sessions && rec->status == RECORD_ERROR && rec->error_kind == RECORD_ERR_CONNECT) {
+            run_turns(r, now); /* other users' turns; this user begins again from on_tick */
         } else if (!(rec->status == RECORD_ERROR && rec->error_kind == RECORD_ERR_CONNECT)) {
             /* Closed loop: the next request's intended start is this completion. A refused
              * connection fails within microseconds, so restarting at once would spin the loop and
@@ -444,7 +558,8 @@ int runner_create(runner **out, const config *cfg, const char *model, size_t slo
     if ((rc = client_create(&r->cl, &r->loop, &co, err, errlen)) != 0)
         goto fail;
     if ((rc = pacer_create(&r->sched_pacer, &r->loop, on_sched, r)) != 0 ||
-        (rc = pacer_create(&r->tick_pacer, &r->loop, on_tick, r)) != 0) {
+        (rc = pacer_create(&r->tick_pacer, &r->loop, on_tick, r)) != 0 ||
+        (rc = pacer_create(&r->turn_pacer, &r->loop, on_turn, r)) != 0) {
         snprintf(err, errlen, "cannot create a timerfd: %s", ll_strerror(rc));
         goto fail;
     }
@@ -548,6 +663,9 @@ void bench_result_add(bench_result *dst, const bench_result *src)
     dst->loop_stamps |= src->loop_stamps;
     dst->reads_sampled += src->reads_sampled;
     dst->reads_waited += src->reads_waited;
+    dst->sessions += src->sessions;
+    dst->sessions_completed += src->sessions_completed;
+    dst->replies_cut += src->replies_cut;
 }
 
 int runner_run(runner *r, const bench_plan *plan, bench_result *res, char *err, size_t errlen)
@@ -586,6 +704,23 @@ int runner_run(runner *r, const bench_plan *plan, bench_result *res, char *err, 
         r->next_offset_ns = arrival_next_ns(r->arr) + plan->phase_ns;
     }
     r->closed_target = (long)bench_plan_slots(plan, r->cfg);
+    r->users_active = 0;
+    if (r->cfg->data.turns > 1 || r->cfg->users > 0 || source_multi_turn(r->src)) {
+        session_options so = {.api = r->cfg->api, .turns = r->cfg->data.turns, .think_s = r->cfg->data.think_time,
+                              .think_stdev_s = r->cfg->data.think_time_stdev, .seed = plan->seed};
+        if ((rc = session_set_create(&r->sessions, &so)) != 0 ||
+            (rc = client_reply_buffers(r->cl, SESSION_REPLY_CAP)) != 0) {
+            snprintf(err, errlen, "out of memory for sessions (%zu reply buffers of %u bytes)",
+                     client_slots(r->cl), SESSION_REPLY_CAP);
+            session_set_destroy(r->sessions);
+            r->sessions = NULL;
+            arrival_destroy(r->arr);
+            r->arr = NULL;
+            source_destroy(r->src);
+            r->src = NULL;
+            return rc;
+        }
+    }
     atomic_store_explicit(&r->a_started, 0, memory_order_relaxed);
     atomic_store_explicit(&r->a_completed, 0, memory_order_relaxed);
     atomic_store_explicit(&r->a_errors, 0, memory_order_relaxed);
@@ -641,6 +776,16 @@ int runner_run(runner *r, const bench_plan *plan, bench_result *res, char *err, 
     }
     pacer_disarm(r->tick_pacer);
     pacer_disarm(r->sched_pacer);
+    pacer_disarm(r->turn_pacer);
+    if (r->sessions) {
+        session_stats st;
+        session_stats_get(r->sessions, &st);
+        res->sessions = st.sessions;
+        res->sessions_completed = st.completed;
+        res->replies_cut = st.replies_cut;
+        session_set_destroy(r->sessions);
+        r->sessions = NULL;
+    }
     print_progress(r, res->end_ns, 1);
     live_publish(r, res->end_ns, 1);
     res->cpu_s = clock_thread_cpu_s() - cpu0;
@@ -672,6 +817,7 @@ void runner_destroy(runner *r)
         client_close(r->cl);
     pacer_close(r->sched_pacer);
     pacer_close(r->tick_pacer);
+    pacer_close(r->turn_pacer);
     if (r->signals_open) {
         uv_close((uv_handle_t *)&r->sigint, NULL);
         uv_close((uv_handle_t *)&r->sigterm, NULL);

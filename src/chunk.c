@@ -639,6 +639,10 @@ static void chunk_info_init(chunk_info *info)
 /* After a successful walk: vLLM's bare ErrorResponse {"object":"error","message":..,"code":..}. */
 static void chunk_finish(chunk_lex *lx, chunk_info *info)
 {
+    if (lx->n_output) {
+        info->output = lx->output_s;
+        info->output_len = lx->output_n;
+    }
     if (!info->has_error && !lx->obj_error && lx->top_msg) {
         info->error_msg = lx->top_msg;
         info->error_msg_len = lx->top_msg_len;
@@ -722,6 +726,8 @@ int chunk_scan_stream(const char *data, size_t len, chunk_prefix *pre, chunk_inf
             lx.end = data + len;
             if (chunk_string(&lx, &s, &n) == 0 && lx.p == data + len - pre->tail_len + 1) {
                 info->output_chars = chunk_add(0, n);
+                info->output = s;
+                info->output_len = n;
                 return 0;
             }
         }

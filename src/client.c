@@ -129,6 +129,15 @@ static int on_sse_event(void *ud, const sse_event *ev)
             r->usage_seen = 1;
         }
     }
+    if (ci.output && s->reply_capture && !s->reply_cut) {
+        /* Whole strings only, so the kept text stays valid JSON string contents when cut. */
+        if (ci.output_len <= c->reply_cap - s->reply_len) {
+            memcpy(s->reply + s->reply_len, ci.output, ci.output_len);
+            s->reply_len += ci.output_len;
+        } else {
+            s->reply_cut = 1;
+        }
+    }
     if (!chunk_has_token(&ci))
         return 0;
 
@@ -324,8 +333,39 @@ void client__finish(client *c, client__slot *s, record_status status, int kind, 
     s->next_free = c->free_list;
     c->free_list = s;
     c->in_flight--;
+    c->done_slot = s;
     if (!c->closing)
         c->on_done(c->ud, &r, msg);
+    c->done_slot = NULL;
+}
+
+int client_reply_buffers(client *c, size_t cap)
+{
+    if (c->reply_cap)
+        return 0;
+    for (size_t i = 0; i < c->n_slots; i++) {
+        if (!(c->slots[i].reply = malloc(cap))) {
+            for (size_t j = 0; j < i; j++) {
+                free(c->slots[j].reply);
+                c->slots[j].reply = NULL;
+            }
+            return LL_ENOMEM;
+        }
+    }
+    c->reply_cap = cap;
+    return 0;
+}
+
+const char *client_done_reply(const client *c, size_t *len, int *truncated)
+{
+    const client__slot *s = c->done_slot;
+    *len = 0;
+    *truncated = 0;
+    if (!s || !s->reply_capture || s->active)
+        return NULL;
+    *len = s->reply_len;
+    *truncated = s->reply_cut;
+    return s->reply;
 }
 
 /* ---- public face ----------------------------------------------------------------------- */
@@ -350,6 +390,7 @@ int client_create(client **out, uv_loop_t *loop, const client_options *opt, char
         snprintf(err, errlen, "out of memory for %zu request slots", c->n_slots);
         goto fail;
     }
+
     if ((rc = secret_set_create(&c->secrets, opt->cfg)) != 0 ||
         (rc = request_template_create(&c->tmpl, opt->cfg, opt->model)) != 0) {
         snprintf(err, errlen, "out of memory");
@@ -397,14 +438,33 @@ static uint64_t next_look(const client *c, const client__slot *s, uint64_t now_n
 int client_start(client *c, const char *prompt, size_t prompt_len, long prompt_tokens,
                  long max_tokens, uint64_t id, uint64_t scheduled_ns)
 {
+    client_request rq = {.prompt = prompt, .prompt_len = prompt_len, .prompt_tokens = prompt_tokens,
+                         .max_tokens = max_tokens, .id = id, .scheduled_ns = scheduled_ns};
+    return client_start_req(c, &rq);
+}
+
+int client_start_req(client *c, const client_request *rq)
+{
+    const char *prompt = rq->prompt;
+    size_t prompt_len = rq->prompt_len;
+    long prompt_tokens = rq->prompt_tokens, max_tokens = rq->max_tokens;
+    uint64_t id = rq->id, scheduled_ns = rq->scheduled_ns;
     client__slot *s = c->free_list;
     if (!s)
         return LL_ESTATE;
-    long n = request_body_build(c->tmpl, prompt, prompt_len, max_tokens, &s->body, &s->body_cap);
+    long n = prompt || !rq->n_raw
+                 ? request_body_build(c->tmpl, prompt ? prompt : "", prompt_len, max_tokens, &s->body, &s->body_cap)
+                 : request_body_build_raw(c->tmpl, rq->raw_parts, rq->raw_lens, rq->n_raw, max_tokens, &s->body,
+                                          &s->body_cap);
     if (n < 0)
         return (int)n;
     s->body_len = (size_t)n;
     memset(&s->rec, 0, sizeof s->rec);
+    s->rec.session = rq->session;
+    s->rec.turn = rq->turn;
+    s->reply_capture = rq->capture && c->reply_cap > 0;
+    s->reply_len = 0;
+    s->reply_cut = 0;
     s->error_msg[0] = '\0';
     s->rec.id = id;
     s->rec.scheduled_ns = scheduled_ns;
@@ -500,6 +560,7 @@ void client_free(client *c)
     if (c->slots) {
         for (size_t i = 0; i < c->n_slots; i++) {
             free(c->slots[i].body);
+            free(c->slots[i].reply);
             sse_free(&c->slots[i].sse);
         }
     }

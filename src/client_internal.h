@@ -50,6 +50,12 @@ typedef struct client__slot {
     int measured;
     size_t errbuf_len;
     char errbuf[CLIENT__ERRBUF];
+    /* Sessions: the reply's text (JSON-escaped), in a buffer of client.reply_cap bytes allocated
+     * before the benchmark (client_reply_buffers; NULL without sessions), so the receive path never allocates for it. */
+    char *reply;
+    size_t reply_len;
+    int reply_capture;
+    int reply_cut;
 
     /* curl transport */
     CURL *easy;
@@ -146,6 +152,8 @@ struct client {
     /* Loop-stamped reads (curl): a sample of them peeks at the kernel's arrival time of the bytes
      * waiting, to count how long they sat in the socket before the loop read (and stamped) them. */
     uint64_t reads_sampled, reads_waited, read_sample_tick;
+    size_t reply_cap;            /* bytes of each slot's reply buffer (0: no capture) */
+    const client__slot *done_slot; /* the slot whose done callback runs (client_done_reply) */
 };
 
 /* The response's status line (1xx interim ones too, overwritten by the final one). */

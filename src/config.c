@@ -277,6 +277,22 @@ static int check_rates(const config *c, char *err, size_t errlen)
     return LL_EUSAGE;
 }
 
+int config__apply_users(config *c, char *err, size_t errlen)
+{
+    if (c->users <= 0)
+        return 0;
+    if ((c->schedule != CONFIG_SCHED_SYNCHRONOUS && c->schedule != CONFIG_SCHED_CONCURRENT) || rates_given(c)) {
+        snprintf(err, errlen, "--users %ld is a closed loop of %ld users (--schedule concurrent --rate %ld): "
+                 "give it without --schedule %s%s (open-loop schedules start sessions at --rate)",
+                 c->users, c->users, c->users, config_schedule_name(c->schedule), rates_given(c) ? " and --rate" : "");
+        return LL_EUSAGE;
+    }
+    c->schedule = CONFIG_SCHED_CONCURRENT;
+    c->rates[0] = (double)c->users;
+    c->n_rates = 1;
+    return 0;
+}
+
 int config_validate(const config *c, char *err, size_t errlen)
 {
     char why[256];
@@ -439,9 +455,15 @@ static int add_data(cJSON *o, const config_data *d)
     cJSON *j = cJSON_AddObjectToObject(o, "data");
     if (!j)
         return LL_ENOMEM;
-    if (d->path)
-        return add_str(j, "path", d->path);
     int rc = 0;
+    if (d->turns > 1 || d->think_time > 0) {
+        rc |= add_num(j, "turns", (double)d->turns);
+        rc |= add_num(j, "think_time", d->think_time);
+        rc |= add_num(j, "think_time_stdev", d->think_time_stdev);
+        rc |= add_num(j, "turn_prompt_tokens", (double)d->turn_prompt_tokens);
+    }
+    if (d->path)
+        return rc ? LL_ENOMEM : add_str(j, "path", d->path);
     rc |= add_num(j, "prompt_tokens", d->prompt_tokens);
     rc |= add_num(j, "prompt_tokens_stdev", d->prompt_tokens_stdev);
     rc |= add_num(j, "prompt_tokens_min", (double)d->prompt_tokens_min);

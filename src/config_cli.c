@@ -224,6 +224,8 @@ int config_parse_run(config *c, int argc, char **argv, char *err, size_t errlen)
     if (rc != 0)
         goto out;
 
+    if ((rc = config__apply_users(c, err, errlen)) != 0)
+        goto out;
     rc = config_validate(c, err, errlen);
 out:
     if (rc == LL_ENOMEM && err[0] == '\0')

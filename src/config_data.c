@@ -30,6 +30,10 @@ static const struct {
     {"output_tokens_min", offsetof(config_data, output_tokens_min), 1},
     {"output_tokens_max", offsetof(config_data, output_tokens_max), 1},
     {"prefix_tokens", offsetof(config_data, prefix_tokens), 1},
+    {"turns", offsetof(config_data, turns), 1},
+    {"think_time", offsetof(config_data, think_time), 0},
+    {"think_time_stdev", offsetof(config_data, think_time_stdev), 0},
+    {"turn_prompt_tokens", offsetof(config_data, turn_prompt_tokens), 1},
 };
 
 void config_data_init(config_data *d)
@@ -41,6 +45,7 @@ void config_data_init(config_data *d)
     d->output_tokens = 128;
     d->output_tokens_min = 1;
     d->output_tokens_max = 1000000;
+    d->turns = 1;
 }
 
 void config_data_free(config_data *d)
@@ -58,7 +63,8 @@ int config__data_set(config_data *d, const char *key, const char *val, char *why
     if (i == sizeof data_keys / sizeof data_keys[0]) {
         snprintf(why, whylen,
                  "unknown key \"%.64s\" in data spec (keys: prompt_tokens, output_tokens, "
-                 "prefix_tokens, and *_stdev, *_min, *_max of the first two)",
+                 "prefix_tokens, turns, think_time, think_time_stdev, turn_prompt_tokens, and *_stdev, *_min, *_max of the "
+                 "first two)",
                  key);
         return LL_EUSAGE;
     }
@@ -92,6 +98,14 @@ int config__data_set(config_data *d, const char *key, const char *val, char *why
 
 int config__data_check(const config_data *d, char *why, size_t whylen)
 {
+    if (d->turns < 1 || d->turns > 10000) {
+        snprintf(why, whylen, "turns %ld must be from 1 to 10000", d->turns);
+        return LL_EUSAGE;
+    }
+    if (d->think_time > 86400 || d->think_time_stdev > 86400) {
+        snprintf(why, whylen, "think_time and think_time_stdev must be at most 86400 seconds");
+        return LL_EUSAGE;
+    }
     if (d->path)
         return 0;
     if (d->prompt_tokens_min > d->prompt_tokens_max) {

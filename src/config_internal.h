@@ -93,4 +93,8 @@ int config__data_check(const config_data *d, char *why, size_t whylen);
 void config__env_name(const config__opt *o, char *out, size_t outlen);
 int config__apply_env(config *c, int *set_key_env, char *err, size_t errlen);
 
+/* --users N: makes the run a closed loop of N users (concurrent@N), before config_validate.
+ * LL_EUSAGE with err when --users meets a schedule or a --rate it cannot stand beside. */
+int config__apply_users(config *c, char *err, size_t errlen);
+
 #endif

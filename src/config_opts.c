@@ -598,6 +598,11 @@ const config__opt config__opts[] = {
      .off = OFF(max_concurrency), .lo = 1, .hi = 1000000, .json = J_NUM | J_STR,
      .expect = "a whole number", .dflt = "512",
      .help = "cap on requests in flight (throughput and open-loop schedules)"},
+    {.name = "users", .has_arg = required_argument, .metavar = "N", .set = set_long,
+     .off = OFF(users), .lo = 1, .hi = 100000, .json = J_NUM | J_STR,
+     .expect = "a whole number", .dflt = "off",
+     .help = "N concurrent users, each running sessions one after another (a closed loop of N: "
+             "--schedule concurrent --rate N); see --data turns=,think_time="},
     DURATION("max-seconds", max_seconds, 0, "30s", "length of each benchmark (0: no time limit)"),
     {.name = "max-requests", .has_arg = required_argument, .metavar = "N", .set = set_long,
      .off = OFF(max_requests), .lo = 0, .hi = 1e12, .json = J_NUM | J_STR,
@@ -609,8 +614,8 @@ const config__opt config__opts[] = {
      .json = J_STR | J_OBJ, .expect = "a spec string, an object of token counts, or a file name",
      .dflt = "prompt_tokens=256,output_tokens=128",
      .help = "synthetic spec such as prompt_tokens=256,prompt_tokens_stdev=64 (keys: prompt_tokens, "
-             "output_tokens, each with _stdev, _min, _max; prefix_tokens), or a "
-             ".jsonl/.json/.csv/.txt file"},
+             "output_tokens, each with _stdev, _min, _max; prefix_tokens; turns, think_time, "
+             "think_time_stdev for multi-turn sessions), or a .jsonl/.json/.csv/.txt file"},
     {.name = "seed", .has_arg = required_argument, .metavar = "N", .set = set_seed, .off = OFF(seed),
      .json = J_NUM | J_STR, .expect = "a whole number", .dflt = "42",
      .help = "makes prompts and arrival times repeatable"},

@@ -19,6 +19,10 @@ struct request_template {
     size_t tail1_len;
     char *tail2;  /* after the max_tokens value to the end */
     size_t tail2_len;
+    /* Sessions (request_body_build_raw): the body around an already-JSON fragment, the messages
+     * array's members (chat) or the prompt string's escaped contents (completions). */
+    char *raw_head, *raw_tail1;
+    size_t raw_head_len, raw_tail1_len;
 };
 
 const char *request_path(config_api api)
@@ -117,7 +121,9 @@ int request_template_create(request_template **out, const config *cfg, const cha
     t->head = malloc(mlen + 96);
     t->tail1 = malloc(64);
     t->tail2 = malloc(sizeof opts + 64);
-    if (!t->head || !t->tail1 || !t->tail2)
+    t->raw_head = malloc(mlen + 96);
+    t->raw_tail1 = malloc(64);
+    if (!t->head || !t->tail1 || !t->tail2 || !t->raw_head || !t->raw_tail1)
         goto nomem;
     if (cfg->api == CONFIG_API_COMPLETIONS) {
         t->head_len = (size_t)sprintf(t->head, "{\"model\":\"%s\",\"prompt\":\"", m);
@@ -125,6 +131,13 @@ int request_template_create(request_template **out, const config *cfg, const cha
     } else {
         t->head_len = (size_t)sprintf(t->head, "{\"model\":\"%s\",\"messages\":[{\"role\":\"user\",\"content\":\"", m);
         t->tail1_len = (size_t)sprintf(t->tail1, "\"}],\"max_tokens\":");
+    }
+    if (cfg->api == CONFIG_API_COMPLETIONS) {
+        t->raw_head_len = (size_t)sprintf(t->raw_head, "%s", t->head);
+        t->raw_tail1_len = (size_t)sprintf(t->raw_tail1, "%s", t->tail1);
+    } else {
+        t->raw_head_len = (size_t)sprintf(t->raw_head, "{\"model\":\"%s\",\"messages\":[", m);
+        t->raw_tail1_len = (size_t)sprintf(t->raw_tail1, "],\"max_tokens\":");
     }
     t->tail2_len = (size_t)sprintf(t->tail2, "%s%s}", opts, cfg->ignore_eos ? ",\"ignore_eos\":true" : "");
     free(m);
@@ -143,6 +156,8 @@ void request_template_destroy(request_template *t)
     free(t->head);
     free(t->tail1);
     free(t->tail2);
+    free(t->raw_head);
+    free(t->raw_tail1);
     free(t);
 }
 
@@ -163,6 +178,37 @@ long request_body_build(const request_template *t, const char *prompt, size_t pr
     o += request_json_escape(o, prompt, prompt_len);
     memcpy(o, t->tail1, t->tail1_len);
     o += t->tail1_len;
+    o += sprintf(o, "%ld", max_tokens);
+    memcpy(o, t->tail2, t->tail2_len);
+    o += t->tail2_len;
+    *o = '\0';
+    return (long)(o - *buf);
+}
+
+long request_body_build_raw(const request_template *t, const char *const *parts, const size_t *lens,
+                            size_t n_parts, long max_tokens, char **buf, size_t *cap)
+{
+    size_t frag = 0;
+    for (size_t i = 0; i < n_parts; i++)
+        frag += lens[i];
+    size_t need = t->raw_head_len + frag + t->raw_tail1_len + 24 + t->tail2_len + 1;
+    if (need > *cap) {
+        char *nb = realloc(*buf, need);
+        if (!nb)
+            return LL_ENOMEM;
+        *buf = nb;
+        *cap = need;
+    }
+    char *o = *buf;
+    memcpy(o, t->raw_head, t->raw_head_len);
+    o += t->raw_head_len;
+    for (size_t i = 0; i < n_parts; i++) {
+        if (lens[i])
+            memcpy(o, parts[i], lens[i]);
+        o += lens[i];
+    }
+    memcpy(o, t->raw_tail1, t->raw_tail1_len);
+    o += t->raw_tail1_len;
     o += sprintf(o, "%ld", max_tokens);
     memcpy(o, t->tail2, t->tail2_len);
     o += t->tail2_len;

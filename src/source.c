@@ -65,6 +65,7 @@ struct source {
     double p_mean, p_sd, o_mean, o_sd;
     long p_lo, p_hi, o_lo, o_hi; /* effective bounds of the two draws */
     long prefix_tokens;
+    long turn_pt;                /* config_data.turn_prompt_tokens (0: none) */
     char *buf;                   /* prefix (kept) + the current request's words + NUL */
     size_t prefix_len;           /* bytes of the prefix, its trailing space included */
     size_t max_bytes;
@@ -246,6 +247,7 @@ int source_create(source **out, const config_data *d, uint64_t seed, char *err, 
     s->o_mean = d->output_tokens;
     s->o_sd = d->output_tokens_stdev;
     s->prefix_tokens = d->prefix_tokens;
+    s->turn_pt = d->turn_prompt_tokens;
     /* A prompt holds the prefix and the unique word at least: raise the floor to fit them. */
     s->p_lo = d->prompt_tokens_min;
     if (s->p_lo < d->prefix_tokens + 1)
@@ -324,7 +326,24 @@ void source_destroy(source *s)
     free(s);
 }
 
+static int next_synthetic(source *s, source_request *out, long forced_pt);
+
 int source_next(source *s, source_request *out)
+{
+    return next_synthetic(s, out, 0);
+}
+
+int source_next_turn(source *s, source_request *out)
+{
+    long pt = s->turn_pt;
+    if (pt > 0 && pt < s->p_lo)
+        pt = s->p_lo;
+    if (pt > s->p_hi)
+        pt = s->p_hi;
+    return next_synthetic(s, out, s->ds ? 0 : pt);
+}
+
+static int next_synthetic(source *s, source_request *out, long forced_pt)
 {
     if (s->ds) {
         const dataset_entry *e = dataset_at(s->ds, s->order[s->pos++ % dataset_size(s->ds)]);
@@ -333,9 +352,12 @@ int source_next(source *s, source_request *out)
         out->prompt_tokens = e->prompt_tokens;
         out->max_tokens = e->output_tokens;
         out->prompt_tokens_asked = e->prompt_tokens;
+        out->entry = e;
         return 0;
     }
     long pt = draw(s->rng, s->p_mean, s->p_sd, s->p_lo, s->p_hi);
+    if (forced_pt > 0)
+        pt = forced_pt; /* drawn all the same, so the run's later draws do not shift */
     long ot = draw(s->rng, s->o_mean, s->o_sd, s->o_lo, s->o_hi);
     char *p = s->buf + s->prefix_len;
     static const char hex[] = "0123456789abcdef";
@@ -359,6 +381,17 @@ int source_next(source *s, source_request *out)
     out->prompt_tokens = pt;
     out->max_tokens = ot;
     out->prompt_tokens_asked = pt;
+    out->entry = NULL;
+    return 0;
+}
+
+int source_multi_turn(const source *s)
+{
+    if (!s->ds)
+        return 0;
+    for (size_t i = 0; i < dataset_size(s->ds); i++)
+        if (dataset_at(s->ds, i)->n_more_turns)
+            return 1;
     return 0;
 }
 

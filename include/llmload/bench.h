@@ -63,6 +63,9 @@ typedef struct bench_result {
     /* Set by `llmload merge`: the records' measured flags came from their shards and are kept, so
      * the merged counts are the shards' sums; the aggregator otherwise sets them from the window. */
     int measured_given;
+    /* Multi-turn sessions (session.h): sessions begun, those whose every turn completed, and
+     * replies kept cut at SESSION_REPLY_CAP; all 0 without sessions. */
+    uint64_t sessions, sessions_completed, replies_cut;
 } bench_result;
 
 typedef struct runner runner;

@@ -44,6 +44,10 @@ typedef struct chunk_info {
     const char *timings;   /* slice of data: the top-level llama.cpp "timings" object, validated;
                             * read it with chunk_timings. NULL if none */
     size_t timings_len;
+    const char *output;    /* slice of data (still JSON-escaped, valid string contents): the last
+                            * plain content/text string of the event (the one a session keeps as
+                            * the reply's text); NULL when none */
+    size_t output_len;
 } chunk_info;
 
 /* llama.cpp's own account of a request (the last event's "timings"). */

@@ -56,6 +56,32 @@ void client_set_sinks(client *c, const client_sinks *s);
 int client_start(client *c, const char *prompt, size_t prompt_len, long prompt_tokens,
                  long max_tokens, uint64_t id, uint64_t scheduled_ns);
 
+/* One request with everything client_start takes and what sessions add. */
+typedef struct client_request {
+    const char *prompt;          /* plain text, escaped into the body; or NULL with raw_parts: */
+    const char *const *raw_parts; /* an already-JSON conversation (request_body_build_raw) */
+    const size_t *raw_lens;
+    size_t n_raw;
+    long prompt_tokens, max_tokens;
+    size_t prompt_len;
+    uint64_t id, scheduled_ns;
+    uint32_t session;            /* copied into the record (0: not part of a session) */
+    uint16_t turn;
+    int capture;                 /* keep the reply's text for client_done_reply (needs reply buffers) */
+} client_request;
+/* Sessions: gives every slot a reply buffer of cap bytes (once; later calls keep the first size),
+ * so that requests started with capture keep their reply's text without allocating on the receive
+ * path. A longer reply is kept cut at an event boundary. Call between benchmarks. 0 or LL_ENOMEM. */
+int client_reply_buffers(client *c, size_t cap);
+/* As client_start; the body (and raw parts) are copied before it returns. */
+int client_start_req(client *c, const client_request *rq);
+
+/* Inside the done callback, before it starts another request: the text the request streamed
+ * (content/text strings, still JSON-escaped, concatenated), when it was started with capture;
+ * *truncated is 1 when the reply passed reply_cap and was kept cut. Borrowed, valid until the
+ * next client_start*. NULL (and *len 0) outside a done callback or without capture. */
+const char *client_done_reply(const client *c, size_t *len, int *truncated);
+
 size_t client_in_flight(const client *c);
 size_t client_slots(const client *c);
 /* Reads stamped by the loop (curl) whose bytes' kernel arrival time was sampled, and of those the

@@ -52,6 +52,12 @@ typedef struct config_data {
      * token counts as the server counts them; NULL (default) = one token per word. Borrowed: set
      * by the run command after calibrating, valid for the run; config_data_free leaves it. */
     const struct source_costs *costs;
+    /* Sessions (session.h, docs/workloads.md): turns of a synthetic session (default 1: none) and
+     * the think time before each later turn, seconds (normal, clamped at 0). */
+    long turns;
+    double think_time;
+    double think_time_stdev;
+    long turn_prompt_tokens;    /* prompt length of turns 2.. (0: drawn as turn 1's), default 0 */
 } config_data;
 
 typedef struct config {
@@ -105,6 +111,7 @@ typedef struct config {
     double server_metrics_interval_s; /* default 1 */
     char *server_metrics_keep;        /* regex of raw metric names to keep, or NULL */
     int repeat;                /* runs of each benchmark (--repeat); default 1 */
+    long users;                /* --users N: N users running sessions (closed loop); 0 = off */
     char *target_precision;    /* raw --target-precision ("ttft_p95=5%"), parsed by precision.h; or NULL */
 } config;
 

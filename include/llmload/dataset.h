@@ -17,11 +17,24 @@
 
 typedef struct dataset dataset;
 
+/* A later user turn of a multi-turn record (sessions, session.h). */
+typedef struct dataset_turn {
+    const char *prompt;   /* borrowed from the dataset; valid until dataset_destroy */
+    size_t prompt_len;
+    long prompt_tokens;
+    long output_tokens;   /* the file's reply to it, in words; else the default */
+} dataset_turn;
+
 typedef struct dataset_entry {
     const char *prompt;   /* borrowed from the dataset; valid until dataset_destroy */
     size_t prompt_len;
     long prompt_tokens;
     long output_tokens;
+    /* The record's user turns after the first ("messages" / "conversations"), in order; the file's
+     * assistant replies are not kept (a session sends the server's own). NULL and 0 for a
+     * single-turn record. Borrowed, valid until dataset_destroy. */
+    const dataset_turn *more_turns;
+    size_t n_more_turns;
 } dataset_entry;
 
 /* Loads path (format from its extension). *out owned by caller (dataset_destroy). LL_ENOENT/LL_EIO

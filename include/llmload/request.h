@@ -25,6 +25,13 @@ void request_template_destroy(request_template *t);
 long request_body_build(const request_template *t, const char *prompt, size_t prompt_len,
                         long max_tokens, char **buf, size_t *cap);
 
+/* Sessions: writes a body whose conversation is the concatenation of the n_parts fragments, which
+ * are already JSON and are copied verbatim: the members of the messages array (chat API), or the
+ * escaped contents of the prompt string (completions API). Buffer rules as request_body_build.
+ * Returns the body length (> 0) or LL_ENOMEM. */
+long request_body_build_raw(const request_template *t, const char *const *parts, const size_t *lens,
+                            size_t n_parts, long max_tokens, char **buf, size_t *cap);
+
 /* Appends s as a JSON string body (without quotes) to out; out must have 6*len bytes free.
  * Returns bytes written. */
 size_t request_json_escape(char *out, const char *s, size_t len);

@@ -27,6 +27,9 @@ typedef struct source_request {
     long prompt_tokens;   /* the asked length (the record's count until the server's usage says) */
     long max_tokens;      /* output length to ask for */
     long prompt_tokens_asked; /* the drawn length (synthetic); the counting rule's (dataset) */
+    const struct dataset_entry *entry; /* dataset: the record (its later user turns make a
+                                        * session, session.h); NULL for synthetic. Borrowed, valid
+                                        * until source_destroy */
 } source_request;
 
 #define SOURCE_VOCAB_SIZE 256
@@ -47,6 +50,12 @@ int source_create(source **out, const config_data *d, uint64_t seed, char *err, 
 void source_destroy(source *s);
 /* Next request. Returns 0, or LL_ENOMEM. Never runs out for synthetic data. */
 int source_next(source *s, source_request *out);
+/* Sessions: the prompt of a later turn (2..) of a synthetic session, of config_data's
+ * turn_prompt_tokens words when set (clamped to the bounds of turn 1's draw), else as
+ * source_next; for a dataset, source_next. */
+int source_next_turn(source *s, source_request *out);
+/* 1 when the dataset has a record with more than one user turn (its records make sessions). */
+int source_multi_turn(const source *s);
 /* Largest prompt in bytes that source_next can produce (to size request buffers). */
 size_t source_max_prompt_bytes(const source *s);
 

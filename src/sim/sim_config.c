@@ -51,6 +51,8 @@ static const opt_def opts[] = {
     {"malformed-rate", K_RATE, OFF(malformed_rate), 0, 1, "0", "P", "share of streams with one invalid-JSON event"},
     {"stall-rate", K_RATE, OFF(stall_rate), 0, 1, "0", "P", "share of streams that stop sending after >= 1 token"},
     {"stall-seconds", K_DBL, OFF(stall_seconds), 0, 1e7, "300", "S", "how long a stalled stream is held open"},
+    {"request-log", K_STR, OFF(request_log), 0, 0, NULL, "FILE",
+     "append one JSON line per chat/completions request (time, model, messages, prompt tokens, body)"},
     {"api-key", K_STR, OFF(api_key), 0, 0, NULL, "KEY", "require Authorization: Bearer KEY or X-API-Key: KEY"},
     {"max-body-bytes", K_U64, OFF(max_body_bytes), 1, 1e12, "4194304", "N", "request body limit (413 beyond)"},
     {"close-after-response", K_CHOICE, OFF(close_after_response), 0, 0, "off", "off|header|silent|late",

@@ -14,6 +14,7 @@ typedef struct sim_config {
     int port;
     const char *model;          /* borrowed from argv, valid for the process */
     const char *api_key;        /* borrowed from argv or NULL */
+    const char *request_log;    /* --request-log FILE (sim_reqlog.h), borrowed from argv, or NULL */
     uint32_t max_num_seqs;
     uint64_t kv_cache_tokens;
     double ttft_ms, prefill_ms_per_1k, itl_ms, itl_ms_per_seq;

@@ -18,6 +18,7 @@
 
 #include "llmload/clock.h"
 #include "llmload/error.h"
+#include "sim_reqlog.h"
 #include "sim_server.h"
 
 #define CONN_OF_SEQ(s) ((sim_conn *)((char *)(s) - offsetof(sim_conn, seq)))
@@ -371,6 +372,8 @@ static void start_completion(sim_conn *c, enum sim_api_kind kind)
         respond_parse_error(c, &err);
         return;
     }
+    if (srv->request_log)
+        sim_reqlog_write(srv->request_log, kind, c->body.data ? c->body.data : "", c->body.len, &c->req);
     if (draw(srv, srv->cfg.error_rate)) {
         srv->metrics.faults[SIM_FAULT_ERROR]++;
         respond_error(c, 500, "InternalServerError", "Injected fault: internal server error (llmload sim --error-rate)", NULL);

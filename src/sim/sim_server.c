@@ -18,6 +18,7 @@
 #include "llmload/error.h"
 #include "sim_server.h"
 #include "sim_prefix.h"
+#include "sim_reqlog.h"
 
 void sim_server_reschedule(sim_server *srv)
 {
@@ -169,6 +170,8 @@ static int server_open(sim_server **out, const sim_config *cfg)
         fprintf(stderr, "llmload sim: prefix cache: %s\n", ll_strerror(rc));
         return -1;
     }
+    if (cfg->request_log && sim_reqlog_open(cfg->request_log, &srv->request_log) != 0)
+        return -1;
     sim_gpu_init(&srv->gpu, cfg->gpu_idle_watts, cfg->gpu_watts_per_seq, cfg->gpu_full_batch, clock_now_ns());
     srv->rng = gsl_rng_alloc(gsl_rng_mt19937);
     if (!srv->rng) {
@@ -214,6 +217,8 @@ static void server_close(sim_server *srv)
     gsl_rng_free(srv->rng);
     sim_engine_destroy(srv->engine);
     sim_prefix_destroy(srv->prefix);
+    if (srv->request_log)
+        fclose(srv->request_log);
     sim_metrics_free(&srv->metrics);
     sim_buf_free(&srv->scratch);
     free(srv);

@@ -10,6 +10,7 @@
 #define LLMLOAD_SIM_SERVER_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include <gsl/gsl_rng.h>
 #include <http_parser.h>
@@ -96,6 +97,7 @@ struct sim_server {
     int loop_open;                /* uv_loop_init succeeded: server_close must close it */
     struct sim_prefix *prefix;    /* --prefix-cache-tokens, or NULL */
     sim_gpu gpu;                  /* --gpu-metrics: updated at every reschedule */
+    FILE *request_log;            /* --request-log, or NULL (sim_reqlog.h) */
 };
 
 /* sim_server.c */
