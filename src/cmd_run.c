@@ -127,8 +127,12 @@ static int write_outputs(const config *cfg, const cJSON *doc, const bench_result
         FILE *f;
         if ((rc = outfile_begin(set, outputs[i].file, &f, err, errlen)) != 0)
             break;
+        /* The model column: the run's one model for now (the --model mix names its list). */
+        const cJSON *conf = cJSON_GetObjectItemCaseSensitive(doc, "config");
+        const char *model = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(conf, "model"));
         int wrc = outputs[i].writer ? outputs[i].writer(doc, f)
-                                    : report_write_requests_csv(results, n, n ? results[0].t0_ns : 0, f);
+                                    : report_write_requests_csv_models(results, n, n ? results[0].t0_ns : 0, &model,
+                                                                       model ? 1 : 0, f);
         rc = outfile_end(set, wrc, err, errlen);
     }
     if (rc == 0)

@@ -249,6 +249,24 @@ int console_table(FILE *f, const cJSON *doc)
         fprintf(f, "): the server closed kept-alive connections; %.0f connections opened, timings start at the resend\n",
                 num(cl, "connections_opened", NULL));
     }
+    cJSON_ArrayForEach(b, benches)
+    {
+        /* Sessions: one line, TTFT p50 by turn (a prefix cache shows as later turns not growing). */
+        const cJSON *bt = cJSON_GetObjectItemCaseSensitive(b, "by_turn"), *t;
+        if (cJSON_GetArraySize(bt) < 2)
+            continue;
+        fprintf(f, "ttft p50 by turn in %s:", cJSON_GetObjectItemCaseSensitive(b, "name")->valuestring);
+        int shown = 0;
+        cJSON_ArrayForEach(t, bt)
+        {
+            if (shown++ == 12) {
+                fprintf(f, " ...");
+                break;
+            }
+            fprintf(f, " %.0f=%.1f ms", num(t, "turn", NULL), num(t, "ttft_ms", "p50"));
+        }
+        fputc('\n', f);
+    }
     double base = 0;
     const cJSON *knee = find_knee(benches, &base);
     if (knee)

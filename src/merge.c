@@ -283,6 +283,14 @@ static int load_csv(merge_shard *s, const char *path, char *err, size_t errlen)
             return LL_EPARSE;
         }
     }
+    /* Optional (older files lack them): which session and turn a request was (docs/workloads.md). */
+    int col_session = -1, col_turn = -1;
+    for (int i = 0; i < nf; i++) {
+        if (strcmp(f[i], "session") == 0)
+            col_session = i;
+        else if (strcmp(f[i], "turn") == 0)
+            col_turn = i;
+    }
     const cJSON *benches = cJSON_GetObjectItemCaseSensitive(s->doc, "benchmarks");
     size_t bi = 0, line = 1;
     while (rc == 0 && *p) {
@@ -319,6 +327,11 @@ static int load_csv(merge_shard *s, const char *path, char *err, size_t errlen)
             snprintf(err, errlen, "%s line %zu: a status, error kind, resend or finish reason not known", path, line);
             rc = LL_EPARSE;
             break;
+        }
+        if (col_session >= 0 && col_turn >= 0) {
+            unsigned long sess = strtoul(f[col_session], NULL, 10), turn = strtoul(f[col_turn], NULL, 10);
+            r.session = sess <= UINT32_MAX ? (uint32_t)sess : 0;
+            r.turn = turn <= UINT16_MAX ? (uint16_t)turn : 0;
         }
         if (record_log_append(&s->results[bi].records, &r, r.status == RECORD_ERROR ? v[C_ERROR] : "") != 0) {
             snprintf(err, errlen, "out of memory reading %s", path);

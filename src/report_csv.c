@@ -209,12 +209,18 @@ static void put_ms(FILE *f, uint64_t a, uint64_t b)
 
 int report_write_requests_csv(const bench_result *results, size_t n, uint64_t t0_ns, FILE *f)
 {
+    return report_write_requests_csv_models(results, n, t0_ns, NULL, 0, f);
+}
+
+int report_write_requests_csv_models(const bench_result *results, size_t n, uint64_t t0_ns,
+                                     const char *const *models, size_t n_models, FILE *f)
+{
     static const char *const status_names[] = {"ok", "error", "incomplete"};
     fputs("benchmark,request_id,scheduled_s,sent_s,schedule_lag_ms,ttfb_ms,ttft_ms,ttfot_ms,tpot_ms,itl_mean_ms,"
           "itl_max_ms,e2e_ms,prompt_tokens,output_tokens,token_events,max_tokens,measured,http_status,status,"
           "error_kind,error,resent,prompt_tokens_asked,finish_reason,server_prompt_n,server_prompt_ms,"
           "server_predicted_n,server_predicted_ms,connect_ms,last_token_ms,itl_count,usage_seen,done_seen,short_output,"
-          "usage_running,new_connection\n",
+          "usage_running,new_connection,session,turn,model\n",
           f);
     for (size_t bi = 0; bi < n; bi++) {
         const bench_result *res = &results[bi];
@@ -266,8 +272,17 @@ int report_write_requests_csv(const bench_result *results, size_t n, uint64_t t0
                 put_ns(f, (uint64_t)r->connect_us * 1000, 1000000);
             /* The rest of what the aggregator reads, so `llmload merge` rebuilds the record whole. */
             put_ms(f, r->last_token_ns, r->sent_ns);
-            fprintf(f, ",%u,%d,%d,%d,%d,%d\n", r->itl_count, r->usage_seen, r->done_seen, r->short_output,
+            fprintf(f, ",%u,%d,%d,%d,%d,%d,", r->itl_count, r->usage_seen, r->done_seen, r->short_output,
                     r->usage_running, r->new_connection);
+            /* Workloads: empty session and turn outside sessions; the model's name from the run's list. */
+            if (r->session)
+                fprintf(f, "%" PRIu32 ",%u", r->session, (unsigned)r->turn);
+            else
+                fputc(',', f);
+            fputc(',', f);
+            if (r->model < n_models && models[r->model])
+                put_text(f, models[r->model]);
+            fputc('\n', f);
         }
     }
     return ferror(f) ? LL_EIO : 0;

@@ -17,6 +17,7 @@
 #include "llmload/error.h"
 #include "llmload/infile.h"
 #include "llmload/hist.h"
+#include "llmload/breakdown.h"
 #include "llmload/outfile.h"
 #include "llmload/version.h"
 
@@ -371,6 +372,37 @@ static void add_notes(jb *b, cJSON *bench, const config *cfg, const bench_summar
     }
 }
 
+/* Workloads (docs/workloads.md): "sessions" counts, and the by_turn / by_model breakdowns, each only
+ * when it has more than one group. */
+static void add_breakdowns(jb *b, cJSON *bench, const bench_summary *s, const bench_result *res,
+                           const char *model)
+{
+    if (!bench)
+        return;
+    if (res->sessions) {
+        cJSON *o = add_obj(b, bench, "sessions");
+        if (o) {
+            add_num(b, o, "started", (double)res->sessions);
+            add_num(b, o, "completed", (double)res->sessions_completed);
+            add_num(b, o, "replies_truncated", (double)res->replies_cut);
+        }
+    }
+    static const struct {
+        breakdown_key key;
+        const char *name;
+    } keys[] = {{BREAKDOWN_TURN, "by_turn"}, {BREAKDOWN_MODEL, "by_model"}};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        breakdown bd;
+        if (breakdown_compute(&res->records, keys[i].key, &model, model ? 1 : 0, s->duration_s, &bd) != 0) {
+            b->failed = 1;
+            return;
+        }
+        if (bd.n > 1 && breakdown_to_json(&bd, keys[i].key, bench, keys[i].name) != 0)
+            b->failed = 1;
+        breakdown_free(&bd);
+    }
+}
+
 int report_build(const config *cfg, const char *model, const bench_summary *sums,
                  const bench_result *results, size_t n, int partial, double run_wall_start,
                  cJSON **out)
@@ -417,6 +449,7 @@ int report_build(const config *cfg, const char *model, const bench_summary *sums
         add_benchmark(&b, arr, &sums[i], &results[i]);
         add_notes(&b, cJSON_GetArrayItem(arr, (int)i), cfg, &sums[i]);
         add_merge_basis(&b, cJSON_GetArrayItem(arr, (int)i), &results[i], results[0].t0_ns);
+        add_breakdowns(&b, cJSON_GetArrayItem(arr, (int)i), &sums[i], &results[i], model);
     }
     if (b.failed) {
         cJSON_Delete(doc);
