@@ -27,6 +27,11 @@ struct dataset {
     size_t arena_len, arena_cap;
     size_t max_prompt;
     long default_output;
+    /* Later user turns of multi-turn records (sessions), in record order: each entry's
+     * n_more_turns of them follow the previous entry's; prompts in the arena at turn_offsets. */
+    dataset_turn *turns;
+    size_t *turn_offsets;
+    size_t n_turns, cap_turns;
 };
 
 static long count_words(const char *s, size_t n)
@@ -77,6 +82,8 @@ static int add_entry(dataset *d, const char *prompt, size_t len, long output_tok
     e->prompt_len = len;
     e->prompt_tokens = count_words(prompt, len);
     e->output_tokens = output_tokens > 0 ? output_tokens : d->default_output;
+    e->more_turns = NULL; /* add_more_turns fills them for a multi-turn chat */
+    e->n_more_turns = 0;
     d->arena_len += len + 1;
     if (len > d->max_prompt)
         d->max_prompt = len;
@@ -122,6 +129,74 @@ static const char *first_turn(const cJSON *turns, const char *role_key, const ch
     return prompt;
 }
 
+/* Sessions: the user turns after the first of a chat record, each with the word count of the reply
+ * that follows it in the file (its output length; else the default), become the last entry's
+ * more_turns. The file's replies themselves are not kept: a session sends the server's. */
+static int add_more_turns(dataset *d, const cJSON *turns, const char *role_key, const char *text_key)
+{
+    const cJSON *t;
+    int seen_first = 0;
+    dataset_turn *last = NULL;
+    size_t added = 0;
+    cJSON_ArrayForEach(t, turns)
+    {
+        const char *role = json_str(t, role_key), *text = json_str(t, text_key);
+        if (!role || !text)
+            continue;
+        int user = strcmp(role, "user") == 0 || strcmp(role, "human") == 0;
+        if (!user) {
+            if (last && last->output_tokens == 0)
+                last->output_tokens = count_words(text, strlen(text));
+            continue;
+        }
+        if (!seen_first) {
+            seen_first = 1;
+            continue;
+        }
+        if (added + 1 >= UINT16_MAX) /* a turn index is 16 bits (record.turn) */
+            break;
+        size_t len = strlen(text);
+        if (len > DATASET_MAX_PROMPT)
+            return LL_EOVERSIZE;
+        if (d->n_turns == d->cap_turns) {
+            size_t cap = d->cap_turns ? d->cap_turns * 2 : 64;
+            dataset_turn *nt = realloc(d->turns, cap * sizeof *nt);
+            if (!nt)
+                return LL_ENOMEM;
+            d->turns = nt;
+            size_t *no = realloc(d->turn_offsets, cap * sizeof *no);
+            if (!no)
+                return LL_ENOMEM;
+            d->turn_offsets = no;
+            d->cap_turns = cap;
+        }
+        if (d->arena_len + len + 1 > d->arena_cap) {
+            size_t cap = d->arena_cap ? d->arena_cap : 65536;
+            while (cap < d->arena_len + len + 1)
+                cap *= 2;
+            char *a = realloc(d->arena, cap);
+            if (!a)
+                return LL_ENOMEM;
+            d->arena = a;
+            d->arena_cap = cap;
+        }
+        memcpy(d->arena + d->arena_len, text, len);
+        d->arena[d->arena_len + len] = '\0';
+        d->turn_offsets[d->n_turns] = d->arena_len;
+        d->arena_len += len + 1;
+        if (len > d->max_prompt)
+            d->max_prompt = len;
+        last = &d->turns[d->n_turns++];
+        *last = (dataset_turn){.prompt = NULL, .prompt_len = len, .prompt_tokens = count_words(text, len)};
+        added++;
+    }
+    for (size_t i = d->n_turns - added; i < d->n_turns; i++)
+        if (d->turns[i].output_tokens <= 0)
+            d->turns[i].output_tokens = d->default_output;
+    d->entries[d->n - 1].n_more_turns = added;
+    return 0;
+}
+
 /* One JSON record; 0 when it was added, 1 when it has no prompt (skipped), or an error. */
 static int add_record(dataset *d, const cJSON *o)
 {
@@ -131,14 +206,21 @@ static int add_record(dataset *d, const cJSON *o)
     const char *p = json_str(o, "prompt");
     if (!p)
         p = json_str(o, "text");
-    if (!p)
-        p = first_turn(cJSON_GetObjectItemCaseSensitive(o, "messages"), "role", "content", &answer);
-    if (!p)
-        p = first_turn(cJSON_GetObjectItemCaseSensitive(o, "conversations"), "from", "value", &answer);
+    const char *chat = NULL; /* the array the prompt came from, if a chat */
+    if (!p && (p = first_turn(cJSON_GetObjectItemCaseSensitive(o, "messages"), "role", "content", &answer)))
+        chat = "messages";
+    if (!p && (p = first_turn(cJSON_GetObjectItemCaseSensitive(o, "conversations"), "from", "value", &answer)))
+        chat = "conversations";
     if (!p)
         return 1;
     long out = json_count(o);
-    return add_entry(d, p, strlen(p), out ? out : answer);
+    int rc = add_entry(d, p, strlen(p), out ? out : answer);
+    if (rc == 0 && chat) {
+        int msgs = strcmp(chat, "messages") == 0;
+        rc = add_more_turns(d, cJSON_GetObjectItemCaseSensitive(o, chat), msgs ? "role" : "from",
+                            msgs ? "content" : "value");
+    }
+    return rc;
 }
 
 static int parse_jsonl(dataset *d, const char *text, size_t len, const char *name, char *err, size_t errlen)
@@ -394,6 +476,13 @@ int dataset_parse(dataset **out, const char *text, size_t len, const char *name,
     /* The arena no longer moves: offsets become pointers. */
     for (size_t i = 0; i < d->n; i++)
         d->entries[i].prompt = d->arena + d->offsets[i];
+    for (size_t i = 0; i < d->n_turns; i++)
+        d->turns[i].prompt = d->arena + d->turn_offsets[i];
+    /* Entries and their later turns were appended in the same order. */
+    for (size_t i = 0, t = 0; i < d->n; i++) {
+        d->entries[i].more_turns = d->entries[i].n_more_turns ? d->turns + t : NULL;
+        t += d->entries[i].n_more_turns;
+    }
     *out = d;
     return 0;
 }
@@ -463,6 +552,8 @@ void dataset_destroy(dataset *d)
         return;
     free(d->entries);
     free(d->offsets);
+    free(d->turns);
+    free(d->turn_offsets);
     free(d->arena);
     free(d);
 }
