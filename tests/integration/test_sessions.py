@@ -185,7 +185,17 @@ if ok(r.returncode == 0, "dataset session run", r.stderr[-300:]):
     ok([b["max_tokens"] for b in bodies][:2] == [3, 5], "max_tokens from the file's reply lengths",
        [b["max_tokens"] for b in bodies])
 
-# 7. Bad input: one line, exit 2.
+# 7. profiles/agentic.json, shortened, against the simulator: sessions of 6 turns by 8 users.
+repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+with Sim("--ttft-ms", 5, "--itl-ms", 1, "--prefix-cache-tokens", 200000, "--prefill-ms-per-1k", 50) as sim:
+    r, out = go(sim, "agentic", os.path.join(repo, "profiles", "agentic.json"), "--max-seconds", 3, "--warmup", 0,
+                "--data", "think_time=0.05,think_time_stdev=0.02")
+if ok(r.returncode == 0, "profiles/agentic.json runs (shortened)", r.stderr[-300:]):
+    b = report(out)["benchmarks"][0]
+    turns = [g["turn"] for g in b.get("by_turn", [])]
+    ok(b["name"] == "concurrent@8" and turns[:3] == [1, 2, 3], "agentic: 8 users, by_turn from turn 1", (b["name"], turns))
+
+# 8. Bad input: one line, exit 2.
 r = run(["run", "--target", "http://127.0.0.1:1", "--users", 2, "--schedule", "poisson", "--rate", 3])
 ok(r.returncode == 2 and r.stderr.count("\n") == 1 and "--users" in r.stderr, "--users with poisson: exit 2, one line",
    r.stderr)
