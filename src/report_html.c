@@ -384,6 +384,51 @@ static void put_server_charts(FILE *f, const cJSON *b, int i)
         put(f, "</div>\n");
 }
 
+/* Workloads: benchmarks[].by_turn / by_model (docs/workloads.md) as a table, and TTFT by turn as a
+ * chart; nothing when the report has neither. */
+static void put_breakdown(FILE *f, const cJSON *b, int i, const char *key, const char *label)
+{
+    const cJSON *arr = get(b, key), *g;
+    if (cJSON_GetArraySize(arr) < 2)
+        return;
+    int turn = strcmp(key, "by_turn") == 0;
+    putf(f, "<h3>By %s</h3>\n<div class=\"table-wrap\">\n<table class=\"bench breakdown\" data-breakdown=\"%s\">\n"
+            "<thead><tr><th class=\"name\">%s</th><th>requests</th><th>ok</th><th>errors</th>"
+            "<th>TTFT p50<br><span class=\"unit\">ms</span></th><th>TTFT p95<br><span class=\"unit\">ms</span></th>"
+            "<th>ITL p50<br><span class=\"unit\">ms</span></th><th>E2E p50<br><span class=\"unit\">ms</span></th>"
+            "<th>output<br><span class=\"unit\">tok/s</span></th></tr></thead>\n<tbody>\n",
+         label, key, label);
+    cJSON_ArrayForEach(g, arr)
+    {
+        put(f, "<tr><td class=\"name\">");
+        const cJSON *name = get(g, turn ? "turn" : "model");
+        if (cJSON_IsString(name))
+            esc(f, name->valuestring);
+        else
+            put_count(f, cJSON_IsNumber(name) ? name->valuedouble : NAN);
+        put(f, "</td><td>");
+        put_count(f, num(g, "requests"));
+        put(f, "</td><td>");
+        put_count(f, num(g, "completed"));
+        put(f, "</td><td>");
+        put_count(f, num(g, "errors"));
+        static const char *const cells[][2] = {{"ttft_ms", "p50"}, {"ttft_ms", "p95"}, {"itl_ms", "p50"}, {"e2e_ms", "p50"}};
+        for (size_t k = 0; k < sizeof cells / sizeof cells[0]; k++) {
+            put(f, "</td><td>");
+            put_num(f, num(get(g, cells[k][0]), cells[k][1]));
+        }
+        put(f, "</td><td>");
+        put_num(f, num(g, "output_token_throughput"));
+        put(f, "</td></tr>\n");
+    }
+    put(f, "</tbody>\n</table>\n</div>\n");
+    if (turn) {
+        put(f, "<div class=\"charts two\">\n");
+        put_chart(f, "ttft-turn", i);
+        put(f, "</div>\n");
+    }
+}
+
 static void put_chart_sections(FILE *f, const cJSON *benches)
 {
     int n = cJSON_GetArraySize(benches);
@@ -412,6 +457,8 @@ static void put_chart_sections(FILE *f, const cJSON *benches)
         put_chart(f, "timeseries", i);
         put(f, "</div>\n");
         put_server_charts(f, b, i);
+        put_breakdown(f, b, i, "by_turn", "turn");
+        put_breakdown(f, b, i, "by_model", "model");
         put(f, "</section>\n");
         i++;
     }

@@ -333,6 +333,24 @@
     ], [axis('tokens/s', { scale: 'tps', size: 60 })], { tps: { range: zeroUp } });
   }
 
+  /* Sessions: TTFT percentiles against the turn index (a prefix cache shows as later turns staying
+   * low while the history they carry grows). */
+  function ttftByTurn(el, b) {
+    var gs = (Array.isArray(b.by_turn) ? b.by_turn : []).filter(function (g) { return typeof g.turn === 'number'; });
+    var data = [gs.map(function (g) { return g.turn; })];
+    var series = [{ label: 'turn' }];
+    [pctSeries[0], pctSeries[1]].forEach(function (s) {
+      data.push(gs.map(function (g) { return get(g, ['ttft_ms', s.key]); }));
+      series.push({ label: 'TTFT ' + s.label, stroke: s.color, width: 2, value: unitFmt('ms'),
+                    points: { show: true, size: 7, fill: s.color } });
+    });
+    draw(el, 'TTFT by turn', {
+      scales: { x: { time: false, range: padRange }, y: { range: function (u, lo, hi) { return [0, hi * 1.1 || 1]; } } },
+      series: series,
+      axes: [axis('turn'), axis('TTFT (ms)', { size: 60 })]
+    }, data);
+  }
+
   function parse(id) {
     var el = document.getElementById(id);
     return el ? JSON.parse(el.textContent) : null;
@@ -357,6 +375,7 @@
         else if (kind === 'ttft') histogram(el, b, hb.ttft_ms, 'ttft_ms', 'TTFT', 'requests');
         else if (kind === 'itl') histogram(el, b, hb.itl_ms, 'itl_ms', 'ITL', 'token gaps');
         else if (kind === 'timeseries') timeseries(el, b);
+        else if (kind === 'ttft-turn') ttftByTurn(el, b);
         else if (kind === 'server-queue') serverQueue(el, b);
         else if (kind === 'server-usage') serverUsage(el, b);
         else if (kind === 'server-tokens') serverTokens(el, b);

@@ -5,9 +5,13 @@ user turns become sessions; report.json by_turn, requests.csv session/turn, on b
 import csv
 import json
 import os
+import re
+import shutil
+import signal
+import subprocess
 import tempfile
 
-from lltest import ASAN_SLACK, Sim, done, ok, run
+from lltest import ASAN_SLACK, MULT, Sim, done, ok, run
 
 tmp = tempfile.mkdtemp(prefix="llmload-test-sessions-")
 # The simulator's text for token i is " " + VOCAB[i % 16] (src/sim/sim_api.c).
@@ -108,6 +112,31 @@ for client in ("builtin", "curl"):
             gaps.append(float(c["sent_s"]) - end)
     ok(len(gaps) == 4 and all(THINK - 0.005 <= g <= THINK + 0.25 * ASAN_SLACK for g in gaps),
        f"{client}: the next turn is sent a think time ({THINK}s) after the previous one ended", gaps)
+
+# report.html: the by-turn table, and the TTFT-by-turn chart drawn without script errors.
+with open(os.path.join(tmp, "three-builtin", "report.html")) as f:
+    page = f.read()
+ok('data-breakdown="by_turn"' in page and 'data-chart="ttft-turn"' in page,
+   "report.html has the by-turn table and the TTFT by turn chart slot")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+if not CHROMIUM:
+    print("# skip - chromium not installed: report.html not rendered")
+else:
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+           "--disable-component-update", "--disable-sync", f"--user-data-dir={tempfile.mkdtemp(dir=tmp)}",
+           "--virtual-time-budget=5000", "--window-size=1280,900", "--dump-dom",
+           "file://" + os.path.join(tmp, "three-builtin", "report.html")]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+    try:
+        dom, _ = p.communicate(timeout=90 * MULT)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        dom, _ = p.communicate()
+    m = re.search(r"<body([^>]*)>", dom or "")
+    attrs = dict(re.findall(r'([\w-]+)="([^"]*)"', m.group(1))) if m else {}
+    ok(attrs.get("data-charts-drawn", "0") != "0" and attrs.get("data-charts-drawn") == attrs.get("data-charts-expected")
+       and "data-js-errors" not in attrs,
+       "report.html draws every chart, TTFT by turn included, without script errors", attrs)
 
 # 2. The same without the prefix cache: later turns carry the whole history and their TTFT grows.
 with Sim("--ttft-ms", 2, "--itl-ms", 2, "--prefill-ms-per-1k", 400) as sim:
