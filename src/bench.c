@@ -156,9 +156,17 @@ static int start_one(runner *r, uint64_t scheduled_ns)
 /* Sessions: sends every turn that is due while slots are free, then arms the turn pacer for the
  * next one. A due turn that finds no slot waits (a completion calls this again) and keeps its
  * scheduled time, as an open-loop arrival does. */
+#define FILL_BATCH 256
 static void run_turns(runner *r, uint64_t now)
 {
+    int started = 0;
     while (r->scheduling) {
+        if (started++ == FILL_BATCH) {
+            /* As fill_closed: thousands of users opening connections at once would block the
+             * loop; the rest go on the next loop turn. */
+            pacer_arm(r->turn_pacer, now);
+            return;
+        }
         uint64_t due = session_next_due(r->sessions);
         if (due == UINT64_MAX)
             return;
@@ -297,7 +305,6 @@ static void send_due(runner *r, uint64_t now)
 /* Closed loop: tops the streams in flight up to the target (after a pause, or at start). At most
  * FILL_BATCH per call: opening thousands of connections at once would block the loop for a
  * second; the rest follow on the next loop turn (the pacer re-armed at once). */
-#define FILL_BATCH 256
 static void fill_closed(runner *r, uint64_t now)
 {
     int started = 0;
@@ -707,7 +714,8 @@ int runner_run(runner *r, const bench_plan *plan, bench_result *res, char *err, 
     r->users_active = 0;
     if (r->cfg->data.turns > 1 || r->cfg->users > 0 || source_multi_turn(r->src)) {
         session_options so = {.api = r->cfg->api, .turns = r->cfg->data.turns, .think_s = r->cfg->data.think_time,
-                              .think_stdev_s = r->cfg->data.think_time_stdev, .seed = plan->seed};
+                              .think_stdev_s = r->cfg->data.think_time_stdev, .seed = plan->seed,
+                              .id_first = plan->loop_index + 1, .id_stride = plan->loop_count};
         if ((rc = session_set_create(&r->sessions, &so)) != 0 ||
             (rc = client_reply_buffers(r->cl, SESSION_REPLY_CAP)) != 0) {
             snprintf(err, errlen, "out of memory for sessions (%zu reply buffers of %u bytes)",

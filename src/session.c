@@ -61,6 +61,10 @@ int session_set_create(session_set **out, const session_options *o)
     ss->o = *o;
     if (ss->o.turns < 1)
         ss->o.turns = 1;
+    if (ss->o.id_first < 1)
+        ss->o.id_first = 1;
+    if (ss->o.id_stride < 1)
+        ss->o.id_stride = 1;
     if (!(ss->rng = gsl_rng_alloc(gsl_rng_mt19937))) {
         free(ss);
         return LL_ENOMEM;
@@ -152,9 +156,23 @@ static heap_item heap_pop(session_set *ss)
     return top;
 }
 
+/* The record's session number of local number n (1-based), and back (0: not one of this set's). */
+static uint32_t public_id(const session_set *ss, size_t n)
+{
+    return (uint32_t)(ss->o.id_first + (n - 1) * ss->o.id_stride);
+}
+
+static size_t local_id(const session_set *ss, uint32_t id)
+{
+    if (id < ss->o.id_first || (id - ss->o.id_first) % ss->o.id_stride)
+        return 0;
+    size_t n = (id - ss->o.id_first) / ss->o.id_stride + 1;
+    return n <= ss->st.sessions ? n : 0;
+}
+
 int session_begin(session_set *ss, uint64_t due_ns)
 {
-    if (ss->st.sessions >= UINT32_MAX)
+    if (ss->o.id_first + ss->st.sessions * (uint64_t)ss->o.id_stride >= UINT32_MAX)
         return LL_ERANGE;
     if (!ss->free_head) {
         if (ss->n_pool == ss->cap_pool) {
@@ -187,7 +205,7 @@ int session_begin(session_set *ss, uint64_t due_ns)
     sess *s = &ss->pool[idx];
     ss->free_head = s->next_free;
     s->next_free = 0;
-    s->id = (uint32_t)id;
+    s->id = public_id(ss, id);
     s->turn = 0;
     s->turns = 0; /* known when the first turn's prompt is drawn */
     s->in_flight = 0;
@@ -279,9 +297,10 @@ int session_take(session_set *ss, source *src, uint64_t now_ns, session_turn *ou
 
 void session_untake(session_set *ss, const session_turn *t)
 {
-    if (t->session == 0 || t->session > ss->st.sessions)
+    size_t n = local_id(ss, t->session);
+    if (!n)
         return;
-    sess *s = &ss->pool[ss->by_id[t->session - 1]];
+    sess *s = &ss->pool[ss->by_id[n - 1]];
     if (!s->in_flight || s->id != t->session)
         return;
     /* Taken again as turn s->turn: for a dataset turn the index goes back; a synthetic prompt is
@@ -289,7 +308,7 @@ void session_untake(session_set *ss, const session_turn *t)
     s->turn--;
     s->in_flight = 0;
     /* First in line: the oldest order there is. Cannot fail: the heap just gave this slot up. */
-    (void)heap_push(ss, t->scheduled_ns, ss->by_id[t->session - 1], 0);
+    (void)heap_push(ss, t->scheduled_ns, ss->by_id[n - 1], 0);
 }
 
 static void release(session_set *ss, uint32_t idx)
@@ -327,9 +346,10 @@ static int append_turn(session_set *ss, sess *s, const char *reply, size_t rlen)
 
 int session_turn_done(session_set *ss, const record *rec, const char *reply, size_t reply_len, int truncated)
 {
-    if (rec->session == 0 || rec->session > ss->st.sessions)
+    size_t n = local_id(ss, rec->session);
+    if (!n)
         return LL_ENOENT;
-    uint32_t idx = ss->by_id[rec->session - 1];
+    uint32_t idx = ss->by_id[n - 1];
     sess *s = &ss->pool[idx];
     if (s->id != rec->session || !s->in_flight || s->turn != rec->turn)
         return LL_ENOENT;

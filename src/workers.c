@@ -48,6 +48,8 @@ int workers_split(const bench_plan *plan, const config *cfg, size_t n, size_t k,
     *out = *plan;
     if (n <= 1)
         return 1;
+    out->loop_index = (uint32_t)k;
+    out->loop_count = (uint32_t)n;
     /* One request at a time is one loop's job, the whole request limit with it. */
     if (plan->schedule == CONFIG_SCHED_SYNCHRONOUS)
         return k == 0;

@@ -31,6 +31,7 @@ typedef struct bench_plan {
     uint64_t start_ns;         /* common start (clock_now_ns scale); 0 = now */
     uint64_t phase_ns;         /* open loop: added to every arrival offset */
     long concurrency;          /* streams or slots of this share; 0 = from the schedule/config */
+    uint32_t loop_index, loop_count; /* this loop k of n (sessions number k+1, k+1+n, ...); 0, 0 alone */
 } bench_plan;
 
 typedef struct bench_result {

@@ -34,6 +34,9 @@ typedef struct session_options {
     double think_s;        /* mean think time between turns, seconds */
     double think_stdev_s;  /* its standard deviation (0: fixed) */
     uint64_t seed;
+    /* Numbering (--workers): this set's sessions are id_first, id_first + id_stride, ... so that
+     * loops sharing a run never give two sessions one number. 0 and 0 mean 1, 2, 3, ... */
+    uint32_t id_first, id_stride;
 } session_options;
 
 /* One turn ready to send: its conversation as JSON fragments for request_body_build_raw. */
@@ -44,7 +47,7 @@ typedef struct session_turn {
     long prompt_tokens;    /* the words of the history and of this prompt (usage corrects it) */
     long max_tokens;
     uint64_t scheduled_ns; /* when it was due: the session began, or the think time ended */
-    uint32_t session;      /* 1-based, in the order sessions began */
+    uint32_t session;      /* 1-based, in the order sessions began (numbered as id_first, id_stride say) */
     uint16_t turn;         /* 1-based */
 } session_turn;
 

@@ -168,6 +168,18 @@ if ok(r.returncode == 0, "--users 3 run", r.stderr[-300:]):
        (len(spans), peak))
     ok(report(out)["benchmarks"][0]["name"] == "concurrent@3", "--users 3 is the closed loop concurrent@3")
 
+# --workers 2: the loops number their sessions apart (one session, one number, turns 1, 2, 3 in order).
+with Sim("--ttft-ms", 5, "--itl-ms", 2) as sim:
+    r, out = go(sim, "workers", "--users", 4, "--workers", 2, "--max-requests", 24, "--max-seconds", 0, "--data",
+                "prompt_tokens=20,output_tokens=4,turns=3,think_time=0.02")
+if ok(r.returncode == 0, "--users 4 --workers 2 run", r.stderr[-300:]):
+    rows = read_csv(os.path.join(out, "requests.csv"))
+    per = {}
+    for x in rows:
+        per.setdefault(x["session"], []).append(int(x["turn"]))
+    ok(len(rows) == 24 and all(sorted(t) == list(range(1, len(t) + 1)) for t in per.values()) and len(per) >= 8,
+       "two loops: every session number has one run of turns 1, 2, 3", per)
+
 # 4. Open loop: each arrival begins a session; its second turn follows its think time.
 with Sim("--ttft-ms", 5, "--itl-ms", 2) as sim:
     r, out = go(sim, "open", "--schedule", "constant", "--rate", 4, "--max-seconds", 1.5, "--data",

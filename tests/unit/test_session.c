@@ -204,12 +204,37 @@ static void test_think_times(void **state)
     assert_memory_equal(dues[0], dues[1], sizeof dues[0]);
 }
 
+/* --workers: loop k of n numbers its sessions k+1, k+1+n, ...; a number of another loop is refused. */
+static void test_numbering(void **state)
+{
+    (void)state;
+    source *src = mk_source();
+    session_set *ss;
+    session_options o = {.api = CONFIG_API_CHAT, .turns = 2, .seed = 1, .id_first = 2, .id_stride = 3};
+    assert_int_equal(session_set_create(&ss, &o), 0);
+    session_turn t[3];
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(session_begin(ss, (uint64_t)i), 0);
+        assert_int_equal(session_take(ss, src, 10, &t[i]), 1);
+        assert_int_equal(t[i].session, 2 + 3 * i);
+    }
+    record r = done_rec(&t[1], 20, RECORD_OK);
+    assert_int_equal(session_turn_done(ss, &r, "", 0, 0), 1);
+    r.session = 3; /* loop 0's number */
+    assert_int_equal(session_turn_done(ss, &r, "", 0, 0), LL_ENOENT);
+    r.session = 11; /* not begun yet */
+    assert_int_equal(session_turn_done(ss, &r, "", 0, 0), LL_ENOENT);
+    session_set_destroy(ss);
+    source_destroy(src);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_turns_carry_history),
         cmocka_unit_test(test_untake_and_completions),
         cmocka_unit_test(test_think_times),
+        cmocka_unit_test(test_numbering),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
