@@ -1,6 +1,6 @@
 /*
  * fuzz_chunk.c - libFuzzer target for chunk_scan: any bytes, no crash, no read outside the input
- * (ASan), and on success error_msg and timings are slices of the input (chunk_timings reads the
+ * (ASan), and on success error_msg, timings and output are slices of the input (chunk_timings reads the
  * latter) and the counts are sane; and
  * chunk_scan_stream agrees with it on every newline-separated event of the input.
  */
@@ -49,6 +49,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     assert(ci.has_usage || (ci.prompt_tokens == -1 && ci.completion_tokens == -1));
     assert(ci.error_msg == NULL ? ci.error_msg_len == 0
                                 : ci.error_msg >= in && ci.error_msg + ci.error_msg_len <= in + size);
+    assert(ci.output == NULL ? ci.output_len == 0
+                             : ci.output >= in && ci.output + ci.output_len <= in + size &&
+                                   (size_t)ci.output_chars >= ci.output_len);
     (void)t; /* used only by assert */
     return 0;
 }
