@@ -527,6 +527,8 @@ int config_to_json(const config *c, struct cJSON **out)
         }
     }
     rc |= add_str(o, "sweep_arrivals", c->sweep_poisson ? "poisson" : "constant");
+    if (c->users > 0)
+        rc |= add_num(o, "users", (double)c->users);
     rc |= add_num(o, "max_seconds", c->max_seconds);
     rc |= add_num(o, "max_requests", (double)c->max_requests);
     rc |= add_num(o, "warmup_s", c->warmup_s);

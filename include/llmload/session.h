@@ -24,7 +24,7 @@
 
 /* Bytes of reply text kept per turn (the client's per-slot capture buffer): a longer reply is kept
  * cut at this size (at an event boundary) and counted in session_stats.replies_cut. */
-#define SESSION_REPLY_CAP (256u * 1024u)
+#define SESSION_REPLY_CAP (64u * 1024u)
 
 typedef struct session_set session_set;
 
