@@ -283,6 +283,7 @@ static void send_due(runner *r, uint64_t now)
              * run_turns and keeps the arrival as its scheduled time. */
             if (begin_session(r, due) != 0)
                 break;
+            note_send(r, due, now); /* its first turn goes out from run_turns below */
             r->next_offset_ns = arrival_next_ns(r->arr) + r->plan->phase_ns;
             continue;
         }

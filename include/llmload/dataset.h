@@ -7,6 +7,8 @@
  * "output_tokens", "max_tokens" or "output_len", else the word count of the answer that follows the
  * first user turn, else the default given. A .csv has a header row with a "prompt" (or "text")
  * column and an optional output_tokens/max_tokens column; a .txt holds one prompt per line.
+ * A chat record's later user turns are kept too (dataset_entry.more_turns): they make the turns of
+ * a multi-turn session (session.h), each asking the word count of the file's reply that follows it.
  * Prompt tokens are counted as whitespace-separated words (requests.csv's prompt_tokens_asked);
  * servers that return usage correct them per request. Limits: 1 GiB of file, 1 MiB per prompt.
  */
