@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "llmload/aggregate.h"
+#include "llmload/breakdown.h"
 #include "llmload/config.h"
 #include "llmload/error.h"
 #include "llmload/hist.h"
@@ -96,6 +97,8 @@ static record mk(uint64_t *seed, uint64_t i)
     r.http_status = 200;
     r.finish_reason = RECORD_FINISH_LENGTH;
     r.measured = 1;
+    r.session = (uint32_t)(i / 3 + 1); /* sessions of 3 turns: by_turn survives the merge */
+    r.turn = (uint16_t)(i % 3 + 1);
     if (i % 50 == 3) {
         r.status = RECORD_ERROR;
         r.error_kind = RECORD_ERR_HTTP_5XX;
@@ -305,6 +308,19 @@ static void test_percentiles_from_shard_records(void **state)
     assert_int_equal(a.no_done_ok, b.no_done_ok);
     assert_int_equal(a.connections_opened, b.connections_opened);
     assert_string_equal(a.output_tokens_source, b.output_tokens_source);
+    /* requests.csv's session and turn columns come back, so the merged by-turn split is the single
+     * run's (docs/workloads.md). */
+    breakdown ba, bb;
+    assert_int_equal(breakdown_compute(&m.records, BREAKDOWN_TURN, NULL, 0, a.duration_s, &ba), 0);
+    assert_int_equal(breakdown_compute(&fx->single.records, BREAKDOWN_TURN, NULL, 0, b.duration_s, &bb), 0);
+    assert_int_equal(ba.n, 3);
+    assert_int_equal(bb.n, 3);
+    for (size_t i = 0; i < ba.n; i++) {
+        assert_int_equal(ba.groups[i].requests, bb.groups[i].requests);
+        assert_near(ba.groups[i].ttft_ms.p50, bb.groups[i].ttft_ms.p50, 1e-6);
+    }
+    breakdown_free(&ba);
+    breakdown_free(&bb);
     assert_int_equal(a.n_series, b.n_series);
     for (size_t i = 0; i < a.n_series; i++) {
         assert_int_equal(a.series[i].completed, b.series[i].completed);
