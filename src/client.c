@@ -16,19 +16,29 @@
 #include "client_internal.h"
 #include "llmload/clock.h"
 #include "llmload/error.h"
+#include "llmload/text.h"
 
 /* ---- receive path --------------------------------------------------------------------- */
 
-/* An error the server reported inside the stream: the first one decides the request's failure. */
-static void stream_error(client__slot *s, const char *msg, size_t len)
+/* An error the server reported inside the stream: the first one decides the request's failure.
+ * json: msg is the inside of a JSON string (chunk_scan's error_msg), whose escapes are decoded so
+ * the message reads as the server meant it. */
+static void stream_error(client__slot *s, const char *msg, size_t len, int json)
 {
     if (!s->fail_kind)
         s->fail_kind = RECORD_ERR_SERVER_ERROR;
     if (s->error_msg[0] || !msg)
         return;
-    size_t n = len < sizeof s->error_msg - 1 ? len : sizeof s->error_msg - 1;
+    size_t n;
+    if (json)
+        n = text_json_unescape(s->error_msg, sizeof s->error_msg, msg, len);
+    else {
+        n = len < sizeof s->error_msg - 1 ? len : sizeof s->error_msg - 1;
+        memcpy(s->error_msg, msg, n);
+    }
     for (size_t i = 0; i < n; i++)
-        s->error_msg[i] = (unsigned char)msg[i] < 0x20 ? ' ' : msg[i];
+        if ((unsigned char)s->error_msg[i] < 0x20)
+            s->error_msg[i] = ' ';
     s->error_msg[n] = '\0';
 }
 
@@ -39,15 +49,18 @@ static void on_error_event(client__slot *s, const sse_event *ev)
     chunk_info ci;
     const char *msg = ev->data;
     size_t len = ev->data_len;
+    int json = 0;
     if (chunk_scan(ev->data, ev->data_len, &ci) == 0 && ci.error_msg) {
         msg = ci.error_msg;
         len = ci.error_msg_len;
+        json = 1;
     }
     if (len == 0) {
         msg = "the server sent an error event";
         len = strlen(msg);
+        json = 0;
     }
-    stream_error(s, msg, len);
+    stream_error(s, msg, len, json);
 }
 
 static uint8_t finish_of(int chunk_finish)
@@ -100,7 +113,7 @@ static int on_sse_event(void *ud, const sse_event *ev)
         return 0;
     }
     if (ci.has_error)
-        stream_error(s, ci.error_msg, ci.error_msg_len);
+        stream_error(s, ci.error_msg, ci.error_msg_len, 1);
     if (ci.finish != CHUNK_FINISH_NONE)
         r->finish_reason = finish_of(ci.finish);
     chunk_server_timings t;
@@ -242,15 +255,18 @@ static void copy_error_text(char *msg, const char *text, size_t len)
 {
     if (msg[0] || len == 0)
         return;
-    /* Prefer the JSON error message; fall back to the raw body's start. */
+    /* Prefer the JSON error message (its escapes decoded); fall back to the raw body's start. */
     chunk_info ci;
-    if (chunk_scan(text, len, &ci) == 0 && ci.error_msg) {
-        text = ci.error_msg;
-        len = ci.error_msg_len;
+    size_t n;
+    if (chunk_scan(text, len, &ci) == 0 && ci.error_msg)
+        n = text_json_unescape(msg, RECORD_ERROR_MSG_MAX, ci.error_msg, ci.error_msg_len);
+    else {
+        n = len < RECORD_ERROR_MSG_MAX - 1 ? len : RECORD_ERROR_MSG_MAX - 1;
+        memcpy(msg, text, n);
     }
-    size_t n = len < RECORD_ERROR_MSG_MAX - 1 ? len : RECORD_ERROR_MSG_MAX - 1;
     for (size_t i = 0; i < n; i++)
-        msg[i] = (text[i] == '\n' || text[i] == '\r') ? ' ' : text[i];
+        if (msg[i] == '\n' || msg[i] == '\r')
+            msg[i] = ' ';
     msg[n] = '\0';
 }
 
