@@ -19,12 +19,12 @@ GEN = 'vllm:generation_tokens_total{model_name="llmload-sim"}'
 
 def settled(sim):
     """/metrics once the simulator has handled the last closes (bounded: 1 s, 20 looks)."""
-    m = settled(sim)
+    m = sim.metrics()
     for _ in range(20):
         if m.get(RUNNING) == 0:
             break
         time.sleep(0.05)
-        m = settled(sim)
+        m = sim.metrics()
     return m
 
 
