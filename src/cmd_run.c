@@ -378,10 +378,11 @@ static int any_completed(const bench_result *results, size_t n)
 /* " (N started: kind=count ...)" for the no-completion line, so it says why in one line. */
 static void errors_line(const bench_summary *sums, size_t n, char *out, size_t cap)
 {
-    uint64_t started = 0, kinds[RECORD_ERR_COUNT_] = {0}, incomplete = 0;
+    uint64_t started = 0, kinds[RECORD_ERR_COUNT_] = {0}, incomplete = 0, cancelled = 0;
     for (size_t i = 0; i < n; i++) {
         started += sums[i].started;
         incomplete += sums[i].incomplete;
+        cancelled += sums[i].cancelled;
         for (int k = 0; k < RECORD_ERR_COUNT_; k++)
             kinds[k] += sums[i].errors_by_kind[k];
     }
@@ -394,8 +395,12 @@ static void errors_line(const bench_summary *sums, size_t n, char *out, size_t c
                                 (unsigned long long)kinds[k]);
         sep = " ";
     }
-    if (incomplete && len < cap)
+    if (incomplete && len < cap) {
         len += (size_t)snprintf(out + len, cap - len, "%sincomplete=%llu", sep, (unsigned long long)incomplete);
+        sep = " ";
+    }
+    if (cancelled && len < cap)
+        len += (size_t)snprintf(out + len, cap - len, "%scancelled=%llu", sep, (unsigned long long)cancelled);
     if (len < cap)
         snprintf(out + len, cap - len, ")");
 }

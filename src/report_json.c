@@ -370,6 +370,18 @@ static void add_notes(jb *b, cJSON *bench, const config *cfg, const bench_summar
             b->failed = 1;
         }
     }
+    if (s->cancelled) {
+        char text[256];
+        snprintf(text, sizeof text,
+                 "%llu requests were abandoned by the client (--cancel-rate %g, %g ms after the send): counted "
+                 "as cancelled, not as errors, and left out of every latency statistic",
+                 (unsigned long long)s->cancelled, cfg->cancel_rate, cfg->cancel_after_s * 1000.0);
+        cJSON *str = cJSON_CreateString(text);
+        if (!str || !cJSON_AddItemToArray(notes, str)) {
+            cJSON_Delete(str);
+            b->failed = 1;
+        }
+    }
 }
 
 /* A model mix: benchmarks[].models, each model's counts over its records (docs/workloads.md). The
