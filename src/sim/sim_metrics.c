@@ -136,6 +136,9 @@ int sim_metrics_render(const sim_metrics *m, const sim_engine *e, uint64_t kv_to
                        model, (unsigned long long)m->success_length));
     SIM_BUF_TRY(sim_buf_printf(o, "vllm:request_success_total{finished_reason=\"stop\",model_name=\"%s\"} %llu\n",
                        model, (unsigned long long)m->success_stop));
+    /* vLLM V1 counts requests the client aborted under finished_reason="abort". */
+    SIM_BUF_TRY(sim_buf_printf(o, "vllm:request_success_total{finished_reason=\"abort\",model_name=\"%s\"} %llu\n",
+                       model, (unsigned long long)m->success_abort));
     SIM_BUF_TRY(render_hist(&m->hist[SIM_HIST_TTFT], SIM_HIST_TTFT, model, o));
     SIM_BUF_TRY(render_hist(&m->hist[SIM_HIST_E2E], SIM_HIST_E2E, model, o));
     SIM_BUF_TRY(family(o, "llmload_sim_requests_total", "counter",

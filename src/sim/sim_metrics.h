@@ -36,6 +36,7 @@ typedef struct sim_hist {
 typedef struct sim_metrics {
     uint64_t prompt_tokens, generation_tokens;
     uint64_t success_length, success_stop;
+    uint64_t success_abort;       /* the client went away before the end: the sequence was freed */
     uint64_t requests;                    /* completion requests received */
     uint64_t faults[SIM_FAULT_COUNT_];
     sim_hist hist[SIM_HIST_COUNT_];
