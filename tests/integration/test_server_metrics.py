@@ -335,6 +335,23 @@ try:
                f"busy GPU, growing TPOT, nothing waiting: {want}", json.dumps(d)[:500])
 finally:
     gpu.stop()
+# unknown: a /metrics with latency histograms only (TensorRT-LLM's shape: no running or waiting
+# gauge) and no GPU exporter gives nothing to judge the server by, however loaded the simulator is.
+trt = MetricsStub("body", body=lambda n: "# TYPE trtllm_time_to_first_token_seconds histogram\n"
+                                          f'trtllm_time_to_first_token_seconds_bucket{{le="0.1"}} {n}\n'
+                                          f'trtllm_time_to_first_token_seconds_bucket{{le="+Inf"}} {n}\n'
+                                          f"trtllm_time_to_first_token_seconds_sum {n * 0.05}\n"
+                                          f"trtllm_time_to_first_token_seconds_count {n}\n")
+try:
+    with Sim("--max-num-seqs", 4, "--itl-ms", 5, "--ttft-ms", 20) as sim:
+        r, doc = bench_run(sim, ["--server-metrics", trt.url, "--server-metrics-interval", "200ms"], seconds=2)
+        if ok(r.returncode == 0, "12 streams on 4 slots, scraped from a /metrics with histograms only", r.stderr[-300:]):
+            b = doc["benchmarks"][0]
+            d, want = b["server"]["diagnosis"], expect(b, "unknown")
+            ok(d["verdict"] == want and b["server"]["summary"].get("ttft_s", {}).get("count", 0) > 0,
+               f"no engine gauge, no GPU figure: {want} (not batch_full from the client's side)", json.dumps(d)[:300])
+finally:
+    trt.stop()
 # latency_floor: 1.2 s to the first token with one request at a time.
 with Sim("--ttft-ms", 1200, "--itl-ms", 2) as sim:
     out = tempfile.mkdtemp(prefix="llmload-srvm-")
