@@ -844,6 +844,27 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
+/* What every request of a target sets alike (its /metrics and its /slots): no signals from curl
+ * (threads), the body into t's buffer, the run's TLS settings. */
+static CURLcode easy_common(const scrape *s, target *t, CURL *e)
+{
+    CURLcode cc = CURLE_OK;
+#define SET(opt, val)                                                                              \
+    if (cc == CURLE_OK)                                                                            \
+    cc = curl_easy_setopt(e, opt, val)
+    SET(CURLOPT_NOSIGNAL, 1L); /* threads: no SIGALRM for DNS timeouts */
+    SET(CURLOPT_WRITEFUNCTION, on_body);
+    SET(CURLOPT_WRITEDATA, t);
+    if (s->insecure) {
+        SET(CURLOPT_SSL_VERIFYPEER, 0L);
+        SET(CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    if (s->ca_cert)
+        SET(CURLOPT_CAINFO, s->ca_cert);
+#undef SET
+    return cc;
+}
+
 static void fail_note(scrape *s, target *t, const char *fmt, const char *detail)
 {
     pthread_mutex_lock(&s->mu);
@@ -867,30 +888,18 @@ static void slots_once(scrape *s, target *t, uint64_t t_ns)
         return;
     if (!t->slots_easy) {
         char url[sizeof t->slots_url];
-        CURLcode cc = CURLE_OK;
         if (scrape_slots_url(t->url, url, sizeof url) != 0 || !(t->slots_easy = curl_easy_init())) {
             pthread_mutex_lock(&s->mu);
             t->slots_off = 1;
             pthread_mutex_unlock(&s->mu);
             return;
         }
-#define SET(opt, val)                                                                              \
-    if (cc == CURLE_OK)                                                                            \
-    cc = curl_easy_setopt(t->slots_easy, opt, val)
         pthread_mutex_lock(&s->mu);
         memcpy(t->slots_url, url, sizeof url);
         pthread_mutex_unlock(&s->mu);
-        SET(CURLOPT_URL, t->slots_url);
-        SET(CURLOPT_NOSIGNAL, 1L);
-        SET(CURLOPT_WRITEFUNCTION, on_body);
-        SET(CURLOPT_WRITEDATA, t);
-        if (s->insecure) {
-            SET(CURLOPT_SSL_VERIFYPEER, 0L);
-            SET(CURLOPT_SSL_VERIFYHOST, 0L);
-        }
-        if (s->ca_cert)
-            SET(CURLOPT_CAINFO, s->ca_cert);
-#undef SET
+        CURLcode cc = curl_easy_setopt(t->slots_easy, CURLOPT_URL, t->slots_url);
+        if (cc == CURLE_OK)
+            cc = easy_common(s, t, t->slots_easy);
         if (cc != CURLE_OK) {
             pthread_mutex_lock(&s->mu);
             t->slots_off = 1;
@@ -1009,17 +1018,10 @@ static int target_init(scrape *s, target *t, const char *url, size_t idx)
     SET(CURLOPT_HTTPHEADER, t->hdrs);
     SET(CURLOPT_TIMEOUT_MS, timeout_ms);
     SET(CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-    SET(CURLOPT_NOSIGNAL, 1L); /* threads: no SIGALRM for DNS timeouts */
-    SET(CURLOPT_WRITEFUNCTION, on_body);
-    SET(CURLOPT_WRITEDATA, t);
     SET(CURLOPT_ACCEPT_ENCODING, ""); /* gzip when the server offers it: DCGM's answer is large */
-    if (s->insecure) {
-        SET(CURLOPT_SSL_VERIFYPEER, 0L);
-        SET(CURLOPT_SSL_VERIFYHOST, 0L);
-    }
-    if (s->ca_cert)
-        SET(CURLOPT_CAINFO, s->ca_cert);
 #undef SET
+    if (cc == CURLE_OK)
+        cc = easy_common(s, t, t->easy);
     return cc == CURLE_OK ? 0 : LL_ELIB;
 }
 
