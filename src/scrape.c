@@ -907,13 +907,16 @@ static void slots_once(scrape *s, target *t, uint64_t t_ns)
             return;
         }
     }
-    curl_easy_setopt(t->slots_easy, CURLOPT_TIMEOUT_MS, left_ms);
-    curl_easy_setopt(t->slots_easy, CURLOPT_CONNECTTIMEOUT_MS, left_ms);
     t->len = 0; /* the /metrics body was ingested: its buffer is free */
     t->too_big = 0;
-    CURLcode cc = curl_easy_perform(t->slots_easy);
+    CURLcode cc = curl_easy_setopt(t->slots_easy, CURLOPT_TIMEOUT_MS, left_ms);
+    if (cc == CURLE_OK)
+        cc = curl_easy_setopt(t->slots_easy, CURLOPT_CONNECTTIMEOUT_MS, left_ms);
+    if (cc == CURLE_OK)
+        cc = curl_easy_perform(t->slots_easy);
     long status = 0;
-    curl_easy_getinfo(t->slots_easy, CURLINFO_RESPONSE_CODE, &status);
+    if (cc == CURLE_OK && curl_easy_getinfo(t->slots_easy, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK)
+        status = 0;
     if (cc == CURLE_OK && status == 200) {
         scrape_ingest_slots(s, t->idx, t_ns, t->body ? t->body : "", t->len);
         return;
