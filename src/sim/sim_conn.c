@@ -243,7 +243,8 @@ static void serve_stats(sim_conn *c)
 static sim_metrics_view metrics_view(const sim_server *srv)
 {
     sim_metrics_view v = {.engine = srv->engine, .prefix = srv->prefix, .kv_total = srv->cfg.kv_cache_tokens,
-                          .slots = srv->cfg.max_num_seqs, .model = srv->cfg.model};
+                          .slots = srv->cfg.max_num_seqs, .model = srv->cfg.model,
+                          .legacy = srv->cfg.metrics_style == SIM_STYLE_LLAMACPP_LEGACY};
     return v;
 }
 
@@ -254,7 +255,7 @@ static void serve_metrics(sim_conn *c)
     sim_buf_reset(s);
     sim_metrics_view v = metrics_view(srv);
     int rc;
-    if (srv->cfg.metrics_style == SIM_STYLE_LLAMACPP) {
+    if (srv->cfg.metrics_style != SIM_STYLE_VLLM) {
         rc = sim_metrics_render_llamacpp(&srv->metrics, &v, s);
     } else {
         rc = sim_metrics_render(&srv->metrics, srv->engine, srv->cfg.kv_cache_tokens, srv->cfg.model, s);
@@ -270,7 +271,7 @@ static void serve_metrics(sim_conn *c)
     respond(c, 200, "content-type: text/plain; version=0.0.4; charset=utf-8\r\n", s->data, s->len);
 }
 
-/* GET /slots, llama.cpp's (only with --metrics-style llamacpp; 404 otherwise, as vLLM has none). */
+/* GET /slots, llama.cpp's (only with a llamacpp --metrics-style; 404 otherwise, as vLLM has none). */
 static void serve_slots(sim_conn *c)
 {
     sim_server *srv = c->srv;
@@ -478,7 +479,7 @@ static void dispatch(sim_conn *c)
     for (size_t i = 0; !c->url_overflow && i < sizeof routes / sizeof routes[0]; i++)
         if (strcmp(path, routes[i].path) == 0)
             found = (int)i;
-    if (found == 8 && c->srv->cfg.metrics_style != SIM_STYLE_LLAMACPP)
+    if (found == 8 && c->srv->cfg.metrics_style == SIM_STYLE_VLLM)
         found = -1;
     if (found >= 6 && found <= 7 && c->srv->cfg.no_tokenize)
         found = -1; /* --no-tokenize: a server without them (OpenAI, TGI, older vLLM) */

@@ -112,6 +112,9 @@ static void test_server_side(void **state)
     assert_int_equal(parse(&c, 13, argv), SIM_CONFIG_RUN);
     assert_true(c.preemption && c.prefix_cache_tokens == 4096 && c.metrics_style == SIM_STYLE_LLAMACPP && c.gpu_metrics);
     assert_true(c.gpu_idle_watts == 75 && c.gpu_watts_per_seq == 12.5 && c.gpu_full_batch == 16);
+    char *legacy[] = {"sim", "--metrics-style", "llamacpp-legacy", NULL};
+    assert_int_equal(parse(&c, 3, legacy), SIM_CONFIG_RUN);
+    assert_int_equal(c.metrics_style, SIM_STYLE_LLAMACPP_LEGACY);
     const char *bad[][3] = {{"--metrics-style", "sglang", NULL}, {"--prefix-cache-tokens", "200000000", NULL},
                             {"--gpu-full-batch", "0", NULL}, {"--gpu-idle-watts", "701", NULL}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
