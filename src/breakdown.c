@@ -70,6 +70,10 @@ int breakdown_compute(const record_log *log, breakdown_key key, const char *cons
             gr->incomplete++;
             continue;
         }
+        if (r->status == RECORD_CANCELLED) { /* abandoned by the client on purpose: not an error */
+            gr->cancelled++;
+            continue;
+        }
         if (r->status != RECORD_OK) {
             gr->errors++;
             continue;
@@ -159,6 +163,7 @@ int breakdown_to_json(const breakdown *b, breakdown_key key, cJSON *parent, cons
         bad |= !cJSON_AddNumberToObject(o, "completed", (double)g->completed);
         bad |= !cJSON_AddNumberToObject(o, "errors", (double)g->errors);
         bad |= !cJSON_AddNumberToObject(o, "incomplete", (double)g->incomplete);
+        bad |= !cJSON_AddNumberToObject(o, "cancelled", (double)g->cancelled);
         if (bad || add_stat(o, "ttft_ms", &g->ttft_ms) || add_stat(o, "itl_ms", &g->itl_ms) ||
             add_stat(o, "e2e_ms", &g->e2e_ms) ||
             !cJSON_AddNumberToObject(o, "output_token_throughput", r6(g->output_token_throughput)))

@@ -237,6 +237,7 @@ static void add_benchmark(jb *b, cJSON *arr, const bench_summary *s, const bench
         add_num(b, rq, "completed", (double)s->completed);
         add_num(b, rq, "errored", (double)s->errored);
         add_num(b, rq, "incomplete", (double)s->incomplete);
+        add_num(b, rq, "cancelled", (double)s->cancelled);
         add_num(b, rq, "short_output", (double)s->short_output);
         uint64_t done = s->completed + s->errored;
         add_num(b, rq, "error_rate", done ? r6((double)s->errored / (double)done) : 0);
@@ -370,6 +371,55 @@ static void add_notes(jb *b, cJSON *bench, const config *cfg, const bench_summar
             b->failed = 1;
         }
     }
+    if (s->cancelled) {
+        char text[256];
+        snprintf(text, sizeof text,
+                 "%llu requests were abandoned by the client (--cancel-rate %g, %g ms after the send): counted "
+                 "as cancelled, not as errors, and left out of every latency statistic",
+                 (unsigned long long)s->cancelled, cfg->cancel_rate, cfg->cancel_after_s * 1000.0);
+        cJSON *str = cJSON_CreateString(text);
+        if (!str || !cJSON_AddItemToArray(notes, str)) {
+            cJSON_Delete(str);
+            b->failed = 1;
+        }
+    }
+}
+
+/* A model mix: benchmarks[].models, each model's counts over its records (docs/workloads.md). The
+ * full per-model statistics are the breakdown's (by_model); these counts check the split. */
+static void add_models(jb *b, cJSON *o, const config *cfg, const bench_result *res)
+{
+    if (!o || cfg->n_models < 2)
+        return;
+    cJSON *arr = add_arr(b, o, "models");
+    for (size_t m = 0; arr && m < cfg->n_models; m++) {
+        uint64_t started = 0, measured = 0, completed = 0, errored = 0, cancelled = 0;
+        for (size_t i = 0; i < res->records.len; i++) {
+            const record *r = &res->records.items[i];
+            if (r->model != m)
+                continue;
+            started++;
+            if (!r->measured)
+                continue;
+            measured++;
+            completed += r->status == RECORD_OK;
+            errored += r->status == RECORD_ERROR;
+            cancelled += r->status == RECORD_CANCELLED;
+        }
+        cJSON *e = cJSON_CreateObject();
+        if (!e || !cJSON_AddItemToArray(arr, e)) {
+            cJSON_Delete(e);
+            b->failed = 1;
+            return;
+        }
+        add_str(b, e, "name", cfg->models[m]);
+        add_num(b, e, "weight", r6(cfg->model_weights[m]));
+        add_num(b, e, "started", (double)started);
+        add_num(b, e, "requests", (double)measured);
+        add_num(b, e, "completed", (double)completed);
+        add_num(b, e, "errored", (double)errored);
+        add_num(b, e, "cancelled", (double)cancelled);
+    }
 }
 
 /* Workloads (docs/workloads.md): "sessions" counts, and the by_turn / by_model breakdowns, each only
@@ -393,7 +443,10 @@ static void add_breakdowns(jb *b, cJSON *bench, const bench_summary *s, const be
     } keys[] = {{BREAKDOWN_TURN, "by_turn"}, {BREAKDOWN_MODEL, "by_model"}};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         breakdown bd;
-        if (breakdown_compute(&res->records, keys[i].key, &model, model ? 1 : 0, s->duration_s, &bd) != 0) {
+        /* The run's model names (a mix's), else the one model. */
+        const char *const *names = res->n_model_names ? res->model_names : &model;
+        size_t n_names = res->n_model_names ? res->n_model_names : model ? 1 : 0;
+        if (breakdown_compute(&res->records, keys[i].key, names, n_names, s->duration_s, &bd) != 0) {
             b->failed = 1;
             return;
         }
@@ -449,6 +502,7 @@ int report_build(const config *cfg, const char *model, const bench_summary *sums
         add_benchmark(&b, arr, &sums[i], &results[i]);
         add_notes(&b, cJSON_GetArrayItem(arr, (int)i), cfg, &sums[i]);
         add_merge_basis(&b, cJSON_GetArrayItem(arr, (int)i), &results[i], results[0].t0_ns);
+        add_models(&b, cJSON_GetArrayItem(arr, (int)i), cfg, &results[i]);
         add_breakdowns(&b, cJSON_GetArrayItem(arr, (int)i), &sums[i], &results[i], model);
     }
     if (b.failed) {

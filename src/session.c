@@ -21,6 +21,7 @@ typedef struct sess {
     uint32_t id;               /* 1-based; 0 when free */
     uint16_t turn;             /* the last turn taken (0: none yet) */
     uint16_t turns;            /* turns this session has (synthetic: the option; dataset: the record's) */
+    unsigned model;            /* its model, for every turn (session_options.pick_model) */
     int in_flight;
     const dataset_entry *entry; /* the record of a dataset session (turns 2.. from it) */
     char *hist;                /* owned, reused: the conversation so far (complete fragments) */
@@ -260,6 +261,7 @@ int session_take(session_set *ss, source *src, uint64_t now_ns, session_turn *ou
         if (rc != 0)
             return rc;
         if (s->turn == 0) {
+            s->model = ss->o.pick_model ? ss->o.pick_model(ss->o.pick_ud) : 0;
             s->entry = sr.entry;
             size_t n = sr.entry ? 1 + sr.entry->n_more_turns : (size_t)ss->o.turns;
             s->turns = (uint16_t)(n > UINT16_MAX ? UINT16_MAX : n);
@@ -292,6 +294,7 @@ int session_take(session_set *ss, source *src, uint64_t now_ns, session_turn *ou
     out->scheduled_ns = it.due;
     out->session = s->id;
     out->turn = s->turn;
+    out->model = s->model;
     return 1;
 }
 

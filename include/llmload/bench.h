@@ -67,6 +67,10 @@ typedef struct bench_result {
     /* Multi-turn sessions (session.h): sessions begun, those whose every turn completed, and
      * replies kept cut at SESSION_REPLY_CAP; all 0 without sessions. */
     uint64_t sessions, sessions_completed, replies_cut;
+    /* The run's model names (a mix's, or the one model), record.model indexing them; borrowed
+     * from the config or runner, valid while the run's results are; NULL/0 when unknown (merge). */
+    const char *const *model_names;
+    size_t n_model_names;
 } bench_result;
 
 typedef struct runner runner;

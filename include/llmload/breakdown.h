@@ -4,7 +4,7 @@
  * cache at work) or by model of a --model mix (record.model).
  *
  * Only measured records count (the aggregator sets record.measured first, aggregate_bench). Per
- * group: requests (measured), completed, errors, incomplete; TTFT, per-request mean ITL and E2E
+ * group: requests (measured), completed, errors, incomplete, cancelled (--cancel-rate); TTFT, per-request mean ITL and E2E
  * summaries over the completed ones (exact, stats.h); output tokens of the completed ones per
  * second of the benchmark's measured window. Records outside any group (turn 0: not part of a
  * session) are left out of a turn breakdown.
@@ -28,7 +28,7 @@ typedef enum breakdown_key {
 typedef struct breakdown_group {
     unsigned key;          /* the turn (1-based) or the model index */
     const char *name;      /* the model's name (borrowed from the names given), NULL for turns */
-    uint64_t requests, completed, errors, incomplete;
+    uint64_t requests, completed, errors, incomplete, cancelled;
     stats_summary ttft_ms, itl_ms, e2e_ms;
     double output_token_throughput; /* tokens/s over the measured window */
 } breakdown_group;
@@ -45,7 +45,7 @@ int breakdown_compute(const record_log *log, breakdown_key key, const char *cons
                       double window_s, breakdown *out);
 void breakdown_free(breakdown *b); /* zeroes it; a zeroed breakdown is fine */
 
-/* Adds parent[key] = [{"turn"|"model": .., "requests", "completed", "errors", "incomplete",
+/* Adds parent[key] = [{"turn"|"model": .., "requests", "completed", "errors", "incomplete", "cancelled",
  * "ttft_ms": {mean,p50,p90,p95,p99}, "itl_ms": {..}, "e2e_ms": {..}, "output_token_throughput"}]
  * in key order. 0 or LL_ENOMEM. */
 int breakdown_to_json(const breakdown *b, breakdown_key key, struct cJSON *parent, const char *name);

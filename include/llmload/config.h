@@ -113,6 +113,16 @@ typedef struct config {
     int repeat;                /* runs of each benchmark (--repeat); default 1 */
     long users;                /* --users N: N users running sessions (closed loop); 0 = off */
     char *target_precision;    /* raw --target-precision ("ttft_p95=5%"), parsed by precision.h; or NULL */
+    /* Model mix (--model a=0.7,b=0.3 or a,b; docs/workloads.md): every model in order, model being
+     * a copy of models[0]. n_models is 0 without --model (discovery), 1 for a single model. */
+    char **models;
+    double *model_weights;     /* n_models weights summing to 1 (equal when none were given) */
+    size_t n_models;
+    int model_weighted;        /* weights were given */
+    int model_order;           /* --model-order: model_mix_order (weighted, round-robin) */
+    /* Client-side cancellation (docs/workloads.md "Cancellation") */
+    double cancel_rate;        /* --cancel-rate: seeded share of streams abandoned; default 0 */
+    double cancel_after_s;     /* --cancel-after-ms: abandoned this long after the send */
 } config;
 
 /* Defaults, and the OPENAI_API_KEY variable when set (LLMLOAD_* variables are a layer of

@@ -42,10 +42,6 @@ int report_write_compare_html(const struct cJSON *res, const struct cJSON *base,
                               const struct cJSON *cand, const char *cand_name, FILE *f);
 /* One row per request; t0_ns is the run's start (times in the CSV are seconds since it). */
 int report_write_requests_csv(const bench_result *results, size_t n, uint64_t t0_ns, FILE *f);
-/* The same with the run's model names (record.model indexes them; borrowed) for the model column,
- * which is empty for an index without a name. */
-int report_write_requests_csv_models(const bench_result *results, size_t n, uint64_t t0_ns,
-                                     const char *const *models, size_t n_models, FILE *f);
 
 /* Writes data to path atomically (temp file + rename) with the given writer. 0 or LL_EIO with a
  * line in err. */

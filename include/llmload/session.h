@@ -37,6 +37,10 @@ typedef struct session_options {
     /* Numbering (--workers): this set's sessions are id_first, id_first + id_stride, ... so that
      * loops sharing a run never give two sessions one number. 0 and 0 mean 1, 2, 3, ... */
     uint32_t id_first, id_stride;
+    /* A --model mix: each session's model, drawn at its first turn and kept for all its turns (a
+     * conversation talks to one model). NULL: model 0. */
+    unsigned (*pick_model)(void *ud);
+    void *pick_ud;
 } session_options;
 
 /* One turn ready to send: its conversation as JSON fragments for request_body_build_raw. */
@@ -49,6 +53,7 @@ typedef struct session_turn {
     uint64_t scheduled_ns; /* when it was due: the session began, or the think time ended */
     uint32_t session;      /* 1-based, in the order sessions began (numbered as id_first, id_stride say) */
     uint16_t turn;         /* 1-based */
+    unsigned model;        /* the session's model (session_options.pick_model) */
 } session_turn;
 
 typedef struct session_stats {

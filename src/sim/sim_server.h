@@ -98,6 +98,7 @@ struct sim_server {
     struct sim_prefix *prefix;    /* --prefix-cache-tokens, or NULL */
     sim_gpu gpu;                  /* --gpu-metrics: updated at every reschedule */
     FILE *request_log;            /* --request-log, or NULL (sim_reqlog.h) */
+    const char *model_names[SIM_MAX_MODELS]; /* cfg.models[i].name, for sim_api's model check */
 };
 
 /* sim_server.c */

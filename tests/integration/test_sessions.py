@@ -180,6 +180,21 @@ if ok(r.returncode == 0, "--users 4 --workers 2 run", r.stderr[-300:]):
     ok(len(rows) == 24 and all(sorted(t) == list(range(1, len(t) + 1)) for t in per.values()) and len(per) >= 8,
        "two loops: every session number has one run of turns 1, 2, 3", per)
 
+# A --model mix: each session keeps the model drawn at its first turn; report.json by_model splits them.
+with Sim("--model", "fast:5:1", "--model", "slow:20:2") as sim:
+    r, out = go(sim, "mix", "--model", "fast=0.5,slow=0.5", "--users", 2, "--max-requests", 18, "--max-seconds", 0,
+                "--data", "prompt_tokens=20,output_tokens=4,turns=3,think_time=0")
+if ok(r.returncode == 0, "sessions with a two-model mix", r.stderr[-300:]):
+    rows = read_csv(os.path.join(out, "requests.csv"))
+    models = {}
+    for x in rows:
+        models.setdefault(x["session"], set()).add(x["model"])
+    ok(all(len(m) == 1 for m in models.values()) and set().union(*models.values()) == {"fast", "slow"},
+       "every turn of a session asks the session's model; both models have sessions", models)
+    bm = {g["model"]: g for g in report(out)["benchmarks"][0].get("by_model", [])}
+    ok(set(bm) == {"fast", "slow"} and bm["slow"]["ttft_ms"]["p50"] > bm["fast"]["ttft_ms"]["p50"],
+       "by_model: per-model TTFT (slow above fast)", {k: v["ttft_ms"]["p50"] for k, v in bm.items()})
+
 # 4. Open loop: each arrival begins a session; its second turn follows its think time.
 with Sim("--ttft-ms", 5, "--itl-ms", 2) as sim:
     r, out = go(sim, "open", "--schedule", "constant", "--rate", 4, "--max-seconds", 1.5, "--data",
