@@ -32,7 +32,8 @@ typedef enum config_schedule {
     CONFIG_SCHED_THROUGHPUT,      /* as many as max_concurrency allows, all at once */
     CONFIG_SCHED_CONSTANT,        /* rate = req/s, evenly spaced (open loop) */
     CONFIG_SCHED_POISSON,         /* rate = req/s, exponential gaps (open loop) */
-    CONFIG_SCHED_SWEEP            /* rate = number of points */
+    CONFIG_SCHED_SWEEP,           /* rate = number of points */
+    CONFIG_SCHED_SLO_SEARCH       /* no rate: probes rates (or streams) for the highest meeting --slo */
 } config_schedule;
 
 /* Synthetic data: token counts drawn from a normal distribution, clamped to [min, max] and
@@ -106,6 +107,8 @@ typedef struct config {
     char *server_metrics_keep;        /* regex of raw metric names to keep, or NULL */
     int repeat;                /* runs of each benchmark (--repeat); default 1 */
     char *target_precision;    /* raw --target-precision ("ttft_p95=5%"), parsed by precision.h; or NULL */
+    int search_concurrency;    /* slo-search: --search-over concurrency (streams) rather than rate */
+    double search_precision;   /* slo-search: relative width at which the search stops; default 0.05 */
 } config;
 
 /* Defaults, and the OPENAI_API_KEY variable when set (LLMLOAD_* variables are a layer of
