@@ -21,8 +21,7 @@ struct search {
     double next_x;
     int next_longer;
     search_stop stop;
-    int last_end[2];      /* which end (0 pass, 1 fail) the last two bracketed probes moved */
-    size_t moves;
+    int last_moved;       /* the end the last bracketed probe moved: 1 passing, 2 failing, 0 none */
 };
 
 int search_create(search **out, const search_opts *o)
@@ -153,14 +152,22 @@ static void decide(search *s)
         }
         int rule;
         x = crossing(&s->probes[lo], &s->probes[hi], &rule);
-        /* The margin of a latency is concave in the load (queueing grows faster than linearly),
-         * so its chord undershoots and moves the passing end again and again: after two moves of
-         * the same end, halve the bracket instead (the Illinois idea, in its simplest form). */
-        int same_end = s->moves >= 2 && s->last_end[0] == s->last_end[1];
-        if (isnan(x) || same_end)
+        /* A failing end more than twice past its threshold (a queue that ran away) says little
+         * about where the margin crosses zero: halve the bracket then. */
+        if (rule >= 0 && s->probes[hi].margin[rule] < -1)
+            x = NAN;
+        double e = s->last_moved == 1 ? a : b; /* the end the last bracketed probe moved */
+        if (isnan(x)) {
             x = a + w / 2;
-        else
-            x = clampd(x, a + 0.1 * w, b - 0.1 * w);
+        } else if (s->last_moved && fabs(x - e) <= s->o.precision * e) {
+            /* The estimate lies within the precision of the end just moved: one step of 0.9 x
+             * the precision from that end closes the bracket if the estimate is right (a chord
+             * of a concave margin undershoots, so without this the passing end would creep up
+             * one interpolation at a time). */
+            x = s->last_moved == 1 ? a * (1 + 0.9 * s->o.precision) : b / (1 + 0.9 * s->o.precision);
+        } else {
+            x = clampd(x, a + 0.2 * w, b - 0.2 * w); /* shrinks the bracket to 80% at worst */
+        }
         if (s->o.integer) {
             x = round(x);
             if (x <= a)
@@ -205,11 +212,7 @@ int search_record(search *s, const search_probe *p)
     s->used[i] = p->passed ? 1 : 0;
     if (s->next_longer && i > 0)
         s->used[i - 1] = -1;
-    if (lo0 >= 0 && hi0 >= 0) { /* a bracketed probe: remember which end it moved */
-        s->last_end[1] = s->last_end[0];
-        s->last_end[0] = p->passed ? 0 : 1;
-        s->moves++;
-    }
+    s->last_moved = lo0 >= 0 && hi0 >= 0 ? (p->passed ? 1 : 2) : 0;
     return 0;
 }
 

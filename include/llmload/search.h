@@ -7,13 +7,15 @@
  * The rule (docs/gate.md "SLO search"): probe the start point (the throughput point's completed
  * rate; for streams, 1); while nothing has passed, halve; while nothing has failed, double (up to
  * the highest allowed); once the highest passing and the lowest failing probe bracket the answer,
- * probe where the broken rules' margins, interpolated linearly between the two, reach zero (the
- * lowest such crossing), kept 10% of the bracket away from either end, and bisect instead when the
- * last two probes moved the same end (so a curved margin cannot stall it). Stop when the bracket is
- * within the precision (relative to its passing end; for streams, adjacent whole numbers), when
- * it cannot be bracketed, or after SEARCH_MAX_PROBES probes. A probe whose verdict is within noise
- * is run once more, longer; if still undecided its point verdict steers the search and the report
- * calls it indeterminate.
+ * estimate where the broken rules' margins, interpolated linearly between the two, reach zero (the
+ * lowest such crossing). When that estimate lies within the precision of the end the last probe
+ * moved, probe one step of 0.9 x the precision from that end (which closes the bracket if the
+ * estimate is right); otherwise probe the estimate, kept 20% of the bracket away from either end;
+ * with no estimate (or a failing end more than twice past its threshold), bisect. Stop when the
+ * bracket is within the precision (relative to its passing end; for streams, adjacent whole
+ * numbers), when it cannot be bracketed, or after SEARCH_MAX_PROBES probes. A probe whose verdict
+ * is within noise is run once more, longer; if still undecided its point verdict steers the search
+ * and the report calls it indeterminate.
  */
 #ifndef LLMLOAD_SEARCH_H
 #define LLMLOAD_SEARCH_H
