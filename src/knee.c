@@ -14,6 +14,7 @@
 #include "llmload/error.h"
 
 #define KNEE_GRID 64 /* breakpoints tried between two neighbouring points */
+#define KNEE_MIN_UPTURN 1.25 /* latency at the last point over the low segment's extension */
 
 typedef struct kpt {
     double x, y; /* y = log10(ms) */
@@ -115,7 +116,7 @@ void knee_find(const double *x, const double *ttft_p95_ms, size_t n, knee_result
         for (int g = 0; g < steps; g++) {
             double k = p[s].x + (p[s + 1].x - p[s].x) * g / KNEE_GRID, beta[3];
             double sse = hinge_fit(p, m, k, mid, scale, beta);
-            if (sse < best - 1e-12 * (1 + best)) {
+            if (isfinite(best) ? sse < best - 1e-12 * (1 + best) : isfinite(sse)) {
                 best = sse;
                 bk = k;
                 memcpy(bb, beta, sizeof bb);
@@ -130,8 +131,11 @@ void knee_find(const double *x, const double *ttft_p95_ms, size_t n, knee_result
     out->slope_low = bb[1] / scale;
     out->slope_high = (bb[1] + bb[2]) / scale;
     out->rmse = sqrt(best / (double)m);
-    /* Latency must turn up at the knee: a steeper second segment, by more than the noise. */
-    if (!(out->slope_high > out->slope_low) || !(bb[2] > 0)) {
+    /* Latency must turn up at the knee, by more than the noise: it rises after it, and at the
+     * last point the second segment lies at least 25% (and 3 residuals) above the first one's
+     * extension. */
+    double upturn = (out->slope_high - out->slope_low) * (p[m - 1].x - bk);
+    if (!(out->slope_high > 0) || !(upturn >= log10(KNEE_MIN_UPTURN)) || !(upturn >= 3 * out->rmse)) {
         out->rule = KNEE_NONE;
         return;
     }

@@ -6,7 +6,8 @@
  * The rule (docs/statistics.md "The knee"): over the benchmarks ordered by achieved (offered)
  * rate x, fit log10(TTFT p95) with two straight segments joined at a breakpoint k, by least
  * squares (the model a + b x + c max(0, x - k), k searched over [x_2nd, x_2nd-last] on a fine
- * grid, ties to the lowest k). The knee is k when the second slope is steeper than the first;
+ * grid, ties to the lowest k). The knee is k when latency turns up there: the second segment rises,
+ * and at the last point it lies at least 25% (and three residuals, rmse) above the first one's extension;
  * otherwise there is none in the measured range. With fewer than KNEE_MIN_FIT_POINTS points the
  * fallback is the earlier heuristic: the highest achieved rate whose TTFT p95 is within 2x the
  * lightest point's. The logarithm makes the fit follow the bend rather than the one point far
