@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "llmload/curve.h"
 #include "llmload/error.h"
 
 #define KNEE_GRID 64 /* breakpoints tried between two neighbouring points */
@@ -106,14 +107,11 @@ void knee_find(const double *x, const double *ttft_p95_ms, size_t n, knee_result
         fallback_2x(p, m, out);
         return;
     }
-    double best = INFINITY, bk = NAN, bb[3] = {0};
-    /* Breakpoints from the second point to the second-last: each segment then holds at least two
-     * points (the breakpoint's own counts for both). A breakpoint between the last two points
-     * fits exactly as well as the second-last point itself (one point after it): the lowest of
-     * equal fits wins, so the knee is a measured load, not a guess past it. */
+    double best = INFINITY, bk = NAN, bb[3] = {0}, best_k_sse = NAN;
+    /* Breakpoints from the second point up to (not at) the last: the low segment then holds at
+     * least two points, and the high one the last point besides the breakpoint it shares. */
     for (size_t s = 1; s <= m - 2; s++) {
-        int steps = s < m - 2 ? KNEE_GRID : 1;
-        for (int g = 0; g < steps; g++) {
+        for (int g = 0; g < KNEE_GRID; g++) {
             double k = p[s].x + (p[s + 1].x - p[s].x) * g / KNEE_GRID, beta[3];
             double sse = hinge_fit(p, m, k, mid, scale, beta);
             if (isfinite(best) ? sse < best - 1e-12 * (1 + best) : isfinite(sse)) {
@@ -127,6 +125,28 @@ void knee_find(const double *x, const double *ttft_p95_ms, size_t n, knee_result
         fallback_2x(p, m, out);
         return;
     }
+    /* The points place the bend no closer than their noise allows: every breakpoint whose fit is
+     * within one residual variance (SSE / (n - 4), four parameters) of the best fits as well. Of
+     * those the knee is the highest: the most load the low segment can be said to carry. (With
+     * one point past the bend, the typical sweep of a server that is flat up to its capacity,
+     * every breakpoint between the last two points fits exactly as well, and the bend is at the
+     * capacity, the last point.) */
+    double slack = best / (double)(m - 4 > 0 ? m - 4 : 1) + 1e-12 * (1 + best);
+    for (size_t s = 1; s <= m - 2; s++) {
+        for (int g = 0; g < KNEE_GRID; g++) {
+            double k = p[s].x + (p[s + 1].x - p[s].x) * g / KNEE_GRID, beta[3];
+            if (k <= bk)
+                continue;
+            double sse = hinge_fit(p, m, k, mid, scale, beta);
+            if (sse <= best + slack) {
+                bk = k;
+                memcpy(bb, beta, sizeof bb);
+                best_k_sse = sse;
+            }
+        }
+    }
+    if (!isnan(best_k_sse))
+        best = best_k_sse;
     out->intercept = bb[0] - bb[1] * mid / scale; /* back to y = a + b x + c (x - k)+ */
     out->slope_low = bb[1] / scale;
     out->slope_high = (bb[1] + bb[2]) / scale;
@@ -166,7 +186,10 @@ void knee_of_doc(const cJSON *doc, knee_result *out, const cJSON **bench)
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(m, "ttft_ms");
         if (n >= KNEE_MAX_POINTS || num(t, "count", NULL) == 0)
             continue;
-        xs[n] = num(b, "achieved_rate", NULL);
+        /* The offered load: what an open-loop point sent; a closed-loop point (synchronous,
+         * concurrent, throughput) sends only as fast as it completes, so its completed rate (its
+         * sent rate would count the throughput point's opening burst of --max-concurrency). */
+        xs[n] = curve_is_open_loop(b) ? num(b, "achieved_rate", NULL) : num(m, "request_throughput", NULL);
         ys[n] = num(t, "p95", NULL);
         bs[n++] = b;
     }
@@ -202,7 +225,7 @@ int knee_to_json(const knee_result *k, const cJSON *bench, cJSON **out)
              cJSON_AddNumberToObject(o, "points", (double)k->n);
     if (ok && isfinite(k->slope_low)) {
         cJSON *f = cJSON_AddObjectToObject(o, "fit");
-        ok = f && cJSON_AddStringToObject(f, "x", "achieved_rate") &&
+        ok = f && cJSON_AddStringToObject(f, "x", "offered rate (achieved_rate; closed loop: request_throughput)") &&
              cJSON_AddStringToObject(f, "y", "log10(ttft_p95_ms)") && add_num_or_null(f, "intercept", k->intercept) &&
              add_num_or_null(f, "slope_low", k->slope_low) && add_num_or_null(f, "slope_high", k->slope_high) &&
              add_num_or_null(f, "rmse", k->rmse);

@@ -3,15 +3,16 @@
  * that `run`'s console, report.json's "sweep.knee", report.html's marker and `llmload compare`
  * share).
  *
- * The rule (docs/statistics.md "The knee"): over the benchmarks ordered by achieved (offered)
- * rate x, fit log10(TTFT p95) with two straight segments joined at a breakpoint k, by least
- * squares (the model a + b x + c max(0, x - k), k searched over [x_2nd, x_2nd-last] on a fine
- * grid, ties to the lowest k). The knee is k when latency turns up there: the second segment rises,
- * and at the last point it lies at least 25% (and three residuals, rmse) above the first one's extension;
- * otherwise there is none in the measured range. With fewer than KNEE_MIN_FIT_POINTS points the
- * fallback is the earlier heuristic: the highest achieved rate whose TTFT p95 is within 2x the
- * lightest point's. The logarithm makes the fit follow the bend rather than the one point far
- * above the rest (a saturated throughput point).
+ * The rule (docs/statistics.md "The knee"): over the benchmarks ordered by offered rate x (an
+ * open-loop point's achieved_rate; a closed-loop point's completed rate), fit log10(TTFT p95) with
+ * two straight segments joined at a breakpoint k, by least squares (the model a + b x +
+ * c max(0, x - k), k searched over [x_2nd, x_last) on a grid of 64 steps between points). Of the breakpoints that
+ * fit within one residual variance of the best, the highest. The knee is k when latency turns up
+ * there: the second segment rises, and at the last point it lies at least 25% (and three residuals,
+ * rmse) above the first one's extension; otherwise there is none in the measured range. With fewer
+ * than KNEE_MIN_FIT_POINTS points the fallback is the earlier heuristic: the highest rate whose
+ * TTFT p95 is within 2x the lightest point's. The logarithm makes the fit follow the bend rather
+ * than the one point far above the rest (a saturated throughput point).
  */
 #ifndef LLMLOAD_KNEE_H
 #define LLMLOAD_KNEE_H
@@ -42,8 +43,8 @@ typedef struct knee_result {
  * non-positive value are left out. Fills *out; never fails. */
 void knee_find(const double *x, const double *ttft_p95_ms, size_t n, knee_result *out);
 
-/* The knee of a report document's benchmarks (achieved_rate, metrics.ttft_ms.p95; benchmarks with
- * no completed request left out). *bench gets the benchmark at or below the knee, or NULL. */
+/* The knee of a report document's benchmarks (x as above, metrics.ttft_ms.p95; benchmarks with no
+ * completed request left out). *bench gets the benchmark at or below the knee, or NULL. */
 void knee_of_doc(const struct cJSON *doc, knee_result *out, const struct cJSON **bench);
 
 /* {"rule": "two-segment fit"|"ttft p95 within 2x"|"none", "rate", "benchmark", "points", and for

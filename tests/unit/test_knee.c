@@ -125,12 +125,17 @@ static void test_fallback_and_input(void **state)
     assert_int_equal(k.point, 7); /* x = 6 in the caller's order */
 }
 
+/* An open-loop point at rate, or a closed-loop one (sent rate * 1.5, completed rate). */
 static cJSON *bench(const char *name, double rate, double p95, double count)
 {
     cJSON *b = cJSON_CreateObject();
+    int open = strncmp(name, "constant", 8) == 0;
     cJSON_AddStringToObject(b, "name", name);
-    cJSON_AddNumberToObject(b, "achieved_rate", rate);
-    cJSON *t = cJSON_AddObjectToObject(cJSON_AddObjectToObject(b, "metrics"), "ttft_ms");
+    cJSON_AddStringToObject(b, "schedule", open ? "constant" : name);
+    cJSON_AddNumberToObject(b, "achieved_rate", open ? rate : 1.5 * rate);
+    cJSON *m = cJSON_AddObjectToObject(b, "metrics");
+    cJSON_AddNumberToObject(m, "request_throughput", open ? 0.9 * rate : rate);
+    cJSON *t = cJSON_AddObjectToObject(m, "ttft_ms");
     cJSON_AddNumberToObject(t, "count", count);
     cJSON_AddNumberToObject(t, "p95", p95);
     return b;
