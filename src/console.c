@@ -55,14 +55,14 @@ static void print_knee(FILE *f, const cJSON *doc)
     double rate = num(k, "rate", NULL);
     if (!cJSON_IsString(rule)) {
     } else if (strcmp(rule->valuestring, "two-segment fit") == 0 && cJSON_IsString(name)) {
-        fprintf(f, "knee: %.2f req/s achieved (%s), by a two-segment fit of log TTFT p95 against "
+        fprintf(f, "knee: %.2f req/s offered (%s), by a two-segment fit of log TTFT p50 against "
                    "offered rate: slope %.3g then %.3g log10(ms) per req/s, residual %.3g\n",
                 rate, name->valuestring, num(fit, "slope_low", NULL), num(fit, "slope_high", NULL), num(fit, "rmse", NULL));
-    } else if (strcmp(rule->valuestring, "ttft p95 within 2x") == 0 && cJSON_IsString(name)) {
-        fprintf(f, "knee: %.2f req/s achieved (%s) is the highest rate with TTFT p95 within 2x of the lightest "
+    } else if (strcmp(rule->valuestring, "ttft p50 within 2x") == 0 && cJSON_IsString(name)) {
+        fprintf(f, "knee: %.2f req/s offered (%s) is the highest rate with TTFT p50 within 2x of the lightest "
                    "point's (too few points for the two-segment fit)\n", rate, name->valuestring);
     } else if (num(k, "points", NULL) >= 2) {
-        fprintf(f, "knee: none in the measured range (a two-segment fit of log TTFT p95 against offered rate: "
+        fprintf(f, "knee: none in the measured range (a two-segment fit of log TTFT p50 against offered rate: "
                    "latency does not turn up)\n");
     }
     cJSON_Delete(made);

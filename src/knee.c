@@ -1,5 +1,5 @@
 /*
- * knee.c - the knee of a sweep by a two-segment least-squares fit of log TTFT p95 against the
+ * knee.c - the knee of a sweep by a two-segment least-squares fit of log TTFT p50 against the
  * achieved rate, with the 2x heuristic as the fallback for too few points (report stage; the rule
  * is in knee.h and docs/statistics.md). Invariant: a knee lies within the measured range, and the
  * same document always gives the same knee (no randomness, ties to the lowest breakpoint).
@@ -85,15 +85,15 @@ static void fallback_2x(const kpt *p, size_t n, knee_result *out)
         }
 }
 
-void knee_find(const double *x, const double *ttft_p95_ms, size_t n, knee_result *out)
+void knee_find(const double *x, const double *ttft_p50_ms, size_t n, knee_result *out)
 {
     kpt p[KNEE_MAX_POINTS];
     size_t m = 0;
     memset(out, 0, sizeof *out);
     out->x = out->intercept = out->slope_low = out->slope_high = out->rmse = NAN;
     for (size_t i = 0; i < n && m < KNEE_MAX_POINTS; i++)
-        if (isfinite(x[i]) && isfinite(ttft_p95_ms[i]) && ttft_p95_ms[i] > 0)
-            p[m++] = (kpt){x[i], log10(ttft_p95_ms[i]), i};
+        if (isfinite(x[i]) && isfinite(ttft_p50_ms[i]) && ttft_p50_ms[i] > 0)
+            p[m++] = (kpt){x[i], log10(ttft_p50_ms[i]), i};
     out->n = m;
     if (m < 2)
         return;
@@ -190,7 +190,7 @@ void knee_of_doc(const cJSON *doc, knee_result *out, const cJSON **bench)
          * concurrent, throughput) sends only as fast as it completes, so its completed rate (its
          * sent rate would count the throughput point's opening burst of --max-concurrency). */
         xs[n] = curve_is_open_loop(b) ? num(b, "achieved_rate", NULL) : num(m, "request_throughput", NULL);
-        ys[n] = num(t, "p95", NULL);
+        ys[n] = num(t, "p50", NULL);
         bs[n++] = b;
     }
     knee_find(xs, ys, n, out);
@@ -205,7 +205,7 @@ const char *knee_rule_name(knee_rule r)
     case KNEE_FIT:
         return "two-segment fit";
     case KNEE_FALLBACK_2X:
-        return "ttft p95 within 2x";
+        return "ttft p50 within 2x";
     }
     return "?";
 }
@@ -226,7 +226,7 @@ int knee_to_json(const knee_result *k, const cJSON *bench, cJSON **out)
     if (ok && isfinite(k->slope_low)) {
         cJSON *f = cJSON_AddObjectToObject(o, "fit");
         ok = f && cJSON_AddStringToObject(f, "x", "offered rate (achieved_rate; closed loop: request_throughput)") &&
-             cJSON_AddStringToObject(f, "y", "log10(ttft_p95_ms)") && add_num_or_null(f, "intercept", k->intercept) &&
+             cJSON_AddStringToObject(f, "y", "log10(ttft_p50_ms)") && add_num_or_null(f, "intercept", k->intercept) &&
              add_num_or_null(f, "slope_low", k->slope_low) && add_num_or_null(f, "slope_high", k->slope_high) &&
              add_num_or_null(f, "rmse", k->rmse);
     }

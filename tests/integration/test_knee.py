@@ -1,6 +1,6 @@
 """The knee by fit (issue 20): a sweep against a simulator of known capacity (4 sequences, 20 ms
 prefill, 10 ms steps, 40-token answers: service 20 + 39 x 10 = 410 ms, 4 / 0.41 = 9.76 req/s,
-docs/simulator.md) puts its knee, the breakpoint of a two-segment fit of log TTFT p95 against
+docs/simulator.md) puts its knee, the breakpoint of a two-segment fit of log TTFT p50 against
 achieved rate, within one sweep step of that capacity; report.json's sweep.knee carries the rule
 and the fit, the console names it, `llmload report` prints it again (also for a report written
 before sweep.knee), and report.html marks it on the four sweep charts (headless Chromium)."""
@@ -31,7 +31,7 @@ ok(knee.get("rule") == "two-segment fit" and knee.get("points") == POINTS, "swee
 fit = knee.get("fit", {})
 ok(all(isinstance(fit.get(k), (int, float)) for k in ("intercept", "slope_low", "slope_high", "rmse")) and
    fit.get("slope_high", 0) > fit.get("slope_low", 0) and "achieved_rate" in fit.get("x", "") and
-   fit.get("y") == "log10(ttft_p95_ms)", "the fit's slopes (steeper after) and residual", fit)
+   fit.get("y") == "log10(ttft_p50_ms)", "the fit's slopes (steeper after) and residual", fit)
 if len(bs) == POINTS:
     rates = sorted(b["achieved_rate"] for b in bs)
     step = (bs[1]["metrics"]["request_throughput"] - bs[0]["metrics"]["request_throughput"]) / (POINTS - 1)

@@ -102,7 +102,7 @@ static void test_fallback_and_input(void **state)
     knee_find(x, y, 3, &k);
     assert_int_equal(k.rule, KNEE_FALLBACK_2X);
     assert_true(k.x == 5 && k.point == 2);
-    assert_string_equal(knee_rule_name(k.rule), "ttft p95 within 2x");
+    assert_string_equal(knee_rule_name(k.rule), "ttft p50 within 2x");
 
     /* One point or none: no knee. */
     knee_find(x, y, 1, &k);
@@ -137,7 +137,7 @@ static cJSON *bench(const char *name, double rate, double p95, double count)
     cJSON_AddNumberToObject(m, "request_throughput", open ? 0.9 * rate : rate);
     cJSON *t = cJSON_AddObjectToObject(m, "ttft_ms");
     cJSON_AddNumberToObject(t, "count", count);
-    cJSON_AddNumberToObject(t, "p95", p95);
+    cJSON_AddNumberToObject(t, "p50", p95);
     return b;
 }
 
@@ -165,7 +165,7 @@ static void test_doc(void **state)
     assert_true(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(fit, "slope_low")) &&
                 cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(fit, "slope_high")) &&
                 cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(fit, "rmse")));
-    assert_string_equal(cJSON_GetObjectItemCaseSensitive(fit, "y")->valuestring, "log10(ttft_p95_ms)");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(fit, "y")->valuestring, "log10(ttft_p50_ms)");
     /* Annotating again replaces the object, not adds a second. */
     assert_int_equal(knee_annotate(doc), 0);
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "sweep")), 1);
