@@ -14,6 +14,7 @@
 
 #include "llmload/curve.h"
 #include "llmload/error.h"
+#include "llmload/knee.h"
 
 typedef enum gate_op { GATE_LE, GATE_LT, GATE_GE, GATE_GT } gate_op;
 
@@ -490,6 +491,24 @@ int gate_compare(const cJSON *baseline, const cJSON *candidate, double tolerance
         if ((rc = compare_pair(ms, metrics, n_metrics, pb, pc, name, tolerance, cmp)) < 0)
             goto nomem;
         regressions += rc;
+    }
+    /* Each report's knee by the one rule `run` uses (knee.h): a figure beside the table, not a
+     * comparison row (it has no interval, and where the curve bends is a reading, not a gate). */
+    knee_result kb, kc;
+    const cJSON *kbb, *kcb;
+    knee_of_doc(baseline, &kb, &kbb);
+    knee_of_doc(candidate, &kc, &kcb);
+    if (kb.rule != KNEE_NONE || kc.rule != KNEE_NONE) {
+        cJSON *ko = cJSON_AddObjectToObject(res, "knee"), *x = NULL;
+        if (!ko || knee_to_json(&kb, kbb, &x) != 0 || !cJSON_AddItemToObject(ko, "baseline", x)) {
+            cJSON_Delete(x);
+            goto nomem;
+        }
+        x = NULL;
+        if (knee_to_json(&kc, kcb, &x) != 0 || !cJSON_AddItemToObject(ko, "candidate", x)) {
+            cJSON_Delete(x);
+            goto nomem;
+        }
     }
     cJSON *mt = cJSON_AddObjectToObject(res, "matching");
     if (!mt || !cJSON_AddStringToObject(mt, "method", by_curve ? "curve" : "name") ||

@@ -80,7 +80,8 @@ int gate_compare(const struct cJSON *baseline, const struct cJSON *candidate, do
  * "improved", "within noise", "within tolerance", "n/a"): a change whose intervals overlap is never
  * a regression. Open-loop points whose names do not pair (sweeps of two servers) are compared on
  * their curves (curve.h): rows named "rate@R"; *out's "matching" says {method: "name"|"curve",
- * curve_points, curve_from, curve_to}. */
+ * curve_points, curve_from, curve_to}. When either report has a knee (knee.h), *out's "knee" is
+ * {baseline, candidate}, each knee_to_json's object. */
 
 /* `llmload compare --slo SPEC`: each report's capacity, the highest offered rate at which every
  * rule of g holds along its open-loop points (interpolated to where the first broken rule crosses

@@ -55,6 +55,15 @@ rr = run(["report", old_path, "--format", "table"])
 ok(rr.returncode == 0 and line and line[0] in rr.stdout, "an older report without sweep.knee: the same knee",
    rr.stdout[-300:])
 
+# llmload compare gives each report's knee by the same rule.
+rc = run(["compare", os.path.join(out, "report.json"), old_path, "--format", "json"])
+cres = json.loads(rc.stdout) if rc.returncode == 0 else {}
+ok(cres.get("knee", {}).get("baseline", {}).get("rate") == knee.get("rate") and
+   cres.get("knee", {}).get("candidate", {}).get("rate") == knee.get("rate"),
+   "compare: both reports' knees, by the same rule", cres.get("knee"))
+rc = run(["compare", os.path.join(out, "report.json"), old_path])
+ok(rc.returncode == 0 and "knee (two-segment fit" in rc.stdout, "compare's table names the knees", rc.stdout[-300:])
+
 # report.html: a vertical knee marker on each of the four sweep charts.
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 html_path = os.path.join(out, "report.html")
