@@ -42,11 +42,15 @@ static const char *verdict_name(const search_probe *p)
     return p->indeterminate ? "indeterminate" : p->passed ? "pass" : "fail";
 }
 
+/* "below": no probe met the rules down to the lowest; "above": they held at the highest; "none":
+ * no passing probe for another reason (no start point, interrupted); else "exact". */
 static const char *bound_name(search_stop st, double rate)
 {
-    if (st == SEARCH_STOP_BELOW || (st != SEARCH_STOP_ABOVE && isnan(rate)))
-        return isnan(rate) && st != SEARCH_STOP_BELOW ? "none" : "below";
-    return st == SEARCH_STOP_ABOVE ? "above" : "exact";
+    if (st == SEARCH_STOP_BELOW)
+        return "below";
+    if (st == SEARCH_STOP_ABOVE)
+        return "above";
+    return isnan(rate) ? "none" : "exact";
 }
 
 int search_annotate(cJSON *doc, const search *s, const gate *g, size_t first, int concurrency, double precision)
