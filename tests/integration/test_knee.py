@@ -88,4 +88,23 @@ elif os.path.exists(html_path):
     marked = re.findall(r'data-chart="(sweep-[a-z0-9]+)"[^>]*data-knee-drawn="1"', dom or "")
     ok(sorted(marked) == ["sweep-e2e", "sweep-itl", "sweep-tps", "sweep-ttft"],
        "the knee is marked on the four sweep charts", marked)
+    # compare's page marks both runs' knees on its overlaid curves.
+    cmp_html = os.path.join(tmp, "compare.html")
+    rc = run(["compare", os.path.join(out, "report.json"), old_path, "--format", "html"])
+    open(cmp_html, "w").write(rc.stdout)
+    p = subprocess.Popen([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                          "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                          f"--user-data-dir={profile}", "--virtual-time-budget=5000", "--window-size=1280,900",
+                          "--dump-dom", "file://" + os.path.abspath(cmp_html)],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+    try:
+        dom, _ = p.communicate(timeout=90 * MULT)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        dom, _ = p.communicate()
+    m = re.search(r"<body([^>]*)>", dom or "")
+    attrs = dict(re.findall(r'([\w-]+)="([^"]*)"', m.group(1))) if m else {}
+    marked = re.findall(r'<div[^>]*data-chart="[^"]*"[^>]*data-knee-drawn="1"', dom or "")
+    ok(rc.returncode == 0 and attrs.get("data-js-errors", "") == "" and len(marked) == 3,
+       "compare --format html marks the knees on its three charts", (attrs, len(marked)))
 done()
