@@ -146,6 +146,29 @@ static void print_capacity(FILE *f, const cJSON *res)
     fputs("\n", f);
 }
 
+/* "knee (...): baseline 9.32 req/s (constant@8.333); candidate ..." when gate_compare found one. */
+static void print_knee(FILE *f, const cJSON *res)
+{
+    const cJSON *k = cJSON_GetObjectItemCaseSensitive(res, "knee");
+    if (!k)
+        return;
+    fputs("knee (two-segment fit of log TTFT p50 against offered rate):", f);
+    static const char *const sides[] = {"baseline", "candidate"};
+    for (size_t i = 0; i < 2; i++) {
+        const cJSON *s = cJSON_GetObjectItemCaseSensitive(k, sides[i]);
+        const cJSON *r = cJSON_GetObjectItemCaseSensitive(s, "rate"), *b = cJSON_GetObjectItemCaseSensitive(s, "benchmark");
+        const cJSON *rule = cJSON_GetObjectItemCaseSensitive(s, "rule");
+        fprintf(f, "%s %s ", i ? ";" : "", sides[i]);
+        if (cJSON_IsNumber(r))
+            fprintf(f, "%.4g req/s (%s%s%s)", r->valuedouble, cJSON_IsString(b) ? b->valuestring : "",
+                    cJSON_IsString(rule) && strcmp(rule->valuestring, "two-segment fit") ? ", by " : "",
+                    cJSON_IsString(rule) && strcmp(rule->valuestring, "two-segment fit") ? rule->valuestring : "");
+        else
+            fputs("none in the measured range", f);
+    }
+    fputs("\n", f);
+}
+
 static void print_rows(FILE *f, const cJSON *res, int md)
 {
     const cJSON *row;
@@ -298,6 +321,7 @@ int cmd_compare(int argc, char **argv)
         print_rows(stdout, res, md);
         printf("%s%s\n", md ? "\n" : "", how);
         print_capacity(stdout, res);
+        print_knee(stdout, res);
         const cJSON *m;
         cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(res, "missing"))
             printf("%s: only in the baseline, not compared\n", m->valuestring);

@@ -31,6 +31,7 @@
 #include "llmload/error.h"
 #include "llmload/exitcode.h"
 #include "llmload/gate.h"
+#include "llmload/knee.h"
 #include "llmload/live_server.h"
 #include "llmload/outfile.h"
 #include "llmload/precision.h"
@@ -40,6 +41,7 @@
 #include "llmload/runsig.h"
 #include "llmload/report_push.h"
 #include "llmload/scrape.h"
+#include "llmload/search.h"
 #include "llmload/source.h"
 #include "llmload/workers.h"
 
@@ -70,6 +72,13 @@ static size_t initial_plans(const config *cfg, bench_plan *plans, size_t cap)
     if (cfg->schedule == CONFIG_SCHED_SWEEP) {
         plan_init(&plans[n++], cfg, CONFIG_SCHED_SYNCHRONOUS, 0);
         plan_init(&plans[n++], cfg, CONFIG_SCHED_THROUGHPUT, 0);
+        return n;
+    }
+    /* A search over rates starts from what the server completes flat out (as a sweep's top
+     * point); over streams its probes are all planned by the search. */
+    if (cfg->schedule == CONFIG_SCHED_SLO_SEARCH) {
+        if (!cfg->search_concurrency)
+            plan_init(&plans[n++], cfg, CONFIG_SCHED_THROUGHPUT, 0);
         return n;
     }
     for (size_t i = 0; i < cfg->n_rates && n < cap; i++)
@@ -424,6 +433,58 @@ static double mean_throughput(const bench_summary *sums, size_t first, size_t n)
     return s / (double)n;
 }
 
+/* --schedule slo-search: the probe at x (req/s, or streams), named search@X; the rerun of a probe
+ * within noise (longer) gets twice the limits, so twice the requests. */
+static void search_plan(bench_plan *p, const config *cfg, double x, int longer)
+{
+    plan_init(p, cfg,
+              cfg->search_concurrency ? CONFIG_SCHED_CONCURRENT
+              : cfg->sweep_poisson    ? CONFIG_SCHED_POISSON
+                                      : CONFIG_SCHED_CONSTANT,
+              x);
+    snprintf(p->name, sizeof p->name, x == floor(x) && x < 1e15 ? "search@%.0f%s" : "search@%.4g%s", x,
+             longer ? "/long" : "");
+    if (longer) {
+        p->max_seconds *= 2;
+        p->max_requests *= 2;
+    }
+}
+
+/* Plans the search's next probe, if any, at plans[*n]. */
+static void search_plan_next(search *s, const config *cfg, bench_plan *plans, int *active, size_t *n)
+{
+    double x;
+    int longer;
+    if (search_next(s, &x, &longer)) {
+        search_plan(&plans[*n], cfg, x, longer);
+        active[(*n)++] = 1; /* a search is never sharded (config_validate) */
+    }
+}
+
+/* Judges a finished probe by the rules (its benchmark as report.json will show it, intervals
+ * included), tells the search and says it on the console. 0 or LL_ENOMEM. */
+static int search_judge(search *s, const gate *g, const config *cfg, const char *model, const bench_summary *sum,
+                        const bench_result *res, double wall)
+{
+    cJSON *one = NULL;
+    if (report_build(cfg, model, sum, res, 1, 0, wall, &one) != 0)
+        return LL_ENOMEM;
+    gate_verdict v;
+    gate_judge(g, cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(one, "benchmarks"), 0), &v);
+    cJSON_Delete(one);
+    search_probe p = {.passed = v.passed, .indeterminate = v.indeterminate, .n_rules = v.n};
+    memcpy(p.margin, v.margin, v.n * sizeof *v.margin);
+    search_record(s, &p);
+    if (!cfg->quiet) {
+        fprintf(stderr, "slo-search: %s %s%s (", res->plan.name,
+                v.indeterminate ? "is within noise, read as " : "", v.passed ? "passes" : "fails");
+        for (size_t i = 0; i < v.n; i++)
+            fprintf(stderr, "%s%s: %.4g%s", i ? ", " : "", gate_rule_text(g, i), v.value[i], v.noise[i] ? " [interval straddles]" : "");
+        fprintf(stderr, ")\n");
+    }
+    return 0;
+}
+
 /* live_server's read callback: runs on the server's thread. */
 static void read_live(void *ud, live_snapshot *out)
 {
@@ -448,6 +509,8 @@ int cmd_run(int argc, char **argv)
     calibrate_result cal;
     scrape *scr = NULL;
     diagnose_result *diags = NULL;
+    search *srch = NULL;
+    size_t search_first = 0; /* the first probe's benchmark index */
 
     memset(&cal, 0, sizeof cal);
     if (config_init(&cfg) != 0) {
@@ -494,7 +557,9 @@ int cmd_run(int argc, char **argv)
     }
     /* The plans (and the open-file budget they need) come before any request: calibration
      * and discovery send some. */
-    size_t cap = cfg.schedule == CONFIG_SCHED_SWEEP ? (size_t)cfg.rates[0] : cfg.n_rates;
+    size_t cap = cfg.schedule == CONFIG_SCHED_SWEEP        ? (size_t)cfg.rates[0]
+                 : cfg.schedule == CONFIG_SCHED_SLO_SEARCH ? 1 + (size_t)SEARCH_MAX_PROBES
+                                                           : cfg.n_rates;
     if (cap < 2)
         cap = 2;
     /* --repeat: each plan runs R times in a row; results hold every run (plan i, repeat k at
@@ -518,13 +583,24 @@ int cmd_run(int argc, char **argv)
     }
     for (size_t i = 0; i < n_plans; i++)
         active[i] = shard_plan(&cfg, &plans[i]);
+    if (cfg.schedule == CONFIG_SCHED_SLO_SEARCH && cfg.search_concurrency) {
+        search_opts so = {.start = 1, .lowest = 1, .highest = (double)cfg.max_concurrency,
+                          .precision = cfg.search_precision, .integer = 1};
+        if (search_create(&srch, &so) != 0) {
+            fprintf(stderr, "llmload run: out of memory\n");
+            exit_code = EXIT_RUNTIME;
+            goto out;
+        }
+        search_plan_next(srch, &cfg, plans, active, &n_plans);
+    }
     size_t slots = 1;
     for (size_t i = 0; i < n_plans; i++) {
         size_t s = bench_plan_slots(&plans[i], &cfg);
         if (s > slots)
             slots = s;
     }
-    if (cfg.schedule == CONFIG_SCHED_SWEEP && (size_t)cfg.max_concurrency > slots)
+    if ((cfg.schedule == CONFIG_SCHED_SWEEP || cfg.schedule == CONFIG_SCHED_SLO_SEARCH) &&
+        (size_t)cfg.max_concurrency > slots)
         slots = (size_t)cfg.max_concurrency;
     if ((rc = check_fd_budget(slots, cfg.workers, err, sizeof err)) != 0) {
         fprintf(stderr, "llmload run: %s\n", err);
@@ -575,9 +651,10 @@ int cmd_run(int argc, char **argv)
         len += (size_t)snprintf(shown_model + len, sizeof shown_model - len, "%s%s %.0f%%", i ? ", " : "",
                                 cfg.models[i], cfg.model_weights[i] * 100);
     if (!cfg.quiet)
-        fprintf(stderr, "llmload %s: target %s, model%s %s, %zu benchmark%s\n", config_schedule_name(cfg.schedule),
-                shown_target, cfg.n_models >= 2 ? "s" : "", shown_model, (cfg.schedule == CONFIG_SCHED_SWEEP ? (size_t)cfg.rates[0] : n_plans) * reps,
-                n_plans * reps == 1 && cfg.schedule != CONFIG_SCHED_SWEEP ? "" : "s");
+        fprintf(stderr, "llmload %s: target %s, model%s %s, %s%zu benchmark%s\n", config_schedule_name(cfg.schedule),
+                shown_target, cfg.n_models >= 2 ? "s" : "", shown_model, cfg.schedule == CONFIG_SCHED_SLO_SEARCH ? "up to " : "",
+                (cfg.schedule == CONFIG_SCHED_SWEEP ? (size_t)cfg.rates[0] : cfg.schedule == CONFIG_SCHED_SLO_SEARCH ? cap : n_plans) * reps,
+                n_plans * reps == 1 && cfg.schedule != CONFIG_SCHED_SWEEP && cfg.schedule != CONFIG_SCHED_SLO_SEARCH ? "" : "s");
     /* --start-at: every shard meets at one wall-clock instant; from here on only the monotonic
      * clock times anything. Late (an instant already past) starts now and is said and recorded. */
     int wait_rc = 0;
@@ -661,6 +738,26 @@ int cmd_run(int argc, char **argv)
                         changed ? diagnose_verdict_name(diags[below].verdict) : "");
             }
         }
+        /* The search: a rate search starts from the throughput point's completed rate (and never
+         * goes above it: the server completes no more); each probe's verdict picks the next. */
+        if (cfg.schedule == CONFIG_SCHED_SLO_SEARCH) {
+            if (!srch) {
+                double start = sums[0].request_throughput;
+                search_opts so = {.start = start, .lowest = start > 0 ? start / 64 : 1, .highest = start > 0 ? start : 1,
+                                  .precision = cfg.search_precision};
+                search_first = 1;
+                if (search_create(&srch, &so) != 0) {
+                    fprintf(stderr, "llmload run: out of memory\n");
+                    exit_code = EXIT_RUNTIME;
+                    break;
+                }
+            } else if (search_judge(srch, slo, &cfg, model, &sums[j], &results[j], run_wall) != 0) {
+                fprintf(stderr, "llmload run: out of memory judging %s\n", plan.name);
+                exit_code = EXIT_RUNTIME;
+                break;
+            }
+            search_plan_next(srch, &cfg, plans, active, &n_plans);
+        }
         /* A sweep's middle points are spread evenly between the two measured anchors. */
         if (cfg.schedule == CONFIG_SCHED_SWEEP && j == 2 * reps - 1) {
             size_t points = (size_t)cfg.rates[0];
@@ -729,8 +826,27 @@ int cmd_run(int argc, char **argv)
             const cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(doc, "benchmarks"), 0);
             int sync_broken = cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(
                 cJSON_GetObjectItemCaseSensitive(first, "slo"), "passed"));
-            if (cfg.schedule == CONFIG_SCHED_SWEEP ? sync_broken : broken > 0)
+            /* A search breaks them at its failing probes by design: it fails the gate only when
+             * no probe met them (no rate does, or none was found). */
+            search_outcome so = {.best = -1};
+            if (srch)
+                search_result(srch, &so);
+            if (cfg.schedule == CONFIG_SCHED_SWEEP ? sync_broken
+                : cfg.schedule == CONFIG_SCHED_SLO_SEARCH ? so.best < 0
+                                                          : broken > 0)
                 exit_code = EXIT_GATE;
+            if ((srch && search_annotate(doc, srch, slo, search_first, cfg.search_concurrency, cfg.search_precision) != 0) ||
+                (!srch && gate_sweep_capacity(slo, doc) != 0)) {
+                fprintf(stderr, "llmload run: out of memory adding the capacity at the SLOs\n");
+                exit_code = EXIT_RUNTIME;
+                goto out;
+            }
+        }
+        /* The knee of a sweep, by the one rule (knee.h) every view shares. */
+        if (cfg.schedule == CONFIG_SCHED_SWEEP && knee_annotate(doc) != 0) {
+            fprintf(stderr, "llmload run: out of memory adding the knee\n");
+            exit_code = EXIT_RUNTIME;
+            goto out;
         }
         /* --quiet keeps the table: it is the result (only progress and notes are dropped). */
         console_table(stdout, doc);
@@ -794,6 +910,7 @@ out:
     scrape_destroy(scr);
     cJSON_Delete(doc);
     gate_destroy(slo);
+    search_destroy(srch);
     for (size_t i = 0; i < n_done; i++) {
         bench_result_free(&results[i]);
         bench_summary_free(&sums[i]);

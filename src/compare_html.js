@@ -20,6 +20,37 @@
     return m[p];
   }
 
+  /* Each run's knee (comparison.knee, knee.c's rule) as a vertical line, baseline solid and
+   * candidate dashed; a chart that drew one says so in data-knee-drawn (tests read it). */
+  function kneeHooks(el, data) {
+    var k = (data.comparison && data.comparison.knee) || {};
+    var marks = [['baseline', []], ['candidate', [6, 4]]].filter(function (m) {
+      return k[m[0]] && typeof k[m[0]].rate === 'number';
+    });
+    if (!marks.length) return {};
+    return { draw: [function (u) {
+      var ctx = u.ctx, dpr = window.devicePixelRatio || 1, b = u.bbox;
+      marks.forEach(function (m, i) {
+        var rate = k[m[0]].rate, x = Math.round(u.valToPos(rate, 'x', true));
+        if (!(x >= b.left && x <= b.left + b.width)) return;
+        ctx.save();
+        ctx.strokeStyle = ctx.fillStyle = '#111827';
+        ctx.lineWidth = 1.5 * dpr;
+        ctx.setLineDash(m[1].map(function (d) { return d * dpr; }));
+        ctx.beginPath();
+        ctx.moveTo(x, b.top);
+        ctx.lineTo(x, b.top + b.height);
+        ctx.stroke();
+        ctx.font = Math.round(11 * dpr) + 'px system-ui, sans-serif';
+        var label = m[0] + ' knee ' + (Math.round(rate * 100) / 100) + ' req/s';
+        ctx.textAlign = x + ctx.measureText(label).width + 4 * dpr > b.left + b.width ? 'right' : 'left';
+        ctx.fillText(label, x + (ctx.textAlign === 'right' ? -4 : 4) * dpr, b.top + (14 + 14 * i) * dpr);
+        ctx.restore();
+        el.setAttribute('data-knee-drawn', '1');
+      });
+    }] };
+  }
+
   /* One x axis for both runs: every achieved rate of either, a run's value null where it has no
    * point (spanGaps draws its line through). */
   function chart(el, data, key, name) {
@@ -41,7 +72,7 @@
     });
     var w = Math.max(300, Math.floor(el.clientWidth || 600));
     new uPlot({ title: name + ': baseline (solid) and candidate (dashed)', width: w, height: 260,
-                scales: { x: { time: false } }, series: series,
+                hooks: kneeHooks(el, data), scales: { x: { time: false } }, series: series,
                 axes: [axis('achieved rate (req/s)'), axis(name + ' (ms)', { size: 60 })] }, cols, el);
     drawn++;
   }

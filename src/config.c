@@ -19,7 +19,8 @@
 
 static const char *const api_names[] = {"chat", "completions"};
 static const char *const schedule_names[] = {"synchronous", "concurrent", "throughput",
-                                             "constant",    "poisson",    "sweep"};
+                                             "constant",    "poisson",    "sweep",
+                                             "slo-search"};
 
 const char *config_api_name(config_api a)
 {
@@ -87,6 +88,7 @@ int config_init(config *c)
     c->calibrate = 1;
     c->server_metrics_interval_s = 1;
     c->repeat = 1;
+    c->search_precision = 0.05;
 
     c->rates = calloc(1, sizeof *c->rates);
     c->n_rates = 1;
@@ -237,6 +239,7 @@ static int check_rates(const config *c, char *err, size_t errlen)
     switch (c->schedule) {
     case CONFIG_SCHED_SYNCHRONOUS:
     case CONFIG_SCHED_THROUGHPUT:
+    case CONFIG_SCHED_SLO_SEARCH:
         if (rates_given(c)) {
             snprintf(err, errlen, "--rate: schedule \"%s\" takes no rate", s);
             return LL_EUSAGE;
@@ -355,6 +358,18 @@ int config_validate(const config *c, char *err, size_t errlen)
         snprintf(err, errlen, "--shard: a sweep cannot be sharded (each shard would derive its own points); "
                               "give the points: --schedule constant|poisson --rate R1,R2,...");
         return LL_EUSAGE;
+    }
+    /* The search picks its probes from the verdicts (docs/gate.md "SLO search"): it needs rules to
+     * judge by, and like a sweep it derives its points from what this one process measured. */
+    if (c->schedule == CONFIG_SCHED_SLO_SEARCH) {
+        const char *why_not = !c->slo                ? "needs --slo (the rules it searches for)"
+                              : c->shard_count > 1   ? "cannot be sharded (each shard would search on its own)"
+                              : c->repeat > 1        ? "does not take --repeat yet (an undecided probe is rerun longer)"
+                                                     : NULL;
+        if (why_not) {
+            snprintf(err, errlen, "schedule \"slo-search\" %s", why_not);
+            return LL_EUSAGE;
+        }
     }
     if (c->max_concurrency < 1) {
         snprintf(err, errlen, "--max-concurrency: %ld is less than 1", c->max_concurrency);
@@ -589,6 +604,8 @@ int config_to_json(const config *c, struct cJSON **out)
     rc |= add_str(o, "server_metrics_keep", c->server_metrics_keep);
     rc |= add_num(o, "repeat", c->repeat);
     rc |= add_str(o, "target_precision", c->target_precision);
+    rc |= add_str(o, "search_over", c->search_concurrency ? "concurrency" : "rate");
+    rc |= add_num(o, "search_precision", c->search_precision);
     if (rc) {
         cJSON_Delete(o);
         return LL_ENOMEM;

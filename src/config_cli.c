@@ -50,9 +50,10 @@ static void print_wrapped(FILE *f, const char *text)
 void config_print_run_help(FILE *f)
 {
     fprintf(f, "usage: llmload run [PROFILE.json] [options]\n\n"
-               "Runs one benchmark, one per --rate value, or a sweep against an OpenAI-compatible\n"
-               "server. PROFILE.json sets the same keys as the long options (\"max-seconds\" or\n"
-               "\"max_seconds\"); options override it whatever their order. Durations take plain\n"
+               "Runs one benchmark, one per --rate value, a sweep, or an SLO search (the highest\n"
+               "rate meeting --slo) against an OpenAI-compatible server. PROFILE.json sets the\n"
+               "same keys as the long options (\"max-seconds\" or \"max_seconds\"); options\n"
+               "override it whatever their order. Durations take plain\n"
                "seconds or a suffix: 250ms, 30s, 5m, 1h.\n"
                "Every option can also come from an LLMLOAD_* environment variable named after it\n"
                "(--max-seconds: LLMLOAD_MAX_SECONDS; on/off options take 1/0); a flag beats the\n"

@@ -321,8 +321,9 @@ static int set_schedule(config *c, const config__opt *o, const char *val, char *
 {
     /* Same order as enum config_schedule. */
     static const char *const names[] = {"synchronous", "concurrent", "throughput",
-                                        "constant",    "poisson",    "sweep"};
-    int i = pick_name(val, names, 6, "a schedule", why, whylen);
+                                        "constant",    "poisson",    "sweep",
+                                        "slo-search"};
+    int i = pick_name(val, names, sizeof names / sizeof names[0], "a schedule", why, whylen);
     if (i < 0)
         return LL_EUSAGE;
     c->schedule = (config_schedule)i;
@@ -337,6 +338,36 @@ static int set_sweep_arrivals(config *c, const config__opt *o, const char *val, 
     if (i < 0)
         return LL_EUSAGE;
     c->sweep_poisson = i;
+    return 0;
+}
+
+static int set_search_over(config *c, const config__opt *o, const char *val, char *why, size_t whylen)
+{
+    static const char *const names[] = {"rate", "concurrency"};
+    int i = pick_name(val, names, 2, "a search dimension", why, whylen);
+    (void)o;
+    if (i < 0)
+        return LL_EUSAGE;
+    c->search_concurrency = i;
+    return 0;
+}
+
+/* "5%" or a fraction ("0.05"), within the table's bounds (as a fraction). */
+static int set_fraction(config *c, const config__opt *o, const char *val, char *why, size_t whylen)
+{
+    double v;
+    const char *rest;
+    if (parse_decimal(val, &v, &rest) != 0 || (*rest && strcmp(rest, "%") != 0)) {
+        snprintf(why, whylen, "\"%.64s\" is not a percentage (5%%) or a fraction (0.05)", val);
+        return LL_EUSAGE;
+    }
+    if (*rest)
+        v /= 100;
+    if (!(v >= o->lo && v <= o->hi)) {
+        snprintf(why, whylen, "%.64s is out of range (%g%% to %g%%)", val, 100 * o->lo, 100 * o->hi);
+        return LL_EUSAGE;
+    }
+    *FIELD(double, c, o) = v;
     return 0;
 }
 
@@ -608,13 +639,13 @@ const config__opt config__opts[] = {
      .help = "extra request header, repeatable; replaces a profile header of the same name"},
     HEADING("Load"),
     STRING("schedule", "S", set_schedule, schedule, "synchronous",
-           "synchronous, concurrent, throughput, constant, poisson or sweep"),
+           "synchronous, concurrent, throughput, constant, poisson, sweep or slo-search"),
     {.name = "rate", .has_arg = required_argument, .metavar = "R[,R...]", .set = set_rates,
      .json = J_NUM | J_NUMS | J_STR, .expect = "a positive number or list of them",
      .help = "req/s (constant, poisson), streams in flight (concurrent), points (sweep); a list "
              "runs one benchmark per value"},
     STRING("sweep-arrivals", "constant|poisson", set_sweep_arrivals, sweep_poisson, "constant",
-           "arrival process of the sweep's rate points"),
+           "arrival process of the sweep's and the slo-search's rate points"),
     {.name = "max-concurrency", .has_arg = required_argument, .metavar = "N", .set = set_long,
      .off = OFF(max_concurrency), .lo = 1, .hi = 1000000, .json = J_NUM | J_STR,
      .expect = "a whole number", .dflt = "512",
@@ -710,6 +741,13 @@ const config__opt config__opts[] = {
     STRING("target-precision", "STAT=X%", set_string, target_precision, NULL,
            "end a benchmark once STAT's 95% interval is within +/-X% of it, checked every second "
            "(e.g. ttft_p95=5%; the usual limits still apply)"),
+    STRING("search-over", "rate|concurrency", set_search_over, search_concurrency, "rate",
+           "slo-search: probe open-loop rates (req/s) or concurrent streams (whole numbers)"),
+    {.name = "search-precision", .has_arg = required_argument, .metavar = "X%", .set = set_fraction,
+     .off = OFF(search_precision), .lo = 0.001, .hi = 0.5, .json = J_NUM | J_STR,
+     .expect = "a percentage string (\"5%\") or a fraction", .dflt = "5%",
+     .help = "slo-search: stop once the highest passing and lowest failing probe are within X% "
+             "(relative; at most 12 probes)"},
     {.name = "help", .has_arg = no_argument, .help = "this help"},
 };
 const size_t config__n_opts = sizeof config__opts / sizeof config__opts[0];

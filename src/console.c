@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "llmload/error.h"
+#include "llmload/knee.h"
+#include "llmload/search.h"
 
 void console_progress(FILE *f, int tty, const char *name, double elapsed_s, double rate,
                       size_t in_flight, uint64_t done, uint64_t errors, int final)
@@ -31,37 +33,39 @@ static double num(const cJSON *o, const char *a, const char *b)
     return cJSON_IsNumber(x) ? x->valuedouble : NAN;
 }
 
-/* The knee of a sweep: the highest completed rate (request_throughput, what the server served, not
- * what was sent) whose TTFT p95 stays within 2x the synchronous benchmark's (design: issue "find
- * the knee"). Returns the benchmark or NULL. */
-static const cJSON *find_knee(const cJSON *benches, double *base_p95)
+/* The knee of a sweep (knee.h's rule, one place for every view): report.json's sweep.knee, or
+ * for a sweep report written before it, the same rule applied now. */
+static void print_knee(FILE *f, const cJSON *doc)
 {
-    const cJSON *b, *sync = NULL, *knee = NULL;
-    cJSON_ArrayForEach(b, benches)
-    {
-        const cJSON *s = cJSON_GetObjectItemCaseSensitive(b, "schedule");
-        if (cJSON_IsString(s) && strcmp(s->valuestring, "synchronous") == 0) {
-            sync = b;
-            break;
-        }
+    const cJSON *k = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "sweep"), "knee");
+    cJSON *made = NULL;
+    const cJSON *sched = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "config"), "schedule");
+    if (!k && cJSON_IsString(sched) && strcmp(sched->valuestring, "sweep") == 0) {
+        knee_result kr;
+        const cJSON *bench;
+        knee_of_doc(doc, &kr, &bench);
+        if (knee_to_json(&kr, bench, &made) != 0)
+            return;
+        k = made;
     }
-    if (!sync || cJSON_GetArraySize(benches) < 3)
-        return NULL;
-    *base_p95 = num(sync, "metrics", NULL);
-    *base_p95 = num(cJSON_GetObjectItemCaseSensitive(sync, "metrics"), "ttft_ms", "p95");
-    if (!(*base_p95 > 0))
-        return NULL;
-    double best = -1;
-    cJSON_ArrayForEach(b, benches)
-    {
-        double p95 = num(cJSON_GetObjectItemCaseSensitive(b, "metrics"), "ttft_ms", "p95");
-        double rate = num(cJSON_GetObjectItemCaseSensitive(b, "metrics"), "request_throughput", NULL);
-        if (p95 <= 2.0 * *base_p95 && rate > best) {
-            best = rate;
-            knee = b;
-        }
+    if (!k)
+        return;
+    const cJSON *rule = cJSON_GetObjectItemCaseSensitive(k, "rule"), *name = cJSON_GetObjectItemCaseSensitive(k, "benchmark");
+    const cJSON *fit = cJSON_GetObjectItemCaseSensitive(k, "fit");
+    double rate = num(k, "rate", NULL);
+    if (!cJSON_IsString(rule)) {
+    } else if (strcmp(rule->valuestring, "two-segment fit") == 0 && cJSON_IsString(name)) {
+        fprintf(f, "knee: %.2f req/s offered (%s), by a two-segment fit of log TTFT p50 against "
+                   "offered rate: slope %.3g then %.3g log10(ms) per req/s, residual %.3g\n",
+                rate, name->valuestring, num(fit, "slope_low", NULL), num(fit, "slope_high", NULL), num(fit, "rmse", NULL));
+    } else if (strcmp(rule->valuestring, "ttft p50 within 2x") == 0 && cJSON_IsString(name)) {
+        fprintf(f, "knee: %.2f req/s offered (%s) is the highest rate with TTFT p50 within 2x of the lightest "
+                   "point's (too few points for the two-segment fit)\n", rate, name->valuestring);
+    } else if (num(k, "points", NULL) >= 2) {
+        fprintf(f, "knee: none in the measured range (a two-segment fit of log TTFT p50 against offered rate: "
+                   "latency does not turn up)\n");
     }
-    return knee;
+    cJSON_Delete(made);
 }
 
 static const char *bench_name(const cJSON *b)
@@ -267,13 +271,9 @@ int console_table(FILE *f, const cJSON *doc)
         }
         fputc('\n', f);
     }
-    double base = 0;
-    const cJSON *knee = find_knee(benches, &base);
-    if (knee)
-        fprintf(f, "knee: %.2f req/s completed (%s) is the highest completed rate with TTFT p95 within 2x of synchronous (%.1f ms)\n",
-                num(cJSON_GetObjectItemCaseSensitive(knee, "metrics"), "request_throughput", NULL),
-                cJSON_GetObjectItemCaseSensitive(knee, "name")->valuestring, base);
+    print_knee(f, doc);
     print_slo(f, doc, benches);
+    search_print(f, doc); /* the capacity at the SLOs: a search's or a sweep's */
     print_slow_connects(f, benches);
     return 0;
 }

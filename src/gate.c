@@ -14,8 +14,7 @@
 
 #include "llmload/curve.h"
 #include "llmload/error.h"
-
-#define GATE_MAX_RULES 32
+#include "llmload/knee.h"
 
 typedef enum gate_op { GATE_LE, GATE_LT, GATE_GE, GATE_GT } gate_op;
 
@@ -493,6 +492,24 @@ int gate_compare(const cJSON *baseline, const cJSON *candidate, double tolerance
             goto nomem;
         regressions += rc;
     }
+    /* Each report's knee by the one rule `run` uses (knee.h): a figure beside the table, not a
+     * comparison row (it has no interval, and where the curve bends is a reading, not a gate). */
+    knee_result kb, kc;
+    const cJSON *kbb, *kcb;
+    knee_of_doc(baseline, &kb, &kbb);
+    knee_of_doc(candidate, &kc, &kcb);
+    if (kb.rule != KNEE_NONE || kc.rule != KNEE_NONE) {
+        cJSON *ko = cJSON_AddObjectToObject(res, "knee"), *x = NULL;
+        if (!ko || knee_to_json(&kb, kbb, &x) != 0 || !cJSON_AddItemToObject(ko, "baseline", x)) {
+            cJSON_Delete(x);
+            goto nomem;
+        }
+        x = NULL;
+        if (knee_to_json(&kc, kcb, &x) != 0 || !cJSON_AddItemToObject(ko, "candidate", x)) {
+            cJSON_Delete(x);
+            goto nomem;
+        }
+    }
     cJSON *mt = cJSON_AddObjectToObject(res, "matching");
     if (!mt || !cJSON_AddStringToObject(mt, "method", by_curve ? "curve" : "name") ||
         !cJSON_AddNumberToObject(mt, "curve_points", n_curve) ||
@@ -572,7 +589,8 @@ static int cmp_cap(const void *a, const void *b)
  * it). *bound: 0 exact, -1 the first point already breaks a rule (capacity below it: *rate is that
  * point's rate), 1 no point breaks one (capacity above the last: *rate is its rate), -2 fewer
  * than two points (no answer). */
-static void capacity_of(const gate *g, const cJSON *doc, double *rate, int *bound, const char **limited_by)
+static void capacity_of(const gate *g, const cJSON *doc, double *rate, int *bound, const char **limited_by,
+                        const cJSON *pair[2])
 {
     cap_pt p[256];
     size_t n = 0;
@@ -587,6 +605,7 @@ static void capacity_of(const gate *g, const cJSON *doc, double *rate, int *boun
     *rate = 0;
     *bound = -2;
     *limited_by = "";
+    pair[0] = pair[1] = NULL;
     if (n < 2)
         return;
     for (size_t k = 0; k < n; k++) {
@@ -611,11 +630,14 @@ static void capacity_of(const gate *g, const cJSON *doc, double *rate, int *boun
         if (isfinite(best)) {
             *rate = k == 0 ? p[0].x : best;
             *bound = k == 0 ? -1 : 0;
+            pair[0] = k == 0 ? NULL : p[k - 1].b;
+            pair[1] = p[k].b;
             return;
         }
     }
     *rate = p[n - 1].x;
     *bound = 1;
+    pair[0] = p[n - 1].b;
 }
 
 static cJSON *capacity_json(double rate, int bound, const char *limited_by)
@@ -636,8 +658,9 @@ int gate_compare_capacity(const gate *g, const cJSON *baseline, const cJSON *can
     double rb, rc_;
     int bb, bc;
     const char *lb, *lc;
-    capacity_of(g, baseline, &rb, &bb, &lb);
-    capacity_of(g, candidate, &rc_, &bc, &lc);
+    const cJSON *pair[2];
+    capacity_of(g, baseline, &rb, &bb, &lb, pair);
+    capacity_of(g, candidate, &rc_, &bc, &lc, pair);
     cJSON *cap = cJSON_CreateObject(), *x;
     if (!cap || !cJSON_AddItemToObject(res, "capacity", cap)) {
         cJSON_Delete(cap);
@@ -676,4 +699,99 @@ int gate_compare_capacity(const gate *g, const cJSON *baseline, const cJSON *can
             cJSON_SetNumberValue(n, n->valuedouble + 1);
     }
     return bad;
+}
+
+size_t gate_rule_count(const gate *g)
+{
+    return g ? g->n : 0;
+}
+
+const char *gate_rule_text(const gate *g, size_t i)
+{
+    return g && i < g->n ? g->rules[i].text : "";
+}
+
+void gate_judge(const gate *g, const cJSON *bench, gate_verdict *out)
+{
+    memset(out, 0, sizeof *out);
+    out->n = g->n;
+    int clearly_broken = 0, any_noise = 0;
+    out->passed = 1;
+    for (size_t i = 0; i < g->n; i++) {
+        const gate_rule *rule = &g->rules[i];
+        double v = metric_value(&rule->m, bench), ci[2];
+        int ok = !isnan(v) && compare(rule->op, v, rule->threshold);
+        double m = isnan(v) ? NAN : margin(rule, v);
+        out->value[i] = v;
+        out->margin[i] = rule->threshold > 0 && !isnan(m) ? m / rule->threshold : m;
+        out->noise[i] = !isnan(v) && metric_ci(&rule->m, bench, ci) && ci[0] <= rule->threshold &&
+                        rule->threshold <= ci[1];
+        out->passed &= ok;
+        any_noise |= out->noise[i];
+        clearly_broken |= !ok && !out->noise[i];
+    }
+    out->indeterminate = any_noise && !clearly_broken;
+}
+
+/* a + w (b - a) for a number both benchmarks have at metrics.key; NAN otherwise. */
+static double lerp_metric(const cJSON *a, const cJSON *b, const char *key, double w)
+{
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(a, "metrics"), key);
+    const cJSON *y = b ? cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(b, "metrics"), key) : x;
+    if (!cJSON_IsNumber(x) || !cJSON_IsNumber(y))
+        return NAN;
+    return x->valuedouble + w * (y->valuedouble - x->valuedouble);
+}
+
+static double target_rate_of(const cJSON *b)
+{
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(b, "target_rate");
+    return cJSON_IsNumber(r) ? r->valuedouble : NAN;
+}
+
+int gate_sweep_capacity(const gate *g, cJSON *doc)
+{
+    double rate;
+    int bound;
+    const char *limited_by;
+    const cJSON *pair[2];
+    capacity_of(g, doc, &rate, &bound, &limited_by, pair);
+    if (bound == -2)
+        return 0; /* fewer than two open-loop points: no curve to read */
+    cJSON *cap = capacity_json(rate, bound, limited_by);
+    if (!cap)
+        return LL_ENOMEM;
+    /* The output tokens/s at that rate: interpolated like the rate, between the same two points. */
+    double tps = NAN;
+    if (bound == 0 && pair[0] && pair[1]) {
+        double r0 = target_rate_of(pair[0]), r1 = target_rate_of(pair[1]);
+        tps = lerp_metric(pair[0], pair[1], "output_token_throughput", r1 > r0 ? (rate - r0) / (r1 - r0) : 0);
+    } else if (bound == 1 && pair[0]) {
+        tps = lerp_metric(pair[0], NULL, "output_token_throughput", 0);
+    }
+    cJSON *between = cJSON_AddArrayToObject(cap, "between");
+    for (int i = 0; between && i < 2; i++) {
+        const cJSON *nm = pair[i] ? cJSON_GetObjectItemCaseSensitive(pair[i], "name") : NULL;
+        cJSON *s = cJSON_IsString(nm) ? cJSON_CreateString(nm->valuestring) : cJSON_CreateNull();
+        if (!s || !cJSON_AddItemToArray(between, s)) {
+            cJSON_Delete(s);
+            between = NULL;
+        }
+    }
+    if (!between || !(isnan(tps) ? cJSON_AddNullToObject(cap, "output_token_throughput")
+                                 : cJSON_AddNumberToObject(cap, "output_token_throughput", tps))) {
+        cJSON_Delete(cap);
+        return LL_ENOMEM;
+    }
+    cJSON *sw = cJSON_GetObjectItemCaseSensitive(doc, "sweep");
+    if (!sw && !(sw = cJSON_AddObjectToObject(doc, "sweep"))) {
+        cJSON_Delete(cap);
+        return LL_ENOMEM;
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(sw, "capacity");
+    if (!cJSON_AddItemToObject(sw, "capacity", cap)) {
+        cJSON_Delete(cap);
+        return LL_ENOMEM;
+    }
+    return 0;
 }

@@ -141,6 +141,11 @@ static const summary_col summary_cols[] = {
     {"server_prefix_hit_rate", COL_NUM, "server.summary", "prefix_hit_rate", NULL},
     {"server_energy_per_token_j", COL_NUM, "server.summary", "energy_per_token_j", NULL},
     {"server_scrapes_failed", COL_NUM, "server", "scrapes_failed", NULL},
+    /* --schedule slo-search (docs/gate.md): each probe's verdict; the row of the highest passing
+     * probe has search_result true and the rule that limits it. Empty on other rows and runs. */
+    {"search_verdict", COL_STR, "search", "verdict", NULL},
+    {"search_result", COL_BOOL_OR_EMPTY, "search", "result", NULL},
+    {"search_limited_by", COL_STR, "search", "limited_by", NULL},
 };
 
 int report_write_summary_csv(const cJSON *doc, FILE *f)

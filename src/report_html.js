@@ -84,6 +84,48 @@
       .slice().sort(function (a, b) { return a.achieved_rate - b.achieved_rate; });
   }
 
+  /* Vertical marks on the sweep charts' x axis (achieved rate): the knee (report.json sweep.knee,
+   * knee.c's rule) and the highest rate meeting the SLOs (sweep.capacity, or slo_search's result
+   * over rates). A chart that drew the knee says so in data-knee-drawn (tests read it). */
+  var marks = [];
+
+  function sweepMarks(doc) {
+    var sw = doc.sweep || {}, k = sw.knee, cap = sw.capacity;
+    var ss = doc.slo_search && doc.slo_search.result;
+    if (k && typeof k.rate === 'number')
+      marks.push({ x: k.rate, knee: true, label: 'knee ' + fmt(k.rate) + ' req/s', color: '#111827', dash: [] });
+    if (cap && cap.bound === 'exact' && typeof cap.rate === 'number')
+      marks.push({ x: cap.rate, label: 'SLO max ' + fmt(cap.rate) + ' req/s', color: '#059669', dash: [6, 4] });
+    else if (ss && ss.unit === 'req/s' && ss.bound === 'exact' && typeof ss.rate === 'number')
+      marks.push({ x: ss.rate, label: 'SLO max ' + fmt(ss.rate) + ' req/s', color: '#059669', dash: [6, 4] });
+  }
+
+  function markHooks(el) {
+    if (!marks.length) return {};
+    return { draw: [function (u) {
+      var ctx = u.ctx, dpr = window.devicePixelRatio || 1, b = u.bbox;
+      marks.forEach(function (m, i) {
+        var x = Math.round(u.valToPos(m.x, 'x', true));
+        if (!(x >= b.left && x <= b.left + b.width)) return;
+        ctx.save();
+        ctx.strokeStyle = m.color;
+        ctx.fillStyle = m.color;
+        ctx.lineWidth = 1.5 * dpr;
+        ctx.setLineDash(m.dash.map(function (d) { return d * dpr; }));
+        ctx.beginPath();
+        ctx.moveTo(x, b.top);
+        ctx.lineTo(x, b.top + b.height);
+        ctx.stroke();
+        ctx.font = Math.round(11 * dpr) + 'px system-ui, sans-serif';
+        var w = ctx.measureText(m.label).width;
+        ctx.textAlign = x + 4 * dpr + w > b.left + b.width ? 'right' : 'left';
+        ctx.fillText(m.label, x + (ctx.textAlign === 'right' ? -4 : 4) * dpr, b.top + (14 + 14 * i) * dpr);
+        ctx.restore();
+        if (m.knee) el.setAttribute('data-knee-drawn', '1');
+      });
+    }] };
+  }
+
   function sweepLatency(el, benches, key, name) {
     var bs = byRate(benches);
     var data = [bs.map(function (b) { return b.achieved_rate; })];
@@ -94,6 +136,7 @@
                     points: { show: true, size: 7, fill: s.color } });
     });
     draw(el, name + ' percentiles against achieved rate', {
+      hooks: markHooks(el),
       scales: { x: { time: false, range: padRange } },
       series: series,
       axes: [axis('achieved rate (req/s)'), axis(name + ' (ms)', { size: 60 })]
@@ -106,6 +149,7 @@
                 bs.map(function (b) { return get(b, ['metrics', 'output_token_throughput']); }),
                 bs.map(function (b) { return get(b, ['metrics', 'request_throughput']); })];
     draw(el, 'Output tokens/s against achieved rate', {
+      hooks: markHooks(el),
       scales: { x: { time: false, range: padRange }, tps: { auto: true, range: function (u, lo, hi) { return [0, hi * 1.08 || 1]; } },
                 rps: { auto: true, range: function (u, lo, hi) { return [0, hi * 1.08 || 1]; } } },
       series: [
@@ -360,6 +404,7 @@
     var doc = parse('llmload-report') || {};
     var buckets = parse('llmload-buckets') || [];
     var benches = Array.isArray(doc.benchmarks) ? doc.benchmarks : [];
+    sweepMarks(doc);
     var slots = document.querySelectorAll('[data-chart]');
     body.dataset.chartsExpected = String(slots.length);
     Array.prototype.forEach.call(slots, function (el) {

@@ -32,7 +32,8 @@ typedef enum config_schedule {
     CONFIG_SCHED_THROUGHPUT,      /* as many as max_concurrency allows, all at once */
     CONFIG_SCHED_CONSTANT,        /* rate = req/s, evenly spaced (open loop) */
     CONFIG_SCHED_POISSON,         /* rate = req/s, exponential gaps (open loop) */
-    CONFIG_SCHED_SWEEP            /* rate = number of points */
+    CONFIG_SCHED_SWEEP,           /* rate = number of points */
+    CONFIG_SCHED_SLO_SEARCH       /* no rate: probes rates (or streams) for the highest meeting --slo */
 } config_schedule;
 
 /* Synthetic data: token counts drawn from a normal distribution, clamped to [min, max] and
@@ -123,6 +124,8 @@ typedef struct config {
     /* Client-side cancellation (docs/workloads.md "Cancellation") */
     double cancel_rate;        /* --cancel-rate: seeded share of streams abandoned; default 0 */
     double cancel_after_s;     /* --cancel-after-ms: abandoned this long after the send */
+    int search_concurrency;    /* slo-search: --search-over concurrency (streams) rather than rate */
+    double search_precision;   /* slo-search: relative width at which the search stops; default 0.05 */
 } config;
 
 /* Defaults, and the OPENAI_API_KEY variable when set (LLMLOAD_* variables are a layer of

@@ -20,6 +20,8 @@ struct cJSON;
 
 typedef struct gate gate;
 
+#define GATE_MAX_RULES 32
+
 /* Parses a --slo value. *out owned by caller (gate_destroy). LL_EUSAGE with one line in err
  * naming the bad rule, or LL_ENOMEM. */
 int gate_parse(gate **out, const char *spec, char *err, size_t errlen);
@@ -38,6 +40,31 @@ void gate_set_goodput(const gate *g, const bench_result *res, bench_summary *sum
  * Returns the number of benchmarks that broke at least one rule, or LL_ENOMEM. */
 int gate_evaluate(const gate *g, struct cJSON *doc);
 
+/* One benchmark object's verdict against g, with its intervals (what the SLO search steers by).
+ * margin[i] is rule i's relative margin: (threshold - value) / threshold for <= and <, (value -
+ * threshold) / threshold for >= and > (absolute when the threshold is 0): >= 0 holds, < 0 breaks,
+ * NAN when there is no value (which breaks it). A rule is within noise when its statistic has a
+ * 95% interval (p95_ci, mean_ci...) that contains the threshold; without an interval the point
+ * value decides. */
+typedef struct gate_verdict {
+    int passed;        /* every rule holds on its point value */
+    int indeterminate; /* no rule clearly broken, and some rule within noise */
+    size_t n;          /* rules, in --slo order */
+    double margin[GATE_MAX_RULES];
+    double value[GATE_MAX_RULES]; /* as in the report (ms, fraction, req/s); NAN none */
+    int noise[GATE_MAX_RULES];    /* within noise */
+} gate_verdict;
+void gate_judge(const gate *g, const struct cJSON *bench, gate_verdict *out);
+size_t gate_rule_count(const gate *g);
+const char *gate_rule_text(const gate *g, size_t i); /* as written; borrowed from g; "" out of range */
+
+/* `run --slo` with at least two open-loop points (a sweep, a --rate list): the capacity read off
+ * them, as `compare
+ * --slo` reads it (below), added to doc as "sweep": {"capacity": {rate, bound, limited_by,
+ * output_token_throughput, between: [two benchmark names] }} (interpolated like the rate; "sweep"
+ * made when missing; nothing added with fewer than two points). 0 or LL_ENOMEM. */
+int gate_sweep_capacity(const gate *g, struct cJSON *doc);
+
 /* Baseline comparison (`llmload compare`): for every benchmark name in both reports and every
  * metric (names as in --slo; NULL and 0 for the defaults: ttft p50/p95, itl p50/p95, tpot p50,
  * e2e p95, both throughputs, error_rate), the relative change and whether it is a regression
@@ -53,7 +80,8 @@ int gate_compare(const struct cJSON *baseline, const struct cJSON *candidate, do
  * "improved", "within noise", "within tolerance", "n/a"): a change whose intervals overlap is never
  * a regression. Open-loop points whose names do not pair (sweeps of two servers) are compared on
  * their curves (curve.h): rows named "rate@R"; *out's "matching" says {method: "name"|"curve",
- * curve_points, curve_from, curve_to}. */
+ * curve_points, curve_from, curve_to}. When either report has a knee (knee.h), *out's "knee" is
+ * {baseline, candidate}, each knee_to_json's object. */
 
 /* `llmload compare --slo SPEC`: each report's capacity, the highest offered rate at which every
  * rule of g holds along its open-loop points (interpolated to where the first broken rule crosses

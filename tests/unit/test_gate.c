@@ -304,6 +304,94 @@ static void test_compare_noise(void **state)
     cJSON_Delete(c);
 }
 
+/* The verdict the SLO search steers by: point verdict, relative margins, and "within noise" when
+ * an interval holds the threshold and nothing is clearly broken. */
+static void test_judge(void **state)
+{
+    (void)state;
+    gate *g = NULL;
+    char err[256];
+    assert_int_equal(gate_parse(&g, "ttft_p95<=100ms,request_throughput>=10", err, sizeof err), 0);
+    assert_int_equal(gate_rule_count(g), 2);
+    assert_string_equal(gate_rule_text(g, 1), "request_throughput>=10");
+    assert_string_equal(gate_rule_text(g, 2), "");
+    gate_verdict v;
+
+    /* Clear pass: p95 80 with [75, 85], 12 req/s. */
+    cJSON *b = bench(80, 100, 0, 12);
+    cJSON_AddItemToObject(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(b, "metrics"), "ttft_ms"),
+                          "p95_ci", cJSON_CreateDoubleArray((const double[]){75, 85}, 2));
+    gate_judge(g, b, &v);
+    assert_true(v.passed && !v.indeterminate && v.n == 2);
+    assert_true(fabs(v.margin[0] - 0.2) < 1e-12 && fabs(v.margin[1] - 0.2) < 1e-12);
+    assert_true(v.value[0] == 80 && !v.noise[0] && !v.noise[1]);
+    cJSON_Delete(b);
+
+    /* Within noise: p95 95 passes, but its interval [90, 110] holds 100. */
+    b = bench(95, 100, 0, 12);
+    cJSON *t = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(b, "metrics"), "ttft_ms");
+    cJSON_AddItemToObject(t, "p95_ci", cJSON_CreateDoubleArray((const double[]){90, 110}, 2));
+    gate_judge(g, b, &v);
+    assert_true(v.passed && v.indeterminate && v.noise[0]);
+    cJSON_Delete(b);
+
+    /* The same, read as broken (105), still within noise. */
+    b = bench(105, 100, 0, 12);
+    t = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(b, "metrics"), "ttft_ms");
+    cJSON_AddItemToObject(t, "p95_ci", cJSON_CreateDoubleArray((const double[]){90, 110}, 2));
+    gate_judge(g, b, &v);
+    assert_true(!v.passed && v.indeterminate && v.margin[0] < 0);
+
+    /* Another rule clearly broken (8 req/s, no interval): decided, not noise. */
+    cJSON_SetNumberValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(b, "metrics"),
+                                                          "request_throughput"), 8);
+    gate_judge(g, b, &v);
+    assert_true(!v.passed && !v.indeterminate && fabs(v.margin[1] + 0.2) < 1e-12);
+    cJSON_Delete(b);
+
+    /* No value (nothing completed): broken, margin NAN, no interval to straddle. */
+    b = bench(0, 0, 0, 12);
+    gate_judge(g, b, &v);
+    assert_true(!v.passed && !v.indeterminate && isnan(v.margin[0]) && isnan(v.value[0]));
+    cJSON_Delete(b);
+    gate_destroy(g);
+}
+
+/* `run --slo` over open-loop points: sweep.capacity where the rule's margin crosses zero, output
+ * tok/s interpolated between the same two points; nothing with fewer than two points. */
+static void test_sweep_capacity(void **state)
+{
+    (void)state;
+    gate *g = NULL;
+    char err[256];
+    assert_int_equal(gate_parse(&g, "ttft_p95<=100ms", err, sizeof err), 0);
+    const double rates[] = {10, 20, 30}, p95[] = {60, 80, 120};
+    cJSON *doc = sweep_doc(rates, p95, 3);
+    int i = 0;
+    cJSON *b;
+    cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(doc, "benchmarks"))
+        cJSON_AddNumberToObject(cJSON_GetObjectItemCaseSensitive(b, "metrics"), "output_token_throughput", 100.0 * i++);
+    assert_int_equal(gate_sweep_capacity(g, doc), 0);
+    const cJSON *cap = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "sweep"), "capacity");
+    assert_non_null(cap);
+    /* margin 20 at 20 req/s, -20 at 30: zero at 25; output tok/s halfway from 200 to 300. */
+    assert_true(fabs(cJSON_GetObjectItemCaseSensitive(cap, "rate")->valuedouble - 25) < 1e-9);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(cap, "bound")->valuestring, "exact");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(cap, "limited_by")->valuestring, "ttft_p95<=100ms");
+    assert_true(fabs(cJSON_GetObjectItemCaseSensitive(cap, "output_token_throughput")->valuedouble - 250) < 1e-9);
+    const cJSON *bt = cJSON_GetObjectItemCaseSensitive(cap, "between");
+    assert_string_equal(cJSON_GetArrayItem(bt, 0)->valuestring, "constant@20");
+    assert_string_equal(cJSON_GetArrayItem(bt, 1)->valuestring, "constant@30");
+    cJSON_Delete(doc);
+
+    /* One open-loop point: no curve, no capacity. */
+    doc = sweep_doc(rates, p95, 1);
+    assert_int_equal(gate_sweep_capacity(g, doc), 0);
+    assert_null(cJSON_GetObjectItemCaseSensitive(doc, "sweep"));
+    cJSON_Delete(doc);
+    gate_destroy(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -313,6 +401,8 @@ int main(void)
         cmocka_unit_test(test_compare),
         cmocka_unit_test(test_compare_curve_and_capacity),
         cmocka_unit_test(test_compare_noise),
+        cmocka_unit_test(test_judge),
+        cmocka_unit_test(test_sweep_capacity),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
