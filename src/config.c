@@ -87,6 +87,9 @@ int config_init(config *c)
     c->calibrate = 1;
     c->server_metrics_interval_s = 1;
     c->repeat = 1;
+    c->burstiness = 1;
+    c->error_window_s = 10;
+    c->saturation_window_s = 10;
 
     c->rates = calloc(1, sizeof *c->rates);
     c->n_rates = 1;
@@ -138,6 +141,7 @@ void config_free(config *c)
     free(c->server_metrics_extra);
     free(c->server_metrics_keep);
     free(c->target_precision);
+    free(c->stages);
     memset(c, 0, sizeof *c);
 }
 
@@ -298,7 +302,8 @@ int config_validate(const config *c, char *err, size_t errlen)
         snprintf(err, errlen, "--api-key-env: variable \"%.128s\" is not set", c->api_key_env);
         return LL_EUSAGE;
     }
-    int rc = check_rates(c, err, errlen);
+    /* --stages gives each stage its rate (config__check_shapes checks it with the schedule). */
+    int rc = c->stages ? 0 : check_rates(c, err, errlen);
     if (rc != 0)
         return rc;
     if (!(c->max_seconds >= 0) || c->max_requests < 0) {
@@ -365,7 +370,7 @@ int config_validate(const config *c, char *err, size_t errlen)
         snprintf(err, errlen, "--server-metrics-keep needs --server-metrics (which URL to scrape)");
         return LL_EUSAGE;
     }
-    return 0;
+    return config__check_shapes(c, err, errlen);
 }
 
 const char *config_redact_url(const char *url, char *buf, size_t len)
@@ -560,6 +565,7 @@ int config_to_json(const config *c, struct cJSON **out)
     rc |= add_str(o, "server_metrics_keep", c->server_metrics_keep);
     rc |= add_num(o, "repeat", c->repeat);
     rc |= add_str(o, "target_precision", c->target_precision);
+    rc |= config__shapes_to_json(o, c) ? 1 : 0;
     if (rc) {
         cJSON_Delete(o);
         return LL_ENOMEM;

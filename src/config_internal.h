@@ -93,4 +93,9 @@ int config__data_check(const config_data *d, char *why, size_t whylen);
 void config__env_name(const config__opt *o, char *out, size_t outlen);
 int config__apply_env(config *c, int *set_key_env, char *err, size_t errlen);
 
+/* Arrival shapes and early stop (config_shapes.c): the cross-field rules config_validate applies
+ * (0, or LL_EUSAGE with one line in err), and their keys in the report's config (0 or LL_ENOMEM). */
+int config__check_shapes(const config *c, char *err, size_t errlen);
+int config__shapes_to_json(struct cJSON *o, const config *c);
+
 #endif

@@ -140,6 +140,8 @@ static const summary_col summary_cols[] = {
     {"server_prefix_hit_rate", COL_NUM, "server.summary", "prefix_hit_rate", NULL},
     {"server_energy_per_token_j", COL_NUM, "server.summary", "energy_per_token_j", NULL},
     {"server_scrapes_failed", COL_NUM, "server", "scrapes_failed", NULL},
+    /* Why each benchmark stopped (time_limit, request_limit, saturated, ...; docs/workloads.md). */
+    {"stop_reason", COL_STR, NULL, "stop_reason", NULL},
 };
 
 int report_write_summary_csv(const cJSON *doc, FILE *f)

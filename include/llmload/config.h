@@ -35,6 +35,10 @@ typedef enum config_schedule {
     CONFIG_SCHED_SWEEP            /* rate = number of points */
 } config_schedule;
 
+/* --ramp-up: the curve the rate (or a closed loop's streams) follows to the target (arrival.h's
+ * arrival_ramp has the same values and the exact curves). */
+typedef enum config_ramp { CONFIG_RAMP_NONE = 0, CONFIG_RAMP_LINEAR, CONFIG_RAMP_EXPONENTIAL } config_ramp;
+
 /* Synthetic data: token counts drawn from a normal distribution, clamped to [min, max] and
  * rounded; stdev 0 means every request gets the mean. Or a dataset file (path set). */
 typedef struct config_data {
@@ -106,6 +110,16 @@ typedef struct config {
     char *server_metrics_keep;        /* regex of raw metric names to keep, or NULL */
     int repeat;                /* runs of each benchmark (--repeat); default 1 */
     char *target_precision;    /* raw --target-precision ("ttft_p95=5%"), parsed by precision.h; or NULL */
+    /* Arrival shapes and early stop (docs/workloads.md; arrival.h, stages.h, earlystop.h). */
+    double burstiness;         /* gamma shape of Poisson gaps; default 1 (exponential) */
+    config_ramp ramp_up;       /* default none */
+    double ramp_up_s;          /* the ramp's length; counted as warmup */
+    char *stages;              /* raw --stages ("10:60s,20:60s"), parsed by stages.h; or NULL */
+    int schedule_given;        /* --schedule was set by some layer (--stages accepts only the open loops) */
+    double max_error_rate;     /* 0 = off; else a share in (0, 1] */
+    double error_window_s;     /* default 10 */
+    int stop_when_saturated;
+    double saturation_window_s; /* default 10 */
 } config;
 
 /* Defaults, and the OPENAI_API_KEY variable when set (LLMLOAD_* variables are a layer of
