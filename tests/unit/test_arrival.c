@@ -16,7 +16,10 @@
 #include <stdlib.h>
 
 #include "llmload/arrival.h"
+#include "llmload/bench.h"
+#include "llmload/config.h"
 #include "llmload/error.h"
+#include "llmload/workers.h"
 
 #include "assert_near.h"
 
@@ -395,6 +398,55 @@ static void test_deal_is_the_one_process(void **state)
     assert_int_equal(arrival_create_spec(&a, &bad), LL_EINVAL);
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void test_workers_deal_gamma(void **state)
+{
+    (void)state;
+    /* --burstiness with --shard I/2 and --workers 3: workers_split deals the one gamma process
+     * (the shard's share dealt again), as bench.c builds each loop's arrivals from its plan. The
+     * six loops' arrivals, merged, are the whole process; each loop's prompts keep their own seed. */
+    enum { PER = 500, LOOPS = 6 };
+    config cfg;
+    assert_int_equal(config_init(&cfg), 0);
+    bench_plan plan = {.schedule = CONFIG_SCHED_POISSON, .rate = 50, .burstiness = 0.25, .seed = 7, .max_seconds = 10};
+    static uint64_t got[PER * LOOPS];
+    size_t n = 0;
+    uint64_t seeds[LOOPS];
+    for (size_t shard = 0; shard < 2; shard++) {
+        bench_plan sh;
+        assert_true(workers_split(&plan, &cfg, 2, shard, &sh));
+        sh.seed = 1000 * (shard + 1); /* cmd_run gives each shard its own seed (shard_seed) */
+        for (size_t k = 0; k < 3; k++) {
+            bench_plan w;
+            assert_true(workers_split(&sh, &cfg, 3, k, &w));
+            assert_near(w.rate, 50, 0);
+            assert_int_equal(w.deal_stride, 6);
+            seeds[shard * 3 + k] = w.seed;
+            arrival_spec sp = {.kind = ARRIVAL_GAMMA, .rate = w.rate, .shape = w.burstiness, .seed = w.deal_seed,
+                               .deal_stride = w.deal_stride, .deal_offset = w.deal_offset};
+            arrival *a = new_spec(&sp);
+            for (int i = 0; i < PER; i++)
+                got[n++] = arrival_next_ns(a);
+            arrival_destroy(a);
+        }
+    }
+    for (int i = 0; i < LOOPS; i++)
+        for (int j = i + 1; j < LOOPS; j++)
+            assert_int_not_equal(seeds[i], seeds[j]);
+    qsort(got, n, sizeof *got, cmp_u64);
+    arrival_spec whole = {.kind = ARRIVAL_GAMMA, .rate = 50, .shape = 0.25, .seed = 7};
+    arrival *a = new_spec(&whole);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(got[i], arrival_next_ns(a));
+    arrival_destroy(a);
+    config_free(&cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -410,6 +462,7 @@ int main(void)
         cmocka_unit_test(test_gamma_burstiness),
         cmocka_unit_test(test_ramp_curves),
         cmocka_unit_test(test_deal_is_the_one_process),
+        cmocka_unit_test(test_workers_deal_gamma),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
