@@ -517,6 +517,10 @@ int cmd_run(int argc, char **argv)
         exit_code = (rc == LL_ENOENT || rc == LL_EIO) ? EXIT_RUNTIME : EXIT_USAGE;
         goto out;
     }
+    /* --stages run Poisson stages unless --schedule constant: the config (and report.json's copy
+     * of it) says which. */
+    if (cfg.stages && cfg.schedule != CONFIG_SCHED_CONSTANT)
+        cfg.schedule = CONFIG_SCHED_POISSON;
     precision_target prec;
     if (cfg.target_precision && (rc = precision_parse(cfg.target_precision, &prec, err, sizeof err)) != 0) {
         fprintf(stderr, "llmload run: %s\n", err);

@@ -92,6 +92,10 @@ with Sim("--max-num-seqs", 128, "--ttft-ms", 10, "--itl-ms", 2, "--seed", 5) as 
     if ok(r.returncode == 0 and rep, "stages default to poisson arrivals", r.stderr[-400:]):
         ok(rep["benchmarks"][0]["schedule"] == "poisson" and rep["benchmarks"][0]["name"] == "stage1@30",
            "poisson stage1@30", rep["benchmarks"][0]["name"])
+        ok(rep["config"]["schedule"] == "poisson" and rep["config"]["stages"] == "30:2s",
+           "report.json's config says poisson stages", (rep["config"]["schedule"], rep["config"].get("stages")))
+        ok("llmload poisson:" in r.stderr and "1 benchmark" in r.stderr, "the run's first line says poisson",
+           r.stderr[:300])
 
     # Burstiness: gamma gaps of shape 0.25 have a coefficient of variation of 2, K = 1 of 1; two
     # loops deal the one process between them, so the merged schedule keeps it.
