@@ -80,6 +80,8 @@ with Sim(*SIM, "--error-rate", 0.5) as sim:
            e.get("errors", 0) > 4, "evidence: errors and ended requests over the window", e)
         ok(e.get("at_s", 99) <= 6 * ASAN_SLACK, "fired within seconds", e.get("at_s"))
         ok("stopped: constant@10: max_error_rate after" in r.stdout, "the console says why", r.stdout[-400:])
+        html = open(os.path.join(out, "report.html")).read()
+        ok(">max_error_rate</span>" in html and "stopped early after" in html, "report.html flags the early stop")
     # Fewer than 20 ended: never judged, so the request limit ends it.
     r, rep, out, took = go(sim, "few", "--schedule", "constant", "--rate", 10, "--max-requests", 15,
                            "--max-seconds", 0, "--max-error-rate", 0.2, "--error-window", 1)
