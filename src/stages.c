@@ -66,6 +66,13 @@ int stages_parse(const char *spec, stage *out, size_t cap, size_t *n, char *why,
         snprintf(why, whylen, "empty: give RATE:DURATION pairs, e.g. '10:60s,20:60s,40:2m'");
         return LL_EUSAGE;
     }
+    /* Items are quoted in the reason: a control character would break its one line. */
+    for (const char *p = spec; *p; p++) {
+        if (iscntrl((unsigned char)*p)) {
+            snprintf(why, whylen, "contains a control character");
+            return LL_EUSAGE;
+        }
+    }
     size_t count = 0;
     for (const char *p = spec;;) {
         const char *stop = p + strcspn(p, ",");
