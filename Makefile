@@ -9,6 +9,8 @@
 #   make bench      speed yardstick (scripts/bench), writes docs/performance.md figures
 #   make container-image  the podman image localhost/llmload:dev (scripts/container-build.sh)
 #   make container-test   image + deploy/ manifests run for real with podman (tests/container)
+#   make style      the mechanical style checks (scripts/check-style.sh: purpose blocks, include guards,
+#                   no util.c, no mutable globals outside main.c and src/sim/)
 #   make install    PREFIX=/usr/local
 #
 # Objects live in build/<mode>/ so release and sanitizer builds never mix; header dependencies

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # demo.sh - what `make demo` runs: start the simulator on 127.0.0.1, run a 6-point sweep against
 # it, print the table and where the reports are, stop the simulator by its PID.
-# Environment: DEMO_OUT (default out/demo), DEMO_SECONDS per sweep point (default 5).
+# Environment: DEMO_OUT (default out/demo), DEMO_SECONDS per sweep point (default 5; its first
+# second is warmup, so the measured window does not include the empty pipeline of the start).
 set -eu
 cd "$(dirname "$0")/.."
 BIN=${LLMLOAD_BIN:-build/release/llmload}
@@ -28,7 +29,7 @@ if [ -z "$url" ]; then
   exit 1
 fi
 echo "demo: simulator (pid $sim_pid) at $url"
-"$BIN" run --target "$url" --schedule sweep --rate 6 --max-seconds "$SECONDS_PER_POINT" \
+"$BIN" run --target "$url" --schedule sweep --rate 6 --max-seconds "$SECONDS_PER_POINT" --warmup 1 \
   --max-concurrency 64 --data prompt_tokens=256,prompt_tokens_stdev=64,output_tokens=64,output_tokens_stdev=16 \
   --seed 42 --out "$OUT"
 echo

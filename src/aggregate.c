@@ -324,6 +324,14 @@ int aggregate_bench(bench_result *res, bench_summary *out)
             out->incomplete++;
             continue;
         }
+        /* A cancelled stream is no error, and in no latency statistic, its TTFT included: the
+         * cancelled ones are a seeded random share, so leaving them all out keeps every latency
+         * unbiased, where keeping the TTFTs of those that got a token before D would favour fast
+         * ones (docs/metrics.md). */
+        if (r->status == RECORD_CANCELLED) {
+            out->cancelled++;
+            continue;
+        }
         if (r->status == RECORD_ERROR) {
             out->errored++;
             out->errors_by_kind[r->error_kind < RECORD_ERR_COUNT_ ? r->error_kind : RECORD_ERR_OTHER]++;

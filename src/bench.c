@@ -29,6 +29,7 @@
 #include "llmload/earlystop.h"
 #include "llmload/error.h"
 #include "llmload/live.h"
+#include "llmload/model_mix.h"
 #include "llmload/pacer.h"
 #include "llmload/precision.h"
 #include "llmload/source.h"
@@ -78,6 +79,9 @@ struct runner {
     uint64_t live_fold_ns;   /* when the ITL histogram was last folded into it */
     char err[256];
     uv_signal_t sighup; /* a closed terminal or a service manager's stop: as SIGTERM */
+    model_mix mix;          /* --model a=..,b=..: each request's model, seeded per benchmark */
+    const char *model;      /* borrowed (runner_create's): the one model's name without a mix */
+    model_mix_coin cancel;  /* --cancel-rate: which requests the client abandons */
     precision_target prec; /* --target-precision, when has_prec */
     int has_prec;
     uint64_t next_prec_ns;
@@ -138,9 +142,13 @@ static int start_one(runner *r, uint64_t scheduled_ns)
 {
     source_request sr;
     int rc = source_next(r->src, &sr);
+    /* Both draws happen per request sent, so a seed repeats which model and which cancellations. */
+    client_request_opts ro = {.model = model_mix_next(&r->mix),
+                              .cancel_after_ns = model_mix_coin_flip(&r->cancel)
+                                                     ? (uint64_t)(r->cfg->cancel_after_s * 1e9) : 0};
     if (rc == 0)
-        rc = client_start(r->cl, sr.prompt, sr.prompt_len, sr.prompt_tokens, sr.max_tokens,
-                          r->res->started, scheduled_ns);
+        rc = client_start_ex(r->cl, sr.prompt, sr.prompt_len, sr.prompt_tokens, sr.max_tokens,
+                             r->res->started, scheduled_ns, &ro);
     if (rc != 0) {
         if (rc != LL_ESTATE) {
             snprintf(r->err, sizeof r->err, "cannot start a request: %s", ll_strerror(rc));
@@ -449,6 +457,7 @@ int runner_create(runner **out, const config *cfg, const char *model, size_t slo
         return LL_ENOMEM;
     }
     r->cfg = cfg;
+    r->model = model;
     if (cfg->metrics_listen && (rc = live_slot_create(&r->live)) != 0) {
         free(r);
         snprintf(err, errlen, "cannot set up the live metrics: %s", ll_strerror(rc));
@@ -480,7 +489,8 @@ int runner_create(runner **out, const config *cfg, const char *model, size_t slo
             goto fail;
         }
     }
-    client_options co = {.cfg = cfg, .model = model, .slots = slots, .on_done = on_request_done, .ud = r};
+    client_options co = {.cfg = cfg, .model = model, .slots = slots, .on_done = on_request_done, .ud = r,
+                         .models = (const char *const *)cfg->models, .n_models = cfg->n_models};
     if ((rc = client_create(&r->cl, &r->loop, &co, err, errlen)) != 0)
         goto fail;
     if ((rc = pacer_create(&r->sched_pacer, &r->loop, on_sched, r)) != 0 ||
@@ -569,6 +579,10 @@ void bench_result_add(bench_result *dst, const bench_result *src)
         hist_merge(dst->read_wait, src->read_wait);
     dst->cpu_s += src->cpu_s;
     dst->started += src->started;
+    if (!dst->model_names) {
+        dst->model_names = src->model_names;
+        dst->n_model_names = src->n_model_names;
+    }
     dst->pauses += src->pauses;
     /* Loops pause side by side, each for its own 429s: the longest, not the sum, so the figure
      * stays a stretch of the run's own time. */
@@ -604,6 +618,13 @@ int runner_run(runner *r, const bench_plan *plan, bench_result *res, char *err, 
     }
     res->slots = client_slots(r->cl);
     res->loops = 1;
+    if (r->cfg->n_models >= 2) {
+        res->model_names = (const char *const *)r->cfg->models;
+        res->n_model_names = r->cfg->n_models;
+    } else if (r->model) {
+        res->model_names = &r->model;
+        res->n_model_names = 1;
+    }
     if (runner_interrupted(r)) {
         res->interrupted = 1;
         res->stop_reason = BENCH_STOP_INTERRUPTED;
@@ -611,6 +632,15 @@ int runner_run(runner *r, const bench_plan *plan, bench_result *res, char *err, 
     }
     if ((rc = source_create(&r->src, &r->cfg->data, plan->seed, err, errlen)) != 0)
         return rc;
+    if (model_mix_init(&r->mix, r->cfg->n_models >= 2 ? r->cfg->model_weights : NULL,
+                       r->cfg->n_models >= 2 ? r->cfg->n_models : 1, (model_mix_order)r->cfg->model_order,
+                       plan->seed) != 0) {
+        snprintf(err, errlen, "bad --model weights");
+        source_destroy(r->src);
+        r->src = NULL;
+        return LL_EINVAL;
+    }
+    model_mix_coin_init(&r->cancel, r->cfg->cancel_rate, plan->seed);
     r->plan = plan;
     r->res = res;
     r->completed = r->errors = 0;

@@ -16,19 +16,29 @@
 #include "client_internal.h"
 #include "llmload/clock.h"
 #include "llmload/error.h"
+#include "llmload/text.h"
 
 /* ---- receive path --------------------------------------------------------------------- */
 
-/* An error the server reported inside the stream: the first one decides the request's failure. */
-static void stream_error(client__slot *s, const char *msg, size_t len)
+/* An error the server reported inside the stream: the first one decides the request's failure.
+ * json: msg is the inside of a JSON string (chunk_scan's error_msg), whose escapes are decoded so
+ * the message reads as the server meant it. */
+static void stream_error(client__slot *s, const char *msg, size_t len, int json)
 {
     if (!s->fail_kind)
         s->fail_kind = RECORD_ERR_SERVER_ERROR;
     if (s->error_msg[0] || !msg)
         return;
-    size_t n = len < sizeof s->error_msg - 1 ? len : sizeof s->error_msg - 1;
+    size_t n;
+    if (json)
+        n = text_json_unescape(s->error_msg, sizeof s->error_msg, msg, len);
+    else {
+        n = len < sizeof s->error_msg - 1 ? len : sizeof s->error_msg - 1;
+        memcpy(s->error_msg, msg, n);
+    }
     for (size_t i = 0; i < n; i++)
-        s->error_msg[i] = (unsigned char)msg[i] < 0x20 ? ' ' : msg[i];
+        if ((unsigned char)s->error_msg[i] < 0x20)
+            s->error_msg[i] = ' ';
     s->error_msg[n] = '\0';
 }
 
@@ -39,15 +49,18 @@ static void on_error_event(client__slot *s, const sse_event *ev)
     chunk_info ci;
     const char *msg = ev->data;
     size_t len = ev->data_len;
+    int json = 0;
     if (chunk_scan(ev->data, ev->data_len, &ci) == 0 && ci.error_msg) {
         msg = ci.error_msg;
         len = ci.error_msg_len;
+        json = 1;
     }
     if (len == 0) {
         msg = "the server sent an error event";
         len = strlen(msg);
+        json = 0;
     }
-    stream_error(s, msg, len);
+    stream_error(s, msg, len, json);
 }
 
 static uint8_t finish_of(int chunk_finish)
@@ -100,7 +113,7 @@ static int on_sse_event(void *ud, const sse_event *ev)
         return 0;
     }
     if (ci.has_error)
-        stream_error(s, ci.error_msg, ci.error_msg_len);
+        stream_error(s, ci.error_msg, ci.error_msg_len, 1);
     if (ci.finish != CHUNK_FINISH_NONE)
         r->finish_reason = finish_of(ci.finish);
     chunk_server_timings t;
@@ -242,15 +255,18 @@ static void copy_error_text(char *msg, const char *text, size_t len)
 {
     if (msg[0] || len == 0)
         return;
-    /* Prefer the JSON error message; fall back to the raw body's start. */
+    /* Prefer the JSON error message (its escapes decoded); fall back to the raw body's start. */
     chunk_info ci;
-    if (chunk_scan(text, len, &ci) == 0 && ci.error_msg) {
-        text = ci.error_msg;
-        len = ci.error_msg_len;
+    size_t n;
+    if (chunk_scan(text, len, &ci) == 0 && ci.error_msg)
+        n = text_json_unescape(msg, RECORD_ERROR_MSG_MAX, ci.error_msg, ci.error_msg_len);
+    else {
+        n = len < RECORD_ERROR_MSG_MAX - 1 ? len : RECORD_ERROR_MSG_MAX - 1;
+        memcpy(msg, text, n);
     }
-    size_t n = len < RECORD_ERROR_MSG_MAX - 1 ? len : RECORD_ERROR_MSG_MAX - 1;
     for (size_t i = 0; i < n; i++)
-        msg[i] = (text[i] == '\n' || text[i] == '\r') ? ' ' : text[i];
+        if (msg[i] == '\n' || msg[i] == '\r')
+            msg[i] = ' ';
     msg[n] = '\0';
 }
 
@@ -258,6 +274,8 @@ void client__finish(client *c, client__slot *s, record_status status, int kind, 
 {
     record r;
     char msg[RECORD_ERROR_MSG_MAX];
+    if (c->cancel_timers)
+        uv_timer_stop(&s->cancel_timer); /* ended another way first: nothing left to abandon */
     c->tp->release(c, s);
     s->rec.end_ns = c->stamp_ns > s->rec.sent_ns ? c->stamp_ns : clock_now_ns();
     if (status == RECORD_OK) {
@@ -355,6 +373,21 @@ int client_create(client **out, uv_loop_t *loop, const client_options *opt, char
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
+    /* A model mix: every model's body head is escaped once here, so a request only picks one. */
+    if (opt->n_models >= 2) {
+        if (!(c->mix_tmpls = calloc(opt->n_models, sizeof *c->mix_tmpls))) {
+            snprintf(err, errlen, "out of memory");
+            rc = LL_ENOMEM;
+            goto fail;
+        }
+        c->n_mix = opt->n_models;
+        for (size_t i = 0; i < opt->n_models; i++) {
+            if ((rc = request_template_create(&c->mix_tmpls[i], opt->cfg, opt->models[i])) != 0) {
+                snprintf(err, errlen, "out of memory");
+                goto fail;
+            }
+        }
+    }
     for (size_t i = c->n_slots; i-- > 0;) {
         client__slot *s = &c->slots[i];
         s->owner = c;
@@ -364,6 +397,14 @@ int client_create(client **out, uv_loop_t *loop, const client_options *opt, char
     }
     if ((rc = c->tp->create(c, err, errlen)) != 0)
         goto fail;
+    if (opt->cfg->cancel_rate > 0) {
+        /* One timer per slot, embedded (no allocation per request); closed by client_close. */
+        for (size_t i = 0; i < c->n_slots; i++) {
+            uv_timer_init(loop, &c->slots[i].cancel_timer);
+            c->slots[i].cancel_timer.data = &c->slots[i];
+        }
+        c->cancel_timers = 1;
+    }
     *out = c;
     return 0;
 fail:
@@ -394,13 +435,43 @@ static uint64_t next_look(const client *c, const client__slot *s, uint64_t now_n
     return t == UINT64_MAX ? 0 : t;
 }
 
+/* --cancel-rate: the time to abandon a stream has come, counted from its send. The timer starts
+ * when the request is handed to the transport; a request still connecting, or sent later than
+ * that, is given the rest of its time from the real send. */
+static void on_cancel_timer(uv_timer_t *t)
+{
+    client__slot *s = t->data;
+    client *c = s->owner;
+    if (!s->active || c->closing)
+        return;
+    uint64_t now = clock_now_ns();
+    uint64_t due = s->rec.sent_ns ? s->rec.sent_ns + s->cancel_after_ns : now + s->cancel_after_ns;
+    if (now + CLOCK_NS_PER_MS / 2 < due) {
+        uint64_t ms = (due - now + CLOCK_NS_PER_MS - 1) / CLOCK_NS_PER_MS;
+        uv_timer_start(t, on_cancel_timer, ms, 0);
+        return;
+    }
+    c->stamp_ns = now;
+    client__finish(c, s, RECORD_CANCELLED, RECORD_ERR_NONE, NULL);
+}
+
 int client_start(client *c, const char *prompt, size_t prompt_len, long prompt_tokens,
                  long max_tokens, uint64_t id, uint64_t scheduled_ns)
 {
+    return client_start_ex(c, prompt, prompt_len, prompt_tokens, max_tokens, id, scheduled_ns, NULL);
+}
+
+int client_start_ex(client *c, const char *prompt, size_t prompt_len, long prompt_tokens, long max_tokens,
+                    uint64_t id, uint64_t scheduled_ns, const client_request_opts *o)
+{
     client__slot *s = c->free_list;
+    unsigned model = o ? o->model : 0;
     if (!s)
         return LL_ESTATE;
-    long n = request_body_build(c->tmpl, prompt, prompt_len, max_tokens, &s->body, &s->body_cap);
+    if (model && model >= c->n_mix)
+        return LL_EINVAL;
+    const request_template *t = c->n_mix ? c->mix_tmpls[model] : c->tmpl;
+    long n = request_body_build(t, prompt, prompt_len, max_tokens, &s->body, &s->body_cap);
     if (n < 0)
         return (int)n;
     s->body_len = (size_t)n;
@@ -411,6 +482,8 @@ int client_start(client *c, const char *prompt, size_t prompt_len, long prompt_t
     s->rec.prompt_tokens = (int32_t)prompt_tokens;
     s->rec.prompt_tokens_asked = (int32_t)prompt_tokens; /* prompt_tokens becomes the server's count */
     s->rec.max_tokens = (int32_t)max_tokens;
+    s->rec.model = (uint8_t)model;
+    s->cancel_after_ns = c->cancel_timers && o ? o->cancel_after_ns : 0;
     s->last_completion_tokens = 0;
     s->usage_events = 0;
     s->fail_kind = 0;
@@ -425,8 +498,15 @@ int client_start(client *c, const char *prompt, size_t prompt_len, long prompt_t
     s->active = 1;
     c->in_flight++;
     c->next_look[s - c->slots] = next_look(c, s, clock_now_ns());
+    /* Armed before the transport starts: a start that fails at once finishes the slot, and
+     * client__finish stops the timer again. */
+    if (s->cancel_after_ns)
+        uv_timer_start(&s->cancel_timer, on_cancel_timer,
+                       (s->cancel_after_ns + CLOCK_NS_PER_MS - 1) / CLOCK_NS_PER_MS, 0);
     int rc = c->tp->start(c, s);
     if (rc != 0) {
+        if (s->cancel_after_ns)
+            uv_timer_stop(&s->cancel_timer);
         s->active = 0;
         s->next_free = c->free_list;
         c->free_list = s;
@@ -490,6 +570,9 @@ void client_close(client *c)
     c->closing = 1;
     c->tp->close(c);
     client__gate_close(c);
+    if (c->cancel_timers)
+        for (size_t i = 0; i < c->n_slots; i++)
+            uv_close((uv_handle_t *)&c->slots[i].cancel_timer, NULL);
 }
 
 void client_free(client *c)
@@ -506,6 +589,9 @@ void client_free(client *c)
     free(c->slots);
     free(c->next_look);
     request_template_destroy(c->tmpl);
+    for (size_t i = 0; c->mix_tmpls && i < c->n_mix; i++)
+        request_template_destroy(c->mix_tmpls[i]);
+    free(c->mix_tmpls);
     secret_set_destroy(c->secrets);
     free(c);
 }

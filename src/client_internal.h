@@ -50,6 +50,10 @@ typedef struct client__slot {
     int measured;
     size_t errbuf_len;
     char errbuf[CLIENT__ERRBUF];
+    /* --cancel-rate: the client abandons this request cancel_after_ns after its send (0: never);
+     * cancel_timer is initialised for every slot when the run cancels at all (c->cancel_timers). */
+    uint64_t cancel_after_ns;
+    uv_timer_t cancel_timer;
 
     /* curl transport */
     CURL *easy;
@@ -132,6 +136,9 @@ struct client {
     client_done_fn on_done;
     void *ud;
     request_template *tmpl;
+    request_template **mix_tmpls; /* a model mix: one template per model (n_mix of them), or NULL */
+    size_t n_mix;
+    int cancel_timers;   /* every slot's cancel_timer was initialised (closed by client_close) */
     client__slot *slots;
     size_t n_slots;
     uint64_t *next_look; /* per slot: when client_check_timeouts must look at it next (0: idle) */
@@ -165,7 +172,8 @@ int client__on_body(client__slot *s, const char *data, size_t len);
  *   status RECORD_OK, kind K:    the transport failed with K (a parse failure already noted
  *                                in s->fail_kind wins); why is its text or NULL.
  *   status RECORD_ERROR, kind K: a timeout K found by client_check_timeouts.
- *   status RECORD_INCOMPLETE:    cancelled. */
+ *   status RECORD_INCOMPLETE:    cut by the run's end.
+ *   status RECORD_CANCELLED:     abandoned on purpose (--cancel-rate). */
 void client__finish(client *c, client__slot *s, record_status status, int kind, const char *why);
 
 /* The built-in client's response path without a socket, for tests/fuzz/fuzz_http1_response.c: starts

@@ -434,10 +434,11 @@ static int any_completed(const bench_result *results, size_t n)
 /* " (N started: kind=count ...)" for the no-completion line, so it says why in one line. */
 static void errors_line(const bench_summary *sums, size_t n, char *out, size_t cap)
 {
-    uint64_t started = 0, kinds[RECORD_ERR_COUNT_] = {0}, incomplete = 0;
+    uint64_t started = 0, kinds[RECORD_ERR_COUNT_] = {0}, incomplete = 0, cancelled = 0;
     for (size_t i = 0; i < n; i++) {
         started += sums[i].started;
         incomplete += sums[i].incomplete;
+        cancelled += sums[i].cancelled;
         for (int k = 0; k < RECORD_ERR_COUNT_; k++)
             kinds[k] += sums[i].errors_by_kind[k];
     }
@@ -450,8 +451,12 @@ static void errors_line(const bench_summary *sums, size_t n, char *out, size_t c
                                 (unsigned long long)kinds[k]);
         sep = " ";
     }
-    if (incomplete && len < cap)
+    if (incomplete && len < cap) {
         len += (size_t)snprintf(out + len, cap - len, "%sincomplete=%llu", sep, (unsigned long long)incomplete);
+        sep = " ";
+    }
+    if (cancelled && len < cap)
+        len += (size_t)snprintf(out + len, cap - len, "%scancelled=%llu", sep, (unsigned long long)cancelled);
     if (len < cap)
         snprintf(out + len, cap - len, ")");
 }
@@ -627,9 +632,15 @@ int cmd_run(int argc, char **argv)
     }
     char shown_target[512]; /* credentials in the URL never reach the console */
     config_redact_url(cfg.target, shown_target, sizeof shown_target);
+    /* A model mix is shown as its models and shares ("a 70%, b 30%"), cut to fit the line. */
+    char shown_model[256];
+    snprintf(shown_model, sizeof shown_model, "%s", model);
+    for (size_t i = 0, len = 0; cfg.n_models >= 2 && i < cfg.n_models && len < sizeof shown_model; i++)
+        len += (size_t)snprintf(shown_model + len, sizeof shown_model - len, "%s%s %.0f%%", i ? ", " : "",
+                                cfg.models[i], cfg.model_weights[i] * 100);
     if (!cfg.quiet)
-        fprintf(stderr, "llmload %s: target %s, model %s, %zu benchmark%s\n", config_schedule_name(cfg.schedule),
-                shown_target, model, (cfg.schedule == CONFIG_SCHED_SWEEP ? (size_t)cfg.rates[0] : n_plans) * reps,
+        fprintf(stderr, "llmload %s: target %s, model%s %s, %zu benchmark%s\n", config_schedule_name(cfg.schedule),
+                shown_target, cfg.n_models >= 2 ? "s" : "", shown_model, (cfg.schedule == CONFIG_SCHED_SWEEP ? (size_t)cfg.rates[0] : n_plans) * reps,
                 n_plans * reps == 1 && cfg.schedule != CONFIG_SCHED_SWEEP ? "" : "s");
     /* --start-at: every shard meets at one wall-clock instant; from here on only the monotonic
      * clock times anything. Late (an instant already past) starts now and is said and recorded. */

@@ -120,6 +120,10 @@ void config_free(config *c)
     free(c->profile_path);
     free(c->target);
     free(c->model);
+    for (size_t i = 0; i < c->n_models; i++)
+        free(c->models[i]);
+    free(c->models);
+    free(c->model_weights);
     free(c->api_key_env);
     if (c->api_key) /* do not leave the secret in freed memory */
         explicit_bzero(c->api_key, strlen(c->api_key));
@@ -370,7 +374,8 @@ int config_validate(const config *c, char *err, size_t errlen)
         snprintf(err, errlen, "--server-metrics-keep needs --server-metrics (which URL to scrape)");
         return LL_EUSAGE;
     }
-    return config__check_shapes(c, err, errlen);
+    int rc_shapes = config__check_shapes(c, err, errlen);
+    return rc_shapes ? rc_shapes : config__validate_mix(c, err, errlen);
 }
 
 const char *config_redact_url(const char *url, char *buf, size_t len)
@@ -494,6 +499,7 @@ int config_to_json(const config *c, struct cJSON **out)
     rc |= add_url(o, "target", c->target);
     rc |= add_str(o, "api", config_api_name(c->api));
     rc |= add_str(o, "model", c->model);
+    rc |= config__mix_json(o, c);
     rc |= add_str(o, "api_key_env", c->api_key_env);
     if (c->api_key)
         rc |= add_str(o, "api_key", "<redacted>");

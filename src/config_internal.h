@@ -14,6 +14,8 @@
 
 #include "llmload/config.h"
 
+struct cJSON;
+
 /* Every limit of the config layer, in one place (style.md item 8). */
 #define CONFIG__MAX_PROFILE_BYTES (1024 * 1024) /* a profile file larger than this is refused */
 #define CONFIG__MAX_STRING 4096                 /* any single string value (URL, path, header) */
@@ -75,6 +77,13 @@ int config__load_profile_file(config *c, const char *path, int *set_key_env, cha
 /* Reads the key from the variable c->api_key_env names when it is not read yet. origin names
  * where the variable's name came from, for the error line. LL_EUSAGE when unset or empty. */
 int config__resolve_api_key(config *c, const char *origin, char *err, size_t errlen);
+
+/* config_mix.c: --model (a name, or a mix "a=0.7,b=0.3" / "a,b") and --model-order setters, the
+ * mix's entries in report.json's config, and the mix's cross-field checks. */
+int config__set_model(config *c, const config__opt *o, const char *val, char *why, size_t whylen);
+int config__set_model_order(config *c, const config__opt *o, const char *val, char *why, size_t whylen);
+int config__mix_json(struct cJSON *o, const config *c);
+int config__validate_mix(const config *c, char *err, size_t errlen);
 
 /* Checks an http:// or https:// URL with a host. 0, or LL_EUSAGE with the reason in why. */
 int config__check_url(const char *url, char *why, size_t whylen);

@@ -227,6 +227,23 @@ static int set_number(config *c, const config__opt *o, const char *val, char *wh
     return 0;
 }
 
+/* Milliseconds given, seconds stored (--cancel-after-ms). */
+static int set_ms(config *c, const config__opt *o, const char *val, char *why, size_t whylen)
+{
+    double v;
+    const char *rest;
+    if (parse_decimal(val, &v, &rest) != 0 || *rest != '\0') {
+        snprintf(why, whylen, "\"%.64s\" is not a number of milliseconds", val);
+        return LL_EUSAGE;
+    }
+    if (v < o->lo || v > o->hi) {
+        snprintf(why, whylen, "%.64s is out of range (%g to %g ms)", val, o->lo, o->hi);
+        return LL_EUSAGE;
+    }
+    *FIELD(double, c, o) = v / 1000.0;
+    return 0;
+}
+
 static int get_count(const config__opt *o, const char *val, long *out, char *why, size_t whylen)
 {
     if (parse_long(val, out) != 0) {
@@ -632,7 +649,11 @@ const config__opt config__opts[] = {
            "server base URL, e.g. http://127.0.0.1:8000 (else env LLMLOAD_TARGET)"),
     STRING("api", "chat|completions", set_api, api, "chat",
            "/v1/chat/completions or /v1/completions"),
-    STRING("model", "NAME", set_string, model, "first id from GET /v1/models", "model name"),
+    STRING("model", "NAME|a=W,b=W|a,b", config__set_model, model, "first id from GET /v1/models",
+           "model name, or a mix: each request draws its model by the weights (a=0.7,b=0.3; a,b: "
+           "equal), seeded; discovery and calibration then use the first"),
+    STRING("model-order", "weighted|round-robin", config__set_model_order, model_order, "weighted",
+           "how a mix's requests pick their model: drawn by weight, or a, b, a, b ..."),
     STRING("api-key-env", "VAR", set_api_key_env, api_key_env, "OPENAI_API_KEY when set",
            "read the bearer token from this variable (\"\" sends none); never printed"),
     {.name = "header", .alias = "headers", .has_arg = required_argument, .metavar = "'K: V'",
@@ -718,6 +739,13 @@ const config__opt config__opts[] = {
     DURATION("connect-timeout", connect_timeout_s, 0.001, "5s", "TCP and TLS connect"),
     DURATION("drain-seconds", drain_s, 0, "5s", "grace for requests in flight after SIGINT/SIGTERM/SIGHUP"),
     DURATION("grace-seconds", grace_s, 0, "60s", "time requests in flight may take to finish after --max-seconds, then they are cancelled (incomplete)"),
+    {.name = "cancel-rate", .has_arg = required_argument, .metavar = "P", .set = set_number,
+     .off = OFF(cancel_rate), .lo = 0, .hi = 1, .json = J_NUM | J_STR, .expect = "a number from 0 to 1",
+     .dflt = "0", .help = "share of streams the client abandons (closes) --cancel-after-ms after their "
+                          "send, seeded; counted as cancelled, never as errors"},
+    {.name = "cancel-after-ms", .has_arg = required_argument, .metavar = "MS", .set = set_ms,
+     .off = OFF(cancel_after_s), .lo = 0.001, .hi = 1e10, .json = J_NUM | J_STR, .expect = "milliseconds",
+     .dflt = "none", .help = "when a stream picked by --cancel-rate is abandoned, in ms after its send"},
     FLAG("respect-retry-after", respect_retry_after, 1, NULL,
          "wait as a 429's Retry-After says before the next request"),
     FLAG("insecure", insecure, 1, NULL, "do not verify the server's TLS certificate"),

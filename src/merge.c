@@ -179,6 +179,7 @@ static int row_record(char **f, uint64_t t0, uint64_t t0_from_run, record *r)
     r->http_status = (int16_t)strtol(f[C_HTTP], NULL, 10);
     r->status = strcmp(f[C_STATUS], "ok") == 0 ? RECORD_OK : strcmp(f[C_STATUS], "error") == 0 ? RECORD_ERROR
                 : strcmp(f[C_STATUS], "incomplete") == 0                                      ? RECORD_INCOMPLETE
+                : strcmp(f[C_STATUS], "cancelled") == 0                                       ? RECORD_CANCELLED
                                                                                               : 255;
     if (r->status == 255)
         return LL_EPARSE;

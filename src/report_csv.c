@@ -104,6 +104,7 @@ static const summary_col summary_cols[] = {
     {"completed", COL_NUM, "requests", "completed", NULL},
     {"errored", COL_NUM, "requests", "errored", NULL},
     {"incomplete", COL_NUM, "requests", "incomplete", NULL},
+    {"cancelled", COL_NUM, "requests", "cancelled", NULL},
     {"error_rate", COL_NUM, "requests", "error_rate", NULL},
     {"request_throughput", COL_NUM, "metrics", "request_throughput", NULL},
     {"output_token_throughput", COL_NUM, "metrics", "output_token_throughput", NULL},
@@ -211,12 +212,12 @@ static void put_ms(FILE *f, uint64_t a, uint64_t b)
 
 int report_write_requests_csv(const bench_result *results, size_t n, uint64_t t0_ns, FILE *f)
 {
-    static const char *const status_names[] = {"ok", "error", "incomplete"};
+    static const char *const status_names[] = {"ok", "error", "incomplete", "cancelled"};
     fputs("benchmark,request_id,scheduled_s,sent_s,schedule_lag_ms,ttfb_ms,ttft_ms,ttfot_ms,tpot_ms,itl_mean_ms,"
           "itl_max_ms,e2e_ms,prompt_tokens,output_tokens,token_events,max_tokens,measured,http_status,status,"
           "error_kind,error,resent,prompt_tokens_asked,finish_reason,server_prompt_n,server_prompt_ms,"
           "server_predicted_n,server_predicted_ms,connect_ms,last_token_ms,itl_count,usage_seen,done_seen,short_output,"
-          "usage_running,new_connection\n",
+          "usage_running,new_connection,model\n",
           f);
     for (size_t bi = 0; bi < n; bi++) {
         const bench_result *res = &results[bi];
@@ -246,7 +247,7 @@ int report_write_requests_csv(const bench_result *results, size_t n, uint64_t t0
                     r->measured);
             if (r->http_status)
                 fprintf(f, "%d", r->http_status);
-            fprintf(f, ",%s,%s,", status_names[r->status < 3 ? r->status : 1],
+            fprintf(f, ",%s,%s,", status_names[r->status <= RECORD_CANCELLED ? r->status : 1],
                     r->status == RECORD_ERROR ? record_error_kind_name(r->error_kind) : "");
             put_text(f, record_log_error(&res->records, r));
             fputc(',', f);
@@ -268,8 +269,12 @@ int report_write_requests_csv(const bench_result *results, size_t n, uint64_t t0
                 put_ns(f, (uint64_t)r->connect_us * 1000, 1000000);
             /* The rest of what the aggregator reads, so `llmload merge` rebuilds the record whole. */
             put_ms(f, r->last_token_ns, r->sent_ns);
-            fprintf(f, ",%u,%d,%d,%d,%d,%d\n", r->itl_count, r->usage_seen, r->done_seen, r->short_output,
+            fprintf(f, ",%u,%d,%d,%d,%d,%d,", r->itl_count, r->usage_seen, r->done_seen, r->short_output,
                     r->usage_running, r->new_connection);
+            /* The model's name (docs/workloads.md); empty when the result does not know it. */
+            if (r->model < res->n_model_names && res->model_names[r->model])
+                put_text(f, res->model_names[r->model]);
+            fputc('\n', f);
         }
     }
     return ferror(f) ? LL_EIO : 0;

@@ -266,6 +266,7 @@ static void add_benchmark(jb *b, cJSON *arr, const bench_summary *s, const bench
         add_num(b, rq, "completed", (double)s->completed);
         add_num(b, rq, "errored", (double)s->errored);
         add_num(b, rq, "incomplete", (double)s->incomplete);
+        add_num(b, rq, "cancelled", (double)s->cancelled);
         add_num(b, rq, "short_output", (double)s->short_output);
         uint64_t done = s->completed + s->errored;
         add_num(b, rq, "error_rate", done ? r6((double)s->errored / (double)done) : 0);
@@ -399,6 +400,55 @@ static void add_notes(jb *b, cJSON *bench, const config *cfg, const bench_summar
             b->failed = 1;
         }
     }
+    if (s->cancelled) {
+        char text[256];
+        snprintf(text, sizeof text,
+                 "%llu requests were abandoned by the client (--cancel-rate %g, %g ms after the send): counted "
+                 "as cancelled, not as errors, and left out of every latency statistic",
+                 (unsigned long long)s->cancelled, cfg->cancel_rate, cfg->cancel_after_s * 1000.0);
+        cJSON *str = cJSON_CreateString(text);
+        if (!str || !cJSON_AddItemToArray(notes, str)) {
+            cJSON_Delete(str);
+            b->failed = 1;
+        }
+    }
+}
+
+/* A model mix: benchmarks[].models, each model's counts over its records (docs/workloads.md). The
+ * full per-model statistics are the breakdown's (by_model); these counts check the split. */
+static void add_models(jb *b, cJSON *o, const config *cfg, const bench_result *res)
+{
+    if (!o || cfg->n_models < 2)
+        return;
+    cJSON *arr = add_arr(b, o, "models");
+    for (size_t m = 0; arr && m < cfg->n_models; m++) {
+        uint64_t started = 0, measured = 0, completed = 0, errored = 0, cancelled = 0;
+        for (size_t i = 0; i < res->records.len; i++) {
+            const record *r = &res->records.items[i];
+            if (r->model != m)
+                continue;
+            started++;
+            if (!r->measured)
+                continue;
+            measured++;
+            completed += r->status == RECORD_OK;
+            errored += r->status == RECORD_ERROR;
+            cancelled += r->status == RECORD_CANCELLED;
+        }
+        cJSON *e = cJSON_CreateObject();
+        if (!e || !cJSON_AddItemToArray(arr, e)) {
+            cJSON_Delete(e);
+            b->failed = 1;
+            return;
+        }
+        add_str(b, e, "name", cfg->models[m]);
+        add_num(b, e, "weight", r6(cfg->model_weights[m]));
+        add_num(b, e, "started", (double)started);
+        add_num(b, e, "requests", (double)measured);
+        add_num(b, e, "completed", (double)completed);
+        add_num(b, e, "errored", (double)errored);
+        add_num(b, e, "cancelled", (double)cancelled);
+    }
 }
 
 int report_build(const config *cfg, const char *model, const bench_summary *sums,
@@ -447,6 +497,7 @@ int report_build(const config *cfg, const char *model, const bench_summary *sums
         add_benchmark(&b, arr, &sums[i], &results[i]);
         add_notes(&b, cJSON_GetArrayItem(arr, (int)i), cfg, &sums[i]);
         add_merge_basis(&b, cJSON_GetArrayItem(arr, (int)i), &results[i], results[0].t0_ns);
+        add_models(&b, cJSON_GetArrayItem(arr, (int)i), cfg, &results[i]);
     }
     if (b.failed) {
         cJSON_Delete(doc);

@@ -211,9 +211,9 @@ int report_write_prometheus(const cJSON *doc, FILE *f)
     cJSON_ArrayForEach(b, benches)
     {
         const cJSON *rq = cJSON_GetObjectItemCaseSensitive(b, "requests");
-        const char *outcomes[] = {"completed", "errored", "incomplete"};
+        const char *outcomes[] = {"completed", "errored", "incomplete", "cancelled"};
         bench_labels(b, model, &l);
-        for (int i = 0; i < 3; i++) {
+        for (int i = 0; i < 4; i++) {
             fprintf(f, "llmload_requests_total{%s,outcome=\"%s\"} ", l.text, outcomes[i]);
             put_value(f, num(rq, outcomes[i]));
             fputc('\n', f);

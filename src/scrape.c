@@ -172,6 +172,7 @@ typedef struct accum {
     int hseen[SCRAPE_ROLE_COUNT_];
     size_t nb[SCRAPE_ROLE_COUNT_];
     bucket b[SCRAPE_ROLE_COUNT_][SCRAPE__MAX_BUCKETS];
+    int llamacpp; /* a llamacpp:* family was seen: llama-server, whose newer builds lack a KV gauge */
 } accum;
 
 typedef struct target {
@@ -195,6 +196,12 @@ typedef struct target {
     uint64_t attempts, failed, dropped, raw_dropped;
     uint64_t req_gen, done_gen;
     char last_error[160];
+    /* llama.cpp's /slots (scrape_slots.c): wanted when the last scrape was llama.cpp-style without
+     * a KV gauge; the handle and URL are made on first need, on t's thread. */
+    int slots_wanted, slots_off;
+    uint64_t slots_fetched, slots_failed;
+    CURL *slots_easy;
+    char slots_url[512];
 } target;
 
 struct scrape {
@@ -341,6 +348,8 @@ static int on_sample(void *ud, const promtext_sample *smp)
     parse_ctx *c = ud;
     if (c->s->has_keep && keep_raw(c, smp) != 0)
         c->nomem = 1;
+    if (smp->family.n > 9 && memcmp(smp->family.p, "llamacpp:", 9) == 0)
+        c->a->llamacpp = 1;
     if (isnan(smp->value))
         return 0;
     for (size_t i = 0; i < N_ALIASES; i++) {
@@ -456,6 +465,8 @@ int scrape_ingest(scrape *s, size_t i, uint64_t t_ns, const char *body, size_t l
     }
     pthread_mutex_lock(&s->mu);
     t->attempts++;
+    if (p.ok)
+        t->slots_wanted = a->llamacpp && isnan(p.v[SCRAPE_KV_USAGE]);
     if (!p.ok) {
         t->failed++;
         if (body)
@@ -465,6 +476,42 @@ int scrape_ingest(scrape *s, size_t i, uint64_t t_ns, const char *body, size_t l
     pthread_mutex_unlock(&s->mu);
     pthread_mutex_unlock(&s->ingest_mu);
     return arc ? arc : rc;
+}
+
+int scrape_ingest_slots(scrape *s, size_t i, uint64_t t_ns, const char *body, size_t len)
+{
+    if (i >= s->n)
+        return LL_EINVAL;
+    scrape_slots_kv_figure kv;
+    int rc = scrape_slots_kv(body, len, &kv);
+    pthread_mutex_lock(&s->mu);
+    target *t = &s->t[i];
+    if (rc == 0) {
+        t->slots_fetched++;
+        /* The scrape it completes is the last point (the thread fetches /slots right after). */
+        point *p = t->n_pts ? &t->pts[t->n_pts - 1] : NULL;
+        if (p && p->t_ns == t_ns && p->ok && isnan(p->v[SCRAPE_KV_USAGE]))
+            p->v[SCRAPE_KV_USAGE] = kv.usage;
+    } else {
+        t->slots_failed++;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int scrape_slots_state(scrape *s, size_t i, uint64_t *fetched, uint64_t *failed, char *url, size_t len)
+{
+    if (i >= s->n)
+        return 0;
+    pthread_mutex_lock(&s->mu);
+    const target *t = &s->t[i];
+    int wanted = t->slots_wanted;
+    *fetched = t->slots_fetched;
+    *failed = t->slots_failed;
+    if (len)
+        snprintf(url, len, "%s", t->slots_url);
+    pthread_mutex_unlock(&s->mu);
+    return wanted;
 }
 
 /* ---- the window summary ---- */
@@ -797,10 +844,87 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
+/* What every request of a target sets alike (its /metrics and its /slots): no signals from curl
+ * (threads), the body into t's buffer, the run's TLS settings. */
+static CURLcode easy_common(const scrape *s, target *t, CURL *e)
+{
+    CURLcode cc = CURLE_OK;
+#define SET(opt, val)                                                                              \
+    if (cc == CURLE_OK)                                                                            \
+    cc = curl_easy_setopt(e, opt, val)
+    SET(CURLOPT_NOSIGNAL, 1L); /* threads: no SIGALRM for DNS timeouts */
+    SET(CURLOPT_WRITEFUNCTION, on_body);
+    SET(CURLOPT_WRITEDATA, t);
+    if (s->insecure) {
+        SET(CURLOPT_SSL_VERIFYPEER, 0L);
+        SET(CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    if (s->ca_cert)
+        SET(CURLOPT_CAINFO, s->ca_cert);
+#undef SET
+    return cc;
+}
+
 static void fail_note(scrape *s, target *t, const char *fmt, const char *detail)
 {
     pthread_mutex_lock(&s->mu);
     snprintf(t->last_error, sizeof t->last_error, fmt, detail);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* After a llama.cpp-style scrape made at t_ns without a KV gauge: GET /slots within what is left of
+ * the scrape's timeout, so the pair never overruns the interval. A server that does not serve it
+ * (404, or 501 with llama-server's --no-slots) is not asked again; other failures are counted and
+ * the next scrape tries again. Never a failed scrape: /metrics answered. Runs on t's thread. */
+static void slots_once(scrape *s, target *t, uint64_t t_ns)
+{
+    pthread_mutex_lock(&s->mu);
+    int want = t->slots_wanted && !t->slots_off;
+    pthread_mutex_unlock(&s->mu);
+    if (!want)
+        return;
+    long left_ms = (long)(s->timeout_s * 1000) - (long)((clock_now_ns() - t_ns) / 1000000);
+    if (left_ms < 20)
+        return;
+    if (!t->slots_easy) {
+        char url[sizeof t->slots_url];
+        if (scrape_slots_url(t->url, url, sizeof url) != 0 || !(t->slots_easy = curl_easy_init())) {
+            pthread_mutex_lock(&s->mu);
+            t->slots_off = 1;
+            pthread_mutex_unlock(&s->mu);
+            return;
+        }
+        pthread_mutex_lock(&s->mu);
+        memcpy(t->slots_url, url, sizeof url);
+        pthread_mutex_unlock(&s->mu);
+        CURLcode cc = curl_easy_setopt(t->slots_easy, CURLOPT_URL, t->slots_url);
+        if (cc == CURLE_OK)
+            cc = easy_common(s, t, t->slots_easy);
+        if (cc != CURLE_OK) {
+            pthread_mutex_lock(&s->mu);
+            t->slots_off = 1;
+            pthread_mutex_unlock(&s->mu);
+            return;
+        }
+    }
+    t->len = 0; /* the /metrics body was ingested: its buffer is free */
+    t->too_big = 0;
+    CURLcode cc = curl_easy_setopt(t->slots_easy, CURLOPT_TIMEOUT_MS, left_ms);
+    if (cc == CURLE_OK)
+        cc = curl_easy_setopt(t->slots_easy, CURLOPT_CONNECTTIMEOUT_MS, left_ms);
+    if (cc == CURLE_OK)
+        cc = curl_easy_perform(t->slots_easy);
+    long status = 0;
+    if (cc == CURLE_OK && curl_easy_getinfo(t->slots_easy, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK)
+        status = 0;
+    if (cc == CURLE_OK && status == 200) {
+        scrape_ingest_slots(s, t->idx, t_ns, t->body ? t->body : "", t->len);
+        return;
+    }
+    pthread_mutex_lock(&s->mu);
+    t->slots_failed++;
+    if (cc == CURLE_OK && (status == 404 || status == 501))
+        t->slots_off = 1;
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -825,6 +949,7 @@ static void scrape_once(scrape *s, target *t)
         scrape_ingest(s, t->idx, t_ns, NULL, 0);
     } else {
         scrape_ingest(s, t->idx, t_ns, t->body ? t->body : "", t->len);
+        slots_once(s, t, t_ns);
     }
 }
 
@@ -896,17 +1021,10 @@ static int target_init(scrape *s, target *t, const char *url, size_t idx)
     SET(CURLOPT_HTTPHEADER, t->hdrs);
     SET(CURLOPT_TIMEOUT_MS, timeout_ms);
     SET(CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-    SET(CURLOPT_NOSIGNAL, 1L); /* threads: no SIGALRM for DNS timeouts */
-    SET(CURLOPT_WRITEFUNCTION, on_body);
-    SET(CURLOPT_WRITEDATA, t);
     SET(CURLOPT_ACCEPT_ENCODING, ""); /* gzip when the server offers it: DCGM's answer is large */
-    if (s->insecure) {
-        SET(CURLOPT_SSL_VERIFYPEER, 0L);
-        SET(CURLOPT_SSL_VERIFYHOST, 0L);
-    }
-    if (s->ca_cert)
-        SET(CURLOPT_CAINFO, s->ca_cert);
 #undef SET
+    if (cc == CURLE_OK)
+        cc = easy_common(s, t, t->easy);
     return cc == CURLE_OK ? 0 : LL_ELIB;
 }
 
@@ -1033,6 +1151,8 @@ void scrape_destroy(scrape *s)
         target *t = &s->t[i];
         if (t->easy)
             curl_easy_cleanup(t->easy);
+        if (t->slots_easy)
+            curl_easy_cleanup(t->slots_easy);
         curl_slist_free_all(t->hdrs);
         free(t->url);
         free(t->body);

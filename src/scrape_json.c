@@ -95,6 +95,18 @@ int scrape_report_json(scrape *s, uint64_t base_ns, uint64_t end_ns, uint64_t w0
             rc = LL_ENOMEM;
             break;
         }
+        /* llama.cpp's /slots, when it stood in for the KV gauge (docs/server-metrics.md). */
+        uint64_t sl_ok = 0, sl_bad = 0;
+        char sl_url[512];
+        scrape_slots_state(s, i, &sl_ok, &sl_bad, sl_url, sizeof sl_url);
+        if (sl_url[0] && (!cJSON_AddStringToObject(u, "slots_url", sl_url) ||
+                          !cJSON_AddNumberToObject(u, "slots_fetched", (double)sl_ok) ||
+                          !cJSON_AddNumberToObject(u, "slots_failed", (double)sl_bad))) {
+            cJSON_Delete(ser);
+            cJSON_Delete(sum);
+            rc = LL_ENOMEM;
+            break;
+        }
         if (!cJSON_AddItemToObject(u, "summary", sum)) {
             cJSON_Delete(sum);
             cJSON_Delete(ser);

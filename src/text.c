@@ -85,3 +85,84 @@ int text_is_clean(const char *s, size_t len)
     }
     return 1;
 }
+
+static int hex4(const char *s, size_t len, unsigned *out)
+{
+    unsigned v = 0;
+    if (len < 4)
+        return 0;
+    for (int i = 0; i < 4; i++) {
+        char c = s[i];
+        unsigned d = c >= '0' && c <= '9' ? (unsigned)(c - '0')
+                   : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
+                   : c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10) : 16u;
+        if (d > 15)
+            return 0;
+        v = v << 4 | d;
+    }
+    *out = v;
+    return 1;
+}
+
+/* UTF-8 of code point cp into b (4 bytes); returns its length. */
+static size_t utf8_put(unsigned cp, char *b)
+{
+    if (cp < 0x80) {
+        b[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        b[0] = (char)(0xC0 | cp >> 6);
+        b[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        b[0] = (char)(0xE0 | cp >> 12);
+        b[1] = (char)(0x80 | (cp >> 6 & 0x3F));
+        b[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    b[0] = (char)(0xF0 | cp >> 18);
+    b[1] = (char)(0x80 | (cp >> 12 & 0x3F));
+    b[2] = (char)(0x80 | (cp >> 6 & 0x3F));
+    b[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+size_t text_json_unescape(char *dst, size_t cap, const char *src, size_t len)
+{
+    size_t o = 0, i = 0;
+    while (i < len) {
+        char b[4];
+        size_t n = 1, used = 1;
+        b[0] = src[i];
+        if (src[i] == '\\' && i + 1 < len) {
+            char e = src[i + 1];
+            const char *simple = strchr("\"\\/bfnrt", e);
+            unsigned cp, lo;
+            used = 2;
+            if (e && simple)
+                b[0] = "\"\\/\b\f\n\r\t"[simple - "\"\\/bfnrt"];
+            else if (e == 'u' && hex4(src + i + 2, len - i - 2, &cp)) {
+                used = 6;
+                if (cp >= 0xD800 && cp <= 0xDBFF && i + 12 <= len && src[i + 6] == '\\' &&
+                    src[i + 7] == 'u' && hex4(src + i + 8, 4, &lo) && lo >= 0xDC00 && lo <= 0xDFFF) {
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                    used = 12;
+                } else if (cp >= 0xD800 && cp <= 0xDFFF)
+                    cp = 0xFFFD;
+                n = utf8_put(cp, b);
+            } else {
+                b[1] = e; /* malformed: kept as it stands */
+                n = 2;
+            }
+        }
+        if (o + n >= cap)
+            break;
+        memcpy(dst + o, b, n);
+        o += n;
+        i += used;
+    }
+    dst[o] = '\0';
+    return o;
+}

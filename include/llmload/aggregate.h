@@ -39,6 +39,7 @@ typedef struct bench_summary {
     uint64_t started;         /* every request sent, warmup included */
     uint64_t measured;        /* requests in the window */
     uint64_t completed, errored, incomplete, short_output;
+    uint64_t cancelled;       /* abandoned by the client (--cancel-rate): in no latency statistic */
     uint64_t errors_by_kind[RECORD_ERR_COUNT_];
     char first_errors[3][128];
     size_t n_first_errors;

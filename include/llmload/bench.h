@@ -83,6 +83,10 @@ typedef struct bench_result {
     /* Set by `llmload merge`: the records' measured flags came from their shards and are kept, so
      * the merged counts are the shards' sums; the aggregator otherwise sets them from the window. */
     int measured_given;
+    /* The run's model names (a mix's, or the one model), record.model indexing them; borrowed
+     * from the config or runner, valid while the run's results are; NULL/0 when unknown (merge). */
+    const char *const *model_names;
+    size_t n_model_names;
     bench_stop stop_reason;
     earlystop_evidence early;      /* the figures behind an early stop (rule NONE otherwise) */
 } bench_result;

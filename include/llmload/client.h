@@ -31,6 +31,10 @@ typedef void (*client_done_fn)(void *ud, const record *r, const char *error_msg)
 typedef struct client_options {
     const config *cfg;     /* borrowed; must outlive the client */
     const char *model;     /* borrowed; copied into the body template */
+    /* A model mix (config's models, n_models >= 2): one body template per model, and
+     * client_start_ex picks one per request; NULL/0 means `model` alone. Borrowed for the call. */
+    const char *const *models;
+    size_t n_models;
     size_t slots;          /* most requests in flight at once */
     client_done_fn on_done;
     void *ud;
@@ -55,6 +59,20 @@ void client_set_sinks(client *c, const client_sinks *s);
  * busy, LL_ENOMEM or LL_ELIB. */
 int client_start(client *c, const char *prompt, size_t prompt_len, long prompt_tokens,
                  long max_tokens, uint64_t id, uint64_t scheduled_ns);
+
+/* What a request carries beyond client_start's arguments (docs/workloads.md). */
+typedef struct client_request_opts {
+    unsigned model;            /* index into client_options.models (0 without a mix) */
+    /* > 0: the client abandons the stream this long after its send (closing its connection, or
+     * removing its curl handle) and records it as RECORD_CANCELLED; a stream that ended before is
+     * simply complete. 0: never. */
+    uint64_t cancel_after_ns;
+} client_request_opts;
+
+/* client_start with those options (NULL: as client_start). Same returns, and LL_EINVAL for a
+ * model index past the mix. */
+int client_start_ex(client *c, const char *prompt, size_t prompt_len, long prompt_tokens, long max_tokens,
+                    uint64_t id, uint64_t scheduled_ns, const client_request_opts *o);
 
 size_t client_in_flight(const client *c);
 size_t client_slots(const client *c);

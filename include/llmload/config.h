@@ -110,6 +110,16 @@ typedef struct config {
     char *server_metrics_keep;        /* regex of raw metric names to keep, or NULL */
     int repeat;                /* runs of each benchmark (--repeat); default 1 */
     char *target_precision;    /* raw --target-precision ("ttft_p95=5%"), parsed by precision.h; or NULL */
+    /* Model mix (--model a=0.7,b=0.3 or a,b; docs/workloads.md): every model in order, model being
+     * a copy of models[0]. n_models is 0 without --model (discovery), 1 for a single model. */
+    char **models;
+    double *model_weights;     /* n_models weights summing to 1 (equal when none were given) */
+    size_t n_models;
+    int model_weighted;        /* weights were given */
+    int model_order;           /* --model-order: model_mix_order (weighted, round-robin) */
+    /* Client-side cancellation (docs/workloads.md "Cancellation") */
+    double cancel_rate;        /* --cancel-rate: seeded share of streams abandoned; default 0 */
+    double cancel_after_s;     /* --cancel-after-ms: abandoned this long after the send */
     /* Arrival shapes and early stop (docs/workloads.md; arrival.h, stages.h, earlystop.h). */
     double burstiness;         /* gamma shape of Poisson gaps; default 1 (exponential) */
     config_ramp ramp_up;       /* default none */

@@ -15,7 +15,8 @@
 typedef enum record_status {
     RECORD_OK = 0,       /* HTTP 2xx, stream ended cleanly after a finish_reason or [DONE] */
     RECORD_ERROR,        /* failed; error_kind says how */
-    RECORD_INCOMPLETE    /* cut by the end of the run (signal or drain); not a server failure */
+    RECORD_INCOMPLETE,   /* cut by the end of the run (signal or drain); not a server failure */
+    RECORD_CANCELLED     /* abandoned by the client on purpose (--cancel-rate); never an error */
 } record_status;
 
 /* Failure kinds: the keys of report.json's errors_by_kind. Append only. */

@@ -138,4 +138,35 @@ const char *scrape_kind_name(scrape_kind k);
 /* Failure of URL i's last failed scrape ("" if none); copied into buf. */
 void scrape_last_error(scrape *s, size_t i, char *buf, size_t len);
 
+/* ---- llama.cpp's /slots: the KV figure newer llama-server builds no longer put in /metrics ----
+ * When a scrape of URL i has llama.cpp's names (llamacpp:*) and no KV usage gauge, its thread asks
+ * GET /slots on the same server (scrape_slots_url) and sets kv_usage on that scrape's point. */
+
+typedef struct scrape_slots_kv_figure {
+    double usage;        /* held_tokens / ctx_tokens, at most 1; NaN when no figure */
+    double ctx_tokens;   /* sum of every slot's n_ctx */
+    double held_tokens;  /* sum of n_prompt_tokens (prompt + generated) of the processing slots */
+    size_t slots, processing;
+} scrape_slots_kv_figure;
+
+/* Reads a GET /slots answer (outside bytes: fuzzed). 0 with out filled; LL_EPARSE when it is not a
+ * JSON array of slots each with n_ctx > 0 and is_processing (or the older state), or a processing
+ * slot lacks n_prompt_tokens (older builds: no figure rather than a guess); LL_EOVERSIZE. */
+int scrape_slots_kv(const char *body, size_t len, scrape_slots_kv_figure *out);
+
+/* The /slots URL of a metrics URL: "http://h:8080/metrics" -> "http://h:8080/slots", a path
+ * prefix before /metrics kept ("http://h/llama/metrics" -> "http://h/llama/slots"), any other path
+ * -> the server's root. 0, LL_EINVAL (no scheme://host), LL_EOVERSIZE (len too small). */
+int scrape_slots_url(const char *metrics_url, char *out, size_t len);
+
+/* Sets kv_usage of URL i's scrape made at t_ns (a successful one without a KV gauge) from a /slots
+ * body. What the threads call after the scrape; tests feed it directly. Thread-safe. 0 (also when
+ * no such point: nothing to set), or scrape_slots_kv's error (the point keeps no KV figure). */
+int scrape_ingest_slots(scrape *s, size_t i, uint64_t t_ns, const char *body, size_t len);
+
+/* Whether URL i's last successful scrape was llama.cpp-style without a KV gauge (so /slots is
+ * wanted), and what /slots gave so far: *fetched answers used, *failed attempts that gave none;
+ * the /slots URL into url ("" when never tried). Thread-safe. */
+int scrape_slots_state(scrape *s, size_t i, uint64_t *fetched, uint64_t *failed, char *url, size_t len);
+
 #endif

@@ -13,6 +13,15 @@
 
 typedef struct sim_engine sim_engine;
 
+/* Several models served by one engine (`llmload sim --model name:ttft_ms:itl_ms`): each has its
+ * own fixed prefill time and decode step; they share the batch (max_num_seqs), the KV budget and
+ * the per-sequence step growth. Each model's decoding sequences step on that model's own clock,
+ * every itl_ns + itl_ns_per_seq * (all sequences running): a per-model step time in one batch. */
+#define SIM_ENGINE_MAX_MODELS 16
+typedef struct sim_engine_timing {
+    uint64_t ttft_ns, itl_ns;
+} sim_engine_timing;
+
 typedef struct sim_engine_config {
     uint32_t max_num_seqs;       /* sequences running at once (>= 1) */
     uint64_t kv_cache_tokens;    /* tokens reserved by running sequences at most (>= 1) */
@@ -27,6 +36,10 @@ typedef struct sim_engine_config {
      * admitted) is preempted: it goes back to the front of the waiting queue and is re-prefilled
      * (prompt + tokens made, less its cached tokens) on readmission (recompute). */
     int preempt;
+    /* Per-model timings (n_models of them, at most SIM_ENGINE_MAX_MODELS; copied); n_models 0
+     * means one model timed by ttft_ns and itl_ns above. */
+    const sim_engine_timing *models;
+    uint32_t n_models;
 } sim_engine_config;
 
 enum sim_engine_state { SIM_SEQ_IDLE = 0, SIM_SEQ_WAITING, SIM_SEQ_PREFILL, SIM_SEQ_DECODE };
@@ -38,6 +51,7 @@ typedef struct sim_engine_seq {
     uint64_t prompt_tokens;
     uint64_t output_tokens;      /* tokens to emit in total (>= 1) */
     uint64_t cached_tokens;      /* prompt tokens found in the prefix cache: their prefill is skipped */
+    uint32_t model;              /* which of the config's models (0 without several) */
     /* engine-owned */
     int state;
     uint64_t emitted;
@@ -57,14 +71,15 @@ typedef void (*sim_engine_emit_fn)(void *ud, sim_engine_seq *seq, uint64_t at_ns
                                    int finished);
 
 /* Creates an engine; *out is set on success. Caller frees with sim_engine_destroy(). Returns
- * LL_EINVAL for a zero max_num_seqs, kv_cache_tokens or tokens_per_event, LL_ENOMEM. */
+ * LL_EINVAL for a zero max_num_seqs, kv_cache_tokens or tokens_per_event, or too many models;
+ * LL_ENOMEM. */
 int sim_engine_create(const sim_engine_config *cfg, sim_engine **out);
 /* Frees the engine (NULL is fine). Sequences still linked are simply forgotten. */
 void sim_engine_destroy(sim_engine *e);
 
 /* Queues `seq` (borrowed, valid until it finishes or is cancelled) at time `now` and admits what
  * fits. LL_ERANGE when prompt+output exceeds the whole KV cache (it could never run), LL_EINVAL when
- * output_tokens is 0 or the seq is already submitted. */
+ * output_tokens is 0, its model is not one of the config's, or the seq is already submitted. */
 int sim_engine_submit(sim_engine *e, sim_engine_seq *seq, uint64_t now);
 /* Removes `seq` wherever it is (client gone), frees its KV reservation and admits waiters at `now`.
  * A no-op for an idle seq. */

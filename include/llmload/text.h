@@ -21,4 +21,13 @@ size_t text_sanitize(char *dst, size_t cap, const char *src, size_t len);
  * characters), else 0. */
 int text_is_clean(const char *s, size_t len);
 
+/* Decodes the inside of a JSON string (the bytes between its quotes, as chunk_scan gives a server's
+ * error message) into dst (cap > 0 bytes, always NUL-terminated): \" \\ \/ \b \f \n \r \t and
+ * \uXXXX (surrogate pairs joined; a lone surrogate becomes U+FFFD) become the characters they
+ * stand for, so a message reads as the server meant it ("prompt \"x\" too long" shows as
+ * `prompt "x" too long`). A malformed escape is copied as it stands. A character that does not fit
+ * is left out whole. Returns the bytes written, without the NUL; text_sanitize the result before
+ * it is shown (a decoded \n is a control character). src and dst must not overlap. */
+size_t text_json_unescape(char *dst, size_t cap, const char *src, size_t len);
+
 #endif

@@ -122,8 +122,16 @@ static int parse_root(enum sim_api_kind kind, const cJSON *root, const char *mod
     if (m && !cJSON_IsNull(m)) {
         if (!cJSON_IsString(m))
             return BAD("'%s' must be a string", "model");
-        if (strcmp(m->valuestring, model) != 0)
+        uint32_t k = 0;
+        if (o->n_models) {
+            while (k < o->n_models && strcmp(m->valuestring, o->models[k]) != 0)
+                k++;
+        } else if (strcmp(m->valuestring, model) != 0) {
+            k = 1;
+        }
+        if (k >= (o->n_models ? o->n_models : 1))
             return fail(err, 404, "NotFoundError", LL_EINVAL, "The model `%s` does not exist.", m->valuestring);
+        req->model = k;
     }
     if (kind == SIM_API_CHAT) {
         if ((rc = count_messages(cJSON_GetObjectItemCaseSensitive(root, "messages"), &req->prompt_tokens, err)) < 0)

@@ -29,6 +29,7 @@ typedef struct sim_api_request {
     uint64_t prompt_tokens;       /* by sim_tokenize's rule, template and truncation applied, >= 1 */
     uint64_t prompt_tokens_sent;  /* before --truncate-prompt-to cut it */
     uint64_t cached_tokens;       /* the prefix cache's hit (0 without one) */
+    uint32_t model;               /* index of the model asked for in the opts' list (0 without one) */
 } sim_api_request;
 
 typedef struct sim_api_error {
@@ -54,6 +55,10 @@ typedef struct sim_api_prompt_opts {
     uint64_t truncate_to;          /* 0 = off; else count at most this many, silently */
     enum sim_api_error_style error_style;
     struct sim_prefix *prefix;     /* borrowed, NULL: no prefix cache; a parsed prompt is looked up */
+    /* Several served models (borrowed): a request may name any of them (req->model says which);
+     * n_models 0: only the `model` argument is served. */
+    const char *const *models;
+    uint32_t n_models;
 } sim_api_prompt_opts;
 
 /* sim_api_parse with the prompt options. With o->prefix, a request that parses is looked up in

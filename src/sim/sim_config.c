@@ -16,7 +16,8 @@
 #include "llmload/error.h"
 
 /* K_CHOICE: one of the words of the metavariable "a|b|c"; the int field gets its index. */
-enum opt_kind { K_LISTEN, K_STR, K_U32, K_U64, K_DBL, K_RATE, K_HELP, K_FLAG, K_CHOICE };
+/* K_MODEL: NAME or NAME:TTFT_MS:ITL_MS, repeatable (the first one given replaces the default). */
+enum opt_kind { K_LISTEN, K_STR, K_U32, K_U64, K_DBL, K_RATE, K_HELP, K_FLAG, K_CHOICE, K_MODEL };
 
 typedef struct opt_def {
     const char *name;
@@ -31,7 +32,9 @@ typedef struct opt_def {
 #define OFF(f) offsetof(sim_config, f)
 static const opt_def opts[] = {
     {"listen", K_LISTEN, 0, 0, 0, "127.0.0.1:8000", "ADDR:PORT", "where to listen (port 0: the OS chooses)"},
-    {"model", K_STR, OFF(model), 0, 0, "llmload-sim", "NAME", "model id served; other names get 404"},
+    {"model", K_MODEL, 0, 0, 0, "llmload-sim", "NAME[:TTFT_MS:ITL_MS]",
+     "model id served, repeatable (all listed by /v1/models; other names get 404); TTFT_MS and ITL_MS "
+     "give it its own prefill and decode step times instead of --ttft-ms and --itl-ms"},
     {"max-num-seqs", K_U32, OFF(max_num_seqs), 1, 1e7, "256", "N", "sequences running at once"},
     {"kv-cache-tokens", K_U64, OFF(kv_cache_tokens), 1, 1e15, "1000000", "N", "tokens held by running sequences at most"},
     {"ttft-ms", K_DBL, OFF(ttft_ms), 0, 1e7, "50", "MS", "fixed prefill time"},
@@ -79,8 +82,8 @@ static const opt_def opts[] = {
      "vLLM's KV accounting: sequences hold prompt + tokens made; past --kv-cache-tokens the youngest is preempted"},
     {"prefix-cache-tokens", K_U64, OFF(prefix_cache_tokens), 0, 1e8, "0", "N",
      "prefix cache of N tokens in blocks of 16 (LRU); a hit skips that prefill (0: off)"},
-    {"metrics-style", K_CHOICE, OFF(metrics_style), 0, 0, "vllm", "vllm|llamacpp",
-     "/metrics in vLLM's names, or llama.cpp's (then GET /slots answers too)"},
+    {"metrics-style", K_CHOICE, OFF(metrics_style), 0, 0, "vllm", "vllm|llamacpp|llamacpp-legacy",
+     "/metrics in vLLM's names, or llama.cpp's (then GET /slots answers too; -legacy: with the KV gauge older builds had)"},
     {"gpu-metrics", K_FLAG, OFF(gpu_metrics), 0, 0, NULL, NULL, "DCGM exporter metrics (GPU util, SM active, power, energy) on /metrics"},
     {"gpu-idle-watts", K_DBL, OFF(gpu_idle_watts), 0, 700, "60", "W", "--gpu-metrics: power with nothing running"},
     {"gpu-watts-per-seq", K_DBL, OFF(gpu_watts_per_seq), 0, 700, "20", "W", "--gpu-metrics: power added per running sequence (700 W at most)"},
@@ -140,11 +143,71 @@ static int parse_listen(sim_config *cfg, const char *v)
     return 0;
 }
 
+/* A millisecond count of --model's NAME:TTFT_MS:ITL_MS: a plain non-negative decimal. */
+static int parse_ms(const char *s, size_t len, double *out)
+{
+    char buf[32];
+    if (len == 0 || len >= sizeof buf)
+        return LL_EUSAGE;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    char *end;
+    errno = 0;
+    double d = strtod(buf, &end);
+    if (errno || *end || !isfinite(d) || d < 0 || d > 1e7 || !(buf[0] >= '0' && buf[0] <= '9'))
+        return LL_EUSAGE;
+    *out = d;
+    return 0;
+}
+
+static int parse_model(sim_config *cfg, const char *v)
+{
+    if (cfg->n_models >= SIM_MAX_MODELS)
+        return LL_EUSAGE;
+    sim_model *m = &cfg->models[cfg->n_models];
+    memset(m, 0, sizeof *m);
+    size_t nlen = strcspn(v, ":");
+    /* Names are pasted into JSON and Prometheus labels unescaped: keep them plain. */
+    if (nlen == 0 || nlen > 200 || memchr(v, '"', nlen) || memchr(v, '\\', nlen) || memchr(v, '\n', nlen) ||
+        memchr(v, '\r', nlen) || memchr(v, '\t', nlen))
+        return LL_EUSAGE;
+    if (v[nlen] == ':') {
+        const char *t = v + nlen + 1;
+        size_t tlen = strcspn(t, ":");
+        if (t[tlen] != ':' || parse_ms(t, tlen, &m->ttft_ms) < 0 ||
+            parse_ms(t + tlen + 1, strlen(t + tlen + 1), &m->itl_ms) < 0)
+            return LL_EUSAGE;
+        m->timed = 1;
+    }
+    memcpy(m->name, v, nlen);
+    m->name[nlen] = '\0';
+    if (sim_config_find_model(cfg, m->name, nlen) >= 0)
+        return LL_EUSAGE; /* named twice */
+    cfg->n_models++;
+    sim_config_fix_model(cfg);
+    return 0;
+}
+
+void sim_config_fix_model(sim_config *cfg)
+{
+    cfg->model = cfg->models[0].name;
+}
+
+int sim_config_find_model(const sim_config *cfg, const char *name, size_t len)
+{
+    for (uint32_t i = 0; i < cfg->n_models; i++)
+        if (strlen(cfg->models[i].name) == len && memcmp(cfg->models[i].name, name, len) == 0)
+            return (int)i;
+    return -1;
+}
+
 static int apply(sim_config *cfg, const opt_def *o, const char *v)
 {
     char *base = (char *)cfg;
     if (o->kind == K_LISTEN)
         return parse_listen(cfg, v);
+    if (o->kind == K_MODEL)
+        return parse_model(cfg, v);
     if (o->kind == K_CHOICE) {
         /* The words of o->arg, in order: "off|header|silent|late" -> 0..3. */
         size_t n = strlen(v);
@@ -206,6 +269,7 @@ int sim_config_parse(sim_config *cfg, int argc, char **argv, FILE *out, FILE *er
     }
     optind = 1;
     opterr = 0;
+    int models_given = 0;
     for (;;) {
         int c = getopt_long(argc, argv, "h", lopts, NULL);
         if (c == -1)
@@ -231,6 +295,8 @@ int sim_config_parse(sim_config *cfg, int argc, char **argv, FILE *out, FILE *er
             *(int *)((char *)cfg + o->off) = 1;
             continue;
         }
+        if (o->kind == K_MODEL && !models_given++)
+            cfg->n_models = 0; /* the first --model replaces the default one */
         if (apply(cfg, o, optarg) < 0) {
             fprintf(err, "llmload sim: bad value '%s' for --%s (expected %s)\n", optarg, o->name, o->arg);
             return LL_EUSAGE;

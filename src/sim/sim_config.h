@@ -9,10 +9,22 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* One served model (--model NAME or NAME:TTFT_MS:ITL_MS, repeatable; docs/simulator.md). */
+#define SIM_MAX_MODELS 16
+typedef struct sim_model {
+    char name[208];             /* JSON- and label-safe (checked), at most 200 bytes */
+    int timed;                  /* its own timings below; else the global --ttft-ms / --itl-ms */
+    double ttft_ms, itl_ms;
+} sim_model;
+
 typedef struct sim_config {
     char host[64];
     int port;
-    const char *model;          /* borrowed from argv, valid for the process */
+    /* The first model's name: points at models[0].name, so a copy of the struct must point it at
+     * its own copy again (sim_config_fix_model). */
+    const char *model;
+    sim_model models[SIM_MAX_MODELS];
+    uint32_t n_models;          /* >= 1 */
     const char *api_key;        /* borrowed from argv or NULL */
     uint32_t max_num_seqs;
     uint64_t kv_cache_tokens;
@@ -62,5 +74,9 @@ enum { SIM_CONFIG_RUN = 0, SIM_CONFIG_HELP = 1 };
 /* Fills *cfg from argv (argv[0] is "sim"; strings stay borrowed from argv). Returns SIM_CONFIG_RUN,
  * SIM_CONFIG_HELP (help already printed to `out`), or LL_EUSAGE after writing one line to `err`. */
 int sim_config_parse(sim_config *cfg, int argc, char **argv, FILE *out, FILE *err);
+/* Points cfg->model at cfg's own models[0].name (after copying a parsed config). */
+void sim_config_fix_model(sim_config *cfg);
+/* The index of the served model named name (len bytes), or -1. */
+int sim_config_find_model(const sim_config *cfg, const char *name, size_t len);
 
 #endif

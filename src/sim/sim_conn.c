@@ -48,6 +48,10 @@ static void on_handle_closed(uv_handle_t *h)
     if (--c->open_handles > 0)
         return;
     sim_server *srv = c->srv;
+    /* A sequence still queued or running when its connection closed was abandoned (the client went
+     * away, or a fault cut it): freed here at once, its slot and KV given to the waiters. */
+    if (c->seq.state != SIM_SEQ_IDLE)
+        srv->metrics.success_abort++;
     /* Cancelled here, not in sim_conn_close, because close may be asked from inside the engine's
      * emit callback, which must not re-enter the engine. */
     sim_engine_cancel(srv->engine, &c->seq, clock_now_ns());
@@ -209,11 +213,15 @@ static void serve_models(sim_conn *c)
     sim_server *srv = c->srv;
     sim_buf *s = &srv->scratch;
     sim_buf_reset(s);
-    if (sim_buf_printf(s,
-                       "{\"object\":\"list\",\"data\":[{\"id\":\"%s\",\"object\":\"model\",\"created\":%llu,"
-                       "\"owned_by\":\"llmload-sim\",\"root\":\"%s\",\"parent\":null,\"max_model_len\":%llu}]}",
-                       srv->cfg.model, (unsigned long long)srv->started_wall, srv->cfg.model,
-                       (unsigned long long)srv->cfg.max_model_len) < 0) {
+    int rc = sim_buf_printf(s, "{\"object\":\"list\",\"data\":[");
+    /* Every served model, in the order given (the first is what discovery picks). */
+    for (uint32_t i = 0; rc >= 0 && i < srv->cfg.n_models; i++)
+        rc = sim_buf_printf(s,
+                            "%s{\"id\":\"%s\",\"object\":\"model\",\"created\":%llu,"
+                            "\"owned_by\":\"llmload-sim\",\"root\":\"%s\",\"parent\":null,\"max_model_len\":%llu}",
+                            i ? "," : "", srv->cfg.models[i].name, (unsigned long long)srv->started_wall,
+                            srv->cfg.models[i].name, (unsigned long long)srv->cfg.max_model_len);
+    if (rc < 0 || sim_buf_printf(s, "]}") < 0) {
         sim_conn_close(c);
         return;
     }
@@ -235,7 +243,8 @@ static void serve_stats(sim_conn *c)
 static sim_metrics_view metrics_view(const sim_server *srv)
 {
     sim_metrics_view v = {.engine = srv->engine, .prefix = srv->prefix, .kv_total = srv->cfg.kv_cache_tokens,
-                          .slots = srv->cfg.max_num_seqs, .model = srv->cfg.model};
+                          .slots = srv->cfg.max_num_seqs, .model = srv->cfg.model,
+                          .legacy = srv->cfg.metrics_style == SIM_STYLE_LLAMACPP_LEGACY};
     return v;
 }
 
@@ -246,7 +255,7 @@ static void serve_metrics(sim_conn *c)
     sim_buf_reset(s);
     sim_metrics_view v = metrics_view(srv);
     int rc;
-    if (srv->cfg.metrics_style == SIM_STYLE_LLAMACPP) {
+    if (srv->cfg.metrics_style != SIM_STYLE_VLLM) {
         rc = sim_metrics_render_llamacpp(&srv->metrics, &v, s);
     } else {
         rc = sim_metrics_render(&srv->metrics, srv->engine, srv->cfg.kv_cache_tokens, srv->cfg.model, s);
@@ -262,7 +271,7 @@ static void serve_metrics(sim_conn *c)
     respond(c, 200, "content-type: text/plain; version=0.0.4; charset=utf-8\r\n", s->data, s->len);
 }
 
-/* GET /slots, llama.cpp's (only with --metrics-style llamacpp; 404 otherwise, as vLLM has none). */
+/* GET /slots, llama.cpp's (only with a llamacpp --metrics-style; 404 otherwise, as vLLM has none). */
 static void serve_slots(sim_conn *c)
 {
     sim_server *srv = c->srv;
@@ -311,9 +320,12 @@ static uint64_t output_length(sim_conn *c, const char **finish)
     return n;
 }
 
-static sim_api_prompt_opts prompt_opts(const sim_config *cfg)
+static sim_api_prompt_opts prompt_opts(const sim_server *srv)
 {
-    sim_api_prompt_opts o = {.max_model_len = cfg->max_model_len,
+    const sim_config *cfg = &srv->cfg;
+    sim_api_prompt_opts o = {.models = srv->model_names,
+                             .n_models = cfg->n_models,
+                             .max_model_len = cfg->max_model_len,
                              .chat_template_tokens = cfg->chat_template_tokens,
                              .truncate_to = cfg->truncate_prompt_to,
                              .error_style = (enum sim_api_error_style)cfg->error_style};
@@ -342,7 +354,7 @@ static void serve_tokenize(sim_conn *c, int apply_template)
 {
     sim_server *srv = c->srv;
     sim_api_error err;
-    sim_api_prompt_opts o = prompt_opts(&srv->cfg);
+    sim_api_prompt_opts o = prompt_opts(srv);
     sim_buf *s = &srv->scratch;
     sim_buf_reset(s);
     const char *body = c->body.data ? c->body.data : "";
@@ -363,7 +375,7 @@ static void start_completion(sim_conn *c, enum sim_api_kind kind)
 {
     sim_server *srv = c->srv;
     sim_api_error err;
-    sim_api_prompt_opts o = prompt_opts(&srv->cfg);
+    sim_api_prompt_opts o = prompt_opts(srv);
     o.prefix = srv->prefix;
     srv->metrics.requests++;
     if (sim_api_parse_opts(kind, c->body.data ? c->body.data : "", c->body.len, srv->cfg.model, &o, &c->req,
@@ -410,8 +422,9 @@ static void start_completion(sim_conn *c, enum sim_api_kind kind)
     c->seq.prompt_tokens = c->req.prompt_tokens;
     c->seq.output_tokens = n;
     c->seq.cached_tokens = c->req.cached_tokens;
+    c->seq.model = c->req.model;
     c->last_at_ns = 0;
-    sim_api_stream_init(&c->st, kind, ++srv->serial, (uint64_t)clock_wall_s(), srv->cfg.model,
+    sim_api_stream_init(&c->st, kind, ++srv->serial, (uint64_t)clock_wall_s(), srv->cfg.models[c->req.model].name,
                         c->req.prompt_tokens, srv->cfg.reasoning_tokens, c->req.continuous_usage);
     sim_api_stream_shape(&c->st, (enum sim_api_shape)srv->cfg.content_shape, srv->cfg.cumulative_message,
                          srv->cfg.usage_on_finish, srv->cfg.timings);
@@ -466,7 +479,7 @@ static void dispatch(sim_conn *c)
     for (size_t i = 0; !c->url_overflow && i < sizeof routes / sizeof routes[0]; i++)
         if (strcmp(path, routes[i].path) == 0)
             found = (int)i;
-    if (found == 8 && c->srv->cfg.metrics_style != SIM_STYLE_LLAMACPP)
+    if (found == 8 && c->srv->cfg.metrics_style == SIM_STYLE_VLLM)
         found = -1;
     if (found >= 6 && found <= 7 && c->srv->cfg.no_tokenize)
         found = -1; /* --no-tokenize: a server without them (OpenAI, TGI, older vLLM) */

@@ -3,7 +3,8 @@
  * Sits under the server: requests are submitted here and the server writes what advance() emits.
  * Waiting requests form a FIFO (head-of-line: a big request at the head blocks smaller ones behind
  * it, as vLLM's FCFS scheduler does); prefilling ones sit in a min-heap keyed on first-token time;
- * decoding ones share one step clock. Invariant: running == prefill heap size + decode list size <=
+ * decoding ones share one step clock per model (one clock unless several models have their own
+ * timings; docs/simulator.md "Several models"). Invariant: running == prefill heap size + decode list size <=
  * max_num_seqs, and kv_used is the sum of kv_held over exactly those sequences (prompt+output each
  * without preemption; prompt + tokens made so far with it, never above kv_cache_tokens).
  */
@@ -21,11 +22,14 @@ typedef struct seq_list {
 struct sim_engine {
     sim_engine_config cfg;
     seq_list waiting;
-    seq_list decode;
+    seq_list decode[SIM_ENGINE_MAX_MODELS];        /* per model: its decoding seqs */
+    uint64_t step_next[SIM_ENGINE_MAX_MODELS];     /* per model: its next step boundary */
+    sim_engine_timing timing[SIM_ENGINE_MAX_MODELS];
+    uint32_t n_models;                             /* >= 1 */
+    uint32_t n_decode;                             /* over every model's list */
     sim_engine_seq **heap;   /* prefill heap; capacity max_num_seqs */
     uint32_t heap_len;
     uint64_t kv_used;
-    uint64_t step_next;      /* next decode step boundary; meaningful while decode.count > 0 */
     uint64_t next_ticket;
     uint64_t next_admit;
     uint64_t preemptions;
@@ -137,7 +141,7 @@ uint64_t sim_engine_preemptions(const sim_engine *e)
 
 uint32_t sim_engine_running(const sim_engine *e)
 {
-    return e->heap_len + e->decode.count;
+    return e->heap_len + e->n_decode;
 }
 
 uint32_t sim_engine_waiting(const sim_engine *e)
@@ -155,6 +159,24 @@ uint64_t sim_engine_step_ns(const sim_engine *e, uint32_t running)
     return e->cfg.itl_ns + e->cfg.itl_ns_per_seq * running;
 }
 
+/* Model m's step with `running` sequences in the batch. */
+static uint64_t step_ns_of(const sim_engine *e, uint32_t m, uint32_t running)
+{
+    return e->timing[m].itl_ns + e->cfg.itl_ns_per_seq * running;
+}
+
+static void decode_push(sim_engine *e, sim_engine_seq *s)
+{
+    list_push(&e->decode[s->model], s);
+    e->n_decode++;
+}
+
+static void decode_unlink(sim_engine *e, sim_engine_seq *s)
+{
+    list_unlink(&e->decode[s->model], s);
+    e->n_decode--;
+}
+
 /* Admits waiting sequences in FIFO order while a slot and KV budget are free; prefill starts at t. */
 static void admit(sim_engine *e, uint64_t t)
 {
@@ -170,7 +192,7 @@ static void admit(sim_engine *e, uint64_t t)
         /* A readmitted seq recomputes what it had made too; cached prompt blocks are skipped. */
         uint64_t work = s->prompt_tokens + s->emitted;
         uint64_t cached = s->cached_tokens < s->prompt_tokens ? s->cached_tokens : s->prompt_tokens;
-        s->first_token_ns = t + e->cfg.ttft_ns + e->cfg.prefill_ns_per_1k * (work - cached) / 1000;
+        s->first_token_ns = t + e->timing[s->model].ttft_ns + e->cfg.prefill_ns_per_1k * (work - cached) / 1000;
         heap_set(e, e->heap_len++, s);
         heap_up(e, e->heap_len - 1);
     }
@@ -191,19 +213,20 @@ static sim_engine_seq *youngest(const sim_engine *e)
     for (uint32_t i = 0; i < e->heap_len; i++)
         if (!y || e->heap[i]->admit_order > y->admit_order)
             y = e->heap[i];
-    for (sim_engine_seq *s = e->decode.head; s; s = s->next)
-        if (!y || s->admit_order > y->admit_order)
-            y = s;
+    for (uint32_t m = 0; m < e->n_models; m++)
+        for (sim_engine_seq *s = e->decode[m].head; s; s = s->next)
+            if (!y || s->admit_order > y->admit_order)
+                y = s;
     return y;
 }
 
 /* Preempts youngest running seqs until the coming step's growth fits the budget. Terminates: a
  * lone seq always fits, since submit refused any whose prompt+output exceeds the whole cache. */
-static void preempt_for_step(sim_engine *e)
+static void preempt_for_step(sim_engine *e, uint32_t m)
 {
     for (;;) {
         uint64_t grow = 0;
-        for (sim_engine_seq *s = e->decode.head; s; s = s->next)
+        for (sim_engine_seq *s = e->decode[m].head; s; s = s->next)
             grow += next_take(e, s);
         if (e->kv_used + grow <= e->cfg.kv_cache_tokens || sim_engine_running(e) <= 1)
             return;
@@ -211,7 +234,7 @@ static void preempt_for_step(sim_engine *e)
         if (y->state == SIM_SEQ_PREFILL)
             heap_remove(e, y);
         else
-            list_unlink(&e->decode, y);
+            decode_unlink(e, y);
         release(e, y);
         y->state = SIM_SEQ_WAITING;
         y->preemptions++;
@@ -230,7 +253,8 @@ static void preempt_for_step(sim_engine *e)
 
 int sim_engine_create(const sim_engine_config *cfg, sim_engine **out)
 {
-    if (!cfg || cfg->max_num_seqs == 0 || cfg->kv_cache_tokens == 0 || cfg->tokens_per_event == 0)
+    if (!cfg || cfg->max_num_seqs == 0 || cfg->kv_cache_tokens == 0 || cfg->tokens_per_event == 0 ||
+        cfg->n_models > SIM_ENGINE_MAX_MODELS || (cfg->n_models && !cfg->models))
         return LL_EINVAL;
     sim_engine *e = calloc(1, sizeof *e);
     if (!e)
@@ -241,6 +265,10 @@ int sim_engine_create(const sim_engine_config *cfg, sim_engine **out)
         return LL_ENOMEM;
     }
     e->cfg = *cfg;
+    e->cfg.models = NULL; /* copied below: the caller's array is only borrowed for the call */
+    e->n_models = cfg->n_models ? cfg->n_models : 1;
+    for (uint32_t m = 0; m < e->n_models; m++)
+        e->timing[m] = cfg->n_models ? cfg->models[m] : (sim_engine_timing){cfg->ttft_ns, cfg->itl_ns};
     *out = e;
     return 0;
 }
@@ -255,7 +283,7 @@ void sim_engine_destroy(sim_engine *e)
 
 int sim_engine_submit(sim_engine *e, sim_engine_seq *seq, uint64_t now)
 {
-    if (seq->output_tokens == 0 || seq->state != SIM_SEQ_IDLE)
+    if (seq->output_tokens == 0 || seq->state != SIM_SEQ_IDLE || seq->model >= e->n_models)
         return LL_EINVAL;
     if (need_of(seq) > e->cfg.kv_cache_tokens)
         return LL_ERANGE;
@@ -281,7 +309,7 @@ void sim_engine_cancel(sim_engine *e, sim_engine_seq *seq, uint64_t now)
         heap_remove(e, seq);
         break;
     case SIM_SEQ_DECODE:
-        list_unlink(&e->decode, seq);
+        decode_unlink(e, seq);
         break;
     default:
         return;
@@ -295,8 +323,9 @@ uint64_t sim_engine_next_deadline(const sim_engine *e)
     uint64_t t = UINT64_MAX;
     if (e->heap_len)
         t = e->heap[0]->first_token_ns;
-    if (e->decode.count && e->step_next < t)
-        t = e->step_next;
+    for (uint32_t m = 0; m < e->n_models; m++)
+        if (e->decode[m].count && e->step_next[m] < t)
+            t = e->step_next[m];
     return t;
 }
 
@@ -322,18 +351,18 @@ static void do_first_token(sim_engine *e, uint64_t t, sim_engine_emit_fn fn, voi
     }
     /* An idle clock starts at this token, so a lone stream sees exactly one step between tokens; a
      * running clock is joined at its next boundary. */
-    if (e->decode.count == 0)
-        e->step_next = t + sim_engine_step_ns(e, sim_engine_running(e) + 1);
+    if (e->decode[s->model].count == 0)
+        e->step_next[s->model] = t + step_ns_of(e, s->model, sim_engine_running(e) + 1);
     s->state = SIM_SEQ_DECODE;
-    list_push(&e->decode, s);
+    decode_push(e, s);
     fn(ud, s, t, n, 0);
 }
 
-static void do_step(sim_engine *e, uint64_t t, sim_engine_emit_fn fn, void *ud)
+static void do_step(sim_engine *e, uint32_t m, uint64_t t, sim_engine_emit_fn fn, void *ud)
 {
     if (e->cfg.preempt)
-        preempt_for_step(e);
-    sim_engine_seq *s = e->decode.head;
+        preempt_for_step(e, m);
+    sim_engine_seq *s = e->decode[m].head;
     while (s) {
         /* Read next before the callback: a finished seq may be reused by it. */
         sim_engine_seq *nx = s->next;
@@ -343,7 +372,7 @@ static void do_step(sim_engine *e, uint64_t t, sim_engine_emit_fn fn, void *ud)
             e->kv_used += n;
         }
         if (s->emitted >= s->output_tokens) {
-            list_unlink(&e->decode, s);
+            decode_unlink(e, s);
             release(e, s);
             fn(ud, s, t, n, 1);
         } else {
@@ -352,19 +381,26 @@ static void do_step(sim_engine *e, uint64_t t, sim_engine_emit_fn fn, void *ud)
         s = nx;
     }
     admit(e, t);
-    if (e->decode.count)
-        e->step_next = t + sim_engine_step_ns(e, sim_engine_running(e));
+    if (e->decode[m].count)
+        e->step_next[m] = t + step_ns_of(e, m, sim_engine_running(e));
 }
 
 void sim_engine_advance(sim_engine *e, uint64_t now, sim_engine_emit_fn fn, void *ud)
 {
     for (;;) {
         uint64_t t_pre = e->heap_len ? e->heap[0]->first_token_ns : UINT64_MAX;
-        uint64_t t_step = e->decode.count ? e->step_next : UINT64_MAX;
+        uint64_t t_step = UINT64_MAX;
+        uint32_t m_step = 0;
+        for (uint32_t m = 0; m < e->n_models; m++) {
+            if (e->decode[m].count && e->step_next[m] < t_step) {
+                t_step = e->step_next[m];
+                m_step = m;
+            }
+        }
         /* A step at the same instant as a first token runs first: the newcomer joins the clock and
          * gets its second token one step later, never two tokens at one instant. */
         if (t_step <= t_pre && t_step <= now)
-            do_step(e, t_step, fn, ud);
+            do_step(e, m_step, t_step, fn, ud);
         else if (t_pre < t_step && t_pre <= now)
             do_first_token(e, t_pre, fn, ud);
         else

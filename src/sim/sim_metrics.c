@@ -136,6 +136,9 @@ int sim_metrics_render(const sim_metrics *m, const sim_engine *e, uint64_t kv_to
                        model, (unsigned long long)m->success_length));
     SIM_BUF_TRY(sim_buf_printf(o, "vllm:request_success_total{finished_reason=\"stop\",model_name=\"%s\"} %llu\n",
                        model, (unsigned long long)m->success_stop));
+    /* vLLM V1 counts requests the client aborted under finished_reason="abort". */
+    SIM_BUF_TRY(sim_buf_printf(o, "vllm:request_success_total{finished_reason=\"abort\",model_name=\"%s\"} %llu\n",
+                       model, (unsigned long long)m->success_abort));
     SIM_BUF_TRY(render_hist(&m->hist[SIM_HIST_TTFT], SIM_HIST_TTFT, model, o));
     SIM_BUF_TRY(render_hist(&m->hist[SIM_HIST_E2E], SIM_HIST_E2E, model, o));
     SIM_BUF_TRY(family(o, "llmload_sim_requests_total", "counter",
@@ -249,9 +252,11 @@ int sim_metrics_render_llamacpp(const sim_metrics *m, const sim_metrics_view *v,
                    m->prefill_seconds > 0 ? pt / m->prefill_seconds : 0));
     SIM_BUF_TRY(lc(o, "llamacpp:predicted_tokens_seconds", "gauge", "Average generation throughput in tokens/s.",
                    m->decode_seconds > 0 ? gt / m->decode_seconds : 0));
-    SIM_BUF_TRY(lc(o, "llamacpp:kv_cache_usage_ratio", "gauge", "KV-cache usage. 1 means 100 percent usage.",
-                   v->kv_total ? (double)sim_engine_kv_used(e) / (double)v->kv_total : 0));
-    SIM_BUF_TRY(lc(o, "llamacpp:kv_cache_tokens", "gauge", "KV-cache tokens.", (double)sim_engine_kv_used(e)));
+    if (v->legacy) {
+        SIM_BUF_TRY(lc(o, "llamacpp:kv_cache_usage_ratio", "gauge", "KV-cache usage. 1 means 100 percent usage.",
+                       v->kv_total ? (double)sim_engine_kv_used(e) / (double)v->kv_total : 0));
+        SIM_BUF_TRY(lc(o, "llamacpp:kv_cache_tokens", "gauge", "KV-cache tokens.", (double)sim_engine_kv_used(e)));
+    }
     SIM_BUF_TRY(lc(o, "llamacpp:requests_processing", "gauge", "Number of requests processing.", sim_engine_running(e)));
     SIM_BUF_TRY(lc(o, "llamacpp:requests_deferred", "gauge", "Number of requests deferred.", sim_engine_waiting(e)));
     return 0;
@@ -262,13 +267,23 @@ int sim_metrics_render_slots(const sim_metrics_view *v, sim_buf *o)
     uint32_t running = sim_engine_running(v->engine);
     /* llama-server splits its context evenly over the slots. */
     uint64_t n_ctx = v->slots ? v->kv_total / v->slots : v->kv_total;
+    /* The engine keeps no per-slot token count: the busy slots share its KV total, the remainder
+     * going to the first ones, so what a reader sums is the engine's own figure. */
+    uint64_t kv = sim_engine_kv_used(v->engine);
     SIM_BUF_TRY(sim_buf_append(o, "[", 1));
     for (uint32_t i = 0; i < v->slots; i++) {
-        int busy = i < running;
-        SIM_BUF_TRY(sim_buf_printf(o, "%s{\"id\":%u,\"id_task\":%d,\"n_ctx\":%llu,\"speculative\":false,"
-                                      "\"is_processing\":%s}",
-                                   i ? "," : "", i, busy ? (int)i : -1, (unsigned long long)n_ctx,
-                                   busy ? "true" : "false"));
+        /* Keys as llama-server's server_slot::to_json: an idle slot without a task has only the
+         * first four; a processing one adds its task, token counts, params and next_token. */
+        SIM_BUF_TRY(sim_buf_printf(o, "%s{\"id\":%u,\"n_ctx\":%llu,\"speculative\":false,\"is_processing\":%s", i ? "," : "",
+                                   i, (unsigned long long)n_ctx, i < running ? "true" : "false"));
+        if (i < running) {
+            uint64_t held = kv / running + (i < kv % running ? 1 : 0);
+            SIM_BUF_TRY(sim_buf_printf(o, ",\"id_task\":%u,\"n_prompt_tokens\":%llu,\"n_prompt_tokens_processed\":%llu,"
+                                          "\"n_prompt_tokens_cache\":0,\"params\":{},\"next_token\":[{\"has_next_token\":true,"
+                                          "\"has_new_line\":false,\"n_remain\":-1,\"n_decoded\":0}]",
+                                       i, (unsigned long long)held, (unsigned long long)held));
+        }
+        SIM_BUF_TRY(sim_buf_append(o, "}", 1));
     }
     return sim_buf_append(o, "]", 1);
 }

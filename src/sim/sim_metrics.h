@@ -22,8 +22,9 @@ enum sim_fault { SIM_FAULT_ERROR, SIM_FAULT_RATE_LIMIT, SIM_FAULT_DISCONNECT, SI
  * vLLM's buckets) and iteration_tokens_total (tokens per engine step, prefill included). */
 enum sim_hist_kind { SIM_HIST_TTFT, SIM_HIST_E2E, SIM_HIST_ITL, SIM_HIST_QUEUE, SIM_HIST_VLLM_ITL, SIM_HIST_ITER,
                      SIM_HIST_COUNT_ };
-/* --metrics-style: whose names /metrics uses. */
-enum sim_metrics_style { SIM_STYLE_VLLM = 0, SIM_STYLE_LLAMACPP };
+/* --metrics-style: whose names /metrics uses. LLAMACPP is llama-server as built today (no KV gauge:
+ * /slots stands in); LLAMACPP_LEGACY adds the older builds' kv_cache_usage_ratio and kv_cache_tokens. */
+enum sim_metrics_style { SIM_STYLE_VLLM = 0, SIM_STYLE_LLAMACPP, SIM_STYLE_LLAMACPP_LEGACY };
 
 #define SIM_HIST_MAX_BUCKETS 32
 
@@ -36,6 +37,7 @@ typedef struct sim_hist {
 typedef struct sim_metrics {
     uint64_t prompt_tokens, generation_tokens;
     uint64_t success_length, success_stop;
+    uint64_t success_abort;       /* the client went away before the end: the sequence was freed */
     uint64_t requests;                    /* completion requests received */
     uint64_t faults[SIM_FAULT_COUNT_];
     sim_hist hist[SIM_HIST_COUNT_];
@@ -58,6 +60,7 @@ typedef struct sim_metrics_view {
     const struct sim_prefix *prefix;      /* NULL: no prefix cache (counters stay 0) */
     uint64_t kv_total;
     uint32_t slots;                       /* max_num_seqs: llama.cpp's parallel slots */
+    int legacy;                           /* llama.cpp: the older builds' KV gauges too */
     const char *model;
 } sim_metrics_view;
 
@@ -82,7 +85,8 @@ void sim_metrics_iteration_flush(sim_metrics *m);
 int sim_metrics_render_v1(const sim_metrics *m, const sim_metrics_view *v, sim_buf *out);
 /* The whole /metrics in llama.cpp's names (--metrics-style llamacpp): no labels, as llama-server. */
 int sim_metrics_render_llamacpp(const sim_metrics *m, const sim_metrics_view *v, sim_buf *out);
-/* GET /slots in llama.cpp's shape: one object per slot, the first `running` processing. */
+/* GET /slots in llama.cpp's shape: one object per slot, the first `running` processing, each of
+ * them holding an equal share of the engine's KV tokens as n_prompt_tokens (their sum is exact). */
 int sim_metrics_render_slots(const sim_metrics_view *v, sim_buf *out);
 /* Appends the /sim/stats JSON object to `out` (docs/simulator.md lists its fields). */
 int sim_metrics_render_stats(const sim_metrics *m, const sim_engine *e, sim_buf *out);

@@ -142,7 +142,15 @@ static int server_open(sim_server **out, const sim_config *cfg)
         return -1;
     }
     srv->cfg = *cfg;
+    sim_config_fix_model(&srv->cfg);
     srv->tfd = -1;
+    sim_engine_timing timing[SIM_MAX_MODELS];
+    for (uint32_t i = 0; i < srv->cfg.n_models; i++) {
+        const sim_model *m = &srv->cfg.models[i];
+        srv->model_names[i] = m->name;
+        timing[i].ttft_ns = (uint64_t)((m->timed ? m->ttft_ms : cfg->ttft_ms) * 1e6 + 0.5);
+        timing[i].itl_ns = (uint64_t)((m->timed ? m->itl_ms : cfg->itl_ms) * 1e6 + 0.5);
+    }
     if (sim_metrics_init(&srv->metrics) < 0) {
         fprintf(stderr, "llmload sim: out of memory\n");
         return -1;
@@ -159,6 +167,8 @@ static int server_open(sim_server **out, const sim_config *cfg)
         .itl_ns_per_seq = (uint64_t)(cfg->itl_ms_per_seq * 1e6 + 0.5),
         .tokens_per_event = cfg->tokens_per_event,
         .preempt = cfg->preemption,
+        .models = timing,
+        .n_models = srv->cfg.n_models,
     };
     int rc = sim_engine_create(&ec, &srv->engine);
     if (rc < 0) {

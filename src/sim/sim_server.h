@@ -96,6 +96,7 @@ struct sim_server {
     int loop_open;                /* uv_loop_init succeeded: server_close must close it */
     struct sim_prefix *prefix;    /* --prefix-cache-tokens, or NULL */
     sim_gpu gpu;                  /* --gpu-metrics: updated at every reschedule */
+    const char *model_names[SIM_MAX_MODELS]; /* cfg.models[i].name, for sim_api's model check */
 };
 
 /* sim_server.c */

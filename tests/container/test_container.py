@@ -22,7 +22,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -172,37 +171,14 @@ def remove_container(name):
 
 # ---- a real Pushgateway on 127.0.0.1 (as tests/integration/test_pushgateway.py) ------------
 
-class Pushgateway:
-    def __enter__(self):
-        import socket
-        binary = shutil.which("prometheus-pushgateway")
-        for _ in range(3):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-            s.close()
-            self.url = f"http://127.0.0.1:{port}"
-            self.proc = subprocess.Popen([binary, f"--web.listen-address=127.0.0.1:{port}",
-                                          "--persistence.file=", "--log.level=warn"],
-                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            deadline = time.monotonic() + 10 * MULT
-            while time.monotonic() < deadline and self.proc.poll() is None:
-                try:
-                    if urllib.request.urlopen(self.url + "/-/ready", timeout=1).status == 200:
-                        return self
-                except OSError:
-                    time.sleep(0.1)
-            self.__exit__()
-        raise RuntimeError("pushgateway did not become ready")
+class Pushgateway(lltest.Service):
+    """A real Pushgateway on a free 127.0.0.1 port, ready at /-/ready, stopped by PID: lltest's
+    Service, as the integration tests start it."""
 
-    def __exit__(self, *exc):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10 * MULT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+    def __init__(self):
+        binary = shutil.which("prometheus-pushgateway")
+        super().__init__(lambda port: [binary, f"--web.listen-address=127.0.0.1:{port}", "--persistence.file=",
+                                       "--log.level=warn"])
 
     def names(self, job):
         """Metric names the gateway holds for one job."""

@@ -24,7 +24,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                         "--error-rate", "0.1", "--rate-limit-rate", "0.1", "--disconnect-rate", "0.1",
                         "--malformed-rate", "0.1", "--stall-rate", "0.1", "--early-eos-rate", "0.2",
                         /* the prefix cache walks every parsed prompt; a small KV budget preempts */
-                        "--prefix-cache-tokens", "64", "--preemption", "--kv-cache-tokens", "600", "--gpu-metrics"};
+                        "--prefix-cache-tokens", "64", "--preemption", "--kv-cache-tokens", "600", "--gpu-metrics",
+                        /* two models, one with its own clock, so per-model steps and preemption mix */
+                        "--model", "llmload-sim", "--model", "m2:1:0.5"};
         int rc = sim_config_parse(&cfg, (int)(sizeof argv / sizeof argv[0]), argv, stdout, stderr);
         assert(rc == 0);
         (void)rc;

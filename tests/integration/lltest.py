@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 
@@ -206,3 +207,98 @@ class Service:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+class StandInServer:
+    """A threaded raw-socket HTTP stand-in on 127.0.0.1 (an OS-chosen port), for the tests that
+    need bytes no real server sends: an accept loop on its own thread and one daemon thread per
+    connection calling serve(sock, conn_no), which a subclass writes (the socket is closed after
+    it returns). read_request() reads one request off a connection. `connections` counts accepted
+    connections. On exit the loop stops and the listener closes; a connection thread ends with its
+    socket's timeout at worst."""
+
+    def __init__(self, backlog=64, conn_timeout=10.0):
+        self.lock = threading.Lock()
+        self.connections = 0
+        self.conn_timeout = conn_timeout
+        self.lst = socket.create_server(("127.0.0.1", 0), backlog=backlog)
+        self.lst.settimeout(0.1)
+        self.port = self.lst.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.stop_ev = threading.Event()
+        self.thread = threading.Thread(target=self.accept_loop, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def stop(self):
+        """Ends the accept loop and closes the listener (later connects are refused). Idempotent;
+        callable from a connection thread (it does not join itself)."""
+        self.stop_ev.set()
+        if threading.current_thread() is not self.thread and self.thread.is_alive():
+            self.thread.join(timeout=5)
+        try:
+            self.lst.close()
+        except OSError:
+            pass
+
+    def accept_loop(self):
+        while not self.stop_ev.is_set():
+            try:
+                sock, _ = self.lst.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            with self.lock:
+                n = self.connections
+                self.connections += 1
+            threading.Thread(target=self._serve, args=(sock, n), daemon=True).start()
+
+    def _serve(self, sock, conn_no):
+        sock.settimeout(self.conn_timeout)
+        try:
+            self.serve(sock, conn_no)
+        except OSError:
+            pass
+        finally:
+            try:
+                sock.close()
+            except OSError:
+                pass
+
+    def serve(self, sock, conn_no):
+        raise NotImplementedError
+
+    @staticmethod
+    def read_request(sock, buf=b"", max_head=1 << 20, body_delay=0.0):
+        """One request from sock, buf holding bytes already read: ((request line, headers with
+        lower-case names, body bytes), the bytes after it), or (None, b"") when the peer closed (or
+        sent a head past max_head) first. The body is Content-Length's; body_delay seconds pass
+        before it is read (so the client's socket buffer fills up)."""
+        while b"\r\n\r\n" not in buf:
+            if len(buf) > max_head:
+                return None, b""
+            got = sock.recv(65536)
+            if not got:
+                return None, b""
+            buf += got
+        head, _, rest = buf.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        headers = {}
+        for ln in lines[1:]:
+            k, _, v = ln.partition(":")
+            headers[k.strip().lower()] = v.strip()
+        need = int(headers.get("content-length", "0") or 0)
+        if body_delay:
+            time.sleep(body_delay)
+        while len(rest) < need:
+            got = sock.recv(1 << 20)
+            if not got:
+                return None, b""
+            rest += got
+        return (lines[0], headers, rest[:need]), rest[need:]

@@ -17,14 +17,12 @@ import glob
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 
 sys.path.insert(0, os.path.dirname(__file__))
-from lltest import ASAN, BIN, MULT, Sim, done, ok, run  # noqa: E402
+from lltest import ASAN, BIN, MULT, Sim, StandInServer, done, ok, run  # noqa: E402
 
 SSE_OK = (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n"
           + b"".join(b'data: {"choices":[{"index":0,"delta":{"content":" w%d"},"finish_reason":null}]}\n\n' % i
@@ -32,97 +30,48 @@ SSE_OK = (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: cl
           + b'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n')
 
 
-class StandIn:
+class StandIn(StandInServer):
     """Records every request line and its headers. mode: 'ok' (SSE), 'echo' (HTTP 500 whose JSON
     message quotes every request header), 'models500' (GET /v1/models answers 500), 'gone' (the
     listener closes after answering GET /v1/models, so every later connect is refused)."""
 
     def __init__(self, mode="ok"):
+        super().__init__(backlog=128)
         self.mode = mode
         self.lines = []
         self.headers = []
-        self.lock = threading.Lock()
-        self.ls = socket.socket()
-        self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.ls.bind(("127.0.0.1", 0))
-        self.ls.listen(128)
-        self.port = self.ls.getsockname()[1]
-        self.stop_ev = threading.Event()
-        self.t = threading.Thread(target=self.loop, daemon=True)
 
-    def __enter__(self):
-        self.t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop_ev.set()
-        try:
-            self.ls.close()
-        except OSError:
-            pass
-        self.t.join(timeout=5)
-
-    def loop(self):
-        self.ls.settimeout(0.1)
-        while not self.stop_ev.is_set():
-            try:
-                c, _ = self.ls.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
-
-    def serve(self, c):
-        c.settimeout(10)
-        try:
-            data = b""
-            while b"\r\n\r\n" not in data and len(data) < 1 << 20:
-                got = c.recv(65536)
-                if not got:
-                    return
-                data += got
-            head, _, body = data.partition(b"\r\n\r\n")
-            lines = head.decode("latin-1").split("\r\n")
-            hdrs = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:])}
-            need = int(hdrs.get("content-length", "0"))
-            while len(body) < need:
-                got = c.recv(65536)
-                if not got:
-                    return
-                body += got
-            with self.lock:
-                self.lines.append(lines[0])
-                self.headers.append(hdrs)
-            if lines[0].startswith("GET"):
-                if self.mode == "models500":
-                    b = b'{"error":{"message":"model registry unavailable"}}'
-                    c.sendall(b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\n"
-                              b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(b), b))
-                else:
-                    if self.mode == "gone":
-                        # Before the answer: the accept loop ends, then the listener closes, so no
-                        # later connect can reach an accept queue.
-                        self.stop_ev.set()
-                        self.t.join(timeout=5)
-                        self.ls.close()
-                    b = json.dumps({"object": "list", "data": [{"id": "stand-in"}]}).encode()
-                    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
-                              b"Connection: close\r\n\r\n%s" % (len(b), b))
-                return
-            if self.mode == "echo":
-                # The credentials first, so that they fall inside the stored message's length.
-                order = sorted(hdrs, key=lambda k: k != "authorization")
-                quoted = "; ".join(f"{k}: {hdrs[k]}" for k in order)
-                b = json.dumps({"error": {"message": "bad request headers: " + quoted}}).encode()
+    def serve(self, c, conn_no):
+        req, _ = self.read_request(c)
+        if req is None:
+            return
+        line, hdrs, _ = req
+        with self.lock:
+            self.lines.append(line)
+            self.headers.append(hdrs)
+        if line.startswith("GET"):
+            if self.mode == "models500":
+                b = b'{"error":{"message":"model registry unavailable"}}'
                 c.sendall(b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\n"
                           b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(b), b))
             else:
-                c.sendall(SSE_OK)
-        except OSError:
-            pass
-        finally:
-            c.close()
+                if self.mode == "gone":
+                    # Before the answer: the accept loop ends, then the listener closes, so no
+                    # later connect can reach an accept queue.
+                    self.stop()
+                b = json.dumps({"object": "list", "data": [{"id": "stand-in"}]}).encode()
+                c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+                          b"Connection: close\r\n\r\n%s" % (len(b), b))
+            return
+        if self.mode == "echo":
+            # The credentials first, so that they fall inside the stored message's length.
+            order = sorted(hdrs, key=lambda k: k != "authorization")
+            quoted = "; ".join(f"{k}: {hdrs[k]}" for k in order)
+            b = json.dumps({"error": {"message": "bad request headers: " + quoted}}).encode()
+            c.sendall(b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\n"
+                      b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(b), b))
+        else:
+            c.sendall(SSE_OK)
 
 
 def report(out):

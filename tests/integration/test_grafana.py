@@ -4,14 +4,16 @@
 variable's label_values() of every dashboard runs through the HTTP API with the variables set to
 values Prometheus holds, and must return at least one series. Every metric a query names must be
 one llmload or the simulator emits (or the Pushgateway's push_time_seconds), so a dashboard cannot
-drift from the names. The dashboards' shape is checked too: schemaVersion, a ${datasource}
+drift from the names. The simulators run with what the engine panels need: vLLM V1's preemptions
+(--preemption), prefix-cache counters (--prefix-cache-tokens), queue-time, inter-token and
+iteration-tokens histograms, the DCGM exporter's names (--gpu-metrics, scraped again as job "dcgm"),
+and a second simulator in llama-server's names (--metrics-style llamacpp, job "llamacpp"). The dashboards' shape is checked too: schemaVersion, a ${datasource}
 Prometheus variable, no hard-coded datasource uid."""
 import json
 import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -98,6 +100,9 @@ def label_values(prom, label, selector):
 KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and", "or", "unless",
             "offset", "inf", "nan", "Inf", "NaN"}
 PUSHGATEWAY_OWN = {"push_time_seconds"}  # the Pushgateway's per-group gauge, documented in prometheus.md
+# Names a dashboard may use: llmload's own, and the real servers' ones the simulator also serves
+# (vLLM, llama-server, NVIDIA's DCGM exporter); llmload_sim_* is refused below.
+ENGINE_PREFIXES = ("llmload_", "vllm:", "llamacpp:", "DCGM_FI_")
 
 
 def metric_names(expr):
@@ -117,7 +122,11 @@ def metric_names(expr):
 ok(metric_names('histogram_quantile(0.95, sum by (le) (rate(vllm:x_bucket{a=~"$b"}[5s]))) / clamp_min(y_total, 1e-9)')
    == {"vllm:x_bucket", "y_total"}, "the test's own PromQL name extraction finds metric names only")
 
-with Sim("--ttft-ms", 40, "--itl-ms", 10, "--max-num-seqs", 3, "--seed", 17) as sim, \
+# The engine simulator with every family the boards chart: preemption (a KV budget that 3 sequences of
+# 8 + 30 tokens overrun), the prefix cache's counters, the DCGM exporter's names.
+with Sim("--ttft-ms", 40, "--itl-ms", 10, "--max-num-seqs", 3, "--seed", 17, "--preemption", "--kv-cache-tokens", 100,
+         "--prefix-cache-tokens", 4096, "--gpu-metrics") as sim, \
+        Sim("--metrics-style", "llamacpp", "--itl-ms", 10) as lsim, \
         Service(lambda p: [PG_BIN, f"--web.listen-address=127.0.0.1:{p}", "--persistence.file=",
                            "--log.level=warn"]) as pg:
     live_port = free_port()
@@ -140,6 +149,10 @@ scrape_configs:
     static_configs: [{{targets: ["127.0.0.1:{live_port}"]}}]
   - job_name: vllm
     static_configs: [{{targets: ["127.0.0.1:{sim.port}"]}}]
+  - job_name: dcgm
+    static_configs: [{{targets: ["127.0.0.1:{sim.port}"]}}]
+  - job_name: llamacpp
+    static_configs: [{{targets: ["127.0.0.1:{lsim.port}"]}}]
   - job_name: pushgateway
     honor_labels: true
     static_configs: [{{targets: ["127.0.0.1:{pg.port}"]}}]
@@ -154,6 +167,8 @@ scrape_configs:
         try:
             need = {'count_over_time(llmload_live_requests_started_total{job="llmload"}[1m])': 5,
                     'count_over_time(vllm:num_requests_running{job="vllm"}[1m])': 5,
+                    'count_over_time(DCGM_FI_DEV_GPU_UTIL{job="dcgm"}[1m])': 5,
+                    'count_over_time(llamacpp:requests_processing{job="llamacpp"}[1m])': 5,
                     'count_over_time(llmload_requests_total{job="nightly-a",outcome="completed"}[1m])': 2}
             have = {}
             deadline = time.monotonic() + 30 * MULT * ASAN_SLACK
@@ -170,7 +185,7 @@ scrape_configs:
             # 4. The values every variable takes: ones Prometheus holds.
             values = {"job": "llmload", "benchmark": "concurrent@6", "engine_job": "vllm",
                       "model_name": "llmload-sim", "model": "llmload-sim", "model_a": "llmload-sim",
-                      "model_b": "llmload-sim"}
+                      "model_b": "llmload-sim", "gpu_job": "dcgm", "llamacpp_job": "llamacpp"}
             per_board_job = {"llmload-nightly.json": "nightly-a"}
             builtins = {"$__rate_interval": "5s", "$__interval": "1s", "$__range": "1m"}
 
@@ -194,6 +209,12 @@ scrape_configs:
                     ok(m is not None and want in got,
                        f"{name}: variable ${v['name']} = {q} offers {want!r}", f"got={got[:8]}")
 
+            # A query naming a metric nobody here emits is refused by the rule below: the DCGM exporter's
+            # DRAM activity, which the simulator does not serve (so no board charts it).
+            fake = metric_names('avg(DCGM_FI_PROF_DRAM_ACTIVE{job=~"dcgm"})')
+            ok(fake and any(n not in emitted for n in fake) and not prom_query(prom, 'DCGM_FI_PROF_DRAM_ACTIVE'),
+               "a metric nobody emits (DCGM_FI_PROF_DRAM_ACTIVE) would fail a panel", sorted(fake))
+
             # 5. Every panel target: it names only metrics llmload, the simulator or the gateway emit,
             # it parses, and it returns at least one series.
             for name, d in boards.items():
@@ -201,7 +222,7 @@ scrape_configs:
                     q = subst(expr, name)
                     names = metric_names(q)
                     unknown = sorted(n for n in names if n not in emitted or
-                                     not (n.startswith("llmload_") or n.startswith("vllm:") or n in PUSHGATEWAY_OWN))
+                                     not (n.startswith(ENGINE_PREFIXES) or n in PUSHGATEWAY_OWN))
                     simonly = sorted(n for n in names if n.startswith("llmload_sim_"))
                     try:
                         res, err = prom_query(prom, q), ""

@@ -63,6 +63,8 @@ with FakeServer(behaviours=BEHAVIOURS) as fs:
         clean(fe, "report.json first_errors")
         ok(FFFD in fe and "RED" in fe and "quoted" in fe and '"q"' in fe and "caf\u00e9" in fe,
            "report.json first_errors: invalid bytes shown as U+FFFD, the rest kept", fe)
+        ok('"quoted"' in fe and "\\u001b" not in fe and '\\"' not in fe,
+           "report.json first_errors: the JSON message's escapes decoded (\\\" reads as a quote)", fe)
 
     text = utf8(os.path.join(out, "requests.csv"))
     if text is not None:

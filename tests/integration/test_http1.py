@@ -13,7 +13,7 @@ import tempfile
 import threading
 import time
 
-from lltest import ASAN_SLACK, BIN, MULT, done, ok, run
+from lltest import ASAN_SLACK, BIN, MULT, StandInServer, done, ok, run
 
 tmp = tempfile.mkdtemp(prefix="llmload-test-http1-")
 SLACK = ASAN_SLACK * MULT
@@ -37,71 +37,20 @@ def stream_body():
 BODY = stream_body()
 
 
-class WireServer:
+class WireServer(StandInServer):
     """One thread per connection, many requests per connection. mode(conn_no, req_no_on_conn)
     says what to do with each POST: 'ok' (Content-Length), 'chunked', 'continue' (100 first),
     'drop' (close without answering), 'ok_close' (answer, then close without saying so),
     'garbage'. Records each request's head and how many connections were accepted."""
 
     def __init__(self, mode, read_delay=0.0):
+        super().__init__()
         self.mode = mode
         self.read_delay = read_delay
-        self.lock = threading.Lock()
-        self.connections = 0
         self.posts = 0
         self.heads = []
         self.body_sizes = []
         self.client_pid = None
-        self.lst = socket.socket()
-        self.lst.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.lst.bind(("127.0.0.1", 0))
-        self.lst.listen(64)
-        self.lst.settimeout(0.2)
-        self.url = f"http://127.0.0.1:{self.lst.getsockname()[1]}"
-        self.stop_ev = threading.Event()
-        self.thread = threading.Thread(target=self.accept_loop, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop_ev.set()
-        self.thread.join(timeout=5)
-        self.lst.close()
-
-    def accept_loop(self):
-        while not self.stop_ev.is_set():
-            try:
-                sock, _ = self.lst.accept()
-            except OSError:
-                continue
-            with self.lock:
-                n = self.connections
-                self.connections += 1
-            threading.Thread(target=self.serve, args=(sock, n), daemon=True).start()
-
-    def read_request(self, sock, buf):
-        while b"\r\n\r\n" not in buf:
-            got = sock.recv(65536)
-            if not got:
-                return None, b""
-            buf += got
-        head, _, rest = buf.partition(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        headers = {}
-        for ln in lines[1:]:
-            k, _, v = ln.partition(":")
-            headers[k.strip().lower()] = v.strip()
-        need = int(headers.get("content-length", "0"))
-        if self.read_delay:
-            time.sleep(self.read_delay)  # let the client's socket buffer fill up
-        while len(rest) < need:
-            got = sock.recv(1 << 20)
-            if not got:
-                return None, b""
-            rest += got
-        return (lines[0], headers, need), rest[need:]
 
     def serve_while_stopped(self, sock):
         """Headers, then the client process is stopped (SIGSTOP) while the first token arrives,
@@ -128,55 +77,46 @@ class WireServer:
         sock.sendall(f"{len(rest):x}\r\n".encode() + rest + b"\r\n0\r\n\r\n")
 
     def serve(self, sock, conn_no):
-        sock.settimeout(10)
         buf = b""
         req_no = 0
-        try:
-            while not self.stop_ev.is_set():
-                req, buf = self.read_request(sock, buf)
-                if req is None:
-                    return
-                line, headers, size = req
-                if line.startswith("GET"):
-                    b = json.dumps({"object": "list", "data": [{"id": "fake"}]}).encode()
-                    sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
-                                 + str(len(b)).encode() + b"\r\n\r\n" + b)
-                    continue
-                with self.lock:
-                    self.posts += 1
-                    self.heads.append((line, headers))
-                    self.body_sizes.append(size)
-                what = self.mode(conn_no, req_no)
-                req_no += 1
-                if what == "drop":
-                    return
-                if what == "garbage":
-                    sock.sendall(b"this is not HTTP at all\r\n\r\n")
-                    return
-                if what == "stopped":
-                    self.serve_while_stopped(sock)
-                    continue
-                head = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
-                if what == "continue":
-                    sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
-                if what == "chunked":
-                    sock.sendall(head + b"Transfer-Encoding: chunked\r\n\r\n")
-                    # Chunks of 7 bytes: events, lines and even "data:" split across chunks.
-                    for i in range(0, len(BODY), 7):
-                        part = BODY[i:i + 7]
-                        sock.sendall(f"{len(part):x}\r\n".encode() + part + b"\r\n")
-                    sock.sendall(b"0\r\n\r\n")
-                else:
-                    sock.sendall(head + f"Content-Length: {len(BODY)}\r\n\r\n".encode() + BODY)
-                if what == "ok_close":
-                    return
-        except OSError:
-            return
-        finally:
-            try:
-                sock.close()
-            except OSError:
-                pass
+        while not self.stop_ev.is_set():
+            req, buf = self.read_request(sock, buf, body_delay=self.read_delay)
+            if req is None:
+                return
+            line, headers, body = req
+            if line.startswith("GET"):
+                b = json.dumps({"object": "list", "data": [{"id": "fake"}]}).encode()
+                sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                             + str(len(b)).encode() + b"\r\n\r\n" + b)
+                continue
+            with self.lock:
+                self.posts += 1
+                self.heads.append((line, headers))
+                self.body_sizes.append(len(body))
+            what = self.mode(conn_no, req_no)
+            req_no += 1
+            if what == "drop":
+                return
+            if what == "garbage":
+                sock.sendall(b"this is not HTTP at all\r\n\r\n")
+                return
+            if what == "stopped":
+                self.serve_while_stopped(sock)
+                continue
+            head = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+            if what == "continue":
+                sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+            if what == "chunked":
+                sock.sendall(head + b"Transfer-Encoding: chunked\r\n\r\n")
+                # Chunks of 7 bytes: events, lines and even "data:" split across chunks.
+                for i in range(0, len(BODY), 7):
+                    part = BODY[i:i + 7]
+                    sock.sendall(f"{len(part):x}\r\n".encode() + part + b"\r\n")
+                sock.sendall(b"0\r\n\r\n")
+            else:
+                sock.sendall(head + f"Content-Length: {len(BODY)}\r\n\r\n".encode() + BODY)
+            if what == "ok_close":
+                return
 
 
 def llmload(url, *args, n=10, out=None):

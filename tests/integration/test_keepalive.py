@@ -13,12 +13,10 @@ Connection: close end the connection."""
 import csv
 import json
 import os
-import socket
 import tempfile
-import threading
 import urllib.request
 
-from lltest import MULT, Sim, done, ok, run
+from lltest import MULT, Sim, StandInServer, done, ok, run
 
 tmp = tempfile.mkdtemp(prefix="llmload-test-keepalive-")
 STREAMS = 4
@@ -96,71 +94,31 @@ for mode in ("off", "header", "silent", "late"):
                 ok(resent == 0, f"{what}: Connection: close is honoured (nothing written into a closing connection)",
                    json.dumps(cl))
 
-class HeadServer:
+class HeadServer(StandInServer):
     """Answers every request on a connection, never closing it itself, with the given status line
     and connection header: a client that reuses a connection the server said it would close shows
     as fewer connections than requests."""
 
     def __init__(self, status_line, conn_header):
+        super().__init__()
         self.head = status_line + b"\r\nContent-Type: text/event-stream\r\n" + conn_header
-        self.lock = threading.Lock()
-        self.connections = self.posts = 0
-        self.lst = socket.create_server(("127.0.0.1", 0))
-        self.lst.settimeout(0.2)
-        self.url = f"http://127.0.0.1:{self.lst.getsockname()[1]}"
-        self.stop_ev = threading.Event()
-        self.thread = threading.Thread(target=self.accept_loop, daemon=True)
+        self.posts = 0
 
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop_ev.set()
-        self.thread.join(timeout=5)
-        self.lst.close()
-
-    def accept_loop(self):
-        while not self.stop_ev.is_set():
-            try:
-                sock, _ = self.lst.accept()
-            except OSError:
-                continue
-            with self.lock:
-                self.connections += 1
-            threading.Thread(target=self.serve, args=(sock,), daemon=True).start()
-
-    def serve(self, sock):
-        sock.settimeout(10)
+    def serve(self, sock, conn_no):
         buf = b""
         body = (b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"w\"},\"finish_reason\":\"stop\"}]}\n\n"
                 b"data: [DONE]\n\n")
-        try:
-            while not self.stop_ev.is_set():
-                while b"\r\n\r\n" not in buf:
-                    got = sock.recv(65536)
-                    if not got:
-                        return
-                    buf += got
-                head, _, buf = buf.partition(b"\r\n\r\n")
-                need = 0
-                for ln in head.split(b"\r\n"):
-                    if ln.lower().startswith(b"content-length:"):
-                        need = int(ln.split(b":")[1])
-                while len(buf) < need:
-                    buf += sock.recv(65536)
-                buf = buf[need:]
-                if head.startswith(b"GET"):
-                    m = b'{"data":[{"id":"fake"}]}'
-                    sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(m) + m)
-                    continue
-                with self.lock:
-                    self.posts += 1
-                sock.sendall(self.head + b"Content-Length: %d\r\n\r\n" % len(body) + body)
-        except OSError:
-            return
-        finally:
-            sock.close()
+        while not self.stop_ev.is_set():
+            req, buf = self.read_request(sock, buf)
+            if req is None:
+                return
+            if req[0].startswith("GET"):
+                m = b'{"data":[{"id":"fake"}]}'
+                sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(m) + m)
+                continue
+            with self.lock:
+                self.posts += 1
+            sock.sendall(self.head + b"Content-Length: %d\r\n\r\n" % len(body) + body)
 
 
 # What the server says decides, even when it then keeps the connection open: HTTP/1.0 closes

@@ -1,7 +1,8 @@
 """--server-metrics end to end: llmload run scrapes the simulator's /metrics (vLLM names) on its own
 thread while a short run happens, and report.json's benchmarks[].server carries the series, the
 window summary and the failed-scrape count; a /metrics that fails or hangs is counted and leaves
-the client's latency figures alone; bad flags are one line and exit 2."""
+the client's latency figures alone; bad flags are one line and exit 2; each verdict fires where it
+should; llama.cpp without a KV gauge gets its cache figure from GET /slots."""
 import http.server
 import json
 import os
@@ -264,6 +265,47 @@ with Sim("--max-num-seqs", 64, "--kv-cache-tokens", 300, "--itl-ms", 5, "--ttft-
         want = expect(doc["benchmarks"][0], "kv_cache_full")
         ok(d["verdict"] == want and d["evidence"]["kv_usage_max"] >= 0.9,
            f"KV budget of about 4 requests: {want}", json.dumps(d))
+# llama.cpp without its KV gauge (newer llama-server builds dropped llamacpp:kv_cache_usage_ratio):
+# the scraper reads GET /slots for the figure and the diagnosis uses it. 12 streams of 32 + 40
+# tokens on 8 slots whose 380-token context fits 5: the engine holds 5, queues 7, its cache 95% used:
+# kv_cache_full (batch_full if the figure were missing). The older builds' gauge needs no /slots.
+for style in ("llamacpp", "llamacpp-legacy"):
+    with Sim("--metrics-style", style, "--max-num-seqs", 8, "--kv-cache-tokens", 380, "--itl-ms", 5,
+             "--ttft-ms", 20) as sim:
+        r, doc = bench_run(sim, ["--server-metrics", "--server-metrics-interval", "200ms"], seconds=2, rate=12)
+        if ok(r.returncode == 0, f"{style}: 12 streams on a context of 5 requests", r.stderr[-300:]):
+            b = doc["benchmarks"][0]
+            srv, u = b["server"], b["server"]["urls"][0]
+            kv = srv["summary"].get("kv_usage") or {}
+            ok(0.9 <= kv.get("max", 0) <= 1 and kv.get("n", 0) >= 3 and srv["scrapes_failed"] == 0
+               and len(srv["series"].get("kv_usage", [])) >= 3,
+               f"{style}: KV usage in the server summary and series", json.dumps(kv))
+            if style == "llamacpp":
+                ok(u.get("slots_url") == sim.url + "/slots" and u.get("slots_fetched", 0) >= 3
+                   and u.get("slots_failed") == 0, "no KV gauge: GET /slots gave it, at each scrape",
+                   json.dumps({k: u.get(k) for k in ("slots_url", "slots_fetched", "slots_failed")}))
+            else:
+                ok("slots_url" not in u, "the older builds' llamacpp:kv_cache_usage_ratio: /slots not asked",
+                   json.dumps(u)[:300])
+            d, want = srv["diagnosis"], expect(b, "kv_cache_full")
+            ok(d["verdict"] == want and (want != "kv_cache_full" or d["evidence"]["kv_usage_max"] >= 0.9),
+               f"{style}: the verdict uses the cache figure: {want}", json.dumps(d))
+# A llama.cpp-style /metrics whose /slots answers something else (here the same text: the stand-in
+# serves one body on every path): the scrapes count, no KV figure is invented, /slots failures are
+# counted apart, and the verdict does not claim a full cache.
+lc = MetricsStub("body", body=lambda n: "llamacpp:requests_processing 4\nllamacpp:requests_deferred 0\n")
+try:
+    with Sim("--max-num-seqs", 64, "--itl-ms", 5, "--ttft-ms", 20) as sim:
+        r, doc = bench_run(sim, ["--server-metrics", lc.url, "--server-metrics-interval", "200ms"], seconds=2, rate=4)
+        if ok(r.returncode == 0, "llama.cpp names, /slots unreadable", r.stderr[-300:]):
+            srv = doc["benchmarks"][0]["server"]
+            u = srv["urls"][0]
+            ok(srv["scrapes_failed"] == 0 and "kv_usage" not in srv["summary"] and u.get("slots_failed", 0) >= 3
+               and u.get("slots_fetched") == 0 and srv["diagnosis"]["verdict"] != "kv_cache_full",
+               "an unreadable /slots: no KV figure, counted apart, never a failed scrape",
+               json.dumps({k: u.get(k) for k in ("slots_url", "slots_fetched", "slots_failed", "scrapes_failed")}))
+finally:
+    lc.stop()
 # queueing in front of the engine: the engine this /metrics describes holds 2 requests and queues
 # none, yet the client's 16 streams wait (in the simulator behind it, 4 slots): a proxy's view.
 front = MetricsStub("body", body=lambda n: "vllm:num_requests_running 2\nvllm:num_requests_waiting 0\n"
@@ -293,6 +335,23 @@ try:
                f"busy GPU, growing TPOT, nothing waiting: {want}", json.dumps(d)[:500])
 finally:
     gpu.stop()
+# unknown: a /metrics with latency histograms only (TensorRT-LLM's shape: no running or waiting
+# gauge) and no GPU exporter gives nothing to judge the server by, however loaded the simulator is.
+trt = MetricsStub("body", body=lambda n: "# TYPE trtllm_time_to_first_token_seconds histogram\n"
+                                          f'trtllm_time_to_first_token_seconds_bucket{{le="0.1"}} {n}\n'
+                                          f'trtllm_time_to_first_token_seconds_bucket{{le="+Inf"}} {n}\n'
+                                          f"trtllm_time_to_first_token_seconds_sum {n * 0.05}\n"
+                                          f"trtllm_time_to_first_token_seconds_count {n}\n")
+try:
+    with Sim("--max-num-seqs", 4, "--itl-ms", 5, "--ttft-ms", 20) as sim:
+        r, doc = bench_run(sim, ["--server-metrics", trt.url, "--server-metrics-interval", "200ms"], seconds=2)
+        if ok(r.returncode == 0, "12 streams on 4 slots, scraped from a /metrics with histograms only", r.stderr[-300:]):
+            b = doc["benchmarks"][0]
+            d, want = b["server"]["diagnosis"], expect(b, "unknown")
+            ok(d["verdict"] == want and b["server"]["summary"].get("ttft_s", {}).get("count", 0) > 0,
+               f"no engine gauge, no GPU figure: {want} (not batch_full from the client's side)", json.dumps(d)[:300])
+finally:
+    trt.stop()
 # latency_floor: 1.2 s to the first token with one request at a time.
 with Sim("--ttft-ms", 1200, "--itl-ms", 2) as sim:
     out = tempfile.mkdtemp(prefix="llmload-srvm-")

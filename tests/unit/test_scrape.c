@@ -358,6 +358,101 @@ static void test_names(void **state)
     assert_string_equal(scrape_kind_name(SCRAPE_GAUGE), "gauge");
 }
 
+/* llama.cpp's /slots: usage is the processing slots' tokens over every slot's context; the keys of
+ * server_slot::to_json (newer builds) and the older "state"; no figure without a token count. */
+#define SLOT_IDLE(i) "{\"id\":" #i ",\"n_ctx\":1024,\"speculative\":false,\"is_processing\":false}"
+#define SLOT_BUSY(i, n) "{\"id\":" #i ",\"n_ctx\":1024,\"speculative\":false,\"is_processing\":true,\"id_task\":7," \
+    "\"n_prompt_tokens\":" #n ",\"params\":{\"n_predict\":-1},\"next_token\":[{\"has_next_token\":true,\"n_decoded\":3}]}"
+
+static void test_slots_kv(void **state)
+{
+    scrape_slots_kv_figure f;
+    const char *four = "[" SLOT_BUSY(0, 512) "," SLOT_BUSY(1, 256) "," SLOT_IDLE(2) "," SLOT_IDLE(3) "]";
+    assert_int_equal(scrape_slots_kv(four, strlen(four), &f), 0);
+    assert_near(f.usage, 768.0 / 4096, 1e-12);
+    assert_int_equal(f.slots, 4);
+    assert_int_equal(f.processing, 2);
+    assert_near(f.ctx_tokens, 4096, 0);
+    const char *idle = "[" SLOT_IDLE(0) "]";
+    assert_int_equal(scrape_slots_kv(idle, strlen(idle), &f), 0);
+    assert_near(f.usage, 0, 0);
+    /* A slot holding more than the split share (a unified cache) never makes usage pass 1. */
+    const char *over = "[{\"id\":0,\"n_ctx\":100,\"is_processing\":true,\"n_prompt_tokens\":250}]";
+    assert_int_equal(scrape_slots_kv(over, strlen(over), &f), 0);
+    assert_near(f.usage, 1, 0);
+    /* Older builds: "state" (0 idle) in place of is_processing. */
+    const char *old = "[{\"id\":0,\"n_ctx\":100,\"state\":1,\"n_prompt_tokens\":25},{\"id\":1,\"n_ctx\":100,\"state\":0}]";
+    assert_int_equal(scrape_slots_kv(old, strlen(old), &f), 0);
+    assert_near(f.usage, 0.125, 1e-12);
+    const char *bad[] = {
+        "",                                                    /* not JSON */
+        "{\"slots\":[]}",                                      /* not an array */
+        "[]",                                                  /* no slot */
+        "[1]",                                                 /* not an object */
+        "[{\"id\":0,\"is_processing\":false}]",                /* no n_ctx */
+        "[{\"id\":0,\"n_ctx\":0,\"is_processing\":false}]",    /* n_ctx 0 */
+        "[{\"id\":0,\"n_ctx\":-5,\"is_processing\":false}]",   /* negative */
+        "[{\"id\":0,\"n_ctx\":\"1024\",\"is_processing\":false}]", /* a string */
+        "[{\"id\":0,\"n_ctx\":1024}]",                         /* processing unknown */
+        "[{\"id\":0,\"n_ctx\":1024,\"is_processing\":true}]",  /* busy, tokens unknown: no guess */
+        "[{\"id\":0,\"n_ctx\":1e300,\"is_processing\":false}]", /* past int32 */
+        "[{\"id\":0,\"n_ctx\":1024,\"is_processing\":false}", /* truncated */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(scrape_slots_kv(bad[i], strlen(bad[i]), &f), LL_EPARSE);
+        assert_true(isnan(f.usage));
+    }
+}
+
+static void test_slots_url(void **state)
+{
+    char u[64];
+    assert_int_equal(scrape_slots_url("http://h:8080/metrics", u, sizeof u), 0);
+    assert_string_equal(u, "http://h:8080/slots");
+    assert_int_equal(scrape_slots_url("https://h/llama/metrics?x=1", u, sizeof u), 0);
+    assert_string_equal(u, "https://h/llama/slots");
+    assert_int_equal(scrape_slots_url("http://h:8080/prometheus/stats", u, sizeof u), 0);
+    assert_string_equal(u, "http://h:8080/slots");
+    assert_int_equal(scrape_slots_url("http://h:8080", u, sizeof u), 0);
+    assert_string_equal(u, "http://h:8080/slots");
+    assert_int_equal(scrape_slots_url("http://[::1]:9/metrics", u, sizeof u), 0);
+    assert_string_equal(u, "http://[::1]:9/slots");
+    assert_int_equal(scrape_slots_url("h:8080/metrics", u, sizeof u), LL_EINVAL);
+    assert_int_equal(scrape_slots_url("http:///metrics", u, sizeof u), LL_EINVAL);
+    assert_int_equal(scrape_slots_url("http://a-rather-long-host-name.example:8080/metrics", u, 16), LL_EOVERSIZE);
+}
+
+/* A llama.cpp-style scrape without the KV gauge wants /slots, and the answer sets kv_usage on that
+ * scrape only; one with the older gauge, or vLLM's names, does not want it. */
+static void test_slots_ingest(void **state)
+{
+    scrape *s = make(NULL);
+    uint64_t ok_n, bad_n;
+    char url[128];
+    const char *lc = "llamacpp:requests_processing 2\nllamacpp:requests_deferred 3\n";
+    const char *two = "[" SLOT_BUSY(0, 512) "," SLOT_IDLE(1) "]";
+    feed(s, 0, 1, "%s", lc);
+    assert_true(scrape_slots_state(s, 0, &ok_n, &bad_n, url, sizeof url));
+    assert_string_equal(url, ""); /* no thread asked yet */
+    assert_int_equal(scrape_ingest_slots(s, 0, S(1), two, strlen(two)), 0);
+    feed(s, 0, 2, "%s", lc);
+    assert_int_equal(scrape_ingest_slots(s, 0, S(2), "nope", 4), LL_EPARSE);
+    feed(s, 0, 3, "%s", lc);
+    assert_int_equal(scrape_ingest_slots(s, 0, S(2), two, strlen(two)), 0); /* not the last scrape: ignored */
+    assert_true(scrape_slots_state(s, 0, &ok_n, &bad_n, url, sizeof url));
+    assert_int_equal(ok_n, 2);
+    assert_int_equal(bad_n, 1);
+    scrape_summary sum;
+    scrape_summarize(s, 0, S(0), S(4), &sum);
+    assert_int_equal(sum.fig[SCRAPE_KV_USAGE].n, 1);
+    assert_near(sum.fig[SCRAPE_KV_USAGE].max, 0.25, 1e-12);
+    feed(s, 0, 4, "%sllamacpp:kv_cache_usage_ratio 0.5\n", lc);
+    assert_false(scrape_slots_state(s, 0, &ok_n, &bad_n, url, sizeof url));
+    feed(s, 1, 1, "vllm:num_requests_running 2\n");
+    assert_false(scrape_slots_state(s, 1, &ok_n, &bad_n, url, sizeof url));
+    scrape_destroy(s);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -373,6 +468,9 @@ int main(void)
         cmocka_unit_test(test_keep_and_series),
         cmocka_unit_test(test_threads_nothing_listening),
         cmocka_unit_test(test_names),
+        cmocka_unit_test(test_slots_kv),
+        cmocka_unit_test(test_slots_url),
+        cmocka_unit_test(test_slots_ingest),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

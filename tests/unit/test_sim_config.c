@@ -112,6 +112,9 @@ static void test_server_side(void **state)
     assert_int_equal(parse(&c, 13, argv), SIM_CONFIG_RUN);
     assert_true(c.preemption && c.prefix_cache_tokens == 4096 && c.metrics_style == SIM_STYLE_LLAMACPP && c.gpu_metrics);
     assert_true(c.gpu_idle_watts == 75 && c.gpu_watts_per_seq == 12.5 && c.gpu_full_batch == 16);
+    char *legacy[] = {"sim", "--metrics-style", "llamacpp-legacy", NULL};
+    assert_int_equal(parse(&c, 3, legacy), SIM_CONFIG_RUN);
+    assert_int_equal(c.metrics_style, SIM_STYLE_LLAMACPP_LEGACY);
     const char *bad[][3] = {{"--metrics-style", "sglang", NULL}, {"--prefix-cache-tokens", "200000000", NULL},
                             {"--gpu-full-batch", "0", NULL}, {"--gpu-idle-watts", "701", NULL}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -137,10 +140,42 @@ static void test_usage_errors(void **state)
     assert_int_equal(parse(&c, 2, help), SIM_CONFIG_HELP);
 }
 
+/* --model NAME or NAME:TTFT_MS:ITL_MS, repeatable: the first replaces the default. */
+static void test_models(void **state)
+{
+    (void)state;
+    char *argv[] = {"sim", "--model", "fast:20:4", "--model", "plain", "--model", "org/slow:80.5:12", NULL};
+    sim_config c;
+    assert_int_equal(parse(&c, 7, argv), SIM_CONFIG_RUN);
+    assert_int_equal(c.n_models, 3);
+    assert_string_equal(c.model, "fast");
+    assert_string_equal(c.models[0].name, "fast");
+    assert_true(c.models[0].timed && c.models[0].ttft_ms == 20 && c.models[0].itl_ms == 4);
+    assert_false(c.models[1].timed);
+    assert_true(c.models[2].ttft_ms == 80.5 && c.models[2].itl_ms == 12);
+    assert_int_equal(sim_config_find_model(&c, "plain", 5), 1);
+    assert_int_equal(sim_config_find_model(&c, "nope", 4), -1);
+    sim_config copy = c;
+    sim_config_fix_model(&copy);
+    assert_ptr_equal(copy.model, copy.models[0].name);
+    char *def[] = {"sim", NULL};
+    assert_int_equal(parse(&c, 1, def), SIM_CONFIG_RUN);
+    assert_int_equal(c.n_models, 1);
+    assert_string_equal(c.model, "llmload-sim");
+    static const char *const bad[] = {"x:1", "x:1:", "x::1", "x:-1:2", "x:1:2:3", ":1:2", "a\"b", "x:1:abc"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *argv_bad[] = {"sim", "--model", (char *)bad[i], NULL};
+        if (parse(&c, 3, argv_bad) != LL_EUSAGE)
+            fail_msg("--model %s was accepted", bad[i]);
+    }
+    char *twice[] = {"sim", "--model", "a", "--model", "a:1:2", NULL};
+    assert_int_equal(parse(&c, 5, twice), LL_EUSAGE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_defaults), cmocka_unit_test(test_values),
                                        cmocka_unit_test(test_usage_errors), cmocka_unit_test(test_stream_shapes),
-                                       cmocka_unit_test(test_server_side)};
+                                       cmocka_unit_test(test_server_side), cmocka_unit_test(test_models)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

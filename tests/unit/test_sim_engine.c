@@ -423,6 +423,64 @@ static void test_clock_restarts_after_idle(void **state)
     sim_engine_destroy(e);
 }
 
+/* Several models in one batch: each sequence gets its model's prefill time and decodes on its
+ * model's own step clock, while they share the slots (and the step growth per running sequence). */
+static void test_models_own_timings(void **state)
+{
+    (void)state;
+    const sim_engine_timing t[2] = {{10 * MS, 2 * MS}, {40 * MS, 7 * MS}};
+    sim_engine_config c = {.max_num_seqs = 4, .kv_cache_tokens = 100000, .ttft_ns = 99 * MS, .itl_ns = 99 * MS,
+                           .tokens_per_event = 1, .models = t, .n_models = 2};
+    sim_engine *e = NULL;
+    assert_int_equal(sim_engine_create(&c, &e), 0);
+    sim_engine_seq a, b, bad;
+    seq_init(&a, 10, 5);
+    seq_init(&b, 10, 5);
+    seq_init(&bad, 10, 5);
+    b.model = 1;
+    bad.model = 2;
+    assert_int_equal(sim_engine_submit(e, &bad, 0), LL_EINVAL); /* no third model */
+    assert_int_equal(sim_engine_submit(e, &a, 0), 0);
+    assert_int_equal(sim_engine_submit(e, &b, 0), 0);
+    assert_int_equal(sim_engine_running(e), 2);
+    run_all(e, &rec);
+    uint64_t last_a = 0, last_b = 0;
+    int na = 0, nb = 0;
+    for (int i = 0; i < rec.n; i++) {
+        emission *ev = &rec.ev[i];
+        if (ev->seq == &a) {
+            assert_int_equal(ev->at, 10 * MS + (uint64_t)na * 2 * MS); /* first at its TTFT, then every 2 ms */
+            last_a = ev->at;
+            na++;
+        } else {
+            assert_int_equal(ev->at, 40 * MS + (uint64_t)nb * 7 * MS);
+            last_b = ev->at;
+            nb++;
+        }
+    }
+    assert_int_equal(na, 5);
+    assert_int_equal(nb, 5);
+    assert_int_equal(last_a, 18 * MS);
+    assert_int_equal(last_b, 68 * MS);
+    assert_int_equal(sim_engine_running(e), 0);
+    /* A cancelled decoding sequence of one model leaves the other's clock alone. */
+    memset(&rec, 0, sizeof rec);
+    seq_init(&a, 10, 50);
+    seq_init(&b, 10, 5);
+    b.model = 1;
+    assert_int_equal(sim_engine_submit(e, &a, 100 * MS), 0);
+    assert_int_equal(sim_engine_submit(e, &b, 100 * MS), 0);
+    sim_engine_advance(e, 115 * MS, record, &rec);
+    sim_engine_cancel(e, &a, 115 * MS);
+    assert_int_equal(sim_engine_running(e), 1);
+    run_all(e, &rec);
+    for (int i = 0; i < rec.n; i++)
+        if (rec.ev[i].seq == &b)
+            assert_int_equal((rec.ev[i].at - 140 * MS) % (7 * MS), 0);
+    assert_int_equal(sim_engine_running(e), 0);
+    sim_engine_destroy(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -441,6 +499,7 @@ int main(void)
         cmocka_unit_test_setup(test_preempt_youngest_recompute, reset),
         cmocka_unit_test_setup(test_no_preempt_by_default, reset),
         cmocka_unit_test_setup(test_cached_tokens_skip_prefill, reset),
+        cmocka_unit_test_setup(test_models_own_timings, reset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -66,6 +66,33 @@ static void test_cut_on_a_boundary(void **state)
     assert_string_equal(out, "");
 }
 
+static size_t unesc(char *out, size_t cap, const char *s)
+{
+    return text_json_unescape(out, cap, s, strlen(s));
+}
+
+static void test_json_unescape(void **state)
+{
+    (void)state;
+    char out[64];
+    assert_int_equal(unesc(out, sizeof out, "prompt \\\"x\\\" too long"), 19);
+    assert_string_equal(out, "prompt \"x\" too long");
+    unesc(out, sizeof out, "a\\\\b\\/c\\n\\t");
+    assert_string_equal(out, "a\\b/c\n\t");
+    unesc(out, sizeof out, "\\u00e9\\u20AC"); /* two and three UTF-8 bytes */
+    assert_string_equal(out, "\xC3\xA9\xE2\x82\xAC");
+    unesc(out, sizeof out, "\\ud83d\\ude00!"); /* a surrogate pair joined */
+    assert_string_equal(out, "\xF0\x9F\x98\x80!");
+    unesc(out, sizeof out, "\\ud83d x"); /* a lone surrogate */
+    assert_string_equal(out, "\xEF\xBF\xBD x");
+    unesc(out, sizeof out, "bad \\q and \\u12"); /* malformed escapes kept as they stand */
+    assert_string_equal(out, "bad \\q and \\u12");
+    unesc(out, sizeof out, "end\\"); /* a trailing backslash */
+    assert_string_equal(out, "end\\");
+    assert_int_equal(unesc(out, 5, "ab\\u20AC"), 2); /* the euro is left out whole */
+    assert_string_equal(out, "ab");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -73,6 +100,7 @@ int main(void)
         cmocka_unit_test(test_invalid_replaced),
         cmocka_unit_test(test_controls_spaced),
         cmocka_unit_test(test_cut_on_a_boundary),
+        cmocka_unit_test(test_json_unescape),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
