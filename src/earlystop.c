@@ -98,7 +98,9 @@ static void fold(earlystop *es, const record_log *log)
 {
     for (; es->seen < log->len; es->seen++) {
         const record *r = &log->items[es->seen];
-        if (r->status == RECORD_INCOMPLETE || !r->end_ns)
+        /* Only what the server answered: cut (incomplete) and abandoned (cancelled) requests
+         * say nothing about its errors or its pace. */
+        if ((r->status != RECORD_OK && r->status != RECORD_ERROR) || !r->end_ns)
             continue;
         es_bucket *b = bucket(es, sec_of(es, r->end_ns));
         if (r->status == RECORD_ERROR) {

@@ -3,9 +3,10 @@
  * 100 ms housekeeping tick, never per request or per token).
  *
  * The rules read per-second buckets of the benchmark so far: requests that ended in each second
- * (OK and errors, and the mean TTFT of the OK ones), and the requests in flight sampled at each
- * tick. The buckets are filled on the tick from the records appended since the last one (records
- * are appended as requests end), so the request path is untouched.
+ * (OK and errors, and the mean TTFT of the OK ones; incomplete and cancelled ones are left out),
+ * and the requests in flight sampled at each tick. The buckets are filled on the tick from the
+ * records appended since the last one (records are appended as requests end), so the request path
+ * is untouched.
  *
  * --max-error-rate R: over the requests that ended in the last --error-window whole seconds
  *   (extended back a second at a time until at least EARLYSTOP_MIN_REQUESTS ended in it, or the

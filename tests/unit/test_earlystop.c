@@ -83,11 +83,16 @@ static void test_error_rate(void **state)
     earlystop_destroy(es);
     record_log_free(&log);
 
-    /* 1 error in 2 requests is no judgement: fewer than the minimum have ended. */
+    /* 10 errors are no judgement: fewer than the minimum have ended; cancelled and incomplete
+     * requests are not counted at all (30 of them here: counted as OK, 10 of 40 would fire). */
     record_log l2 = {0};
     es = make(0.2, 1, 0, 10);
-    add(&l2, T0 + 100 * MS, 1, 50);
-    add(&l2, T0 + 200 * MS, 0, 50);
+    for (int i = 0; i < 10; i++)
+        add(&l2, T0 + 100 * MS, 1, 50);
+    for (int i = 0; i < 30; i++) {
+        add(&l2, T0 + 300 * MS, 0, 50);
+        l2.items[l2.len - 1].status = i % 2 ? RECORD_CANCELLED : RECORD_INCOMPLETE;
+    }
     assert_int_equal(earlystop_tick(es, T0 + 1100 * MS, 1, &l2, &ev), 0);
     assert_int_equal(earlystop_tick(es, T0 + 2100 * MS, 1, &l2, &ev), 0);
     /* A slow run: the 1 s window reaches back until 20 have ended (4 a second, half errors). */
@@ -96,7 +101,7 @@ static void test_error_rate(void **state)
         f2 = second(es, &l2, s, 4, 2, 50, 1, &ev);
     print_message("slow run fired at second %llu over %.0f s (%llu ended)\n", (unsigned long long)f2, ev.window_s,
                   (unsigned long long)ev.ended);
-    assert_true(f2 >= 6 && f2 <= 8);
+    assert_true(f2 >= 4 && f2 <= 8);
     assert_true(ev.window_s > 1 && ev.ended >= EARLYSTOP_MIN_REQUESTS);
     earlystop_destroy(es);
     record_log_free(&l2);
