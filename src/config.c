@@ -319,7 +319,7 @@ int config_validate(const config *c, char *err, size_t errlen)
         snprintf(err, errlen, "--max-seconds %gs is under the 1 ms minimum (0 means no time limit)", c->max_seconds);
         return LL_EUSAGE;
     }
-    if (c->max_seconds == 0 && c->max_requests == 0) {
+    if (c->max_seconds == 0 && c->max_requests == 0 && !c->stages) { /* a stage has its duration */
         snprintf(err, errlen,
                  "no end: --max-seconds 0 and --max-requests 0 would run forever; set one of them");
         return LL_EUSAGE;
@@ -328,7 +328,7 @@ int config_validate(const config *c, char *err, size_t errlen)
         snprintf(err, errlen, "--warmup and --cooldown cannot be negative");
         return LL_EUSAGE;
     }
-    if (c->max_seconds > 0 && c->warmup_s + c->cooldown_s >= c->max_seconds) {
+    if (c->max_seconds > 0 && !c->stages && c->warmup_s + c->cooldown_s >= c->max_seconds) {
         snprintf(err, errlen,
                  "--warmup %gs + --cooldown %gs must be less than --max-seconds %gs (nothing left to measure)",
                  c->warmup_s, c->cooldown_s, c->max_seconds);

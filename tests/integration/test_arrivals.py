@@ -88,6 +88,14 @@ with Sim("--max-num-seqs", 128, "--ttft-ms", 10, "--itl-ms", 2, "--seed", 5) as 
         with open(os.path.join(out, "summary.csv")) as f:
             rows = list(csv.DictReader(f))
         ok([x["stop_reason"] for x in rows] == ["time_limit"] * 3, "summary.csv says why each stopped", rows[:1])
+    # --max-seconds does not apply to stages: its checks do not either (each stage checks its own).
+    r, rep, out = go(sim, "stages_warmup", "--schedule", "constant", "--stages", "10:2s", "--warmup", 1,
+                     "--max-seconds", 1)
+    if ok(r.returncode == 0 and rep, "a stage's warmup is checked against the stage, not --max-seconds",
+          r.stderr[-300:]):
+        b = rep["benchmarks"][0]
+        ok(b["limits"]["max_seconds"] == 2 and b["limits"]["warmup_s"] == 1 and b["requests"]["measured"] == 10,
+           "2 s stage, 1 s warmup, 10 requests measured", (b["limits"], b["requests"]["measured"]))
     r, rep, out = go(sim, "stages_poisson", "--stages", "30:2s", "--seed", 3)
     if ok(r.returncode == 0 and rep, "stages default to poisson arrivals", r.stderr[-400:]):
         ok(rep["benchmarks"][0]["schedule"] == "poisson" and rep["benchmarks"][0]["name"] == "stage1@30",
