@@ -1,17 +1,20 @@
 """Early stop (docs/workloads.md): --stop-when-saturated fires past the simulator's capacity and not
 at half of it; a stages run ends its rising stages after a saturated one; --max-error-rate fires when
 the server fails more than the share asked, not below it, and never on fewer than 20 ended requests;
-every benchmark says why it stopped (report.json, summary.csv, console).
+every benchmark says why it stopped (report.json, summary.csv, console), also when it was the
+target precision or a signal.
 
 The simulator: 2 sequences, 20 ms prefill, 10 ms steps, 16-token answers: a request holds its slot
 20 + 15 x 10 = 170 ms, so capacity is 2 / 0.17 = 11.8 req/s (docs/simulator.md "Capacity")."""
 import csv
 import json
 import os
+import signal
+import subprocess
 import tempfile
 import time
 
-from lltest import ASAN_SLACK, Sim, done, ok, run
+from lltest import ASAN_SLACK, BIN, MULT, Sim, done, ok, run
 
 tmp = tempfile.mkdtemp(prefix="llmload-test-early-stop-")
 SIM = ("--max-num-seqs", 2, "--ttft-ms", 20, "--itl-ms", 10, "--seed", 4)
@@ -67,6 +70,31 @@ with Sim(*SIM) as sim:
         ok("stage2@40 stopped early (saturated): the 1 benchmark left" in r.stderr and "skipped" in r.stderr,
            "stderr says what was skipped and why", r.stderr[-400:])
         ok(took < 25 * ASAN_SLACK, f"done in {took:.1f} s, not 63", took)
+
+    # The other reasons: --target-precision met, and a signal.
+    r, rep, out, took = go(sim, "precision", "--schedule", "constant", "--rate", 5, "--max-seconds", 30,
+                           "--target-precision", "e2e_p50=25%")
+    if ok(r.returncode == 0 and rep, "--target-precision e2e_p50=25% at 5 req/s", r.stderr[-400:]):
+        b = rep["benchmarks"][0]
+        ok(b["stop_reason"] == "target_precision" and "early_stop" not in b, "stop_reason target_precision",
+           b.get("stop_reason"))
+        ok("stopped: constant@5: target_precision" in r.stdout, "the console says so", r.stdout[-300:])
+    out = os.path.join(tmp, "signal")
+    p = subprocess.Popen([BIN, "run", "--target", sim.url, "--schedule", "constant", "--rate", "5", "--max-seconds",
+                          "60", "--drain-seconds", "0.5", "--data", DATA, "--out", out, "--no-progress"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.5 * MULT)
+    p.send_signal(signal.SIGINT)
+    try:
+        so, se = p.communicate(timeout=15 * MULT)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        so, se = p.communicate()
+    path = os.path.join(out, "report.json")
+    if ok(p.returncode == 130 and os.path.exists(path), "SIGINT: exit 130 with a report", se[-300:]):
+        b = json.load(open(path))["benchmarks"][0]
+        ok(b["stop_reason"] == "interrupted" and b["partial"] is True, "stop_reason interrupted",
+           b.get("stop_reason"))
 
 with Sim(*SIM, "--error-rate", 0.5) as sim:
     # Half the requests fail: past 20% within a few seconds of 10 req/s.
