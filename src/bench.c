@@ -12,6 +12,7 @@
  */
 #include "llmload/bench.h"
 
+#include <math.h>
 #include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@
 #include "llmload/client.h"
 #include "llmload/clock.h"
 #include "llmload/console.h"
+#include "llmload/earlystop.h"
 #include "llmload/error.h"
 #include "llmload/live.h"
 #include "llmload/model_mix.h"
@@ -89,6 +91,8 @@ struct runner {
     session_set *sessions;
     pacer *turn_pacer;
     long users_active;
+    earlystop *es;         /* --max-error-rate, --stop-when-saturated; NULL when off */
+    long closed_full;      /* closed loop with a ramp: the target the ramp rises to */
 };
 
 size_t bench_plan_slots(const bench_plan *p, const config *cfg)
@@ -116,6 +120,11 @@ static void stop_scheduling(runner *r, uint64_t now)
         return;
     r->scheduling = 0;
     r->res->sched_end_ns = now;
+    /* Callers with another reason (a signal, an early stop, the precision) set it first. */
+    if (r->res->stop_reason == BENCH_STOP_NONE)
+        r->res->stop_reason = r->plan->max_requests > 0 && r->res->started >= (uint64_t)r->plan->max_requests
+                                  ? BENCH_STOP_REQUEST_LIMIT
+                                  : BENCH_STOP_TIME_LIMIT;
     atomic_store_explicit(&r->a_sched_end, now, memory_order_relaxed);
     pacer_disarm(r->sched_pacer);
     pacer_disarm(r->turn_pacer); /* turns still thinking are not sent: their sessions are cut */
@@ -313,7 +322,7 @@ static void send_due(runner *r, uint64_t now)
         if (start_one(r, due) != 0)
             break;
         note_send(r, due, now);
-        r->next_offset_ns = arrival_next_ns(r->arr) + r->plan->phase_ns;
+        r->next_offset_ns = arrival_next_ns(r->arr); /* the plan's phase is in the arrival spec */
         /* Sending takes time; refresh the clock so a burst does not run ahead of the schedule. */
         now = clock_now_ns();
     }
@@ -486,8 +495,30 @@ static void on_tick(pacer *p, uint64_t now, void *ud)
         double rel;
         r->next_prec_ns = now + CLOCK_NS_PER_S;
         if (precision_measure(&r->prec, &r->res->records, r->res->itl, r->res->window_start_ns,
-                              r->res->window_end_ns, &rel) == 1 && rel <= r->prec.rel)
+                              r->res->window_end_ns, &rel) == 1 && rel <= r->prec.rel) {
+            r->res->stop_reason = BENCH_STOP_TARGET_PRECISION;
             stop_scheduling(r, now);
+        }
+    }
+    /* Early stop: the rules read per-second buckets this tick brings up to date (earlystop.h).
+     * Requests in flight get --drain-seconds, as after a signal: past saturation they sit in the
+     * server's queue, and waiting --grace-seconds for them is the GPU time the rule saves. */
+    if (r->scheduling && r->es) {
+        earlystop_evidence ev;
+        if (earlystop_tick(r->es, now, client_in_flight(r->cl), &r->res->records, &ev)) {
+            r->res->early = ev;
+            r->res->stop_reason = ev.rule == EARLYSTOP_SATURATED ? BENCH_STOP_SATURATED : BENCH_STOP_MAX_ERROR_RATE;
+            stop_scheduling(r, now);
+            uint64_t deadline = now + (uint64_t)(r->cfg->drain_s * 1e9);
+            if (!r->drain_deadline_ns || deadline < r->drain_deadline_ns)
+                r->drain_deadline_ns = deadline;
+        }
+    }
+    /* Closed loop with --ramp-up: the streams follow the ramp's curve (at least one). */
+    if (r->scheduling && !r->open_loop && r->closed_full) {
+        double share = arrival_ramp_share((arrival_ramp)r->plan->ramp, r->plan->ramp_s, (double)(now - r->res->t0_ns) / 1e9);
+        long want = (long)floor((double)r->closed_full * share);
+        r->closed_target = want < 1 ? 1 : want > r->closed_full ? r->closed_full : want;
     }
     /* The time limit holds whatever stopped the scheduling first (--max-requests): streams still
      * running at it get --grace-seconds, then are cut, as in a run the time limit ended. */
@@ -537,6 +568,7 @@ static void on_signal(uv_signal_t *h, int signum)
     if (r->res) {
         uint64_t now = clock_now_ns();
         r->res->interrupted = 1;
+        r->res->stop_reason = BENCH_STOP_INTERRUPTED;
         stop_scheduling(r, now);
         uint64_t deadline = now + (uint64_t)(r->cfg->drain_s * 1e9);
         if (!r->drain_deadline_ns || deadline < r->drain_deadline_ns)
@@ -580,6 +612,14 @@ int runner_create(runner **out, const config *cfg, const char *model, size_t slo
         if ((rc = precision_parse(cfg->target_precision, &r->prec, err, errlen)) != 0)
             goto fail;
         r->has_prec = 1;
+    }
+    if (cfg->max_error_rate > 0 || cfg->stop_when_saturated) {
+        earlystop_opts eo = {.max_error_rate = cfg->max_error_rate, .error_window_s = cfg->error_window_s,
+                             .saturated = cfg->stop_when_saturated, .saturation_window_s = cfg->saturation_window_s};
+        if ((rc = earlystop_create(&r->es, &eo)) != 0) {
+            snprintf(err, errlen, "cannot set up the early-stop rules: %s", ll_strerror(rc));
+            goto fail;
+        }
     }
     client_options co = {.cfg = cfg, .model = model, .slots = slots, .on_done = on_request_done, .ud = r,
                          .models = (const char *const *)cfg->models, .n_models = cfg->n_models};
@@ -698,6 +738,11 @@ void bench_result_add(bench_result *dst, const bench_result *src)
     dst->sessions += src->sessions;
     dst->sessions_completed += src->sessions_completed;
     dst->replies_cut += src->replies_cut;
+    /* The loops' strongest reason (bench_stop's order), with its evidence. */
+    if (src->stop_reason > dst->stop_reason) {
+        dst->stop_reason = src->stop_reason;
+        dst->early = src->early;
+    }
 }
 
 int runner_run(runner *r, const bench_plan *plan, bench_result *res, char *err, size_t errlen)
@@ -718,6 +763,7 @@ int runner_run(runner *r, const bench_plan *plan, bench_result *res, char *err, 
     }
     if (runner_interrupted(r)) {
         res->interrupted = 1;
+        res->stop_reason = BENCH_STOP_INTERRUPTED;
         return 0;
     }
     if ((rc = source_create(&r->src, &r->cfg->data, plan->seed, err, errlen)) != 0)
@@ -741,15 +787,21 @@ int runner_run(runner *r, const bench_plan *plan, bench_result *res, char *err, 
     r->pause_until_ns = 0;
     r->open_loop = plan->schedule == CONFIG_SCHED_CONSTANT || plan->schedule == CONFIG_SCHED_POISSON;
     if (r->open_loop) {
-        rc = arrival_create(&r->arr, plan->schedule == CONFIG_SCHED_POISSON ? ARRIVAL_POISSON : ARRIVAL_CONSTANT,
-                            plan->rate, plan->seed);
+        arrival_spec spec = {.kind = plan->schedule == CONFIG_SCHED_CONSTANT ? ARRIVAL_CONSTANT
+                                     : plan->burstiness > 0 && plan->burstiness != 1 ? ARRIVAL_GAMMA
+                                                                                     : ARRIVAL_POISSON,
+                             .rate = plan->rate, .shape = plan->burstiness, .phase_ns = plan->phase_ns,
+                             .seed = plan->deal_stride > 1 ? plan->deal_seed : plan->seed,
+                             .ramp = (arrival_ramp)plan->ramp, .ramp_s = plan->ramp_s,
+                             .deal_stride = plan->deal_stride, .deal_offset = plan->deal_offset};
+        rc = arrival_create_spec(&r->arr, &spec);
         if (rc != 0) {
             snprintf(err, errlen, "bad arrival rate %g: %s", plan->rate, ll_strerror(rc));
             source_destroy(r->src);
             r->src = NULL;
             return rc;
         }
-        r->next_offset_ns = arrival_next_ns(r->arr) + plan->phase_ns;
+        r->next_offset_ns = arrival_next_ns(r->arr);
     }
     r->closed_target = (long)bench_plan_slots(plan, r->cfg);
     r->users_active = 0;
@@ -770,6 +822,11 @@ int runner_run(runner *r, const bench_plan *plan, bench_result *res, char *err, 
             r->src = NULL;
             return rc;
         }
+    }
+    r->closed_full = 0;
+    if (!r->open_loop && plan->ramp && plan->schedule == CONFIG_SCHED_CONCURRENT) {
+        r->closed_full = r->closed_target;
+        r->closed_target = 1; /* the tick raises it along the ramp */
     }
     atomic_store_explicit(&r->a_started, 0, memory_order_relaxed);
     atomic_store_explicit(&r->a_completed, 0, memory_order_relaxed);
@@ -800,6 +857,8 @@ int runner_run(runner *r, const bench_plan *plan, bench_result *res, char *err, 
     uint64_t idle0 = uv_metrics_idle_time(&r->loop), sampled0, waited0;
     client_read_waits(r->cl, &sampled0, &waited0);
     res->loop_stamps = config_transport(r->cfg) == CONFIG_HTTP_CLIENT_CURL;
+    if (r->es)
+        earlystop_begin(r->es, t0);
     r->scheduling = 1;
     r->next_tick_ns = t0 + TICK_NS;
     r->next_prec_ns = t0 + CLOCK_NS_PER_S;
@@ -880,5 +939,43 @@ void runner_destroy(runner *r)
     }
     client_free(r->cl);
     live_slot_destroy(r->live);
+    earlystop_destroy(r->es);
     free(r);
+}
+
+const char *bench_stop_name(bench_stop s)
+{
+    switch (s) {
+    case BENCH_STOP_TIME_LIMIT:
+        return "time_limit";
+    case BENCH_STOP_REQUEST_LIMIT:
+        return "request_limit";
+    case BENCH_STOP_TARGET_PRECISION:
+        return "target_precision";
+    case BENCH_STOP_SATURATED:
+        return "saturated";
+    case BENCH_STOP_MAX_ERROR_RATE:
+        return "max_error_rate";
+    case BENCH_STOP_INTERRUPTED:
+        return "interrupted";
+    case BENCH_STOP_NONE:
+        break;
+    }
+    return "none";
+}
+
+bench_stop bench_result_stop(const bench_result *res)
+{
+    if (res->stop_reason != BENCH_STOP_NONE)
+        return res->stop_reason;
+    if (res->interrupted)
+        return BENCH_STOP_INTERRUPTED;
+    if (res->plan.max_requests > 0 && res->started >= (uint64_t)res->plan.max_requests)
+        return BENCH_STOP_REQUEST_LIMIT;
+    return BENCH_STOP_TIME_LIMIT;
+}
+
+int bench_stop_early(bench_stop s)
+{
+    return s == BENCH_STOP_SATURATED || s == BENCH_STOP_MAX_ERROR_RATE;
 }

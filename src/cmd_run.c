@@ -43,6 +43,7 @@
 #include "llmload/scrape.h"
 #include "llmload/search.h"
 #include "llmload/source.h"
+#include "llmload/stages.h"
 #include "llmload/workers.h"
 
 #define ERRLEN 512
@@ -57,6 +58,16 @@ static void plan_init(bench_plan *p, const config *cfg, config_schedule s, doubl
     p->warmup_s = cfg->warmup_s;
     p->cooldown_s = cfg->cooldown_s;
     p->seed = cfg->seed;
+    /* Arrival shapes: gamma gaps for Poisson arrivals; a ramp for the schedules that take one
+     * (config_shapes.c), counted as warmup, so the measured window starts when it is over. */
+    if (s == CONFIG_SCHED_POISSON)
+        p->burstiness = cfg->burstiness;
+    if (cfg->ramp_up != CONFIG_RAMP_NONE &&
+        (s == CONFIG_SCHED_CONSTANT || s == CONFIG_SCHED_POISSON || s == CONFIG_SCHED_CONCURRENT)) {
+        p->ramp = (int)cfg->ramp_up;
+        p->ramp_s = cfg->ramp_up_s;
+        p->warmup_s += cfg->ramp_up_s;
+    }
     if (s == CONFIG_SCHED_SYNCHRONOUS || s == CONFIG_SCHED_THROUGHPUT)
         snprintf(p->name, sizeof p->name, "%s", config_schedule_name(s));
     else
@@ -81,9 +92,54 @@ static size_t initial_plans(const config *cfg, bench_plan *plans, size_t cap)
             plan_init(&plans[n++], cfg, CONFIG_SCHED_THROUGHPUT, 0);
         return n;
     }
+    if (cfg->stages) {
+        /* --stages: one open-loop plan per stage, its duration the time limit; the ramp leads
+         * into the first only (config_shapes.c checked the spec). */
+        size_t ns = 0;
+        char why[256];
+        stage *st = malloc(cap * sizeof *st);
+        if (!st || stages_parse(cfg->stages, st, cap, &ns, why, sizeof why) != 0) {
+            free(st);
+            return 0;
+        }
+        config_schedule s = cfg->schedule == CONFIG_SCHED_CONSTANT ? CONFIG_SCHED_CONSTANT : CONFIG_SCHED_POISSON;
+        for (size_t i = 0; i < ns && n < cap; i++) {
+            bench_plan *p = &plans[n++];
+            plan_init(p, cfg, s, st[i].rate);
+            p->max_seconds = st[i].seconds;
+            if (i > 0 && p->ramp) {
+                p->warmup_s -= p->ramp_s;
+                p->ramp = 0;
+                p->ramp_s = 0;
+            }
+            char rate[40];
+            snprintf(rate, sizeof rate, st[i].rate == floor(st[i].rate) ? "%.0f" : "%.4g", st[i].rate);
+            snprintf(p->name, sizeof p->name, "stage%zu@%s", i + 1, rate);
+        }
+        free(st);
+        return n;
+    }
     for (size_t i = 0; i < cfg->n_rates && n < cap; i++)
         plan_init(&plans[n++], cfg, cfg->schedule, cfg->rates[i]);
     return n;
+}
+
+/* After a benchmark stopped early (saturated, or past --max-error-rate), the rest of the run is
+ * pointless when every benchmark left is the same schedule at a rate at least as high: a sweep's
+ * rising points, rising stages or rates. Then the run ends there (docs/workloads.md); a benchmark
+ * left at a lower load still runs, so a falling stage after a saturated one is measured. */
+static int rest_is_pointless(const bench_plan *plans, size_t n_plans, size_t reps, size_t j, size_t total,
+                             const bench_result *res)
+{
+    if (!bench_stop_early(bench_result_stop(res)))
+        return 0;
+    const bench_plan *p = &plans[j / reps];
+    for (size_t k = j + 1; k < total; k++) {
+        const bench_plan *q = &plans[k / reps];
+        if (k / reps >= n_plans || q->schedule != p->schedule || q->rate < p->rate)
+            return 0;
+    }
+    return 1;
 }
 
 static int make_dir(const char *dir, char *err, size_t errlen)
@@ -422,6 +478,8 @@ static void repeat_plan(bench_plan *p, size_t k)
     memcpy(base, p->name, sizeof base);
     snprintf(p->name, sizeof p->name, "%.58s#%zu", base, k + 1);
     p->seed += k;
+    if (p->deal_stride > 1) /* a dealt gamma process draws its own arrivals per repeat too */
+        p->deal_seed += k;
 }
 
 /* Mean completed rate of the n runs from first (a sweep anchor's repeats). */
@@ -527,6 +585,10 @@ int cmd_run(int argc, char **argv)
         exit_code = (rc == LL_ENOENT || rc == LL_EIO) ? EXIT_RUNTIME : EXIT_USAGE;
         goto out;
     }
+    /* --stages run Poisson stages unless --schedule constant: the config (and report.json's copy
+     * of it) says which. */
+    if (cfg.stages && cfg.schedule != CONFIG_SCHED_CONSTANT)
+        cfg.schedule = CONFIG_SCHED_POISSON;
     precision_target prec;
     if (cfg.target_precision && (rc = precision_parse(cfg.target_precision, &prec, err, sizeof err)) != 0) {
         fprintf(stderr, "llmload run: %s\n", err);
@@ -560,6 +622,8 @@ int cmd_run(int argc, char **argv)
     size_t cap = cfg.schedule == CONFIG_SCHED_SWEEP        ? (size_t)cfg.rates[0]
                  : cfg.schedule == CONFIG_SCHED_SLO_SEARCH ? 1 + (size_t)SEARCH_MAX_PROBES
                                                            : cfg.n_rates;
+    if (cfg.stages && stages_parse(cfg.stages, NULL, 0, &cap, err, sizeof err) != 0)
+        cap = 0; /* config_validate checked it: unreachable */
     if (cap < 2)
         cap = 2;
     /* --repeat: each plan runs R times in a row; results hold every run (plan i, repeat k at
@@ -772,6 +836,15 @@ int cmd_run(int argc, char **argv)
                 if (!(plans[k].rate > 0))
                     plans[k].rate = 0.001;
             }
+        }
+        if (rest_is_pointless(plans, n_plans, reps, j, n_plans * reps, &results[j])) {
+            size_t left = n_plans * reps - j - 1;
+            if (left > 0 && !cfg.quiet)
+                fprintf(stderr, "%s stopped early (%s): the %zu benchmark%s left, at a load as high or higher, "
+                                "%s skipped\n",
+                        plan.name, bench_stop_name(bench_result_stop(&results[j])), left, left == 1 ? "" : "s",
+                        left == 1 ? "is" : "are");
+            break;
         }
     }
     /* The load is over: nothing more to serve live (the report and the push carry the rest). */

@@ -89,6 +89,9 @@ int config_init(config *c)
     c->server_metrics_interval_s = 1;
     c->repeat = 1;
     c->search_precision = 0.05;
+    c->burstiness = 1;
+    c->error_window_s = 10;
+    c->saturation_window_s = 10;
 
     c->rates = calloc(1, sizeof *c->rates);
     c->n_rates = 1;
@@ -144,6 +147,7 @@ void config_free(config *c)
     free(c->server_metrics_extra);
     free(c->server_metrics_keep);
     free(c->target_precision);
+    free(c->stages);
     memset(c, 0, sizeof *c);
 }
 
@@ -321,7 +325,8 @@ int config_validate(const config *c, char *err, size_t errlen)
         snprintf(err, errlen, "--api-key-env: variable \"%.128s\" is not set", c->api_key_env);
         return LL_EUSAGE;
     }
-    int rc = check_rates(c, err, errlen);
+    /* --stages gives each stage its rate (config__check_shapes checks it with the schedule). */
+    int rc = c->stages ? 0 : check_rates(c, err, errlen);
     if (rc != 0)
         return rc;
     if (!(c->max_seconds >= 0) || c->max_requests < 0) {
@@ -333,7 +338,7 @@ int config_validate(const config *c, char *err, size_t errlen)
         snprintf(err, errlen, "--max-seconds %gs is under the 1 ms minimum (0 means no time limit)", c->max_seconds);
         return LL_EUSAGE;
     }
-    if (c->max_seconds == 0 && c->max_requests == 0) {
+    if (c->max_seconds == 0 && c->max_requests == 0 && !c->stages) { /* a stage has its duration */
         snprintf(err, errlen,
                  "no end: --max-seconds 0 and --max-requests 0 would run forever; set one of them");
         return LL_EUSAGE;
@@ -342,7 +347,7 @@ int config_validate(const config *c, char *err, size_t errlen)
         snprintf(err, errlen, "--warmup and --cooldown cannot be negative");
         return LL_EUSAGE;
     }
-    if (c->max_seconds > 0 && c->warmup_s + c->cooldown_s >= c->max_seconds) {
+    if (c->max_seconds > 0 && !c->stages && c->warmup_s + c->cooldown_s >= c->max_seconds) {
         snprintf(err, errlen,
                  "--warmup %gs + --cooldown %gs must be less than --max-seconds %gs (nothing left to measure)",
                  c->warmup_s, c->cooldown_s, c->max_seconds);
@@ -400,7 +405,8 @@ int config_validate(const config *c, char *err, size_t errlen)
         snprintf(err, errlen, "--server-metrics-keep needs --server-metrics (which URL to scrape)");
         return LL_EUSAGE;
     }
-    return config__validate_mix(c, err, errlen);
+    int rc_shapes = config__check_shapes(c, err, errlen);
+    return rc_shapes ? rc_shapes : config__validate_mix(c, err, errlen);
 }
 
 const char *config_redact_url(const char *url, char *buf, size_t len)
@@ -606,6 +612,7 @@ int config_to_json(const config *c, struct cJSON **out)
     rc |= add_str(o, "target_precision", c->target_precision);
     rc |= add_str(o, "search_over", c->search_concurrency ? "concurrency" : "rate");
     rc |= add_num(o, "search_precision", c->search_precision);
+    rc |= config__shapes_to_json(o, c) ? 1 : 0;
     if (rc) {
         cJSON_Delete(o);
         return LL_ENOMEM;

@@ -105,5 +105,9 @@ int config__apply_env(config *c, int *set_key_env, char *err, size_t errlen);
 /* --users N: makes the run a closed loop of N users (concurrent@N), before config_validate.
  * LL_EUSAGE with err when --users meets a schedule or a --rate it cannot stand beside. */
 int config__apply_users(config *c, char *err, size_t errlen);
+/* Arrival shapes and early stop (config_shapes.c): the cross-field rules config_validate applies
+ * (0, or LL_EUSAGE with one line in err), and their keys in the report's config (0 or LL_ENOMEM). */
+int config__check_shapes(const config *c, char *err, size_t errlen);
+int config__shapes_to_json(struct cJSON *o, const config *c);
 
 #endif

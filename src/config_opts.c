@@ -20,6 +20,7 @@
 #include "config_internal.h"
 #include "llmload/clock.h"
 #include "llmload/error.h"
+#include "llmload/stages.h"
 
 #define FIELD(type, c, o) ((type *)(void *)((char *)(c) + (o)->off))
 
@@ -327,6 +328,58 @@ static int set_schedule(config *c, const config__opt *o, const char *val, char *
     if (i < 0)
         return LL_EUSAGE;
     c->schedule = (config_schedule)i;
+    c->schedule_given = 1;
+    return 0;
+}
+
+/* ---- arrival shapes and early stop (rules across options: config_shapes.c) ---- */
+
+static int set_positive(config *c, const config__opt *o, const char *val, char *why, size_t whylen)
+{
+    double v;
+    const char *rest;
+    if (parse_decimal(val, &v, &rest) != 0 || *rest != '\0' || !(v > 0) || v > o->hi) {
+        snprintf(why, whylen, "\"%.64s\" is not a number above 0 and at most %g", val, o->hi);
+        return LL_EUSAGE;
+    }
+    *FIELD(double, c, o) = v;
+    return 0;
+}
+
+static int set_ramp(config *c, const config__opt *o, const char *val, char *why, size_t whylen)
+{
+    /* Same order as enum config_ramp. */
+    static const char *const names[] = {"none", "linear", "exponential"};
+    int i = pick_name(val, names, 3, "a ramp", why, whylen);
+    if (i < 0)
+        return LL_EUSAGE;
+    c->ramp_up = (config_ramp)i;
+    return 0;
+}
+
+static int set_stages(config *c, const config__opt *o, const char *val, char *why, size_t whylen)
+{
+    size_t n;
+    int rc = check_text(val, why, whylen);
+    if (rc == 0)
+        rc = stages_parse(val, NULL, 0, &n, why, whylen);
+    return rc ? rc : replace_string(FIELD(char *, c, o), val);
+}
+
+/* A share: 0.05 or 5%; 0 turns the rule off. */
+static int set_share(config *c, const config__opt *o, const char *val, char *why, size_t whylen)
+{
+    double v;
+    const char *rest;
+    if (parse_decimal(val, &v, &rest) == 0 && strcmp(rest, "%") == 0)
+        v /= 100;
+    else if (parse_decimal(val, &v, &rest) != 0 || *rest != '\0')
+        v = -1;
+    if (!(v >= 0 && v <= 1)) {
+        snprintf(why, whylen, "\"%.64s\" is not a share from 0 to 1 (0.05) or a percentage (5%%)", val);
+        return LL_EUSAGE;
+    }
+    *FIELD(double, c, o) = v;
     return 0;
 }
 
@@ -681,6 +734,37 @@ const config__opt config__opts[] = {
     {.name = "workers", .has_arg = required_argument, .metavar = "N", .set = set_int,
      .off = OFF(workers), .lo = 1, .hi = 256, .json = J_NUM | J_STR, .expect = "a whole number",
      .dflt = "1", .help = "event loops (threads) sending the load, merged exactly"},
+    HEADING("Arrival shapes and early stop (docs/workloads.md)"),
+    {.name = "burstiness", .has_arg = required_argument, .metavar = "K", .set = set_positive,
+     .off = OFF(burstiness), .hi = 1000, .json = J_NUM | J_STR, .expect = "a positive number", .dflt = "1",
+     .help = "Poisson gaps drawn from a gamma of shape K with the same mean: 1 is Poisson, below 1 "
+             "burstier (coefficient of variation 1/sqrt(K))"},
+    STRING("ramp-up", "linear|exponential", set_ramp, ramp_up, "none",
+           "raise the rate (concurrent: the streams) from near 0 to the target over --ramp-up-seconds, "
+           "then hold; the ramp counts as warmup"),
+    {.name = "ramp-up-seconds", .has_arg = required_argument, .metavar = "S", .set = set_duration,
+     .off = OFF(ramp_up_s), .lo = 0, .hi = CONFIG__MAX_DURATION_S, .json = J_NUM | J_STR,
+     .expect = "seconds (a number, or a string such as \"30s\", \"5m\")", .dflt = "0",
+     .help = "length of the --ramp-up"},
+    STRING("stages", "'R:D,R:D,...'", set_stages, stages, NULL,
+           "open-loop stages run back to back, each a benchmark (stage1@R...): RATE req/s for "
+           "DURATION (30s, 5m, 1h); poisson, or constant with --schedule constant"),
+    {.name = "max-error-rate", .has_arg = required_argument, .metavar = "R", .set = set_share,
+     .off = OFF(max_error_rate), .json = J_NUM | J_STR, .expect = "a share (0.05) or a percentage (\"5%\")",
+     .dflt = "0 (off)",
+     .help = "stop a benchmark early when errors pass this share of the requests that ended in the last "
+             "--error-window (at least 20 of them)"},
+    {.name = "error-window", .has_arg = required_argument, .metavar = "S", .set = set_duration,
+     .off = OFF(error_window_s), .lo = 1, .hi = 600, .json = J_NUM | J_STR,
+     .expect = "seconds (a number, or a string such as \"30s\")", .dflt = "10s",
+     .help = "the sliding window of --max-error-rate"},
+    FLAG("stop-when-saturated", stop_when_saturated, 1, NULL,
+         "stop a benchmark early when in-flight requests and TTFT rise together while completions "
+         "stay flat over --saturation-window (open loops past capacity)"),
+    {.name = "saturation-window", .has_arg = required_argument, .metavar = "S", .set = set_duration,
+     .off = OFF(saturation_window_s), .lo = 3, .hi = 600, .json = J_NUM | J_STR,
+     .expect = "seconds (a number, or a string such as \"30s\")", .dflt = "10s",
+     .help = "the window of --stop-when-saturated's slopes"},
     HEADING("Requests"),
     FLAG("no-usage", stream_usage, 0, NULL, "do not ask stream_options.include_usage"),
     FLAG("continuous-usage", continuous_usage, 1, NULL,

@@ -167,6 +167,33 @@ static void print_slow_connects(FILE *f, const cJSON *benches)
     }
 }
 
+/* Why a benchmark stopped, when it is not its time or request limit: an early stop with the
+ * figures its rule judged (docs/workloads.md), the target precision, or a signal. */
+static void print_stops(FILE *f, const cJSON *benches)
+{
+    const cJSON *b;
+    cJSON_ArrayForEach(b, benches)
+    {
+        const cJSON *why = cJSON_GetObjectItemCaseSensitive(b, "stop_reason");
+        if (!cJSON_IsString(why) || !strcmp(why->valuestring, "time_limit") ||
+            !strcmp(why->valuestring, "request_limit"))
+            continue;
+        const cJSON *e = cJSON_GetObjectItemCaseSensitive(b, "early_stop");
+        fprintf(f, "stopped: %s: %s", bench_name(b), why->valuestring);
+        if (!strcmp(why->valuestring, "max_error_rate") && e)
+            fprintf(f, " after %.1f s: %.0f errors in the last %.0f requests that ended (%.1f%% > %.1f%%) over %.0f s",
+                    num(e, "at_s", NULL), num(e, "errors", NULL), num(e, "ended", NULL), 100 * num(e, "error_rate", NULL),
+                    100 * num(e, "threshold", NULL), num(e, "window_s", NULL));
+        else if (!strcmp(why->valuestring, "saturated") && e)
+            fprintf(f, " after %.1f s: over the last %.0f s in flight rose %+.1f/s (mean %.1f), TTFT %+.1f ms/s "
+                       "(mean %.1f ms), while completions stayed at %.1f/s (%+.2f/s)",
+                    num(e, "at_s", NULL), num(e, "window_s", NULL), num(e, "in_flight_slope", NULL),
+                    num(e, "in_flight_mean", NULL), num(e, "ttft_ms_slope", NULL), num(e, "ttft_ms_mean", NULL),
+                    num(e, "completed_mean", NULL), num(e, "completed_slope", NULL));
+        fputc('\n', f);
+    }
+}
+
 int console_table(FILE *f, const cJSON *doc)
 {
     const cJSON *benches = cJSON_GetObjectItemCaseSensitive(doc, "benchmarks");
@@ -216,6 +243,7 @@ int console_table(FILE *f, const cJSON *doc)
             cJSON_ArrayForEach(e, fe) if (cJSON_IsString(e)) fprintf(f, "  e.g. %s\n", e->valuestring);
         }
     }
+    print_stops(f, benches);
     cJSON_ArrayForEach(b, benches)
     {
         const cJSON *notes = cJSON_GetObjectItemCaseSensitive(b, "notes"), *nt;

@@ -242,6 +242,12 @@ static int bench_from_json(const cJSON *b, bench_result *res, double *wall)
     res->pauses = u64(mb, "pauses");
     res->paused_ns = u64(mb, "paused_ns");
     res->interrupted = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(mb, "interrupted"));
+    /* Why the shard's benchmark stopped (older reports have none: bench_result_stop derives it);
+     * bench_result_add keeps the shards' strongest. The early-stop evidence is not carried. */
+    const cJSON *why = cJSON_GetObjectItemCaseSensitive(b, "stop_reason");
+    for (int k = BENCH_STOP_TIME_LIMIT; cJSON_IsString(why) && k <= BENCH_STOP_INTERRUPTED; k++)
+        if (strcmp(why->valuestring, bench_stop_name((bench_stop)k)) == 0)
+            res->stop_reason = (bench_stop)k;
     /* The client's evidence about itself (absent from reports written before it existed: zero). */
     res->ticks = u64(mb, "ticks");
     res->late_ticks = u64(mb, "late_ticks");

@@ -146,6 +146,8 @@ static const summary_col summary_cols[] = {
     {"search_verdict", COL_STR, "search", "verdict", NULL},
     {"search_result", COL_BOOL_OR_EMPTY, "search", "result", NULL},
     {"search_limited_by", COL_STR, "search", "limited_by", NULL},
+    /* Why each benchmark stopped (time_limit, request_limit, saturated, ...; docs/workloads.md). */
+    {"stop_reason", COL_STR, NULL, "stop_reason", NULL},
 };
 
 int report_write_summary_csv(const cJSON *doc, FILE *f)

@@ -281,6 +281,12 @@ static void put_table(FILE *f, const cJSON *benches)
         put(f, "</td><td class=\"text\">");
         if (truthy(b, "partial"))
             put(f, "<span class=\"badge warn\" title=\"interrupted before its planned end\">partial</span> ");
+        /* An early stop (docs/workloads.md): the rule's name, its time in the title. */
+        if (!strcmp(str(b, "stop_reason"), "saturated") || !strcmp(str(b, "stop_reason"), "max_error_rate")) {
+            putf(f, "<span class=\"badge warn\" title=\"stopped early after %.1f s\">", num(get(b, "early_stop"), "at_s"));
+            esc(f, str(b, "stop_reason"));
+            put(f, "</span> ");
+        }
         if (truthy(cl, "client_bound")) {
             put(f, "<span class=\"badge bad\" title=\"");
             esc(f, str(cl, "client_bound_reason"));

@@ -207,6 +207,35 @@ static void add_merge_basis(jb *b, cJSON *o, const bench_result *res, uint64_t r
         add_hist(b, m, "read_wait", res->read_wait);
 }
 
+/* Why the benchmark stopped (bench.h), and for an early stop the figures the rule judged
+ * (earlystop.h; docs/workloads.md "Early stop"). */
+static void add_stop(jb *b, cJSON *o, const bench_result *res)
+{
+    add_str(b, o, "stop_reason", bench_stop_name(bench_result_stop(res)));
+    const earlystop_evidence *ev = &res->early;
+    if (ev->rule == EARLYSTOP_NONE)
+        return;
+    cJSON *e = add_obj(b, o, "early_stop");
+    if (!e)
+        return;
+    add_str(b, e, "rule", earlystop_rule_name(ev->rule));
+    add_num(b, e, "at_s", r6(ev->at_s));
+    add_num(b, e, "window_s", r6(ev->window_s));
+    if (ev->rule == EARLYSTOP_MAX_ERROR_RATE) {
+        add_num(b, e, "error_rate", r6(ev->error_rate));
+        add_num(b, e, "threshold", r6(ev->threshold));
+        add_num(b, e, "errors", (double)ev->errors);
+        add_num(b, e, "ended", (double)ev->ended);
+    } else {
+        add_num(b, e, "in_flight_slope", r6(ev->in_flight_slope));
+        add_num(b, e, "in_flight_mean", r6(ev->in_flight_mean));
+        add_num(b, e, "ttft_ms_slope", r6(ev->ttft_ms_slope));
+        add_num(b, e, "ttft_ms_mean", r6(ev->ttft_ms_mean));
+        add_num(b, e, "completed_slope", r6(ev->completed_slope));
+        add_num(b, e, "completed_mean", r6(ev->completed_mean));
+    }
+}
+
 static void add_benchmark(jb *b, cJSON *arr, const bench_summary *s, const bench_result *res)
 {
     cJSON *o = cJSON_CreateObject();
@@ -221,6 +250,7 @@ static void add_benchmark(jb *b, cJSON *arr, const bench_summary *s, const bench
     add_num(b, o, "achieved_rate", r6(s->achieved_rate));
     add_num(b, o, "duration_s", r6(s->duration_s));
     add_bool(b, o, "partial", s->interrupted);
+    add_stop(b, o, res);
     add_num(b, o, "start_time", r6(res->wall_start));
     cJSON *lim = add_obj(b, o, "limits");
     if (lim) {

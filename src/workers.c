@@ -75,6 +75,19 @@ int workers_split(const bench_plan *plan, const config *cfg, size_t n, size_t k,
         out->concurrency = share(open_cap, n, k);
         return out->concurrency > 0;
     case CONFIG_SCHED_POISSON:
+        if (plan->burstiness > 0 && plan->burstiness != 1) {
+            /* Gamma gaps: N independent gamma processes of rate R/N would superpose to something
+             * nearly Poisson, losing the burstiness. Every loop draws the one process instead and
+             * keeps every N-th arrival (k, k+N, ...), so their union is exactly it; a shard's share
+             * is dealt again (strides multiply). The seed stays the prompts' own. */
+            uint64_t stride = plan->deal_stride > 1 ? plan->deal_stride : 1;
+            out->deal_seed = plan->deal_stride > 1 ? plan->deal_seed : plan->seed;
+            out->deal_offset = plan->deal_offset + stride * k;
+            out->deal_stride = stride * n;
+            out->seed = plan->seed + k;
+            out->concurrency = share(open_cap, n, k);
+            return out->concurrency > 0;
+        }
         out->rate = plan->rate / (double)n;
         out->seed = plan->seed + k; /* independent streams: the superposition is Poisson(R) */
         out->concurrency = share(open_cap, n, k);

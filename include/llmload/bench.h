@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "llmload/config.h"
+#include "llmload/earlystop.h"
 #include "llmload/hist.h"
 #include "llmload/live.h"
 #include "llmload/record.h"
@@ -32,7 +33,26 @@ typedef struct bench_plan {
     uint64_t phase_ns;         /* open loop: added to every arrival offset */
     long concurrency;          /* streams or slots of this share; 0 = from the schedule/config */
     uint32_t loop_index, loop_count; /* this loop k of n (sessions number k+1, k+1+n, ...); 0, 0 alone */
+    /* Arrival shapes (arrival.h; docs/workloads.md). Zero: the plain processes. */
+    double burstiness;         /* poisson: gamma gaps of shape K; 0 or 1 = exponential */
+    int ramp;                  /* arrival_ramp (open loop: rate; concurrent: streams) */
+    double ramp_s;
+    /* A share of ONE gamma process (workers.c deals its arrivals): this plan sends arrivals
+     * deal_offset + deal_stride * i of the process seeded deal_seed (seed stays the prompts'). */
+    uint64_t deal_stride, deal_offset, deal_seed;
 } bench_plan;
+
+/* Why a benchmark stopped starting requests, in increasing precedence (a merge of loops keeps the
+ * highest). NONE only before it ran (and in results rebuilt from older reports). */
+typedef enum bench_stop {
+    BENCH_STOP_NONE = 0,
+    BENCH_STOP_TIME_LIMIT,
+    BENCH_STOP_REQUEST_LIMIT,
+    BENCH_STOP_TARGET_PRECISION,
+    BENCH_STOP_SATURATED,
+    BENCH_STOP_MAX_ERROR_RATE,
+    BENCH_STOP_INTERRUPTED
+} bench_stop;
 
 typedef struct bench_result {
     bench_plan plan;
@@ -71,7 +91,19 @@ typedef struct bench_result {
      * from the config or runner, valid while the run's results are; NULL/0 when unknown (merge). */
     const char *const *model_names;
     size_t n_model_names;
+    bench_stop stop_reason;
+    earlystop_evidence early;      /* the figures behind an early stop (rule NONE otherwise) */
 } bench_result;
+
+/* "time_limit", "request_limit", "target_precision", "saturated", "max_error_rate",
+ * "interrupted"; static string. */
+const char *bench_stop_name(bench_stop s);
+/* res's stop reason; for NONE (a result rebuilt by `llmload merge` from a report without one),
+ * derived from its fields: interrupted, request limit reached, else the time limit. */
+bench_stop bench_result_stop(const bench_result *res);
+/* Whether the reason is an early stop (saturated, max_error_rate): the points after it at a load
+ * as high are pointless (cmd_run.c). */
+int bench_stop_early(bench_stop s);
 
 typedef struct runner runner;
 

@@ -36,6 +36,10 @@ typedef enum config_schedule {
     CONFIG_SCHED_SLO_SEARCH       /* no rate: probes rates (or streams) for the highest meeting --slo */
 } config_schedule;
 
+/* --ramp-up: the curve the rate (or a closed loop's streams) follows to the target (arrival.h's
+ * arrival_ramp has the same values and the exact curves). */
+typedef enum config_ramp { CONFIG_RAMP_NONE = 0, CONFIG_RAMP_LINEAR, CONFIG_RAMP_EXPONENTIAL } config_ramp;
+
 /* Synthetic data: token counts drawn from a normal distribution, clamped to [min, max] and
  * rounded; stdev 0 means every request gets the mean. Or a dataset file (path set). */
 typedef struct config_data {
@@ -126,6 +130,16 @@ typedef struct config {
     double cancel_after_s;     /* --cancel-after-ms: abandoned this long after the send */
     int search_concurrency;    /* slo-search: --search-over concurrency (streams) rather than rate */
     double search_precision;   /* slo-search: relative width at which the search stops; default 0.05 */
+    /* Arrival shapes and early stop (docs/workloads.md; arrival.h, stages.h, earlystop.h). */
+    double burstiness;         /* gamma shape of Poisson gaps; default 1 (exponential) */
+    config_ramp ramp_up;       /* default none */
+    double ramp_up_s;          /* the ramp's length; counted as warmup */
+    char *stages;              /* raw --stages ("10:60s,20:60s"), parsed by stages.h; or NULL */
+    int schedule_given;        /* --schedule was set by some layer (--stages accepts only the open loops) */
+    double max_error_rate;     /* 0 = off; else a share in (0, 1] */
+    double error_window_s;     /* default 10 */
+    int stop_when_saturated;
+    double saturation_window_s; /* default 10 */
 } config;
 
 /* Defaults, and the OPENAI_API_KEY variable when set (LLMLOAD_* variables are a layer of

@@ -6,7 +6,8 @@
  * The load is split so that the union is the plan: concurrent streams and slots are dealt out; a
  * constant rate R becomes N interleaved schedules of rate R/N (worker k shifted by k/R); a Poisson
  * rate R becomes N independent Poisson processes of rate R/N (their superposition is Poisson R);
- * request limits are divided. Records are concatenated (ids made unique) and histograms added, so
+ * a gamma process (--burstiness) is dealt: every loop draws the one process and keeps every N-th
+ * arrival, so the union is exactly it; request limits are divided. Records are concatenated (ids made unique) and histograms added, so
  * the merged result is what one loop would have recorded. With N = 1 no thread is started.
  */
 #ifndef LLMLOAD_WORKERS_H
