@@ -30,6 +30,7 @@
 #include "llmload/pacer.h"
 #include "llmload/precision.h"
 #include "llmload/source.h"
+#include "llmload/trace.h"
 
 #define TICK_NS (100 * CLOCK_NS_PER_MS)
 /* A wake-up or a send this late is the loop's fault (a busy loop, or a thread waiting for a CPU):
@@ -79,6 +80,7 @@ struct runner {
     precision_target prec; /* --target-precision, when has_prec */
     int has_prec;
     uint64_t next_prec_ns;
+    trace *tr; /* --trace: the benchmark's requests and times (loaded per benchmark, as a dataset) */
 };
 
 size_t bench_plan_slots(const bench_plan *p, const config *cfg)
@@ -125,10 +127,29 @@ static int limit_reached(runner *r, uint64_t at_ns)
     return 0;
 }
 
+/* Trace replay: the trace entry this runner's next request is (its share's k-th, k = requests
+ * started so far), or SIZE_MAX when its share is done. */
+static size_t trace_next(const runner *r)
+{
+    uint64_t stride = r->plan->trace_stride ? r->plan->trace_stride : 1;
+    uint64_t i = r->plan->trace_first + r->res->started * stride;
+    return i < trace_size(r->tr) ? (size_t)i : SIZE_MAX;
+}
+
+/* The offset of the next open-loop arrival: drawn, or the trace's next entry scaled by its speed
+ * (0 when the trace is done: send_due stops first). */
+static uint64_t next_offset(runner *r)
+{
+    if (!r->tr)
+        return arrival_next_ns(r->arr) + r->plan->phase_ns;
+    size_t i = trace_next(r);
+    return i == SIZE_MAX ? 0 : (uint64_t)((double)trace_at(r->tr, i)->offset_ns / r->plan->rate) + r->plan->phase_ns;
+}
+
 static int start_one(runner *r, uint64_t scheduled_ns)
 {
     source_request sr;
-    int rc = source_next(r->src, &sr);
+    int rc = r->tr ? trace_request(r->tr, trace_next(r), &sr) : source_next(r->src, &sr);
     if (rc == 0)
         rc = client_start(r->cl, sr.prompt, sr.prompt_len, sr.prompt_tokens, sr.max_tokens,
                           r->res->started, scheduled_ns);
@@ -182,6 +203,10 @@ static void send_due(runner *r, uint64_t now)
             stop_scheduling(r, now);
             break;
         }
+        if (r->tr && trace_next(r) == SIZE_MAX) { /* the trace is over: so is the benchmark */
+            stop_scheduling(r, now);
+            break;
+        }
         if (due >= limit_ns) {
             if (now >= limit_ns)
                 stop_scheduling(r, limit_ns);
@@ -202,7 +227,7 @@ static void send_due(runner *r, uint64_t now)
         if (start_one(r, due) != 0)
             break;
         note_send(r, due, now);
-        r->next_offset_ns = arrival_next_ns(r->arr) + r->plan->phase_ns;
+        r->next_offset_ns = next_offset(r);
         /* Sending takes time; refresh the clock so a burst does not run ahead of the schedule. */
         now = clock_now_ns();
     }
@@ -247,10 +272,19 @@ static void on_sched(pacer *p, uint64_t now, void *ud)
 static void on_request_done(void *ud, const record *rec, const char *error_msg)
 {
     runner *r = ud;
-    if (record_log_append(&r->res->records, rec, error_msg) != 0 && !r->failed) {
-        snprintf(r->err, sizeof r->err, "out of memory storing request records");
-        r->failed = 1;
-        stop_scheduling(r, clock_now_ns());
+    if (record_log_append(&r->res->records, rec, error_msg) != 0) {
+        if (!r->failed) {
+            snprintf(r->err, sizeof r->err, "out of memory storing request records");
+            r->failed = 1;
+            stop_scheduling(r, clock_now_ns());
+        }
+    } else if (r->tr) {
+        /* A traced request's session (OTel conversation, jsonl session): its entry is the share's
+         * id-th, as trace_next counted when it started. */
+        uint64_t stride = r->plan->trace_stride ? r->plan->trace_stride : 1;
+        uint64_t i = r->plan->trace_first + rec->id * stride;
+        if (i < trace_size(r->tr))
+            r->res->records.items[r->res->records.len - 1].session = trace_at(r->tr, (size_t)i)->session;
     }
     if (rec->status == RECORD_OK) {
         r->completed++;
@@ -573,8 +607,25 @@ int runner_run(runner *r, const bench_plan *plan, bench_result *res, char *err, 
     r->held = HELD_NO;
     r->drain_deadline_ns = 0;
     r->pause_until_ns = 0;
-    r->open_loop = plan->schedule == CONFIG_SCHED_CONSTANT || plan->schedule == CONFIG_SCHED_POISSON;
-    if (r->open_loop) {
+    r->open_loop = plan->schedule == CONFIG_SCHED_CONSTANT || plan->schedule == CONFIG_SCHED_POISSON ||
+                   plan->schedule == CONFIG_SCHED_TRACE;
+    if (plan->schedule == CONFIG_SCHED_TRACE) {
+        if ((rc = trace_load(&r->tr, r->cfg->trace, (trace_format)r->cfg->trace_format, err, errlen)) == 0 &&
+            (rc = trace_prepare(r->tr, r->cfg->data.costs, plan->seed)) != 0)
+            snprintf(err, errlen, "out of memory preparing the trace's prompts");
+        if (rc != 0 || !(plan->rate > 0)) {
+            if (rc == 0) {
+                snprintf(err, errlen, "trace speed %g is not positive", plan->rate);
+                rc = LL_EINVAL;
+            }
+            trace_destroy(r->tr);
+            r->tr = NULL;
+            source_destroy(r->src);
+            r->src = NULL;
+            return rc;
+        }
+        r->next_offset_ns = next_offset(r);
+    } else if (r->open_loop) {
         rc = arrival_create(&r->arr, plan->schedule == CONFIG_SCHED_POISSON ? ARRIVAL_POISSON : ARRIVAL_CONSTANT,
                             plan->rate, plan->seed);
         if (rc != 0) {
@@ -653,6 +704,8 @@ int runner_run(runner *r, const bench_plan *plan, bench_result *res, char *err, 
     res->reads_waited -= waited0;
     arrival_destroy(r->arr);
     r->arr = NULL;
+    trace_destroy(r->tr);
+    r->tr = NULL;
     source_destroy(r->src);
     r->src = NULL;
     r->res = NULL;

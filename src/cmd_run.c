@@ -41,6 +41,7 @@
 #include "llmload/report_push.h"
 #include "llmload/scrape.h"
 #include "llmload/source.h"
+#include "llmload/trace.h"
 #include "llmload/workers.h"
 
 #define ERRLEN 512
@@ -55,7 +56,11 @@ static void plan_init(bench_plan *p, const config *cfg, config_schedule s, doubl
     p->warmup_s = cfg->warmup_s;
     p->cooldown_s = cfg->cooldown_s;
     p->seed = cfg->seed;
-    if (s == CONFIG_SCHED_SYNCHRONOUS || s == CONFIG_SCHED_THROUGHPUT)
+    if (s == CONFIG_SCHED_TRACE) {
+        /* A trace's one knob is its speed: trace@1x, trace@2x, trace@0.5x. */
+        p->rate = cfg->trace_speed;
+        snprintf(p->name, sizeof p->name, "trace@%.4gx", p->rate);
+    } else if (s == CONFIG_SCHED_SYNCHRONOUS || s == CONFIG_SCHED_THROUGHPUT)
         snprintf(p->name, sizeof p->name, "%s", config_schedule_name(s));
     else
         /* Whole rates in full (concurrent@10000), fractional ones to 4 significant digits. */
@@ -195,7 +200,9 @@ static int shard_plan(const config *cfg, bench_plan *p)
         return 1;
     bench_plan share;
     int active = workers_split(p, cfg, (size_t)cfg->shard_count, (size_t)cfg->shard_index, &share);
-    share.seed = shard_seed(p->seed, cfg->shard_index, cfg->shard_count);
+    /* A trace's prompts stay the run's: the same hash id is the same text in every shard. */
+    if (p->schedule != CONFIG_SCHED_TRACE)
+        share.seed = shard_seed(p->seed, cfg->shard_index, cfg->shard_count);
     *p = share;
     return active;
 }
@@ -419,6 +426,28 @@ static double mean_throughput(const bench_summary *sums, size_t first, size_t n)
     return s / (double)n;
 }
 
+/* --trace: read once before anything is sent, so a bad trace is one line and no half-run (each
+ * benchmark reads it again on its loop, as a dataset is); says when the time limit will cut it. */
+static int trace_probe(const config *cfg, char *err, size_t errlen)
+{
+    trace *t = NULL;
+    int rc = trace_load(&t, cfg->trace, (trace_format)cfg->trace_format, err, errlen);
+    if (rc != 0)
+        return rc;
+    double span_s = (double)trace_span_ns(t) / 1e9 / cfg->trace_speed;
+    if (!cfg->quiet) {
+        fprintf(stderr, "trace %s: %zu requests (%s) over %.3f s at %gx", cfg->trace, trace_size(t),
+                trace_format_name(trace_kind(t)), span_s, cfg->trace_speed);
+        if (trace_sessions(t))
+            fprintf(stderr, ", %u sessions", (unsigned)trace_sessions(t));
+        if (cfg->max_seconds > 0 && span_s >= cfg->max_seconds)
+            fprintf(stderr, "; --max-seconds %g ends it first (--max-seconds 0 replays it whole)", cfg->max_seconds);
+        fputc('\n', stderr);
+    }
+    trace_destroy(t);
+    return 0;
+}
+
 /* live_server's read callback: runs on the server's thread. */
 static void read_live(void *ud, live_snapshot *out)
 {
@@ -479,6 +508,11 @@ int cmd_run(int argc, char **argv)
         goto out;
     }
     source_destroy(probe);
+    if (cfg.trace && (rc = trace_probe(&cfg, err, sizeof err)) != 0) {
+        fprintf(stderr, "llmload run: %s\n", err);
+        exit_code = rc == LL_ENOENT || rc == LL_EIO || rc == LL_ENOMEM ? EXIT_RUNTIME : EXIT_USAGE;
+        goto out;
+    }
     /* --out is made and tried before anything is sent: a directory that cannot be written would
      * otherwise cost the whole run at the end. Exit 1: the flag is well formed, the place is not. */
     if (cfg.out_dir && ((rc = make_dir(cfg.out_dir, err, sizeof err)) != 0 ||

@@ -32,7 +32,8 @@ typedef enum config_schedule {
     CONFIG_SCHED_THROUGHPUT,      /* as many as max_concurrency allows, all at once */
     CONFIG_SCHED_CONSTANT,        /* rate = req/s, evenly spaced (open loop) */
     CONFIG_SCHED_POISSON,         /* rate = req/s, exponential gaps (open loop) */
-    CONFIG_SCHED_SWEEP            /* rate = number of points */
+    CONFIG_SCHED_SWEEP,           /* rate = number of points */
+    CONFIG_SCHED_TRACE            /* --trace: each request at its recorded offset (open loop; trace.h) */
 } config_schedule;
 
 /* Synthetic data: token counts drawn from a normal distribution, clamped to [min, max] and
@@ -106,6 +107,12 @@ typedef struct config {
     char *server_metrics_keep;        /* regex of raw metric names to keep, or NULL */
     int repeat;                /* runs of each benchmark (--repeat); default 1 */
     char *target_precision;    /* raw --target-precision ("ttft_p95=5%"), parsed by precision.h; or NULL */
+    /* Trace replay (--trace FILE, docs/workloads.md): the file, its format (trace_format of trace.h;
+     * 0 = from the file) and the speed (offsets divided by it; default 1). Giving --trace sets the
+     * schedule to CONFIG_SCHED_TRACE. */
+    char *trace;
+    int trace_format;
+    double trace_speed;
 } config;
 
 /* Defaults, and the OPENAI_API_KEY variable when set (LLMLOAD_* variables are a layer of
