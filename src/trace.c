@@ -351,7 +351,7 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
 static int64_t parse_datetime(const char *s, size_t n)
 {
     unsigned v[6] = {0};
-    static const char seps[] = "--  ::";
+    static const char seps[] = {0, '-', '-', ' ', ':', ':'}; /* before each field; ' ' or 'T' */
     static const unsigned digits[] = {4, 2, 2, 2, 2, 2};
     size_t i = 0;
     for (int f = 0; f < 6; f++) {
@@ -418,7 +418,9 @@ static int64_t span_start(const cJSON *span)
             if (!(v >= 0) || v > 4.6e18)
                 return -1;
             double scale = v > 1e17 ? 1 : v > 1e14 ? 1e3 : v > 1e11 ? 1e6 : 1e9;
-            return (int64_t)(v * scale);
+            /* Whole units and the fraction apart: 1.7e18 ns in one double is off by up to 128 ns. */
+            double whole = floor(v);
+            return (int64_t)whole * (int64_t)scale + (int64_t)llround((v - whole) * scale);
         }
     }
     return -1;
