@@ -347,7 +347,8 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
     return era * 146097 + (int64_t)doe - 719468;
 }
 
-/* "YYYY-MM-DD[ T]HH:MM:SS[.fraction][Z]" (UTC) as ns since the epoch; -1 when it is not one. */
+/* "YYYY-MM-DD[ T]HH:MM:SS[.fraction][Z]" (UTC, years 1970 to 2200) as ns since the epoch; -1 when
+ * it is not one. */
 static int64_t parse_datetime(const char *s, size_t n)
 {
     unsigned v[6] = {0};
@@ -367,7 +368,8 @@ static int64_t parse_datetime(const char *s, size_t n)
             v[f] = v[f] * 10 + (unsigned)(s[i] - '0');
         }
     }
-    if (v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31 || v[3] > 23 || v[4] > 59 || v[5] > 60 || v[0] < 1970)
+    if (v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31 || v[3] > 23 || v[4] > 59 || v[5] > 60 || v[0] < 1970 ||
+        v[0] > 2200) /* int64 ns reach 2262 */
         return -1;
     int64_t frac = 0, scale = 1000000000;
     if (i < n && s[i] == '.') {
@@ -420,6 +422,8 @@ static int64_t span_start(const cJSON *span)
             double scale = v > 1e17 ? 1 : v > 1e14 ? 1e3 : v > 1e11 ? 1e6 : 1e9;
             /* Whole units and the fraction apart: 1.7e18 ns in one double is off by up to 128 ns. */
             double whole = floor(v);
+            if (v * scale > 4.6e18)
+                return -1;
             return (int64_t)whole * (int64_t)scale + (int64_t)llround((v - whole) * scale);
         }
     }
