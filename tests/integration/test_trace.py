@@ -1,0 +1,149 @@
+"""--trace: requests go out at the trace's offsets (scaled by --trace-speed) on both transports, with
+the recorded lengths; Mooncake hash_ids shared between requests become prefix-cache hits in the
+simulator (unique ids do not); --workers deals the trace out without losing or repeating a request;
+the shipped samples are what scripts/gen-traces.py writes; bad traces get one line and the right
+exit code."""
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+from lltest import ASAN_SLACK, Sim, done, near, ok, run
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.join(HERE, "..", "..")
+TRACES = os.path.join(ROOT, "traces")
+tmp = tempfile.mkdtemp(prefix="llmload-test-trace-")
+
+
+def write(name, rows):
+    path = os.path.join(tmp, name)
+    with open(path, "w") as f:
+        for r in rows:
+            f.write(json.dumps(r) + "\n")
+    return path
+
+
+def requests(out):
+    with open(os.path.join(out, "requests.csv")) as f:
+        return sorted(csv.DictReader(f), key=lambda r: float(r["scheduled_s"]))
+
+
+def replay(sim, trace, name, *extra):
+    out = os.path.join(tmp, name)
+    r = run(["run", "--target", sim.url, "--trace", trace, "--out", out, "--no-progress", "--quiet",
+             "--max-seconds", 0, *extra], timeout=60)
+    return r, out
+
+
+# Irregular offsets, bursts of equal ones included: 40 requests over 1.2 s.
+offsets = []
+t = 0.0
+for i in range(40):
+    t += [0, 3.5, 10, 25, 41.25, 60][(i * 7) % 6]
+    offsets.append(round(t, 3))
+own = write("own.jsonl", [{"offset_ms": o, "input_tokens": 20 + i % 7, "output_tokens": 2 + i % 4}
+                          for i, o in enumerate(offsets)])
+
+
+def check_offsets(out, speed, what):
+    rows = requests(out)
+    if not ok(len(rows) == len(offsets) and all(r["status"] == "ok" for r in rows), f"{what}: every request ok",
+              f"{len(rows)} rows, statuses {set(r['status'] for r in rows)}"):
+        return
+    want = [o / speed for o in offsets]
+    sched = [float(r["scheduled_s"]) * 1000 for r in rows]
+    sent = [float(r["sent_s"]) * 1000 for r in rows]
+    worst_sched = max(abs(a - b) for a, b in zip(sched, want))
+    ok(worst_sched < 0.002, f"{what}: scheduled times are the trace's offsets / {speed}", f"worst {worst_sched} ms")
+    lag = sorted(s - w for s, w in zip(sent, want))
+    # Within 1 ms of the scaled trace; a busy 2-core machine may delay a few wake-ups.
+    within = sum(1 for x in lag if -0.001 <= x <= 1.0 * ASAN_SLACK) / len(lag)
+    ok(within >= 0.9, f"{what}: sends within 1 ms of the scaled offsets ({within:.0%})", f"lags {lag}")
+    ok(lag[0] >= -0.001, f"{what}: nothing sent early", f"earliest {lag[0]} ms")
+    ok(lag[len(lag) // 2] <= 1.0 * ASAN_SLACK, f"{what}: median send lag {lag[len(lag) // 2]:.3f} ms <= 1 ms")
+    prompt = {int(r["request_id"]): (int(r["max_tokens"]), int(r["prompt_tokens"])) for r in rows}
+    ok(all(prompt[i][0] == 2 + i % 4 for i in range(len(offsets))), f"{what}: max_tokens as recorded",
+       sorted(prompt.items())[:5])
+
+
+with Sim("--ttft-ms", 2, "--itl-ms", 1) as sim:
+    for client in ("builtin", "curl"):
+        r, out = replay(sim, own, f"own-{client}", "--http-client", client)
+        if ok(r.returncode == 0, f"{client}: trace replay runs", r.stderr[-400:]):
+            check_offsets(out, 1, client)
+            rep = json.load(open(os.path.join(out, "report.json")))
+            b = rep["benchmarks"][0]
+            ok(b["name"] == "trace@1x" and b["schedule"] == "trace", f"{client}: one benchmark trace@1x",
+               (b["name"], b["schedule"]))
+            ok("ttft_from_scheduled_ms" in b["metrics"], f"{client}: open loop (latency from the scheduled time too)")
+            ok(rep["config"].get("trace") == own and rep["config"].get("trace_speed") == 1,
+               "report.json's config names the trace and its speed", rep["config"])
+    r, out = replay(sim, own, "own-x2", "--trace-speed", 2)
+    if ok(r.returncode == 0, "--trace-speed 2 runs", r.stderr[-400:]):
+        check_offsets(out, 2, "--trace-speed 2")
+        ok(json.load(open(os.path.join(out, "report.json")))["benchmarks"][0]["name"] == "trace@2x", "named trace@2x")
+
+    # --workers 2 and --max-requests: each entry once, at its own time.
+    r, out = replay(sim, own, "own-w2", "--workers", 2, "--max-requests", 30)
+    if ok(r.returncode == 0, "--workers 2 runs", r.stderr[-400:]):
+        sched = sorted(round(float(x["scheduled_s"]) * 1000, 3) for x in requests(out))
+        ok(sched == sorted(offsets[:30]), "--workers 2 --max-requests 30: the trace's first 30 requests, each once",
+           sched)
+
+    # The samples replay (each format read by its own detection), fast.
+    for name in ("mooncake-sample.jsonl", "azure-sample.csv", "otel-sample.jsonl", "llmload-sample.jsonl"):
+        r, out = replay(sim, os.path.join(TRACES, name), "sample-" + name, "--trace-speed", 10, "--no-calibrate")
+        ok(r.returncode == 0 and all(x["status"] == "ok" for x in requests(out)), f"sample {name} replays",
+           r.stderr[-300:])
+
+# Mooncake: the same hash ids are the same prompt blocks, so the simulator's prefix cache hits; the
+# same trace with every id unique does not.
+shared, unique = [], []
+uid = 1000
+for i in range(12):
+    ids = [0, 1, 2] if i % 2 else [0, 1, 3]
+    shared.append({"timestamp": i * 20, "input_length": 1400, "output_length": 2, "hash_ids": ids})
+    unique.append({"timestamp": i * 20, "input_length": 1400, "output_length": 2, "hash_ids": [uid, uid + 1, uid + 2]})
+    uid += 3
+hits = {}
+for name, rows in (("shared", shared), ("unique", unique)):
+    with Sim("--ttft-ms", 2, "--itl-ms", 1, "--prefix-cache-tokens", 100000) as sim:
+        r, out = replay(sim, write(name + ".jsonl", rows), "mc-" + name)
+        ok(r.returncode == 0, f"mooncake {name} ids run", r.stderr[-300:])
+        m = sim.metrics()
+        q = sum(v for k, v in m.items() if k.startswith("vllm:prefix_cache_queries_total"))
+        h = sum(v for k, v in m.items() if k.startswith("vllm:prefix_cache_hits_total"))
+        hits[name] = h / q if q else 0
+# 11 of 12 requests reuse at least 2 of their ~2.7 blocks.
+ok(hits["shared"] > 0.5, f"shared hash_ids: prefix cache hit rate {hits['shared']:.2f} > 0.5", hits)
+ok(hits["unique"] < 0.05, f"unique hash_ids: hit rate {hits['unique']:.3f} < 0.05", hits)
+
+# The committed samples are the generator's output.
+gen = os.path.join(tmp, "gen")
+p = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "gen-traces.py"), gen], capture_output=True,
+                   text=True, timeout=60)
+same = p.returncode == 0 and all(open(os.path.join(gen, n), "rb").read() == open(os.path.join(TRACES, n), "rb").read()
+                                 for n in os.listdir(TRACES))
+ok(same and len(os.listdir(gen)) == len(os.listdir(TRACES)), "scripts/gen-traces.py reproduces traces/ exactly",
+   p.stderr[-300:])
+
+# Bad input: one line, naming file and line; exit 2 for content, 1 for an unreadable file.
+bad = os.path.join(tmp, "bad.jsonl")
+with open(bad, "w") as f:
+    f.write('{"timestamp": 0, "input_length": 10, "output_length": 1}\n{"timestamp": 5, "input_length": "many"}\n')
+r = run(["run", "--target", "http://127.0.0.1:1", "--trace", bad])
+ok(r.returncode == 2 and r.stderr.count("\n") == 1 and "bad.jsonl:2:" in r.stderr,
+   "a bad trace line: exit 2, one line naming file and line", f"rc={r.returncode} err={r.stderr!r}")
+r = run(["run", "--target", "http://127.0.0.1:1", "--trace", os.path.join(tmp, "missing.jsonl")])
+ok(r.returncode == 1 and r.stderr.count("\n") == 1 and "missing.jsonl" in r.stderr,
+   "a missing trace: exit 1, one line naming it", f"rc={r.returncode} err={r.stderr!r}")
+r = run(["run", "--target", "http://127.0.0.1:1", "--trace", own, "--schedule", "poisson", "--rate", 5])
+ok(r.returncode == 2 and r.stderr.count("\n") == 1 and "--trace" in r.stderr,
+   "--trace with another --schedule: exit 2, one line", f"rc={r.returncode} err={r.stderr!r}")
+r = run(["run", "--target", "http://127.0.0.1:1", "--trace", own, "--trace-speed", 0])
+ok(r.returncode == 2 and r.stderr.count("\n") == 1 and "--trace-speed" in r.stderr,
+   "--trace-speed 0: exit 2, one line", f"rc={r.returncode} err={r.stderr!r}")
+done()
