@@ -131,8 +131,8 @@ static int limit_reached(runner *r, uint64_t at_ns)
  * started so far), or SIZE_MAX when its share is done. */
 static size_t trace_next(const runner *r)
 {
-    uint64_t stride = r->plan->trace_stride ? r->plan->trace_stride : 1;
-    uint64_t i = r->plan->trace_first + r->res->started * stride;
+    uint64_t stride = r->plan->deal_stride > 1 ? r->plan->deal_stride : 1;
+    uint64_t i = r->plan->deal_offset + r->res->started * stride;
     return i < trace_size(r->tr) ? (size_t)i : SIZE_MAX;
 }
 
@@ -281,8 +281,8 @@ static void on_request_done(void *ud, const record *rec, const char *error_msg)
     } else if (r->tr) {
         /* A traced request's session (OTel conversation, jsonl session): its entry is the share's
          * id-th, as trace_next counted when it started. */
-        uint64_t stride = r->plan->trace_stride ? r->plan->trace_stride : 1;
-        uint64_t i = r->plan->trace_first + rec->id * stride;
+        uint64_t stride = r->plan->deal_stride > 1 ? r->plan->deal_stride : 1;
+        uint64_t i = r->plan->deal_offset + rec->id * stride;
         if (i < trace_size(r->tr))
             r->res->records.items[r->res->records.len - 1].session = trace_at(r->tr, (size_t)i)->session;
     }

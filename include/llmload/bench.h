@@ -31,9 +31,10 @@ typedef struct bench_plan {
     uint64_t start_ns;         /* common start (clock_now_ns scale); 0 = now */
     uint64_t phase_ns;         /* open loop: added to every arrival offset */
     long concurrency;          /* streams or slots of this share; 0 = from the schedule/config */
-    /* Trace replay (rate is then the speed): this share sends the trace's entries trace_first,
-     * trace_first + trace_stride, ... (workers and shards deal them out); stride 0 means 1. */
-    uint32_t trace_first, trace_stride;
+    /* A dealt share (workers.c, --shard): this plan sends arrivals deal_offset + deal_stride * i
+     * of the whole schedule (trace replay: the trace's entries; its rate is then the speed).
+     * Stride 0 or 1: every arrival. */
+    uint64_t deal_stride, deal_offset;
 } bench_plan;
 
 typedef struct bench_result {

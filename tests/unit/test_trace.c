@@ -342,7 +342,7 @@ static void test_split(void **state)
             bench_plan w;
             assert_int_equal(workers_split(&s, &cfg, 3, k, &w), 1);
             assert_true(w.rate == 2 && w.seed == 9);
-            for (uint32_t i = w.trace_first; i < 64; i += w.trace_stride)
+            for (uint64_t i = w.deal_offset; i < 64; i += w.deal_stride)
                 seen[i]++;
         }
     }
