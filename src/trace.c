@@ -726,6 +726,11 @@ int trace_parse(trace **out, const char *text, size_t len, const char *name, tra
     }
     t->name = name;
     t->fmt = fmt;
+    /* A byte-order mark (spreadsheet exports write one) is not part of the first record. */
+    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
+        text += 3;
+        len -= 3;
+    }
     if (fmt == TRACE_FORMAT_AUTO) {
         const char *dot = strrchr(name, '.');
         if (dot && strcasecmp(dot, ".csv") == 0)
