@@ -118,6 +118,20 @@ with Sim("--ttft-ms", 2, "--itl-ms", 1) as sim:
         ok(sched == sorted(offsets[:30]), "--workers 2 --max-requests 30: the trace's first 30 requests, each once",
            sched)
 
+    # --shard deals the trace too, and `llmload merge` knows the schedule (open loop, every request).
+    dirs = []
+    for i in range(2):
+        r, out = replay(sim, own, f"shard{i}", "--shard", f"{i}/2", "--trace-speed", 4)
+        ok(r.returncode == 0, f"--shard {i}/2 runs", r.stderr[-300:])
+        dirs.append(out)
+    merged = os.path.join(tmp, "merged")
+    r = run(["merge", "-o", merged, *dirs], timeout=60)
+    if ok(r.returncode == 0, "merge of two trace shards exits 0", r.stderr[-300:]):
+        b = json.load(open(os.path.join(merged, "report.json")))["benchmarks"][0]
+        ok(b["schedule"] == "trace" and b["requests"]["completed"] == len(offsets)
+           and "ttft_from_scheduled_ms" in b["metrics"], "merged: schedule trace, every request once, open loop",
+           (b["schedule"], b["requests"], sorted(b["metrics"])))
+
     # The samples replay (each format read by its own detection), fast.
     for name in ("mooncake-sample.jsonl", "azure-sample.csv", "otel-sample.jsonl", "llmload-sample.jsonl"):
         r, out = replay(sim, os.path.join(TRACES, name), "sample-" + name, "--trace-speed", 10, "--no-calibrate")
