@@ -80,7 +80,11 @@ struct runner {
     precision_target prec; /* --target-precision, when has_prec */
     int has_prec;
     uint64_t next_prec_ns;
-    trace *tr; /* --trace: the benchmark's requests and times (loaded per benchmark, as a dataset) */
+    /* --trace: the requests and their times (the run's loaded trace, shared by the loops, or one
+     * this benchmark loaded), and this loop's prompt builder. */
+    const trace *tr;
+    trace *tr_own;
+    trace_prompter *tp;
 };
 
 size_t bench_plan_slots(const bench_plan *p, const config *cfg)
@@ -149,7 +153,7 @@ static uint64_t next_offset(runner *r)
 static int start_one(runner *r, uint64_t scheduled_ns)
 {
     source_request sr;
-    int rc = r->tr ? trace_request(r->tr, trace_next(r), &sr) : source_next(r->src, &sr);
+    int rc = r->tr ? trace_request(r->tp, trace_next(r), &sr) : source_next(r->src, &sr);
     if (rc == 0)
         rc = client_start(r->cl, sr.prompt, sr.prompt_len, sr.prompt_tokens, sr.max_tokens,
                           r->res->started, scheduled_ns);
@@ -610,15 +614,21 @@ int runner_run(runner *r, const bench_plan *plan, bench_result *res, char *err, 
     r->open_loop = plan->schedule == CONFIG_SCHED_CONSTANT || plan->schedule == CONFIG_SCHED_POISSON ||
                    plan->schedule == CONFIG_SCHED_TRACE;
     if (plan->schedule == CONFIG_SCHED_TRACE) {
-        if ((rc = trace_load(&r->tr, r->cfg->trace, (trace_format)r->cfg->trace_format, err, errlen)) == 0 &&
-            (rc = trace_prepare(r->tr, r->cfg->data.costs, plan->seed)) != 0)
+        rc = 0;
+        if (!(r->tr = r->cfg->trace_data) &&
+            (rc = trace_load(&r->tr_own, r->cfg->trace, (trace_format)r->cfg->trace_format, err, errlen)) == 0)
+            r->tr = r->tr_own;
+        if (rc == 0 && (rc = trace_prompter_create(&r->tp, r->tr, r->cfg->data.costs, plan->seed)) != 0)
             snprintf(err, errlen, "out of memory preparing the trace's prompts");
         if (rc != 0 || !(plan->rate > 0)) {
             if (rc == 0) {
                 snprintf(err, errlen, "trace speed %g is not positive", plan->rate);
                 rc = LL_EINVAL;
             }
-            trace_destroy(r->tr);
+            trace_prompter_destroy(r->tp);
+            trace_destroy(r->tr_own);
+            r->tp = NULL;
+            r->tr_own = NULL;
             r->tr = NULL;
             source_destroy(r->src);
             r->src = NULL;
@@ -704,7 +714,10 @@ int runner_run(runner *r, const bench_plan *plan, bench_result *res, char *err, 
     res->reads_waited -= waited0;
     arrival_destroy(r->arr);
     r->arr = NULL;
-    trace_destroy(r->tr);
+    trace_prompter_destroy(r->tp);
+    trace_destroy(r->tr_own);
+    r->tp = NULL;
+    r->tr_own = NULL;
     r->tr = NULL;
     source_destroy(r->src);
     r->src = NULL;

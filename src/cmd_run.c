@@ -426,14 +426,14 @@ static double mean_throughput(const bench_summary *sums, size_t first, size_t n)
     return s / (double)n;
 }
 
-/* --trace: read once before anything is sent, so a bad trace is one line and no half-run (each
- * benchmark reads it again on its loop, as a dataset is); says when the time limit will cut it. */
-static int trace_probe(const config *cfg, char *err, size_t errlen)
+/* --trace: read once before anything is sent, so a bad trace is one line and no half-run; the
+ * loops then share it (*out, caller frees with trace_destroy). Says when the time limit will cut it. */
+static int trace_probe(const config *cfg, trace **out, char *err, size_t errlen)
 {
-    trace *t = NULL;
-    int rc = trace_load(&t, cfg->trace, (trace_format)cfg->trace_format, err, errlen);
+    int rc = trace_load(out, cfg->trace, (trace_format)cfg->trace_format, err, errlen);
     if (rc != 0)
         return rc;
+    const trace *t = *out;
     double span_s = (double)trace_span_ns(t) / 1e9 / cfg->trace_speed;
     if (!cfg->quiet) {
         fprintf(stderr, "trace %s: %zu requests (%s) over %.3f s at %gx", cfg->trace, trace_size(t),
@@ -444,7 +444,6 @@ static int trace_probe(const config *cfg, char *err, size_t errlen)
             fprintf(stderr, "; --max-seconds %g ends it first (--max-seconds 0 replays it whole)", cfg->max_seconds);
         fputc('\n', stderr);
     }
-    trace_destroy(t);
     return 0;
 }
 
@@ -472,6 +471,7 @@ int cmd_run(int argc, char **argv)
     calibrate_result cal;
     scrape *scr = NULL;
     diagnose_result *diags = NULL;
+    trace *tr = NULL;
 
     memset(&cal, 0, sizeof cal);
     if (config_init(&cfg) != 0) {
@@ -508,11 +508,12 @@ int cmd_run(int argc, char **argv)
         goto out;
     }
     source_destroy(probe);
-    if (cfg.trace && (rc = trace_probe(&cfg, err, sizeof err)) != 0) {
+    if (cfg.trace && (rc = trace_probe(&cfg, &tr, err, sizeof err)) != 0) {
         fprintf(stderr, "llmload run: %s\n", err);
         exit_code = rc == LL_ENOENT || rc == LL_EIO || rc == LL_ENOMEM ? EXIT_RUNTIME : EXIT_USAGE;
         goto out;
     }
+    cfg.trace_data = tr; /* every loop reads this one (NULL without --trace) */
     /* --out is made and tried before anything is sent: a directory that cannot be written would
      * otherwise cost the whole run at the end. Exit 1: the flag is well formed, the place is not. */
     if (cfg.out_dir && ((rc = make_dir(cfg.out_dir, err, sizeof err)) != 0 ||
@@ -827,6 +828,7 @@ out:
     free(sums);
     free(diags);
     workers_destroy(ws);
+    trace_destroy(tr);
     free(model);
     config_free(&cfg);
     fflush(stdout);

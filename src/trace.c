@@ -4,8 +4,9 @@
  * and builds each request's prompt from seeded word streams (a Mooncake hash id's block from its
  * own stream, so shared ids give shared text). See trace.h for the formats.
  * Invariants: every record is checked against the limits below before it is stored (one error line
- * naming file and line otherwise); trace_request writes into the one buffer trace_prepare sized for
- * the largest prompt, and allocates nothing.
+ * naming file and line otherwise); a loaded trace is read-only, so loops share it; trace_request
+ * writes into its prompter's one buffer, sized at creation for the largest prompt, and allocates
+ * nothing.
  */
 #include "llmload/trace.h"
 
@@ -63,7 +64,12 @@ struct trace {
     size_t sess_cap;
     uint32_t n_sessions;
     trace_entry *entries; /* the public view, built once the arenas stop moving */
-    /* Prompt building (trace_prepare). */
+};
+
+/* One loop's prompt builder: the buffer and the word table, over a trace it only reads (so the
+ * loops of --workers share one loaded trace). */
+struct trace_prompter {
+    const trace *t;
     char *buf;
     size_t buf_cap;
     const source_costs *costs;
@@ -71,7 +77,6 @@ struct trace {
     uint64_t salt;
     char words[256][WORD_MAX];
     uint8_t word_len[256];
-    int prepared;
 };
 
 /* ---- helpers ------------------------------------------------------------------------------- */
@@ -805,7 +810,6 @@ void trace_destroy(trace *t)
     free(t->sess_keys);
     free(t->sess_vals);
     free(t->entries);
-    free(t->buf);
     free(t);
 }
 
@@ -817,7 +821,7 @@ uint64_t trace_span_ns(const trace *t) { return t->n ? t->entries[t->n - 1].offs
 
 /* ---- prompts ---------------------------------------------------------------------------------- */
 
-static double word_cost(const trace *t, unsigned k)
+static double word_cost(const trace_prompter *t, unsigned k)
 {
     if (!t->costs)
         return 1.0;
@@ -825,8 +829,13 @@ static double word_cost(const trace *t, unsigned k)
     return c < MIN_WORD_COST ? MIN_WORD_COST : c > MAX_WORD_COST ? MAX_WORD_COST : c;
 }
 
-int trace_prepare(trace *t, const source_costs *costs, uint64_t seed)
+int trace_prompter_create(trace_prompter **out, const trace *tr, const source_costs *costs, uint64_t seed)
 {
+    *out = NULL;
+    trace_prompter *t = calloc(1, sizeof *t);
+    if (!t)
+        return LL_ENOMEM;
+    t->t = tr;
     t->costs = costs;
     t->salt = mix64(seed ^ 0x7472616365ULL);
     size_t longest = 0;
@@ -849,21 +858,28 @@ int trace_prepare(trace *t, const source_costs *costs, uint64_t seed)
      * budget + 0.5; a partial block and the stream after it may each be budgeted what was left, so
      * the budgets add up to twice the input length at most. */
     size_t need = 1;
-    for (size_t i = 0; i < t->n; i++) {
-        const trace_entry *e = &t->entries[i];
+    for (size_t i = 0; i < tr->n; i++) {
+        const trace_entry *e = &tr->entries[i];
         double words = (2.0 * (double)e->input_tokens + 0.5 * (e->n_hash_ids + 2)) / t->min_cost + e->n_hash_ids + 4;
         size_t b = e->prompt ? e->prompt_len + 1 : (size_t)words * (longest + 1) + TRACE_MARKER_LEN + 2;
         if (b > need)
             need = b;
     }
-    char *buf = malloc(need);
-    if (!buf)
+    if (!(t->buf = malloc(need))) {
+        free(t);
         return LL_ENOMEM;
-    free(t->buf);
-    t->buf = buf;
+    }
     t->buf_cap = need;
-    t->prepared = 1;
+    *out = t;
     return 0;
+}
+
+void trace_prompter_destroy(trace_prompter *p)
+{
+    if (!p)
+        return;
+    free(p->buf);
+    free(p);
 }
 
 /* A word stream: 8 vocabulary words per 64-bit draw of a counter-based generator, so a stream is
@@ -889,7 +905,7 @@ static unsigned ws_next(wstream *w)
 /* Appends the words of stream key while their cost stays within budget (to the nearest token).
  * exact = 0 stops at the first word that would overshoot, so that a shorter cut of a block is a
  * prefix of a longer one; exact = 1 skips it and draws on (up to MAX_SKIPS), to land on the count. */
-static char *put_stream(const trace *t, char *dst, const char *start, uint64_t key, double budget, int exact,
+static char *put_stream(const trace_prompter *t, char *dst, const char *start, uint64_t key, double budget, int exact,
                         double *spent)
 {
     wstream w = {key, 0, 0};
@@ -913,11 +929,11 @@ static char *put_stream(const trace *t, char *dst, const char *start, uint64_t k
     return dst;
 }
 
-int trace_request(trace *t, size_t i, source_request *out)
+int trace_request(trace_prompter *t, size_t i, source_request *out)
 {
-    if (i >= t->n || !t->prepared)
+    if (i >= t->t->n)
         return LL_EINVAL;
-    const trace_entry *e = &t->entries[i];
+    const trace_entry *e = &t->t->entries[i];
     out->prompt_tokens = e->input_tokens;
     out->prompt_tokens_asked = e->input_tokens;
     out->max_tokens = e->output_tokens;

@@ -113,6 +113,9 @@ typedef struct config {
     char *trace;
     int trace_format;
     double trace_speed;
+    /* The trace, loaded once by the run command and read by every loop; NULL: each benchmark
+     * loads it. Borrowed, valid for the run; config_free leaves it. */
+    const struct trace *trace_data;
 } config;
 
 /* Defaults, and the OPENAI_API_KEY variable when set (LLMLOAD_* variables are a layer of

@@ -68,13 +68,19 @@ uint32_t trace_sessions(const trace *t);                /* distinct sessions see
 /* Offset of the last entry, unscaled. */
 uint64_t trace_span_ns(const trace *t);
 
-/* Readies prompt building: costs (borrowed, valid until trace_destroy; NULL = one token per word)
- * and the seed that salts every word stream. Allocates the one prompt buffer (the largest prompt).
+/* A loaded trace is only read from here on: the loops of --workers share one (trace_at and the
+ * rest are safe from several threads). Each loop builds its prompts with a prompter of its own. */
+typedef struct trace_prompter trace_prompter;
+
+/* A prompter over t (borrowed, must outlive it) with the target's word costs (borrowed, same
+ * lifetime; NULL = one token per word) and the seed that salts every word stream. Allocates its one
+ * prompt buffer (the trace's largest prompt). *out owned by caller (trace_prompter_destroy).
  * 0 or LL_ENOMEM. */
-int trace_prepare(trace *t, const source_costs *costs, uint64_t seed);
-/* Request i: its prompt (borrowed, valid until the next trace_request or trace_destroy) and
- * lengths. trace_prepare first. Allocates nothing. 0, or LL_EINVAL for i out of range. */
-int trace_request(trace *t, size_t i, source_request *out);
+int trace_prompter_create(trace_prompter **out, const trace *t, const source_costs *costs, uint64_t seed);
+void trace_prompter_destroy(trace_prompter *p); /* NULL is fine */
+/* Request i of the trace: its prompt (borrowed, valid until the next trace_request on p or
+ * trace_prompter_destroy) and lengths. Allocates nothing. 0, or LL_EINVAL for i out of range. */
+int trace_request(trace_prompter *p, size_t i, source_request *out);
 
 /* "mooncake", "azure", "otel", "jsonl" ("auto" for AUTO); static string. */
 const char *trace_format_name(trace_format f);

@@ -25,13 +25,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     assert((rc == 0) == (t != NULL));
     if (!t)
         return 0;
-    assert(trace_prepare(t, NULL, 1) == 0);
+    trace_prompter *p = NULL;
+    assert(trace_prompter_create(&p, t, NULL, 1) == 0);
     for (size_t i = 0; i < trace_size(t) && i < 64; i++) {
         const trace_entry *e = trace_at(t, i);
         assert(e->input_tokens >= 1 && e->output_tokens >= 1 && (i == 0 || e->offset_ns >= trace_at(t, i - 1)->offset_ns));
         source_request r;
-        assert(trace_request(t, i, &r) == 0 && r.prompt[r.prompt_len] == '\0' && strlen(r.prompt) == r.prompt_len);
+        assert(trace_request(p, i, &r) == 0 && r.prompt[r.prompt_len] == '\0' && strlen(r.prompt) == r.prompt_len);
     }
+    trace_prompter_destroy(p);
     trace_destroy(t);
     return 0;
 }

@@ -94,12 +94,13 @@ static void test_mooncake_blocks(void **state)
                        "{\"timestamp\": 3, \"input_length\": 100, \"output_length\": 5, \"hash_ids\": [7]}\n"
                        "{\"timestamp\": 4, \"input_length\": 1024, \"output_length\": 5, \"hash_ids\": [7, 8]}\n";
     trace *t = parse_ok(text, "m.jsonl", TRACE_FORMAT_MOONCAKE);
-    assert_int_equal(trace_prepare(t, NULL, 42), 0);
+    trace_prompter *p = NULL;
+    assert_int_equal(trace_prompter_create(&p, t, NULL, 42), 0);
     source_request r[5];
     size_t n[5];
     static char w[5][4096][24];
     for (size_t i = 0; i < 5; i++) {
-        assert_int_equal(trace_request(t, i, &r[i]), 0);
+        assert_int_equal(trace_request(p, i, &r[i]), 0);
         assert_int_equal(r[i].prompt[r[i].prompt_len], '\0');
         n[i] = words_of(r[i].prompt, r[i].prompt_len, w[i], 4096);
         /* Uncalibrated: one word per token, the marker one of them. */
@@ -122,19 +123,28 @@ static void test_mooncake_blocks(void **state)
         assert_string_equal(w[4][k], w[0][k]);
     }
     assert_true(strcmp(w[0][n[0]], w[4][n[4]]) != 0); /* the markers (each prompt borrowed the one buffer) */
-    trace_destroy(t);
+    trace_prompter_destroy(p);
 
-    /* Another seed: other text for the same ids (a --repeat does not find the last run's cache). */
-    t = parse_ok(text, "m.jsonl", TRACE_FORMAT_MOONCAKE);
-    assert_int_equal(trace_prepare(t, NULL, 43), 0);
+    /* Another seed: other text for the same ids (a --repeat does not find the last run's cache);
+     * two prompters share the one trace. */
+    trace_prompter *p2 = NULL;
+    assert_int_equal(trace_prompter_create(&p, t, NULL, 43), 0);
+    assert_int_equal(trace_prompter_create(&p2, t, NULL, 42), 0);
     source_request q;
-    assert_int_equal(trace_request(t, 0, &q), 0);
+    assert_int_equal(trace_request(p2, 0, &q), 0);
+    size_t m2 = words_of(q.prompt, q.prompt_len, wa, 8192);
+    assert_int_equal(m2, n[0]);
+    for (size_t k = 0; k < m2; k++)
+        assert_string_equal(wa[k], w[0][k]); /* the same seed: the same prompt from another prompter */
+    trace_prompter_destroy(p2);
+    assert_int_equal(trace_request(p, 0, &q), 0);
     size_t m = words_of(q.prompt, q.prompt_len, wa, 8192);
     int same = 0;
     for (size_t k = 0; k < m; k++)
         same += strcmp(wa[k], w[0][k]) == 0;
     assert_true(same < 100);
-    assert_int_equal(trace_request(t, 5, &q), LL_EINVAL);
+    assert_int_equal(trace_request(p, 5, &q), LL_EINVAL);
+    trace_prompter_destroy(p);
     trace_destroy(t);
 }
 
@@ -152,11 +162,12 @@ static void test_costs(void **state)
                        "{\"timestamp\": 0, \"input_length\": 3000, \"output_length\": 5, \"hash_ids\": [0,1,2,3,4,5]}\n"
                        "{\"timestamp\": 0, \"input_length\": 37, \"output_length\": 5}\n";
     trace *t = parse_ok(text, "m.jsonl", TRACE_FORMAT_MOONCAKE);
-    assert_int_equal(trace_prepare(t, &c, 1), 0);
+    trace_prompter *p = NULL;
+    assert_int_equal(trace_prompter_create(&p, t, &c, 1), 0);
     size_t na = 0, nb = 0;
     for (size_t i = 0; i < 3; i++) {
         source_request r;
-        assert_int_equal(trace_request(t, i, &r), 0);
+        assert_int_equal(trace_request(p, i, &r), 0);
         size_t n = words_of(r.prompt, r.prompt_len, i == 0 ? wa : wb, 8192);
         double cost = c.overhead;
         for (size_t k = 0; k < n; k++) {
@@ -175,6 +186,7 @@ static void test_costs(void **state)
                 assert_string_equal(wb[k], wa[k]);
     }
     assert_true(na > nb);
+    trace_prompter_destroy(p);
     trace_destroy(t);
 }
 
@@ -283,11 +295,13 @@ static void test_jsonl(void **state)
     assert_null(trace_at(t, 1)->prompt);
     assert_int_equal(trace_at(t, 2)->input_tokens, 50);
     assert_int_equal(trace_at(t, 2)->session, 1);
-    assert_int_equal(trace_prepare(t, NULL, 1), 0);
+    trace_prompter *p = NULL;
+    assert_int_equal(trace_prompter_create(&p, t, NULL, 1), 0);
     source_request r;
-    assert_int_equal(trace_request(t, 0, &r), 0);
+    assert_int_equal(trace_request(p, 0, &r), 0);
     assert_string_equal(r.prompt, "say hello  to me"); /* sent as written */
     assert_int_equal(r.max_tokens, 3);
+    trace_prompter_destroy(p);
     trace_destroy(t);
 }
 
