@@ -20,18 +20,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     trace *t = NULL;
     char err[256];
     int fmt = data[0] % 6;
-    int rc = trace_parse(&t, (const char *)data + 1, size - 1, names[fmt == 5], fmt == 5 ? TRACE_FORMAT_AUTO : (trace_format)fmt,
-                         err, sizeof err);
+    trace_format f = fmt == 5 ? TRACE_FORMAT_AUTO : (trace_format)fmt;
+    int rc = trace_parse(&t, (const char *)data + 1, size - 1, names[fmt == 5], f, err, sizeof err);
     assert((rc == 0) == (t != NULL));
     if (!t)
         return 0;
     trace_prompter *p = NULL;
-    assert(trace_prompter_create(&p, t, NULL, 1) == 0);
+    int prc = trace_prompter_create(&p, t, NULL, 1);
+    assert(prc == 0 && p);
     for (size_t i = 0; i < trace_size(t) && i < 64; i++) {
         const trace_entry *e = trace_at(t, i);
-        assert(e->input_tokens >= 1 && e->output_tokens >= 1 && (i == 0 || e->offset_ns >= trace_at(t, i - 1)->offset_ns));
+        assert(e->input_tokens >= 1 && e->output_tokens >= 1);
+        assert(i == 0 || e->offset_ns >= trace_at(t, i - 1)->offset_ns);
         source_request r;
-        assert(trace_request(p, i, &r) == 0 && r.prompt[r.prompt_len] == '\0' && strlen(r.prompt) == r.prompt_len);
+        int qrc = trace_request(p, i, &r);
+        assert(qrc == 0 && r.prompt[r.prompt_len] == '\0' && strlen(r.prompt) == r.prompt_len);
     }
     trace_prompter_destroy(p);
     trace_destroy(t);

@@ -209,7 +209,8 @@ static void test_azure(void **state)
     trace_destroy(t);
     /* Columns in another order and case (after a byte-order mark), an explicit format on another
      * extension. */
-    t = parse_ok("\xEF\xBB\xBFgeneratedtokens,timestamp,contexttokens\n5,2024-01-01T00:00:01Z,9\n", "x.txt", TRACE_FORMAT_AZURE);
+    t = parse_ok("\xEF\xBB\xBFgeneratedtokens,timestamp,contexttokens\n5,2024-01-01T00:00:01Z,9\n", "x.txt",
+                 TRACE_FORMAT_AZURE);
     assert_int_equal(trace_at(t, 0)->input_tokens, 9);
     assert_int_equal(trace_at(t, 0)->output_tokens, 5);
     trace_destroy(t);
