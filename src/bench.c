@@ -131,13 +131,29 @@ static int limit_reached(runner *r, uint64_t at_ns)
     return 0;
 }
 
-/* Trace replay: the trace entry this runner's next request is (its share's k-th, k = requests
- * started so far), or SIZE_MAX when its share is done. */
-static size_t trace_next(const runner *r)
+/* Trace replay: the trace entry of this runner's k-th request (its share's k-th), or SIZE_MAX past
+ * the share's end. */
+static size_t trace_entry_of(const runner *r, uint64_t k)
 {
     uint64_t stride = r->plan->deal_stride > 1 ? r->plan->deal_stride : 1;
-    uint64_t i = r->plan->deal_offset + r->res->started * stride;
+    uint64_t i = r->plan->deal_offset + k * stride;
     return i < trace_size(r->tr) ? (size_t)i : SIZE_MAX;
+}
+
+/* The entry of the next request (k = requests started so far). */
+static size_t trace_next(const runner *r)
+{
+    return trace_entry_of(r, r->res->started);
+}
+
+/* A traced request's session (OTel conversation, jsonl session) onto its record, the log's last
+ * when the append above succeeded (the record's id is its k, as trace_next counted at its start). */
+static void trace_tag(runner *r, const record *rec)
+{
+    record_log *log = &r->res->records;
+    size_t i = trace_entry_of(r, rec->id);
+    if (log->len && log->items[log->len - 1].id == rec->id && i != SIZE_MAX)
+        log->items[log->len - 1].session = trace_at(r->tr, i)->session;
 }
 
 /* The offset of the next open-loop arrival: drawn, or the trace's next entry scaled by its speed
@@ -276,20 +292,13 @@ static void on_sched(pacer *p, uint64_t now, void *ud)
 static void on_request_done(void *ud, const record *rec, const char *error_msg)
 {
     runner *r = ud;
-    if (record_log_append(&r->res->records, rec, error_msg) != 0) {
-        if (!r->failed) {
-            snprintf(r->err, sizeof r->err, "out of memory storing request records");
-            r->failed = 1;
-            stop_scheduling(r, clock_now_ns());
-        }
-    } else if (r->tr) {
-        /* A traced request's session (OTel conversation, jsonl session): its entry is the share's
-         * id-th, as trace_next counted when it started. */
-        uint64_t stride = r->plan->deal_stride > 1 ? r->plan->deal_stride : 1;
-        uint64_t i = r->plan->deal_offset + rec->id * stride;
-        if (i < trace_size(r->tr))
-            r->res->records.items[r->res->records.len - 1].session = trace_at(r->tr, (size_t)i)->session;
+    if (record_log_append(&r->res->records, rec, error_msg) != 0 && !r->failed) {
+        snprintf(r->err, sizeof r->err, "out of memory storing request records");
+        r->failed = 1;
+        stop_scheduling(r, clock_now_ns());
     }
+    if (r->tr)
+        trace_tag(r, rec);
     if (rec->status == RECORD_OK) {
         r->completed++;
         atomic_fetch_add_explicit(&r->a_completed, 1, memory_order_relaxed);
