@@ -258,7 +258,8 @@ int aggregate_bench(bench_result *res, bench_summary *out)
     snprintf(out->name, sizeof out->name, "%s", p->name);
     out->schedule = config_schedule_name(p->schedule);
     out->target_rate = p->rate;
-    out->open_loop = p->schedule == CONFIG_SCHED_CONSTANT || p->schedule == CONFIG_SCHED_POISSON;
+    out->open_loop = p->schedule == CONFIG_SCHED_CONSTANT || p->schedule == CONFIG_SCHED_POISSON ||
+                     p->schedule == CONFIG_SCHED_TRACE;
     out->interrupted = res->interrupted;
     out->started = res->started;
     out->slots = res->slots;

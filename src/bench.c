@@ -34,6 +34,7 @@
 #include "llmload/precision.h"
 #include "llmload/session.h"
 #include "llmload/source.h"
+#include "llmload/trace.h"
 
 #define TICK_NS (100 * CLOCK_NS_PER_MS)
 /* A wake-up or a send this late is the loop's fault (a busy loop, or a thread waiting for a CPU):
@@ -93,6 +94,11 @@ struct runner {
     long users_active;
     earlystop *es;         /* --max-error-rate, --stop-when-saturated; NULL when off */
     long closed_full;      /* closed loop with a ramp: the target the ramp rises to */
+    /* --trace: the requests and their times (the run's loaded trace, shared by the loops, or one
+     * this benchmark loaded), and this loop's prompt builder. */
+    const trace *tr;
+    trace *tr_own;
+    trace_prompter *tp;
 };
 
 size_t bench_plan_slots(const bench_plan *p, const config *cfg)
@@ -145,10 +151,45 @@ static int limit_reached(runner *r, uint64_t at_ns)
     return 0;
 }
 
+/* Trace replay: the trace entry of this runner's k-th request (its share's k-th), or SIZE_MAX past
+ * the share's end. */
+static size_t trace_entry_of(const runner *r, uint64_t k)
+{
+    uint64_t stride = r->plan->deal_stride > 1 ? r->plan->deal_stride : 1;
+    uint64_t i = r->plan->deal_offset + k * stride;
+    return i < trace_size(r->tr) ? (size_t)i : SIZE_MAX;
+}
+
+/* The entry of the next request (k = requests started so far). */
+static size_t trace_next(const runner *r)
+{
+    return trace_entry_of(r, r->res->started);
+}
+
+/* A traced request's session (OTel conversation, jsonl session) onto its record, the log's last
+ * when the append above succeeded (the record's id is its k, as trace_next counted at its start). */
+static void trace_tag(runner *r, const record *rec)
+{
+    record_log *log = &r->res->records;
+    size_t i = trace_entry_of(r, rec->id);
+    if (log->len && log->items[log->len - 1].id == rec->id && i != SIZE_MAX)
+        log->items[log->len - 1].session = trace_at(r->tr, i)->session;
+}
+
+/* The offset of the next open-loop arrival: drawn, or the trace's next entry scaled by its speed
+ * (0 when the trace is done: send_due stops first). */
+static uint64_t next_offset(runner *r)
+{
+    if (!r->tr)
+        return arrival_next_ns(r->arr); /* the plan's phase is in the arrival spec */
+    size_t i = trace_next(r);
+    return i == SIZE_MAX ? 0 : (uint64_t)((double)trace_at(r->tr, i)->offset_ns / r->plan->rate) + r->plan->phase_ns;
+}
+
 static int start_one(runner *r, uint64_t scheduled_ns)
 {
     source_request sr;
-    int rc = source_next(r->src, &sr);
+    int rc = r->tr ? trace_request(r->tp, trace_next(r), &sr) : source_next(r->src, &sr);
     /* Both draws happen per request sent, so a seed repeats which model and which cancellations. */
     client_request_opts ro = {.model = model_mix_next(&r->mix),
                               .cancel_after_ns = model_mix_coin_flip(&r->cancel)
@@ -293,6 +334,10 @@ static void send_due(runner *r, uint64_t now)
             stop_scheduling(r, now);
             break;
         }
+        if (r->tr && trace_next(r) == SIZE_MAX) { /* the trace is over: so is the benchmark */
+            stop_scheduling(r, now);
+            break;
+        }
         if (due >= limit_ns) {
             if (now >= limit_ns)
                 stop_scheduling(r, limit_ns);
@@ -322,7 +367,7 @@ static void send_due(runner *r, uint64_t now)
         if (start_one(r, due) != 0)
             break;
         note_send(r, due, now);
-        r->next_offset_ns = arrival_next_ns(r->arr); /* the plan's phase is in the arrival spec */
+        r->next_offset_ns = next_offset(r);
         /* Sending takes time; refresh the clock so a burst does not run ahead of the schedule. */
         now = clock_now_ns();
     }
@@ -397,6 +442,8 @@ static void on_request_done(void *ud, const record *rec, const char *error_msg)
         r->failed = 1;
         stop_scheduling(r, clock_now_ns());
     }
+    if (r->tr)
+        trace_tag(r, rec);
     if (rec->status == RECORD_OK) {
         r->completed++;
         atomic_fetch_add_explicit(&r->a_completed, 1, memory_order_relaxed);
@@ -785,8 +832,31 @@ int runner_run(runner *r, const bench_plan *plan, bench_result *res, char *err, 
     r->held = HELD_NO;
     r->drain_deadline_ns = 0;
     r->pause_until_ns = 0;
-    r->open_loop = plan->schedule == CONFIG_SCHED_CONSTANT || plan->schedule == CONFIG_SCHED_POISSON;
-    if (r->open_loop) {
+    r->open_loop = plan->schedule == CONFIG_SCHED_CONSTANT || plan->schedule == CONFIG_SCHED_POISSON ||
+                   plan->schedule == CONFIG_SCHED_TRACE;
+    if (plan->schedule == CONFIG_SCHED_TRACE) {
+        rc = 0;
+        if (!(r->tr = r->cfg->trace_data) &&
+            (rc = trace_load(&r->tr_own, r->cfg->trace, (trace_format)r->cfg->trace_format, err, errlen)) == 0)
+            r->tr = r->tr_own;
+        if (rc == 0 && (rc = trace_prompter_create(&r->tp, r->tr, r->cfg->data.costs, plan->seed)) != 0)
+            snprintf(err, errlen, "out of memory preparing the trace's prompts");
+        if (rc != 0 || !(plan->rate > 0)) {
+            if (rc == 0) {
+                snprintf(err, errlen, "trace speed %g is not positive", plan->rate);
+                rc = LL_EINVAL;
+            }
+            trace_prompter_destroy(r->tp);
+            trace_destroy(r->tr_own);
+            r->tp = NULL;
+            r->tr_own = NULL;
+            r->tr = NULL;
+            source_destroy(r->src);
+            r->src = NULL;
+            return rc;
+        }
+        r->next_offset_ns = next_offset(r);
+    } else if (r->open_loop) {
         arrival_spec spec = {.kind = plan->schedule == CONFIG_SCHED_CONSTANT ? ARRIVAL_CONSTANT
                                      : plan->burstiness > 0 && plan->burstiness != 1 ? ARRIVAL_GAMMA
                                                                                      : ARRIVAL_POISSON,
@@ -907,6 +977,11 @@ int runner_run(runner *r, const bench_plan *plan, bench_result *res, char *err, 
     res->reads_waited -= waited0;
     arrival_destroy(r->arr);
     r->arr = NULL;
+    trace_prompter_destroy(r->tp);
+    trace_destroy(r->tr_own);
+    r->tp = NULL;
+    r->tr_own = NULL;
+    r->tr = NULL;
     source_destroy(r->src);
     r->src = NULL;
     r->res = NULL;

@@ -44,6 +44,7 @@
 #include "llmload/search.h"
 #include "llmload/source.h"
 #include "llmload/stages.h"
+#include "llmload/trace.h"
 #include "llmload/workers.h"
 
 #define ERRLEN 512
@@ -68,7 +69,11 @@ static void plan_init(bench_plan *p, const config *cfg, config_schedule s, doubl
         p->ramp_s = cfg->ramp_up_s;
         p->warmup_s += cfg->ramp_up_s;
     }
-    if (s == CONFIG_SCHED_SYNCHRONOUS || s == CONFIG_SCHED_THROUGHPUT)
+    if (s == CONFIG_SCHED_TRACE) {
+        /* A trace's one knob is its speed: trace@1x, trace@2x, trace@0.5x. */
+        p->rate = cfg->trace_speed;
+        snprintf(p->name, sizeof p->name, "trace@%.4gx", p->rate);
+    } else if (s == CONFIG_SCHED_SYNCHRONOUS || s == CONFIG_SCHED_THROUGHPUT)
         snprintf(p->name, sizeof p->name, "%s", config_schedule_name(s));
     else
         /* Whole rates in full (concurrent@10000), fractional ones to 4 significant digits. */
@@ -260,7 +265,9 @@ static int shard_plan(const config *cfg, bench_plan *p)
         return 1;
     bench_plan share;
     int active = workers_split(p, cfg, (size_t)cfg->shard_count, (size_t)cfg->shard_index, &share);
-    share.seed = shard_seed(p->seed, cfg->shard_index, cfg->shard_count);
+    /* A trace's prompts stay the run's: the same hash id is the same text in every shard. */
+    if (p->schedule != CONFIG_SCHED_TRACE)
+        share.seed = shard_seed(p->seed, cfg->shard_index, cfg->shard_count);
     *p = share;
     return active;
 }
@@ -543,6 +550,27 @@ static int search_judge(search *s, const gate *g, const config *cfg, const char 
     return 0;
 }
 
+/* --trace: read once before anything is sent, so a bad trace is one line and no half-run; the
+ * loops then share it (*out, caller frees with trace_destroy). Says when the time limit will cut it. */
+static int trace_probe(const config *cfg, trace **out, char *err, size_t errlen)
+{
+    int rc = trace_load(out, cfg->trace, (trace_format)cfg->trace_format, err, errlen);
+    if (rc != 0)
+        return rc;
+    const trace *t = *out;
+    double span_s = (double)trace_span_ns(t) / 1e9 / cfg->trace_speed;
+    if (!cfg->quiet) {
+        fprintf(stderr, "trace %s: %zu requests (%s) over %.3f s at %gx", cfg->trace, trace_size(t),
+                trace_format_name(trace_kind(t)), span_s, cfg->trace_speed);
+        if (trace_sessions(t))
+            fprintf(stderr, ", %u sessions", (unsigned)trace_sessions(t));
+        if (cfg->max_seconds > 0 && span_s >= cfg->max_seconds)
+            fprintf(stderr, "; --max-seconds %g ends it first (--max-seconds 0 replays it whole)", cfg->max_seconds);
+        fputc('\n', stderr);
+    }
+    return 0;
+}
+
 /* live_server's read callback: runs on the server's thread. */
 static void read_live(void *ud, live_snapshot *out)
 {
@@ -569,6 +597,7 @@ int cmd_run(int argc, char **argv)
     diagnose_result *diags = NULL;
     search *srch = NULL;
     size_t search_first = 0; /* the first probe's benchmark index */
+    trace *tr = NULL;
 
     memset(&cal, 0, sizeof cal);
     if (config_init(&cfg) != 0) {
@@ -609,6 +638,12 @@ int cmd_run(int argc, char **argv)
         goto out;
     }
     source_destroy(probe);
+    if (cfg.trace && (rc = trace_probe(&cfg, &tr, err, sizeof err)) != 0) {
+        fprintf(stderr, "llmload run: %s\n", err);
+        exit_code = rc == LL_ENOENT || rc == LL_EIO || rc == LL_ENOMEM ? EXIT_RUNTIME : EXIT_USAGE;
+        goto out;
+    }
+    cfg.trace_data = tr; /* every loop reads this one (NULL without --trace) */
     /* --out is made and tried before anything is sent: a directory that cannot be written would
      * otherwise cost the whole run at the end. Exit 1: the flag is well formed, the place is not. */
     if (cfg.out_dir && ((rc = make_dir(cfg.out_dir, err, sizeof err)) != 0 ||
@@ -994,6 +1029,7 @@ out:
     free(sums);
     free(diags);
     workers_destroy(ws);
+    trace_destroy(tr);
     free(model);
     config_free(&cfg);
     fflush(stdout);

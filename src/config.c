@@ -16,11 +16,12 @@
 
 #include "config_internal.h"
 #include "llmload/error.h"
+#include "llmload/trace.h"
 
 static const char *const api_names[] = {"chat", "completions"};
 static const char *const schedule_names[] = {"synchronous", "concurrent", "throughput",
                                              "constant",    "poisson",    "sweep",
-                                             "slo-search"};
+                                             "slo-search",  "trace"};
 
 const char *config_api_name(config_api a)
 {
@@ -92,6 +93,7 @@ int config_init(config *c)
     c->burstiness = 1;
     c->error_window_s = 10;
     c->saturation_window_s = 10;
+    c->trace_speed = 1;
 
     c->rates = calloc(1, sizeof *c->rates);
     c->n_rates = 1;
@@ -148,6 +150,7 @@ void config_free(config *c)
     free(c->server_metrics_keep);
     free(c->target_precision);
     free(c->stages);
+    free(c->trace);
     memset(c, 0, sizeof *c);
 }
 
@@ -244,6 +247,7 @@ static int check_rates(const config *c, char *err, size_t errlen)
     case CONFIG_SCHED_SYNCHRONOUS:
     case CONFIG_SCHED_THROUGHPUT:
     case CONFIG_SCHED_SLO_SEARCH:
+    case CONFIG_SCHED_TRACE:
         if (rates_given(c)) {
             snprintf(err, errlen, "--rate: schedule \"%s\" takes no rate", s);
             return LL_EUSAGE;
@@ -304,6 +308,24 @@ int config__apply_users(config *c, char *err, size_t errlen)
     return 0;
 }
 
+/* --trace and the schedule agree (giving --trace sets it; a later --schedule would not replay it). */
+static int trace_check(const config *c, char *err, size_t errlen)
+{
+    if (c->schedule == CONFIG_SCHED_TRACE && !c->trace) {
+        snprintf(err, errlen, "schedule \"trace\" needs --trace FILE");
+        return LL_EUSAGE;
+    }
+    if (c->trace && c->schedule != CONFIG_SCHED_TRACE) {
+        snprintf(err, errlen, "--trace replays the trace's own times: drop --schedule %s", config_schedule_name(c->schedule));
+        return LL_EUSAGE;
+    }
+    if (c->trace && c->data.path) {
+        snprintf(err, errlen, "--trace and --data %.200s: the trace gives the requests; drop --data", c->data.path);
+        return LL_EUSAGE;
+    }
+    return 0;
+}
+
 int config_validate(const config *c, char *err, size_t errlen)
 {
     char why[256];
@@ -338,7 +360,10 @@ int config_validate(const config *c, char *err, size_t errlen)
         snprintf(err, errlen, "--max-seconds %gs is under the 1 ms minimum (0 means no time limit)", c->max_seconds);
         return LL_EUSAGE;
     }
-    if (c->max_seconds == 0 && c->max_requests == 0 && !c->stages) { /* a stage has its duration */
+    /* --trace: the trace gives the schedule, the requests and (its last entry) an end. */
+    if (trace_check(c, err, errlen) != 0)
+        return LL_EUSAGE;
+    if (c->max_seconds == 0 && c->max_requests == 0 && !c->stages && !c->trace) { /* a stage has its duration */
         snprintf(err, errlen,
                  "no end: --max-seconds 0 and --max-requests 0 would run forever; set one of them");
         return LL_EUSAGE;
@@ -613,6 +638,11 @@ int config_to_json(const config *c, struct cJSON **out)
     rc |= add_str(o, "search_over", c->search_concurrency ? "concurrency" : "rate");
     rc |= add_num(o, "search_precision", c->search_precision);
     rc |= config__shapes_to_json(o, c) ? 1 : 0;
+    if (c->trace) {
+        rc |= add_str(o, "trace", c->trace);
+        rc |= add_str(o, "trace_format", trace_format_name((trace_format)c->trace_format));
+        rc |= add_num(o, "trace_speed", c->trace_speed);
+    }
     if (rc) {
         cJSON_Delete(o);
         return LL_ENOMEM;

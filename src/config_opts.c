@@ -323,7 +323,7 @@ static int set_schedule(config *c, const config__opt *o, const char *val, char *
     /* Same order as enum config_schedule. */
     static const char *const names[] = {"synchronous", "concurrent", "throughput",
                                         "constant",    "poisson",    "sweep",
-                                        "slo-search"};
+                                        "slo-search",  "trace"};
     int i = pick_name(val, names, sizeof names / sizeof names[0], "a schedule", why, whylen);
     if (i < 0)
         return LL_EUSAGE;
@@ -380,6 +380,38 @@ static int set_share(config *c, const config__opt *o, const char *val, char *why
         return LL_EUSAGE;
     }
     *FIELD(double, c, o) = v;
+    return 0;
+}
+
+/* --trace FILE: a readable file (unreadable: exit 1, as --ca-cert), and the trace's schedule. */
+static int set_trace(config *c, const config__opt *o, const char *val, char *why, size_t whylen)
+{
+    int rc = set_file(c, o, val, why, whylen);
+    if (rc == 0)
+        c->schedule = CONFIG_SCHED_TRACE;
+    return rc;
+}
+
+static int set_trace_format(config *c, const config__opt *o, const char *val, char *why, size_t whylen)
+{
+    /* Same order as trace_format in trace.h. */
+    static const char *const names[] = {"auto", "mooncake", "azure", "otel", "jsonl"};
+    int i = pick_name(val, names, 5, "a trace format", why, whylen);
+    if (i < 0)
+        return LL_EUSAGE;
+    c->trace_format = i;
+    return 0;
+}
+
+static int set_trace_speed(config *c, const config__opt *o, const char *val, char *why, size_t whylen)
+{
+    double v;
+    const char *rest;
+    if (parse_decimal(val, &v, &rest) != 0 || *rest != '\0' || !(v >= 0.001) || v > 1000) {
+        snprintf(why, whylen, "\"%.64s\" is not a speed from 0.001 to 1000 (2: twice as fast)", val);
+        return LL_EUSAGE;
+    }
+    c->trace_speed = v;
     return 0;
 }
 
@@ -692,7 +724,7 @@ const config__opt config__opts[] = {
      .help = "extra request header, repeatable; replaces a profile header of the same name"},
     HEADING("Load"),
     STRING("schedule", "S", set_schedule, schedule, "synchronous",
-           "synchronous, concurrent, throughput, constant, poisson, sweep or slo-search"),
+           "synchronous, concurrent, throughput, constant, poisson, sweep, slo-search or trace (set by --trace)"),
     {.name = "rate", .has_arg = required_argument, .metavar = "R[,R...]", .set = set_rates,
      .json = J_NUM | J_NUMS | J_STR, .expect = "a positive number or list of them",
      .help = "req/s (constant, poisson), streams in flight (concurrent), points (sweep); a list "
@@ -708,6 +740,14 @@ const config__opt config__opts[] = {
      .expect = "a whole number", .dflt = "off",
      .help = "N concurrent users, each running sessions one after another (a closed loop of N: "
              "--schedule concurrent --rate N); see --data turns=,think_time="},
+    STRING("trace", "FILE", set_trace, trace, NULL,
+           "replay a trace: each request at its recorded time, with its recorded input and output "
+           "lengths (Mooncake, Azure CSV, OpenTelemetry GenAI spans, jsonl; docs/workloads.md)"),
+    STRING("trace-format", "auto|mooncake|azure|otel|jsonl", set_trace_format, trace_format, "auto",
+           "the --trace file's format (auto: .csv is Azure, else the first record's keys)"),
+    {.name = "trace-speed", .has_arg = required_argument, .metavar = "X", .set = set_trace_speed,
+     .off = OFF(trace_speed), .json = J_NUM | J_STR, .expect = "a number", .dflt = "1",
+     .help = "replay X times as fast (the trace's offsets divided by X)"},
     DURATION("max-seconds", max_seconds, 0, "30s", "length of each benchmark (0: no time limit)"),
     {.name = "max-requests", .has_arg = required_argument, .metavar = "N", .set = set_long,
      .off = OFF(max_requests), .lo = 0, .hi = 1e12, .json = J_NUM | J_STR,

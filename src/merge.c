@@ -221,7 +221,8 @@ static int bench_from_json(const cJSON *b, bench_result *res, double *wall)
     memset(res, 0, sizeof *res);
     snprintf(res->plan.name, sizeof res->plan.name, "%s", name->valuestring);
     const cJSON *sched = cJSON_GetObjectItemCaseSensitive(b, "schedule");
-    for (int k = CONFIG_SCHED_SYNCHRONOUS; k <= CONFIG_SCHED_SWEEP; k++)
+    /* Every schedule with a name (the list grows at its end: trace, ...). */
+    for (int k = CONFIG_SCHED_SYNCHRONOUS; strcmp(config_schedule_name((config_schedule)k), "unknown") != 0; k++)
         if (cJSON_IsString(sched) && strcmp(sched->valuestring, config_schedule_name((config_schedule)k)) == 0)
             res->plan.schedule = (config_schedule)k;
     res->plan.rate = num(mb, "plan_rate");

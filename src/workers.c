@@ -92,6 +92,16 @@ int workers_split(const bench_plan *plan, const config *cfg, size_t n, size_t k,
         out->seed = plan->seed + k; /* independent streams: the superposition is Poisson(R) */
         out->concurrency = share(open_cap, n, k);
         return out->concurrency > 0;
+    case CONFIG_SCHED_TRACE: {
+        /* Share k of a share (first, stride) sends entries first + stride * (k + n * j): the
+         * trace dealt out like cards, each entry at its own time, the union the whole trace. The
+         * speed (rate) and the seed stay, so each entry's prompt is the one a lone loop builds. */
+        uint64_t stride = plan->deal_stride > 1 ? plan->deal_stride : 1;
+        out->deal_offset = plan->deal_offset + stride * k;
+        out->deal_stride = stride * n;
+        out->concurrency = share(open_cap, n, k);
+        return out->concurrency > 0;
+    }
     default:
         return 0;
     }

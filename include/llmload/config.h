@@ -33,7 +33,8 @@ typedef enum config_schedule {
     CONFIG_SCHED_CONSTANT,        /* rate = req/s, evenly spaced (open loop) */
     CONFIG_SCHED_POISSON,         /* rate = req/s, exponential gaps (open loop) */
     CONFIG_SCHED_SWEEP,           /* rate = number of points */
-    CONFIG_SCHED_SLO_SEARCH       /* no rate: probes rates (or streams) for the highest meeting --slo */
+    CONFIG_SCHED_SLO_SEARCH,      /* no rate: probes rates (or streams) for the highest meeting --slo */
+    CONFIG_SCHED_TRACE            /* --trace: each request at its recorded offset (open loop; trace.h) */
 } config_schedule;
 
 /* --ramp-up: the curve the rate (or a closed loop's streams) follows to the target (arrival.h's
@@ -140,6 +141,15 @@ typedef struct config {
     double error_window_s;     /* default 10 */
     int stop_when_saturated;
     double saturation_window_s; /* default 10 */
+    /* Trace replay (--trace FILE, docs/workloads.md): the file, its format (trace_format of trace.h;
+     * 0 = from the file) and the speed (offsets divided by it; default 1). Giving --trace sets the
+     * schedule to CONFIG_SCHED_TRACE. */
+    char *trace;
+    int trace_format;
+    double trace_speed;
+    /* The trace, loaded once by the run command and read by every loop; NULL: each benchmark
+     * loads it. Borrowed, valid for the run; config_free leaves it. */
+    const struct trace *trace_data;
 } config;
 
 /* Defaults, and the OPENAI_API_KEY variable when set (LLMLOAD_* variables are a layer of
