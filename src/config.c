@@ -439,8 +439,12 @@ static int add_data(cJSON *o, const config_data *d)
     cJSON *j = cJSON_AddObjectToObject(o, "data");
     if (!j)
         return LL_ENOMEM;
+    static const char *const sampling[] = {"shuffle", "sequential", "random"};
     if (d->path)
-        return add_str(j, "path", d->path);
+        return add_str(j, "path", d->path) || add_str(j, "sampling", sampling[d->sampling % 3]) ||
+                       add_num(j, "max_records", (double)d->max_records)
+                   ? LL_ENOMEM
+                   : 0;
     int rc = 0;
     rc |= add_num(j, "prompt_tokens", d->prompt_tokens);
     rc |= add_num(j, "prompt_tokens_stdev", d->prompt_tokens_stdev);
@@ -451,6 +455,7 @@ static int add_data(cJSON *o, const config_data *d)
     rc |= add_num(j, "output_tokens_min", (double)d->output_tokens_min);
     rc |= add_num(j, "output_tokens_max", (double)d->output_tokens_max);
     rc |= add_num(j, "prefix_tokens", (double)d->prefix_tokens);
+    rc |= add_num(j, "prefix_count", (double)d->prefix_count);
     return rc ? LL_ENOMEM : 0;
 }
 

@@ -35,6 +35,13 @@ typedef enum config_schedule {
     CONFIG_SCHED_SWEEP            /* rate = number of points */
 } config_schedule;
 
+/* The order dataset records are sent in (--data-sampling). */
+typedef enum config_sampling {
+    CONFIG_SAMPLING_SHUFFLE = 0, /* a seeded permutation, repeated when the run outlasts the file */
+    CONFIG_SAMPLING_SEQUENTIAL,  /* file order, repeated */
+    CONFIG_SAMPLING_RANDOM       /* each request an independent seeded draw (with replacement) */
+} config_sampling;
+
 /* Synthetic data: token counts drawn from a normal distribution, clamped to [min, max] and
  * rounded; stdev 0 means every request gets the mean. Or a dataset file (path set). */
 typedef struct config_data {
@@ -48,6 +55,9 @@ typedef struct config_data {
     long output_tokens_min;     /* default 1 */
     long output_tokens_max;     /* default 1000000 */
     long prefix_tokens;         /* shared prefix in every prompt (prefix-cache studies), default 0 */
+    long prefix_count;          /* different prefixes, one picked per request (seeded), default 1 */
+    int sampling;               /* dataset order: config_sampling, default CONFIG_SAMPLING_SHUFFLE */
+    long max_records;           /* dataset: use at most this many records (the file's first); 0 = all */
     /* Added: the target's per-word token costs (calibrate.h), so synthetic prompts are built to
      * token counts as the server counts them; NULL (default) = one token per word. Borrowed: set
      * by the run command after calibrating, valid for the run; config_data_free leaves it. */
