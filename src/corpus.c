@@ -1,7 +1,9 @@
 /*
- * corpus.c - the prompt corpus (see corpus.h): the embedded novel indexed as pieces and sentence
- * starts at creation, one pass, pieces pointing into the text (never copied).
- * Invariant: every piece is non-empty and holds no whitespace; sentence 0 starts at piece 0.
+ * corpus.c - the prompt corpus (see corpus.h): the embedded novel indexed at creation, one pass to
+ * count and one to copy it flat (its pieces joined by single spaces), so that a window of n pieces
+ * is one memcpy of a span of the flat text.
+ * Invariant: every piece is non-empty and holds no whitespace; off[i + 1] - off[i] is piece i's
+ * length plus its one trailing space; sentence 0 starts at piece 0.
  */
 #include "llmload/corpus.h"
 
@@ -14,14 +16,9 @@
 
 #define CORPUS_MAX_PIECE 65535u
 
-typedef struct piece {
-    uint32_t off;
-    uint16_t len;
-} piece;
-
 struct corpus {
-    const char *text;
-    piece *pieces;
+    char *flat;          /* the pieces, each followed by one space */
+    uint32_t *off;       /* n + 1 offsets into flat: piece i starts at off[i] */
     size_t n;
     uint32_t *sentences; /* piece index of each sentence start */
     size_t n_sentences;
@@ -65,7 +62,7 @@ int corpus_create_text(corpus **out, const char *text, size_t len)
     if (len > (size_t)INT32_MAX)
         return LL_EOVERSIZE;
     /* Count first, so each array is allocated once at its size. */
-    size_t n = 0, n_sent = 0;
+    size_t n = 0, n_sent = 0, bytes = 0;
     int prev_ends = 1;
     for (size_t i = 0; i < len;) {
         while (i < len && is_space((unsigned char)text[i]))
@@ -80,6 +77,7 @@ int corpus_create_text(corpus **out, const char *text, size_t len)
         if (n == 0 || (prev_ends && starts_sentence(text + start, i - start)))
             n_sent++;
         prev_ends = ends_sentence(text + start, i - start);
+        bytes += i - start + 1;
         n++;
     }
     if (n == 0)
@@ -87,14 +85,15 @@ int corpus_create_text(corpus **out, const char *text, size_t len)
     corpus *c = calloc(1, sizeof *c);
     if (!c)
         return LL_ENOMEM;
-    c->text = text;
-    c->pieces = malloc(n * sizeof *c->pieces);
+    c->flat = malloc(bytes + 1);
+    c->off = malloc((n + 1) * sizeof *c->off);
     c->sentences = malloc(n_sent * sizeof *c->sentences);
-    if (!c->pieces || !c->sentences) {
+    if (!c->flat || !c->off || !c->sentences) {
         corpus_destroy(c);
         return LL_ENOMEM;
     }
     prev_ends = 1;
+    char *p = c->flat;
     for (size_t i = 0; i < len;) {
         while (i < len && is_space((unsigned char)text[i]))
             i++;
@@ -106,10 +105,13 @@ int corpus_create_text(corpus **out, const char *text, size_t len)
         if (c->n == 0 || (prev_ends && starts_sentence(text + start, i - start)))
             c->sentences[c->n_sentences++] = (uint32_t)c->n;
         prev_ends = ends_sentence(text + start, i - start);
-        c->pieces[c->n].off = (uint32_t)start;
-        c->pieces[c->n].len = (uint16_t)(i - start);
-        c->n++;
+        c->off[c->n++] = (uint32_t)(p - c->flat);
+        memcpy(p, text + start, i - start);
+        p += i - start;
+        *p++ = ' ';
     }
+    c->off[c->n] = (uint32_t)(p - c->flat);
+    *p = '\0';
     *out = c;
     return 0;
 }
@@ -123,7 +125,8 @@ void corpus_destroy(corpus *c)
 {
     if (!c)
         return;
-    free(c->pieces);
+    free(c->flat);
+    free(c->off);
     free(c->sentences);
     free(c);
 }
@@ -134,16 +137,30 @@ size_t corpus_sentence(const corpus *c, size_t k) { return c->sentences[k]; }
 
 const char *corpus_piece(const corpus *c, size_t i, size_t *len)
 {
-    *len = c->pieces[i].len;
-    return c->text + c->pieces[i].off;
+    *len = c->off[i + 1] - c->off[i] - 1;
+    return c->flat + c->off[i];
+}
+
+size_t corpus_copy(const corpus *c, size_t i, size_t n, char *dst)
+{
+    size_t done = 0;
+    while (n > 0) {
+        size_t k = n < c->n - i ? n : c->n - i;
+        size_t bytes = c->off[i + k] - c->off[i];
+        memcpy(dst + done, c->flat + c->off[i], bytes);
+        done += bytes;
+        n -= k;
+        i = 0;
+    }
+    return done ? done - 1 : 0; /* the last piece's trailing space is not part of the window */
 }
 
 size_t corpus_runs(const corpus *c, size_t len, const char **out, size_t max)
 {
     size_t got = 0;
     for (size_t i = 0; i < c->n && got < max; i++) {
-        const char *p = c->text + c->pieces[i].off;
-        size_t plen = c->pieces[i].len;
+        size_t plen;
+        const char *p = corpus_piece(c, i, &plen);
         for (size_t j = 0; j < plen && got < max;) {
             if (!corpus_is_word_byte((unsigned char)p[j])) {
                 j++;
@@ -169,8 +186,9 @@ size_t corpus_punct(const corpus *c, char *out, size_t cap)
     unsigned char seen[256] = {0};
     size_t got = 0;
     for (size_t i = 0; i < c->n; i++) {
-        const unsigned char *p = (const unsigned char *)c->text + c->pieces[i].off;
-        for (size_t j = 0; j < c->pieces[i].len; j++)
+        size_t plen;
+        const unsigned char *p = (const unsigned char *)corpus_piece(c, i, &plen);
+        for (size_t j = 0; j < plen; j++)
             if (!corpus_is_word_byte(p[j]) && !seen[p[j]] && got + 1 < cap) {
                 seen[p[j]] = 1;
                 out[got++] = (char)p[j];
@@ -182,22 +200,14 @@ size_t corpus_punct(const corpus *c, char *out, size_t cap)
 
 size_t corpus_window_bytes(const corpus *c, size_t n)
 {
-    size_t total = 0;
-    for (size_t i = 0; i < c->n; i++)
-        total += (size_t)c->pieces[i].len + 1;
+    size_t total = c->off[c->n];
     size_t whole = n / c->n, rest = n % c->n;
-    size_t best = 0, sum = 0;
-    if (rest) {
-        /* A sliding window of rest pieces over the text read twice (the cycle). */
-        for (size_t i = 0; i < rest; i++)
-            sum += (size_t)c->pieces[i].len + 1;
-        best = sum;
-        for (size_t i = 0; i < c->n; i++) {
-            sum += (size_t)c->pieces[(i + rest) % c->n].len + 1;
-            sum -= (size_t)c->pieces[i].len + 1;
-            if (sum > best)
-                best = sum;
-        }
+    size_t best = 0;
+    /* The window of rest pieces from each start, cycling past the end. */
+    for (size_t i = 0; rest && i < c->n; i++) {
+        size_t bytes = i + rest <= c->n ? c->off[i + rest] - c->off[i] : total - c->off[i] + c->off[i + rest - c->n];
+        if (bytes > best)
+            best = bytes;
     }
     return whole * total + best;
 }

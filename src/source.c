@@ -35,7 +35,7 @@ struct source {
     long p_lo, p_hi, o_lo, o_hi; /* effective bounds of the two draws */
     long prefix_tokens;
     corpus *text;                /* synthetic: the prose prompts are cut from */
-    float *cost;                 /* calibrated: each corpus piece's cost; NULL: one per piece */
+    double *cum;                 /* calibrated: cum[k] = cost of pieces 0..k-1 (n + 1); NULL: one per piece */
     double min_cost;             /* calibrated: the cheapest piece */
     char *prefixes;              /* the prefix_count prefixes back to back, each with its trailing space */
     size_t *prefix_off, *prefix_len;
@@ -76,43 +76,71 @@ double source_word_cost(const source_costs *k, const char *p, size_t len)
     return c < MIN_WORD_COST ? MIN_WORD_COST : c > MAX_WORD_COST ? MAX_WORD_COST : c;
 }
 
-static double piece_cost(const source *s, size_t i)
+static double piece_cost(const source *s, size_t k)
 {
-    return s->cost ? (double)s->cost[i] : 1.0;
+    return s->cum[k + 1] - s->cum[k];
+}
+
+/* What the n pieces from piece i on cost (cycling past the end). */
+static double span_cost(const source *s, size_t i, size_t n)
+{
+    size_t np = corpus_pieces(s->text), rest = n % np;
+    double c = (double)(n / np) * s->cum[np];
+    return c + (i + rest <= np ? s->cum[i + rest] - s->cum[i] : s->cum[np] - s->cum[i] + s->cum[i + rest - np]);
+}
+
+/* The most pieces from piece i on whose cost stays within limit (binary search: costs are > 0). */
+static size_t fit_span(const source *s, size_t i, double limit)
+{
+    if (limit < s->min_cost)
+        return 0;
+    size_t lo = 0, hi = (size_t)(limit / s->min_cost) + 1; /* span_cost(lo) <= limit < span_cost(hi) */
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (span_cost(s, i, mid) <= limit)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
 }
 
 /* Appends corpus words from piece i on to dst, each after a space (none before the first when
  * leading_space is 0): exactly n words uncalibrated; calibrated, words while their costs fit
- * budget (to the nearest token), a word that would overshoot skipped. Returns the end. */
+ * budget (to the nearest token), a word that would overshoot skipped. The run of words that fits
+ * whole is one copy of the flat text; only the prompt's last few words, after the first that
+ * overshoots, go one by one. Returns the end. */
 static char *put_window(const source *s, size_t i, char *dst, double budget, long n, int leading_space,
                         double *spent)
 {
     size_t np = corpus_pieces(s->text);
-    double acc = 0;
+    size_t take = s->cum ? fit_span(s, i, budget + 0.5) : (size_t)n;
+    double acc = s->cum ? span_cost(s, i, take) : (double)take;
+    if (take > 0) {
+        if (leading_space)
+            *dst++ = ' ';
+        dst += corpus_copy(s->text, i, take, dst);
+    }
+    size_t taken = take;
     int skips = 0;
-    long taken = 0;
-    for (;; i = i + 1 == np ? 0 : i + 1) {
-        if (s->cost) {
-            if (!(budget - acc >= s->min_cost - 0.5 && skips < MAX_SKIPS))
-                break;
-            double c = piece_cost(s, i);
-            if (acc + c > budget + 0.5) {
-                skips++;
-                continue;
-            }
-            acc += c;
-        } else if (taken >= n) {
-            break;
+    /* Piece i + take overshoots (or the budget is spent): the same rule, word by word, from it. */
+    for (size_t k = (i + take) % np; s->cum && budget - acc >= s->min_cost - 0.5 && skips < MAX_SKIPS;
+         k = k + 1 == np ? 0 : k + 1) {
+        double c = piece_cost(s, k);
+        if (acc + c > budget + 0.5) {
+            skips++;
+            continue;
         }
         size_t len;
-        const char *w = corpus_piece(s->text, i, &len);
+        const char *w = corpus_piece(s->text, k, &len);
         if (leading_space || taken > 0)
             *dst++ = ' ';
         memcpy(dst, w, len);
         dst += len;
+        acc += c;
         taken++;
     }
-    *spent = s->cost ? acc : (double)taken;
+    *spent = acc;
     return dst;
 }
 
@@ -199,21 +227,22 @@ static int source_create_dataset(source **out, const config_data *d, uint64_t se
     return 0;
 }
 
-/* The piece costs under s->costs, and the cheapest. */
+/* The piece costs under s->costs as running sums, and the cheapest piece. */
 static int cost_pieces(source *s)
 {
     size_t np = corpus_pieces(s->text);
-    s->cost = malloc(np * sizeof *s->cost);
-    if (!s->cost)
+    s->cum = malloc((np + 1) * sizeof *s->cum);
+    if (!s->cum)
         return LL_ENOMEM;
     s->min_cost = MAX_WORD_COST;
+    s->cum[0] = 0;
     for (size_t i = 0; i < np; i++) {
         size_t len;
         const char *w = corpus_piece(s->text, i, &len);
         double c = source_word_cost(s->costs, w, len);
-        s->cost[i] = (float)c;
-        if ((double)s->cost[i] < s->min_cost)
-            s->min_cost = (double)s->cost[i];
+        s->cum[i + 1] = s->cum[i] + c;
+        if (c < s->min_cost)
+            s->min_cost = c;
     }
     return 0;
 }
@@ -231,7 +260,7 @@ static int build_prefixes(source *s, size_t k, uint64_t seed)
     if (s->prefix_tokens == 0)
         return 0;
     /* Uncalibrated: prefix_tokens words; calibrated: at most (prefix_tokens + 0.5) / min_cost. */
-    size_t words = s->cost ? (size_t)(((double)s->prefix_tokens + 0.5) / s->min_cost) + 1 : (size_t)s->prefix_tokens;
+    size_t words = s->cum ? (size_t)(((double)s->prefix_tokens + 0.5) / s->min_cost) + 1 : (size_t)s->prefix_tokens;
     size_t one = corpus_window_bytes(s->text, words + MAX_SKIPS) + 1;
     s->prefixes = malloc(one * k);
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
@@ -344,7 +373,7 @@ void source_destroy(source *s)
     if (s->pick)
         gsl_rng_free(s->pick);
     corpus_destroy(s->text);
-    free(s->cost);
+    free(s->cum);
     free(s->prefixes);
     free(s->prefix_off);
     free(s->prefix_len);
