@@ -90,11 +90,14 @@ $(BUILD)/src/report_html.o: $(BUILD)/gen/html_assets.h
 $(BUILD)/src/report_html.o: ALL_CFLAGS += -I$(BUILD)/gen
 $(BUILD)/src/compare_html.o: $(BUILD)/gen/html_assets.h
 $(BUILD)/src/compare_html.o: ALL_CFLAGS += -I$(BUILD)/gen
-# Synthetic prompts are windows of a public-domain novel (data/corpus/README.md), compiled in.
-$(BUILD)/gen/corpus_text.h: scripts/embed-assets.py data/corpus/persuasion.txt
+# Synthetic prompts are windows of a public-domain novel (data/corpus/README.md), compiled in flat
+# (its words joined by single spaces).
+$(BUILD)/gen/corpus_flat.txt: scripts/flatten-text.py data/corpus/persuasion.txt
 	@mkdir -p $(dir $@)
+	$(Q)$(PYTHON) scripts/flatten-text.py data/corpus/persuasion.txt $@
+$(BUILD)/gen/corpus_text.h: scripts/embed-assets.py $(BUILD)/gen/corpus_flat.txt
 	@echo "  GEN   $@"
-	$(Q)$(PYTHON) scripts/embed-assets.py $@ corpus_text=data/corpus/persuasion.txt
+	$(Q)$(PYTHON) scripts/embed-assets.py $@ corpus_flat=$(BUILD)/gen/corpus_flat.txt
 $(BUILD)/src/corpus.o: $(BUILD)/gen/corpus_text.h
 $(BUILD)/src/corpus.o: ALL_CFLAGS += -I$(BUILD)/gen
 

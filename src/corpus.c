@@ -1,7 +1,9 @@
 /*
- * corpus.c - the prompt corpus (see corpus.h): the embedded novel indexed at creation, one pass to
- * count and one to copy it flat (its pieces joined by single spaces), so that a window of n pieces
- * is one memcpy of a span of the flat text.
+ * corpus.c - the prompt corpus (see corpus.h). The novel is compiled in flat, its pieces joined by
+ * single spaces (the build's scripts/flatten-text.py, the same rule as corpus_create_text's), so a
+ * window of n pieces is one memcpy of a span of it, and creating a corpus is one memchr pass that
+ * indexes piece offsets and sentence starts (a source is made per benchmark and worker loop, just
+ * before its start time: it must be quick).
  * Invariant: every piece is non-empty and holds no whitespace; off[i + 1] - off[i] is piece i's
  * length plus its one trailing space; sentence 0 starts at piece 0.
  */
@@ -17,7 +19,8 @@
 #define CORPUS_MAX_PIECE 65535u
 
 struct corpus {
-    char *flat;          /* the pieces, each followed by one space */
+    const char *flat;    /* the pieces, each followed by one space: the embedded text or own */
+    char *own;           /* corpus_create_text's flat copy */
     uint32_t *off;       /* n + 1 offsets into flat: piece i starts at off[i] */
     size_t n;
     uint32_t *sentences; /* piece index of each sentence start */
@@ -56,44 +59,51 @@ static int starts_sentence(const char *p, size_t len)
     return i < len && p[i] >= 'A' && p[i] <= 'Z';
 }
 
+/* Indexes c->flat (len bytes of pieces, each followed by one space). 0 or LL_ENOMEM. */
+static int index_flat(corpus *c, size_t len)
+{
+    size_t n = 0, n_sent = 0;
+    int prev_ends = 1;
+    for (const char *p = c->flat, *end = c->flat + len; p < end;) {
+        const char *sp = memchr(p, ' ', (size_t)(end - p));
+        if (n == 0 || (prev_ends && starts_sentence(p, (size_t)(sp - p))))
+            n_sent++;
+        prev_ends = ends_sentence(p, (size_t)(sp - p));
+        n++;
+        p = sp + 1;
+    }
+    c->off = malloc((n + 1) * sizeof *c->off);
+    c->sentences = malloc(n_sent * sizeof *c->sentences);
+    if (!c->off || !c->sentences)
+        return LL_ENOMEM;
+    prev_ends = 1;
+    for (const char *p = c->flat, *end = c->flat + len; p < end;) {
+        const char *sp = memchr(p, ' ', (size_t)(end - p));
+        if (c->n == 0 || (prev_ends && starts_sentence(p, (size_t)(sp - p))))
+            c->sentences[c->n_sentences++] = (uint32_t)c->n;
+        prev_ends = ends_sentence(p, (size_t)(sp - p));
+        c->off[c->n++] = (uint32_t)(p - c->flat);
+        p = sp + 1;
+    }
+    c->off[c->n] = (uint32_t)len;
+    return 0;
+}
+
 int corpus_create_text(corpus **out, const char *text, size_t len)
 {
     *out = NULL;
     if (len > (size_t)INT32_MAX)
         return LL_EOVERSIZE;
-    /* Count first, so each array is allocated once at its size. */
-    size_t n = 0, n_sent = 0, bytes = 0;
-    int prev_ends = 1;
-    for (size_t i = 0; i < len;) {
-        while (i < len && is_space((unsigned char)text[i]))
-            i++;
-        size_t start = i;
-        while (i < len && !is_space((unsigned char)text[i]))
-            i++;
-        if (i == start)
-            break;
-        if (i - start > CORPUS_MAX_PIECE)
-            return LL_EOVERSIZE;
-        if (n == 0 || (prev_ends && starts_sentence(text + start, i - start)))
-            n_sent++;
-        prev_ends = ends_sentence(text + start, i - start);
-        bytes += i - start + 1;
-        n++;
-    }
-    if (n == 0)
-        return LL_EINVAL;
     corpus *c = calloc(1, sizeof *c);
-    if (!c)
-        return LL_ENOMEM;
-    c->flat = malloc(bytes + 1);
-    c->off = malloc((n + 1) * sizeof *c->off);
-    c->sentences = malloc(n_sent * sizeof *c->sentences);
-    if (!c->flat || !c->off || !c->sentences) {
-        corpus_destroy(c);
+    char *flat = malloc(len + 1);
+    if (!c || !flat) {
+        free(c);
+        free(flat);
         return LL_ENOMEM;
     }
-    prev_ends = 1;
-    char *p = c->flat;
+    c->flat = c->own = flat;
+    /* Flatten: each piece followed by one space (scripts/flatten-text.py does the same at build). */
+    char *p = flat;
     for (size_t i = 0; i < len;) {
         while (i < len && is_space((unsigned char)text[i]))
             i++;
@@ -102,30 +112,44 @@ int corpus_create_text(corpus **out, const char *text, size_t len)
             i++;
         if (i == start)
             break;
-        if (c->n == 0 || (prev_ends && starts_sentence(text + start, i - start)))
-            c->sentences[c->n_sentences++] = (uint32_t)c->n;
-        prev_ends = ends_sentence(text + start, i - start);
-        c->off[c->n++] = (uint32_t)(p - c->flat);
+        if (i - start > CORPUS_MAX_PIECE) {
+            corpus_destroy(c);
+            return LL_EOVERSIZE;
+        }
         memcpy(p, text + start, i - start);
         p += i - start;
         *p++ = ' ';
     }
-    c->off[c->n] = (uint32_t)(p - c->flat);
     *p = '\0';
+    int rc = p == flat ? LL_EINVAL : index_flat(c, (size_t)(p - flat));
+    if (rc != 0) {
+        corpus_destroy(c);
+        return rc;
+    }
     *out = c;
     return 0;
 }
 
 int corpus_create(corpus **out)
 {
-    return corpus_create_text(out, (const char *)corpus_text, corpus_text_LEN);
+    *out = NULL;
+    corpus *c = calloc(1, sizeof *c);
+    if (!c)
+        return LL_ENOMEM;
+    c->flat = (const char *)corpus_flat;
+    if (index_flat(c, corpus_flat_LEN) != 0) {
+        corpus_destroy(c);
+        return LL_ENOMEM;
+    }
+    *out = c;
+    return 0;
 }
 
 void corpus_destroy(corpus *c)
 {
     if (!c)
         return;
-    free(c->flat);
+    free(c->own);
     free(c->off);
     free(c->sentences);
     free(c);

@@ -776,7 +776,14 @@ int dataset_load(dataset **out, const char *path, long default_output_tokens, lo
 size_t dataset_size(const dataset *d) { return d->n; }
 size_t dataset_max_prompt_bytes(const dataset *d) { return d->max_prompt; }
 
+size_t dataset_buf_bytes(const dataset *d) { return d->max_raw + 1; }
+
 int dataset_get(dataset *d, size_t i, dataset_entry *out)
+{
+    return dataset_read(d, i, d->buf, out);
+}
+
+int dataset_read(const dataset *d, size_t i, char *buf, dataset_entry *out)
 {
     const entry *e = &d->entries[i];
     out->prompt_len = e->len;
@@ -789,7 +796,7 @@ int dataset_get(dataset *d, size_t i, dataset_entry *out)
     if (d->fd >= 0) {
         size_t got = 0;
         while (got < e->raw_len) {
-            ssize_t r = pread(d->fd, d->buf + got, e->raw_len - got, (off_t)(e->off + got));
+            ssize_t r = pread(d->fd, buf + got, e->raw_len - got, (off_t)(e->off + got));
             if (r < 0 && errno == EINTR)
                 continue;
             if (r <= 0)
@@ -797,13 +804,13 @@ int dataset_get(dataset *d, size_t i, dataset_entry *out)
             got += (size_t)r;
         }
     } else {
-        memcpy(d->buf, d->text + e->off, e->raw_len);
+        memcpy(buf, d->text + e->off, e->raw_len);
     }
     /* The decoded length was counted at indexing; a literal that holds a NUL stops there. */
     if (e->kind == KIND_JSON)
-        json_unescape(d->buf, e->raw_len);
-    d->buf[e->len] = '\0';
-    out->prompt = d->buf;
+        json_unescape(buf, e->raw_len);
+    buf[e->len] = '\0';
+    out->prompt = buf;
     return 0;
 }
 

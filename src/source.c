@@ -45,7 +45,9 @@ struct source {
     size_t max_bytes;
     uint64_t salt, counter;
     const source_costs *costs;   /* borrowed (config_data.costs); NULL: one token per word */
-    dataset *ds;                 /* --data FILE: prompts from it instead of synthetic ones */
+    const dataset *ds;           /* --data FILE: prompts from it instead of synthetic ones */
+    dataset *own_ds;             /* ds when this source loaded it (no shared config_data.dataset) */
+    char *rbuf;                  /* a record read back (dataset_buf_bytes) */
     int sampling;                /* config_sampling */
     size_t *order;               /* shuffle: a seeded permutation of the dataset, cycled */
     size_t pos;
@@ -201,17 +203,23 @@ static int source_create_dataset(source **out, const config_data *d, uint64_t se
         snprintf(err, errlen, "out of memory");
         return LL_ENOMEM;
     }
-    int rc = dataset_load(&s->ds, d->path, (long)d->output_tokens, d->max_records, err, errlen);
-    if (rc != 0) {
-        free(s);
-        return rc;
+    if (d->dataset) {
+        s->ds = d->dataset;
+    } else {
+        int rc = dataset_load(&s->own_ds, d->path, (long)d->output_tokens, d->max_records, err, errlen);
+        if (rc != 0) {
+            free(s);
+            return rc;
+        }
+        s->ds = s->own_ds;
     }
     size_t n = dataset_size(s->ds);
     s->sampling = d->sampling;
     s->rng = gsl_rng_alloc(gsl_rng_mt19937);
+    s->rbuf = malloc(dataset_buf_bytes(s->ds));
     if (s->sampling == CONFIG_SAMPLING_SHUFFLE)
         s->order = malloc(n * sizeof *s->order);
-    if (!s->rng || (s->sampling == CONFIG_SAMPLING_SHUFFLE && !s->order)) {
+    if (!s->rng || !s->rbuf || (s->sampling == CONFIG_SAMPLING_SHUFFLE && !s->order)) {
         source_destroy(s);
         snprintf(err, errlen, "out of memory");
         return LL_ENOMEM;
@@ -380,7 +388,8 @@ void source_destroy(source *s)
     free(s->prefix_cost);
     free(s->buf);
     free(s->order);
-    dataset_destroy(s->ds);
+    free(s->rbuf);
+    dataset_destroy(s->own_ds);
     free(s);
 }
 
@@ -393,7 +402,7 @@ static int next_record(source *s, source_request *out)
     default: i = s->order[s->pos++ % n]; break;
     }
     dataset_entry e;
-    int rc = dataset_get(s->ds, i, &e);
+    int rc = dataset_read(s->ds, i, s->rbuf, &e);
     if (rc != 0)
         return rc;
     out->prompt = e.prompt;

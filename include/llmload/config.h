@@ -62,6 +62,10 @@ typedef struct config_data {
      * token counts as the server counts them; NULL (default) = one token per word. Borrowed: set
      * by the run command after calibrating, valid for the run; config_data_free leaves it. */
     const struct source_costs *costs;
+    /* Added: the dataset file (path) loaded once by the run command, shared read-only by every
+     * benchmark's and worker's source (dataset_read), so a large file is indexed once, before any
+     * start time is set. Borrowed, valid for the run; NULL: each source loads path itself. */
+    const struct dataset *dataset;
 } config_data;
 
 typedef struct config {

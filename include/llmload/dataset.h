@@ -44,6 +44,11 @@ size_t dataset_size(const dataset *d);
  * formats) or lies in memory, NUL-terminated either way. Allocates nothing. 0, or LL_EIO when the
  * file cannot be read back (changed under the run). */
 int dataset_get(dataset *d, size_t i, dataset_entry *out);
+/* The same into the caller's buf of dataset_buf_bytes(d) bytes (out->prompt then points into buf,
+ * or into the dataset): d is only read (pread on its file), so threads may share one dataset, each
+ * with its own buf. */
+int dataset_read(const dataset *d, size_t i, char *buf, dataset_entry *out);
+size_t dataset_buf_bytes(const dataset *d);
 size_t dataset_max_prompt_bytes(const dataset *d);
 void dataset_destroy(dataset *d); /* NULL is fine */
 
