@@ -57,7 +57,7 @@ struct source {
  * below (words <= tokens / MIN_WORD_COST) stays sound. */
 #define MIN_WORD_COST 0.25
 #define MAX_WORD_COST 64.0
-/* Calibrated prompts skip a word that would overshoot; this many skips in a row end the prompt. */
+/* Calibrated prompts skip a word that would overshoot; this many skips end the prompt. */
 #define MAX_SKIPS 64
 
 double source_word_cost(const source_costs *k, const char *p, size_t len)
