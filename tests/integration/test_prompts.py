@@ -85,7 +85,7 @@ ok(other != prompts and len(other) == 20, "prose: another seed, other prompts", 
 
 # 2. Prefix cache on the simulator.
 def cache_run(spec, n=24):
-    with Sim("--ttft-ms", 1, "--itl-ms", 1, "--prefill-ms-per-1k", 400, "--prefix-cache-tokens", 1000000) as sim:
+    with Sim("--ttft-ms", 1, "--itl-ms", 1, "--prefill-ms-per-1k", 1000, "--prefix-cache-tokens", 1000000) as sim:
         out = os.path.join(tmp, f"cache{time.monotonic_ns()}")
         r = run(["run", "--target", sim.url, "--api", "completions", "--schedule", "synchronous",
                  "--max-requests", n, "--max-seconds", 0, "--no-progress", "--quiet", "--out", out,
@@ -105,13 +105,14 @@ for k in (1, 4):
     want = (N - k) * 512
     ok(abs(hits - want) <= 16 * (N - k) * 0.05, f"prefix_count={k}: the cache hit {hits:g} tokens, "
        f"(N - K) x 512 = {want}", f"queries {queries:g}")
-    # A cold request prefills 600 tokens (240 ms at 400 ms/1k); a warm one 88 (35 ms).
-    cold = sum(1 for x in rows if float(x["ttft_ms"]) > 137)
-    ok(cold == k, f"prefix_count={k}: exactly {k} requests pay the full prefill (TTFT > 137 ms)",
+    # A cold request prefills 600 tokens (600 ms at 1000 ms/1k); a warm one 88 (88 ms): the line
+    # between them leaves 250 ms either side for a busy machine.
+    cold = sum(1 for x in rows if float(x["ttft_ms"]) > 340)
+    ok(cold == k, f"prefix_count={k}: exactly {k} requests pay the full prefill (TTFT > 340 ms)",
        sorted(float(x["ttft_ms"]) for x in rows))
     counts = [int(x["prompt_tokens"]) for x in rows]
     ok(all(abs(c - 600) <= 18 for c in counts), f"prefix_count={k}: calibrated prompts within 3% of 600", counts)
-r, hits, queries, rows = cache_run("prompt_tokens=600,output_tokens=2", 8)
+r, hits, queries, rows = cache_run("prompt_tokens=600,output_tokens=2", 4)
 ok(r.returncode == 0 and hits == 0 and queries > 0, "no prefix: the marker comes first, nothing is reused",
    f"hits {hits} queries {queries} {r.stderr[-200:]}")
 
