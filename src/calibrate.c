@@ -307,6 +307,7 @@ static int fit_classes(cal *c, const char *marker, double base)
             k->run[len] = 1.0;
     }
     if (rc == 0) {
+        source_costs_derive_words(k);
         /* The mean cost of a corpus word, for the console and report.json. */
         double sum = 0;
         size_t n = corpus_pieces(text);

@@ -53,6 +53,41 @@ struct source {
     size_t pos;
 };
 
+/* The fixed vocabulary (source.h): 256 words, so one 32-bit draw picks four. Lowercase letters only. */
+static const char *const vocab[256] = {
+    "the", "of", "and", "to", "in", "is", "was", "for", "on", "that",
+    "with", "as", "by", "at", "from", "his", "her", "they", "this", "have",
+    "had", "are", "not", "but", "be", "one", "all", "were", "which", "when",
+    "there", "can", "an", "their", "more", "would", "will", "some", "what", "about",
+    "other", "into", "time", "has", "out", "two", "them", "may", "only", "its",
+    "new", "like", "then", "first", "any", "these", "man", "so", "over", "work",
+    "also", "now", "made", "most", "well", "after", "see", "way", "people", "who",
+    "year", "years", "water", "long", "very", "even", "back", "good", "our", "where",
+    "much", "through", "just", "great", "could", "state", "down", "should", "because", "each",
+    "those", "three", "day", "same", "world", "use", "used", "know", "between", "own",
+    "still", "while", "under", "part", "small", "life", "might", "place", "take", "must",
+    "make", "little", "how", "right", "such", "old", "come", "last", "high", "number",
+    "every", "public", "line", "house", "around", "name", "end", "since", "found", "another",
+    "school", "hand", "give", "light", "side", "point", "again", "city", "thing", "war",
+    "kind", "land", "home", "head", "fact", "almost", "family", "large", "group", "government",
+    "change", "order", "best", "country", "power", "tell", "whole", "interest", "along", "until",
+    "early", "problem", "young", "need", "set", "form", "far", "help", "system", "open",
+    "paper", "river", "music", "table", "window", "garden", "market", "bridge", "letter", "morning",
+    "evening", "story", "summer", "winter", "spring", "autumn", "forest", "mountain", "valley", "island",
+    "ocean", "village", "station", "train", "road", "street", "field", "flower", "stone", "metal",
+    "glass", "wood", "cloth", "bread", "apple", "orange", "green", "yellow", "purple", "silver",
+    "golden", "quiet", "simple", "strong", "gentle", "bright", "careful", "honest", "happy", "clear",
+    "warm", "cold", "fresh", "plain", "round", "square", "north", "south", "east", "west",
+    "above", "below", "across", "behind", "beside", "beyond", "inside", "outside", "toward", "within",
+    "without", "lamp", "chair", "door", "wall", "floor", "roof", "corner", "circle", "shape",
+    "color", "sound", "voice", "word", "page", "book", 
+};
+
+const char *source_vocab_word(size_t k)
+{
+    return k < SOURCE_VOCAB_SIZE ? vocab[k] : "";
+}
+
 /* Costs outside this range are a measuring accident, not a tokenizer: clamped so the buffer bound
  * below (words <= tokens / MIN_WORD_COST) stays sound. */
 #define MIN_WORD_COST 0.25
@@ -76,6 +111,12 @@ double source_word_cost(const source_costs *k, const char *p, size_t len)
         c += n < SOURCE_RUN_CLASSES ? k->run[n] : k->run[SOURCE_RUN_CLASSES - 1] * (double)n / (SOURCE_RUN_CLASSES - 1);
     }
     return c < MIN_WORD_COST ? MIN_WORD_COST : c > MAX_WORD_COST ? MAX_WORD_COST : c;
+}
+
+void source_costs_derive_words(source_costs *k)
+{
+    for (size_t i = 0; i < SOURCE_VOCAB_SIZE; i++)
+        k->word[i] = source_word_cost(k, vocab[i], strlen(vocab[i]));
 }
 
 static double piece_cost(const source *s, size_t k)

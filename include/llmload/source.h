@@ -35,6 +35,7 @@ typedef struct source_request {
 } source_request;
 
 #define SOURCE_RUN_CLASSES 33 /* run lengths 1..32; index 0 unused */
+#define SOURCE_VOCAB_SIZE 256
 
 /* What the target charges for a synthetic prompt (calibrate.h fills it): tokens = overhead + the
  * sum of its words' costs, a word costing run[n] for each run of n word bytes in it (corpus.h's
@@ -43,7 +44,18 @@ typedef struct source_costs {
     double overhead;                 /* template, uniqueness marker and special tokens of every prompt */
     double run[SOURCE_RUN_CLASSES];  /* a run of n letters/digits, with its separating space */
     double punct;                    /* one punctuation byte */
+    /* Each word of the fixed vocabulary (source_vocab_word), as run and punct price it (filled by
+     * source_costs_derive_words): for callers that build text from that vocabulary. */
+    double word[SOURCE_VOCAB_SIZE];
 } source_costs;
+
+/* Fills costs->word from costs->run and costs->punct. */
+void source_costs_derive_words(source_costs *costs);
+
+/* Vocabulary word k (< SOURCE_VOCAB_SIZE): 256 common lowercase English words; static string.
+ * Synthetic prompts are cut from the corpus; the list stays for text that must be a pure function
+ * of a key, such as trace replay's shared blocks. */
+const char *source_vocab_word(size_t k);
 
 /* What costs say one word (piece) of len bytes at p costs, clamped to [0.25, 64] tokens so that
  * a measuring accident cannot make the prompt bound unsound. */

@@ -158,6 +158,22 @@ static void test_fractional_costs(void **state)
     source_destroy(s);
 }
 
+/* The fixed vocabulary's costs follow from the classes (trace replay builds its blocks from it). */
+static void test_vocabulary_costs(void **state)
+{
+    (void)state;
+    source_costs c;
+    sim_costs(&c, 0);
+    source_costs_derive_words(&c);
+    for (size_t k = 0; k < SOURCE_VOCAB_SIZE; k++) {
+        const char *w = source_vocab_word(k);
+        assert_true(strlen(w) >= 2);
+        assert_float_equal(c.word[k], (double)sim_tokenize_count(w, strlen(w)), 1e-9);
+    }
+    assert_string_equal(source_vocab_word(0), "the");
+    assert_string_equal(source_vocab_word(SOURCE_VOCAB_SIZE), "");
+}
+
 static void test_method_names(void **state)
 {
     (void)state;
@@ -175,6 +191,7 @@ int main(void)
         cmocka_unit_test(test_calibrated_prompts_land),
         cmocka_unit_test(test_uncalibrated_prompts_miss),
         cmocka_unit_test(test_fractional_costs),
+        cmocka_unit_test(test_vocabulary_costs),
         cmocka_unit_test(test_method_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
