@@ -15,8 +15,9 @@ WORKDIR /src
 COPY Makefile ./
 COPY include include
 COPY src src
-COPY scripts/embed-assets.py scripts/
+COPY scripts/embed-assets.py scripts/flatten-text.py scripts/
 COPY third_party third_party
+COPY data/corpus data/corpus
 COPY profiles profiles
 # .git is not copied (.dockerignore): the version comes in as a build argument.
 ARG LLMLOAD_GIT=unknown

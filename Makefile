@@ -92,6 +92,16 @@ $(BUILD)/src/report_html.o: $(BUILD)/gen/html_assets.h
 $(BUILD)/src/report_html.o: ALL_CFLAGS += -I$(BUILD)/gen
 $(BUILD)/src/compare_html.o: $(BUILD)/gen/html_assets.h
 $(BUILD)/src/compare_html.o: ALL_CFLAGS += -I$(BUILD)/gen
+# Synthetic prompts are windows of a public-domain novel (data/corpus/README.md), compiled in flat
+# (its words joined by single spaces).
+$(BUILD)/gen/corpus_flat.txt: scripts/flatten-text.py data/corpus/persuasion.txt
+	@mkdir -p $(dir $@)
+	$(Q)$(PYTHON) scripts/flatten-text.py data/corpus/persuasion.txt $@
+$(BUILD)/gen/corpus_text.h: scripts/embed-assets.py $(BUILD)/gen/corpus_flat.txt
+	@echo "  GEN   $@"
+	$(Q)$(PYTHON) scripts/embed-assets.py $@ corpus_flat=$(BUILD)/gen/corpus_flat.txt
+$(BUILD)/src/corpus.o: $(BUILD)/gen/corpus_text.h
+$(BUILD)/src/corpus.o: ALL_CFLAGS += -I$(BUILD)/gen
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -128,7 +138,7 @@ asan: check-deps
 	@scripts/run-tests.sh build/asan
 
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -I$(BUILD)/gen $(PKG_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined
-fuzz: check-deps $(BUILD)/gen/html_assets.h
+fuzz: check-deps $(BUILD)/gen/html_assets.h $(BUILD)/gen/corpus_text.h
 	@mkdir -p build/fuzz
 	@for f in $(FUZZ_SRCS); do \
 	  n=$$(basename $$f .c | sed 's/^fuzz_//'); \

@@ -1,11 +1,13 @@
 /*
  * calibrate.c - measures how the target counts llmload's synthetic prompts (see calibrate.h).
  * The model: a prompt costs a fixed overhead (chat template, the per-request marker, special
- * tokens) plus each vocabulary word's cost, and words of one byte length cost alike (true of the
- * simulator's rule, and close for real BPE vocabularies, where these common words are one token).
- * Per length class, the marker alone, the marker and the class's words, and the marker and the
- * words twice are counted; a line through the three gives the class's cost per word. Blocking
- * requests before the loop starts (target_http), so nothing here touches the hot path.
+ * tokens) plus each corpus word's cost, which is the sum of its letter runs' costs, runs of one
+ * byte length costing alike, and one cost per punctuation byte (true of the simulator's rule, and
+ * close for real BPE vocabularies, where a common word is a token and so is a comma). Per length
+ * class, the marker alone, the marker and the corpus's distinct runs of that length, and the
+ * marker and those twice are counted; a line through the three gives the class's cost per run.
+ * Punctuation is a class of its own, measured the same way. Blocking requests before the loop
+ * starts (target_http), so nothing here touches the hot path.
  */
 #include "llmload/calibrate.h"
 
@@ -15,12 +17,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "llmload/corpus.h"
 #include "llmload/error.h"
 #include "llmload/request.h"
 #include "llmload/target_http.h"
 
 #define CAL_CHECKS 4         /* built prompts counted after calibrating */
-#define CAL_MAX_WORD_LEN 32  /* longest vocabulary word the classes cover */
+#define CAL_MAX_WORD_LEN (SOURCE_RUN_CLASSES - 1) /* longest run the classes cover */
+#define CAL_CLASS_WORDS 64   /* distinct runs per class: enough to average a class, short probes */
 
 enum chat_via { VIA_TOKENIZE, VIA_APPLY_TEMPLATE, VIA_PROBE };
 
@@ -230,60 +234,92 @@ static char *sample_marker(uint64_t seed)
     return out;
 }
 
-/* "marker w w w" with the words of one byte length, reps times. Caller frees. */
-static char *class_text(const char *marker, size_t len, int reps, size_t *n_words)
+/* "marker w w w": the n words (each len bytes), reps times. Caller frees. */
+static char *class_text(const char *marker, const char *const *words, size_t n, size_t len, int reps)
 {
-    size_t cap = strlen(marker) + 1, n = 0;
-    for (size_t k = 0; k < SOURCE_VOCAB_SIZE; k++)
-        if (strlen(source_vocab_word(k)) == len) {
-            cap += (size_t)reps * (len + 1);
-            n++;
-        }
-    *n_words = n;
-    char *t = n ? malloc(cap) : NULL;
+    char *t = malloc(strlen(marker) + 1 + (size_t)reps * n * (len + 1));
     if (!t)
         return NULL;
     char *p = t + sprintf(t, "%s", marker);
     for (int r = 0; r < reps; r++)
-        for (size_t k = 0; k < SOURCE_VOCAB_SIZE; k++)
-            if (strlen(source_vocab_word(k)) == len)
-                p += sprintf(p, " %s", source_vocab_word(k));
+        for (size_t k = 0; k < n; k++) {
+            *p++ = ' ';
+            memcpy(p, words[k], len);
+            p += len;
+        }
+    *p = '\0';
     return t;
 }
 
-/* The class costs: three counts per byte length, a line through them. 0 or a negative code. */
+/* One class's cost per word: the marker (counted as base), then the words once and twice. 0 with
+ * *cost, or a negative code. */
+static int fit_class(cal *c, const char *marker, double base, const char *const *words, size_t n, size_t len,
+                     double *cost)
+{
+    double x[3] = {0}, y[3] = {base};
+    for (int reps = 1; reps <= 2; reps++) {
+        char *t = class_text(marker, words, n, len, reps);
+        if (!t)
+            return LL_ENOMEM;
+        long v = measure_words(c, t);
+        free(t);
+        if (v < 0)
+            return c->unreachable ? LL_ECONNECT : LL_EPROTO;
+        x[reps] = (double)(n * (size_t)reps);
+        y[reps] = (double)v;
+    }
+    double b;
+    return calibrate_fit_line(x, y, 3, cost, &b) != 0 ? LL_EPROTO : 0;
+}
+
+/* The class costs: runs of each byte length the corpus has, and punctuation. A length the corpus
+ * lacks (no word of it) takes the nearest shorter measured class's cost per byte. */
 static int fit_classes(cal *c, const char *marker, double base)
 {
-    double cost[CAL_MAX_WORD_LEN + 1] = {0};
-    for (size_t len = 1; len <= CAL_MAX_WORD_LEN; len++) {
-        size_t n = 0;
-        double x[3] = {0}, y[3] = {base};
-        int got = 1;
-        for (int reps = 1; reps <= 2; reps++) {
-            char *t = class_text(marker, len, reps, &n);
-            if (!t && n)
-                return LL_ENOMEM;
-            if (!t)
-                break;
-            long v = measure_words(c, t);
-            free(t);
-            if (v < 0)
-                return c->unreachable ? LL_ECONNECT : LL_EPROTO;
-            x[got] = (double)(n * (size_t)reps);
-            y[got++] = (double)v;
+    corpus *text = NULL;
+    if (corpus_create(&text) != 0)
+        return LL_ENOMEM;
+    source_costs *k = &c->r->costs;
+    int measured[SOURCE_RUN_CLASSES] = {0};
+    int rc = 0;
+    for (size_t len = 1; len <= CAL_MAX_WORD_LEN && rc == 0; len++) {
+        const char *words[CAL_CLASS_WORDS];
+        size_t n = corpus_runs(text, len, words, CAL_CLASS_WORDS);
+        if (n == 0)
+            continue;
+        rc = fit_class(c, marker, base, words, n, len, &k->run[len]);
+        measured[len] = rc == 0;
+    }
+    char punct[130];
+    size_t np = rc == 0 ? corpus_punct(text, punct, sizeof punct) : 0;
+    if (np > 0) {
+        const char *marks[128];
+        for (size_t i = 0; i < np; i++)
+            marks[i] = punct + i;
+        rc = fit_class(c, marker, base, marks, np, 1, &k->punct);
+    }
+    for (size_t len = 1, last = 0; len <= CAL_MAX_WORD_LEN && rc == 0; len++) {
+        if (measured[len])
+            last = len;
+        else if (last)
+            k->run[len] = k->run[last] * (double)len / (double)last;
+        else
+            k->run[len] = 1.0;
+    }
+    if (rc == 0) {
+        source_costs_derive_words(k);
+        /* The mean cost of a corpus word, for the console and report.json. */
+        double sum = 0;
+        size_t n = corpus_pieces(text);
+        for (size_t i = 0; i < n; i++) {
+            size_t len;
+            const char *w = corpus_piece(text, i, &len);
+            sum += source_word_cost(k, w, len);
         }
-        if (got < 3)
-            continue; /* no word of this length */
-        double a, b;
-        if (calibrate_fit_line(x, y, 3, &a, &b) != 0)
-            return LL_EPROTO;
-        cost[len] = a;
+        c->r->tokens_per_word = sum / (double)n;
     }
-    for (size_t k = 0; k < SOURCE_VOCAB_SIZE; k++) {
-        size_t len = strlen(source_vocab_word(k));
-        c->r->costs.word[k] = len <= CAL_MAX_WORD_LEN ? cost[len] : 1.0;
-    }
-    return 0;
+    corpus_destroy(text);
+    return rc;
 }
 
 /* Counts a few prompts built with the costs, as the run will build them (another seed, so no
@@ -468,9 +504,6 @@ int calibrate_to_json(const calibrate_result *r, cJSON **out)
     cJSON *o = cJSON_CreateObject();
     if (!o)
         return LL_ENOMEM;
-    double words = 0;
-    for (size_t k = 0; k < SOURCE_VOCAB_SIZE; k++)
-        words += r->costs.word[k];
     int on = r->method != CALIBRATE_NONE;
     int ok = cJSON_AddStringToObject(o, "method", calibrate_method_name(r->method)) &&
              cJSON_AddStringToObject(o, "template", r->template_source) &&
@@ -479,7 +512,7 @@ int calibrate_to_json(const calibrate_result *r, cJSON **out)
                  : cJSON_AddNullToObject(o, "overhead_tokens") != NULL) &&
              (on ? cJSON_AddNumberToObject(o, "template_tokens", r->costs.overhead - r->overhead_text) != NULL
                  : cJSON_AddNullToObject(o, "template_tokens") != NULL) &&
-             (on ? cJSON_AddNumberToObject(o, "tokens_per_word", words / SOURCE_VOCAB_SIZE) != NULL
+             (on ? cJSON_AddNumberToObject(o, "tokens_per_word", r->tokens_per_word) != NULL
                  : cJSON_AddNullToObject(o, "tokens_per_word") != NULL) &&
              cJSON_AddNumberToObject(o, "checks", r->checks) &&
              (r->checks ? cJSON_AddNumberToObject(o, "error_pct_mean", r->error_pct_mean) != NULL

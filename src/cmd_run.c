@@ -26,6 +26,7 @@
 #include "llmload/cmd.h"
 #include "llmload/config.h"
 #include "llmload/console.h"
+#include "llmload/dataset.h"
 #include "llmload/diagnose.h"
 #include "llmload/discover.h"
 #include "llmload/error.h"
@@ -598,6 +599,7 @@ int cmd_run(int argc, char **argv)
     search *srch = NULL;
     size_t search_first = 0; /* the first probe's benchmark index */
     trace *tr = NULL;
+    dataset *shared_ds = NULL;
 
     memset(&cal, 0, sizeof cal);
     if (config_init(&cfg) != 0) {
@@ -630,9 +632,15 @@ int cmd_run(int argc, char **argv)
         goto out;
     }
     /* The data (a dataset file, or a synthetic spec) is checked before anything is sent, so a bad
-     * file is one line and no half-run: exit 1 when it cannot be read, 2 when its content is wrong. */
+     * file is one line and no half-run: exit 1 when it cannot be read, 2 when its content is wrong.
+     * A dataset file is indexed once, here, and shared read-only by every benchmark's and worker's
+     * source: a large file is read once, and before any start time is set. */
+    rc = 0;
+    if (cfg.data.path && (rc = dataset_load(&shared_ds, cfg.data.path, (long)cfg.data.output_tokens,
+                                            cfg.data.max_records, err, sizeof err)) == 0)
+        cfg.data.dataset = shared_ds;
     source *probe = NULL;
-    if ((rc = source_create(&probe, &cfg.data, cfg.seed, err, sizeof err)) != 0) {
+    if (rc != 0 || (rc = source_create(&probe, &cfg.data, cfg.seed, err, sizeof err)) != 0) {
         fprintf(stderr, "llmload run: %s\n", err);
         exit_code = rc == LL_ENOENT || rc == LL_EIO || rc == LL_ENOMEM ? EXIT_RUNTIME : EXIT_USAGE;
         goto out;
@@ -1030,6 +1038,7 @@ out:
     free(diags);
     workers_destroy(ws);
     trace_destroy(tr);
+    dataset_destroy(shared_ds);
     free(model);
     config_free(&cfg);
     fflush(stdout);

@@ -505,6 +505,7 @@ static int add_data(cJSON *o, const config_data *d)
     cJSON *j = cJSON_AddObjectToObject(o, "data");
     if (!j)
         return LL_ENOMEM;
+    static const char *const sampling[] = {"shuffle", "sequential", "random"};
     int rc = 0;
     if (d->turns > 1 || d->think_time > 0) {
         rc |= add_num(j, "turns", (double)d->turns);
@@ -512,8 +513,12 @@ static int add_data(cJSON *o, const config_data *d)
         rc |= add_num(j, "think_time_stdev", d->think_time_stdev);
         rc |= add_num(j, "turn_prompt_tokens", (double)d->turn_prompt_tokens);
     }
-    if (d->path)
-        return rc ? LL_ENOMEM : add_str(j, "path", d->path);
+    if (d->path) {
+        rc |= add_str(j, "path", d->path);
+        rc |= add_str(j, "sampling", sampling[d->sampling % 3]);
+        rc |= add_num(j, "max_records", (double)d->max_records);
+        return rc ? LL_ENOMEM : 0;
+    }
     rc |= add_num(j, "prompt_tokens", d->prompt_tokens);
     rc |= add_num(j, "prompt_tokens_stdev", d->prompt_tokens_stdev);
     rc |= add_num(j, "prompt_tokens_min", (double)d->prompt_tokens_min);
@@ -523,6 +528,7 @@ static int add_data(cJSON *o, const config_data *d)
     rc |= add_num(j, "output_tokens_min", (double)d->output_tokens_min);
     rc |= add_num(j, "output_tokens_max", (double)d->output_tokens_max);
     rc |= add_num(j, "prefix_tokens", (double)d->prefix_tokens);
+    rc |= add_num(j, "prefix_count", (double)d->prefix_count);
     return rc ? LL_ENOMEM : 0;
 }
 

@@ -34,6 +34,7 @@ static const struct {
     {"think_time", offsetof(config_data, think_time), 0},
     {"think_time_stdev", offsetof(config_data, think_time_stdev), 0},
     {"turn_prompt_tokens", offsetof(config_data, turn_prompt_tokens), 1},
+    {"prefix_count", offsetof(config_data, prefix_count), 1},
 };
 
 void config_data_init(config_data *d)
@@ -46,6 +47,7 @@ void config_data_init(config_data *d)
     d->output_tokens_min = 1;
     d->output_tokens_max = 1000000;
     d->turns = 1;
+    d->prefix_count = 1;
 }
 
 void config_data_free(config_data *d)
@@ -63,7 +65,7 @@ int config__data_set(config_data *d, const char *key, const char *val, char *why
     if (i == sizeof data_keys / sizeof data_keys[0]) {
         snprintf(why, whylen,
                  "unknown key \"%.64s\" in data spec (keys: prompt_tokens, output_tokens, "
-                 "prefix_tokens, turns, think_time, think_time_stdev, turn_prompt_tokens, and *_stdev, *_min, *_max of the "
+                 "prefix_tokens, prefix_count, turns, think_time, think_time_stdev, turn_prompt_tokens, and *_stdev, *_min, *_max of the "
                  "first two)",
                  key);
         return LL_EUSAGE;
@@ -125,6 +127,16 @@ int config__data_check(const config_data *d, char *why, size_t whylen)
         snprintf(why, whylen,
                  "prefix_tokens %ld must be less than prompt_tokens (%g) and prompt_tokens_max (%ld)",
                  d->prefix_tokens, d->prompt_tokens, d->prompt_tokens_max);
+        return LL_EUSAGE;
+    }
+    /* Each prefix is its own passage held in memory for the run: K is kept to what a cache study needs. */
+    if (d->prefix_count < 1 || d->prefix_count > 1000) {
+        snprintf(why, whylen, "prefix_count %ld must be from 1 to 1000", d->prefix_count);
+        return LL_EUSAGE;
+    }
+    if (d->prefix_count > 1 && d->prefix_tokens == 0) {
+        snprintf(why, whylen, "prefix_count %ld needs prefix_tokens > 0 (the length of each prefix)",
+                 d->prefix_count);
         return LL_EUSAGE;
     }
     return 0;

@@ -318,6 +318,17 @@ static int set_api(config *c, const config__opt *o, const char *val, char *why, 
     return 0;
 }
 
+static int set_data_sampling(config *c, const config__opt *o, const char *val, char *why, size_t whylen)
+{
+    /* Same order as enum config_sampling. */
+    static const char *const names[] = {"shuffle", "sequential", "random"};
+    int i = pick_name(val, names, 3, "a sampling", why, whylen);
+    if (i < 0)
+        return LL_EUSAGE;
+    c->data.sampling = i;
+    return 0;
+}
+
 static int set_schedule(config *c, const config__opt *o, const char *val, char *why, size_t whylen)
 {
     /* Same order as enum config_schedule. */
@@ -759,8 +770,13 @@ const config__opt config__opts[] = {
      .json = J_STR | J_OBJ, .expect = "a spec string, an object of token counts, or a file name",
      .dflt = "prompt_tokens=256,output_tokens=128",
      .help = "synthetic spec such as prompt_tokens=256,prompt_tokens_stdev=64 (keys: prompt_tokens, "
-             "output_tokens, each with _stdev, _min, _max; prefix_tokens; turns, think_time, "
-             "think_time_stdev for multi-turn sessions), or a .jsonl/.json/.csv/.txt file"},
+             "output_tokens, each with _stdev, _min, _max; prefix_tokens, prefix_count; turns, think_time, "
+             "think_time_stdev for multi-turn sessions), or a .jsonl/.json/.csv/.txt file (.jsonl and .txt stream)"},
+    STRING("data-sampling", "shuffle|sequential|random", set_data_sampling, data.sampling, "shuffle",
+           "order of dataset records: a seeded shuffle per pass, file order, or independent seeded draws"),
+    {.name = "data-max", .has_arg = required_argument, .metavar = "N", .set = set_long,
+     .off = OFF(data.max_records), .lo = 0, .hi = 1e12, .json = J_NUM | J_STR, .expect = "a whole number",
+     .dflt = "0 (all)", .help = "use at most the first N records of the dataset file (the rest is not read)"},
     {.name = "seed", .has_arg = required_argument, .metavar = "N", .set = set_seed, .off = OFF(seed),
      .json = J_NUM | J_STR, .expect = "a whole number", .dflt = "42",
      .help = "makes prompts and arrival times repeatable"},

@@ -94,16 +94,13 @@ void prompt_check_calibration(FILE *f, const calibrate_result *cal, const config
             fprintf(f, "warning: prompts not calibrated: %s\n", cal->note);
         return;
     }
-    double words = 0;
-    for (size_t k = 0; k < SOURCE_VOCAB_SIZE; k++)
-        words += cal->costs.word[k];
     char via[48] = "";
     if (cfg->api == CONFIG_API_CHAT)
         snprintf(via, sizeof via, " (chat template via %s)", cal->template_source);
     fprintf(f, "prompts calibrated by %s%s: %.1f tokens per prompt besides its words, "
                "%.2f per word; %d built prompts counted within %.1f%% (%ld tokens) of the asked length\n",
             cal->method == CALIBRATE_TOKENIZE ? "the target's /tokenize" : "probe requests", via,
-            cal->costs.overhead, words / SOURCE_VOCAB_SIZE, cal->checks, cal->error_pct_max, cal->error_tokens_max);
+            cal->costs.overhead, cal->tokens_per_word, cal->checks, cal->error_pct_max, cal->error_tokens_max);
     if (cal->note[0])
         fprintf(f, "warning: prompt calibration: %s\n", cal->note);
     if (cal->error_pct_max > 3.0 && cal->error_tokens_max > 2)

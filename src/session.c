@@ -23,7 +23,8 @@ typedef struct sess {
     uint16_t turns;            /* turns this session has (synthetic: the option; dataset: the record's) */
     unsigned model;            /* its model, for every turn (session_options.pick_model) */
     int in_flight;
-    const dataset_entry *entry; /* the record of a dataset session (turns 2.. from it) */
+    const dataset_turn *more;   /* a dataset session's turns 2.. (the record's later user turns) */
+    int from_dataset;           /* its turns come from a record (more may be NULL: one turn) */
     char *hist;                /* owned, reused: the conversation so far (complete fragments) */
     size_t hist_len, hist_cap;
     char *cur;                 /* owned, reused: the turn in flight's own user fragment */
@@ -210,7 +211,8 @@ int session_begin(session_set *ss, uint64_t due_ns)
     s->turn = 0;
     s->turns = 0; /* known when the first turn's prompt is drawn */
     s->in_flight = 0;
-    s->entry = NULL;
+    s->more = NULL;
+    s->from_dataset = 0;
     s->hist_len = 0;
     s->hist_tokens = 0;
     ss->by_id[id - 1] = idx;
@@ -255,15 +257,16 @@ int session_take(session_set *ss, source *src, uint64_t now_ns, session_turn *ou
     const char *prompt;
     size_t plen;
     long ptok, max_tokens;
-    if (s->turn == 0 || !s->entry) {
+    if (s->turn == 0 || !s->from_dataset) {
         source_request sr;
         int rc = s->turn == 0 ? source_next(src, &sr) : source_next_turn(src, &sr);
         if (rc != 0)
             return rc;
         if (s->turn == 0) {
             s->model = ss->o.pick_model ? ss->o.pick_model(ss->o.pick_ud) : 0;
-            s->entry = sr.entry;
-            size_t n = sr.entry ? 1 + sr.entry->n_more_turns : (size_t)ss->o.turns;
+            s->more = sr.more_turns;
+            s->from_dataset = sr.from_dataset;
+            size_t n = sr.from_dataset ? 1 + sr.n_more_turns : (size_t)ss->o.turns;
             s->turns = (uint16_t)(n > UINT16_MAX ? UINT16_MAX : n);
         }
         prompt = sr.prompt;
@@ -271,7 +274,7 @@ int session_take(session_set *ss, source *src, uint64_t now_ns, session_turn *ou
         ptok = sr.prompt_tokens;
         max_tokens = sr.max_tokens;
     } else {
-        const dataset_turn *t = &s->entry->more_turns[s->turn - 1];
+        const dataset_turn *t = &s->more[s->turn - 1];
         prompt = t->prompt;
         plen = t->prompt_len;
         ptok = t->prompt_tokens;

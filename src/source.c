@@ -1,9 +1,9 @@
 /*
- * source.c - synthetic request contents (config -> source -> scheduler): token counts from
- * seeded GSL normals, prompts of exactly that many whitespace-separated words (uncalibrated) or of
- * that many tokens by the target's measured word costs (calibrate.h): the shared prefix, one
- * per-request unique word, then words from a fixed vocabulary of plain lowercase words, so a
- * prompt never needs JSON escaping.
+ * source.c - request contents (config -> source -> scheduler): token counts from seeded GSL
+ * normals, prompts cut from the corpus's prose (corpus.h): the shared prefix (one of prefix_count
+ * passages), a per-request unique marker, then consecutive words from a seeded random sentence,
+ * as many as the asked length (uncalibrated: one word per token; calibrated: words while their
+ * measured costs fit). Or dataset records (dataset.h) in the configured order.
  * Invariant: every prompt fits the buffer allocated at creation; source_next allocates nothing.
  */
 #include <gsl/gsl_randist.h>
@@ -13,11 +13,48 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "llmload/corpus.h"
 #include "llmload/dataset.h"
 #include "llmload/error.h"
 #include "llmload/source.h"
 
-/* 256 words, so one 32-bit draw picks four. Lowercase letters only (no escaping, no quoting). */
+/* "id" + 16 hex digits: unique within a run and different between seeds, so a prefix cache
+ * cannot reuse anything past the shared prefix. */
+#define UNIQUE_LEN 18
+
+/* A normal is unbounded, but the buffer is not: draws are truncated at mean + 8 stdev (a
+ * probability of about 1e-15 per draw) so the largest prompt, and source_max_prompt_bytes, is a
+ * sound bound computed once rather than prompt_tokens_max words (1,000,000 by default). */
+#define SIGMA_CUT 8.0
+#define SOURCE_MAX_PROMPT_TOKENS 10000000L /* the config's own cap on any token count */
+
+struct source {
+    gsl_rng *rng;                /* lengths, window starts, dataset order */
+    gsl_rng *pick;               /* which prefix: its own stream, so prefix_count leaves lengths alone */
+    double p_mean, p_sd, o_mean, o_sd;
+    long p_lo, p_hi, o_lo, o_hi; /* effective bounds of the two draws */
+    long prefix_tokens;
+    long turn_pt;                /* config_data.turn_prompt_tokens (0: none): turns 2.. of a session */
+    corpus *text;                /* synthetic: the prose prompts are cut from */
+    double *cum;                 /* calibrated: cum[k] = cost of pieces 0..k-1 (n + 1); NULL: one per piece */
+    double min_cost;             /* calibrated: the cheapest piece */
+    char *prefixes;              /* the prefix_count prefixes back to back, each with its trailing space */
+    size_t *prefix_off, *prefix_len;
+    double *prefix_cost;         /* calibrated: what each prefix costs */
+    size_t n_prefixes;
+    char *buf;                   /* the current request's prompt + NUL */
+    size_t max_bytes;
+    uint64_t salt, counter;
+    const source_costs *costs;   /* borrowed (config_data.costs); NULL: one token per word */
+    const dataset *ds;           /* --data FILE: prompts from it instead of synthetic ones */
+    dataset *own_ds;             /* ds when this source loaded it (no shared config_data.dataset) */
+    char *rbuf;                  /* a record read back (dataset_buf_bytes) */
+    int sampling;                /* config_sampling */
+    size_t *order;               /* shuffle: a seeded permutation of the dataset, cycled */
+    size_t pos;
+};
+
+/* The fixed vocabulary (source.h): 256 words, so one 32-bit draw picks four. Lowercase letters only. */
 static const char *const vocab[256] = {
     "the", "of", "and", "to", "in", "is", "was", "for", "on", "that",
     "with", "as", "by", "at", "from", "his", "her", "they", "this", "have",
@@ -46,82 +83,106 @@ static const char *const vocab[256] = {
     "without", "lamp", "chair", "door", "wall", "floor", "roof", "corner", "circle", "shape",
     "color", "sound", "voice", "word", "page", "book", 
 };
-#define VOCAB_MAX_LEN 10 /* longest word above ("government"); checked by the tests */
-#define WORD_SLOT 16      /* " word" and its NUL padding */
-_Static_assert(WORD_SLOT >= VOCAB_MAX_LEN + 2, "a word slot holds the space, the word and a NUL");
-
-/* "id" + 16 hex digits: unique within a run and different between seeds, so a prefix cache
- * cannot reuse anything past the shared prefix. */
-#define UNIQUE_LEN 18
-
-/* A normal is unbounded, but the buffer is not: draws are truncated at mean + 8 stdev (a
- * probability of about 1e-15 per draw) so the largest prompt, and source_max_prompt_bytes, is a
- * sound bound computed once rather than prompt_tokens_max words (1,000,000 by default). */
-#define SIGMA_CUT 8.0
-#define SOURCE_MAX_PROMPT_TOKENS 10000000L /* the config's own cap on any token count */
-
-struct source {
-    gsl_rng *rng;
-    double p_mean, p_sd, o_mean, o_sd;
-    long p_lo, p_hi, o_lo, o_hi; /* effective bounds of the two draws */
-    long prefix_tokens;
-    long turn_pt;                /* config_data.turn_prompt_tokens (0: none) */
-    char *buf;                   /* prefix (kept) + the current request's words + NUL */
-    size_t prefix_len;           /* bytes of the prefix, its trailing space included */
-    size_t max_bytes;
-    uint64_t salt, counter;
-    dataset *ds;                 /* --data FILE: prompts from it instead of synthetic ones */
-    size_t *order;               /* a seeded shuffle of the dataset, cycled */
-    size_t pos;
-    /* Each vocabulary word as " word", NUL-padded to a fixed width so that a prompt is built
-     * with one fixed-size copy per word (buf has WORD_SLOT bytes of slack for the overrun). */
-    char words[256][WORD_SLOT];
-    uint8_t word_len[256]; /* with the leading space */
-    const source_costs *costs; /* borrowed (config_data.costs); NULL: one token per word */
-    double prefix_cost;        /* calibrated: what the shared prefix costs */
-    double min_cost;           /* calibrated: the cheapest word */
-};
-
-/* Costs outside this range are a measuring accident, not a tokenizer: clamped so the buffer bound
- * below (words <= tokens / MIN_WORD_COST) stays sound. */
-#define MIN_WORD_COST 0.25
-#define MAX_WORD_COST 64.0
-/* Calibrated prompts skip a drawn word that would overshoot; this many skips end the prompt. */
-#define MAX_SKIPS 64
 
 const char *source_vocab_word(size_t k)
 {
     return k < SOURCE_VOCAB_SIZE ? vocab[k] : "";
 }
 
-static double word_cost(const source *s, unsigned k)
+/* Costs outside this range are a measuring accident, not a tokenizer: clamped so the buffer bound
+ * below (words <= tokens / MIN_WORD_COST) stays sound. */
+#define MIN_WORD_COST 0.25
+#define MAX_WORD_COST 64.0
+/* Calibrated prompts skip a word that would overshoot; this many skips end the prompt. */
+#define MAX_SKIPS 64
+
+double source_word_cost(const source_costs *k, const char *p, size_t len)
 {
-    double c = s->costs->word[k];
+    double c = 0;
+    for (size_t i = 0; i < len;) {
+        if (!corpus_is_word_byte((unsigned char)p[i])) {
+            c += k->punct;
+            i++;
+            continue;
+        }
+        size_t start = i;
+        while (i < len && corpus_is_word_byte((unsigned char)p[i]))
+            i++;
+        size_t n = i - start;
+        c += n < SOURCE_RUN_CLASSES ? k->run[n] : k->run[SOURCE_RUN_CLASSES - 1] * (double)n / (SOURCE_RUN_CLASSES - 1);
+    }
     return c < MIN_WORD_COST ? MIN_WORD_COST : c > MAX_WORD_COST ? MAX_WORD_COST : c;
 }
 
-/* Calibrated filler: random vocabulary words while their costs fit budget (to the nearest token);
- * a word that would overshoot is skipped and another drawn. Same buffer slack rule as put_words. */
-static char *put_words_costed(const source *s, gsl_rng *rng, char *dst, double budget, int leading_space,
-                              double *spent)
+void source_costs_derive_words(source_costs *k)
 {
-    double acc = 0;
+    for (size_t i = 0; i < SOURCE_VOCAB_SIZE; i++)
+        k->word[i] = source_word_cost(k, vocab[i], strlen(vocab[i]));
+}
+
+static double piece_cost(const source *s, size_t k)
+{
+    return s->cum[k + 1] - s->cum[k];
+}
+
+/* What the n pieces from piece i on cost (cycling past the end). */
+static double span_cost(const source *s, size_t i, size_t n)
+{
+    size_t np = corpus_pieces(s->text), rest = n % np;
+    double c = (double)(n / np) * s->cum[np];
+    return c + (i + rest <= np ? s->cum[i + rest] - s->cum[i] : s->cum[np] - s->cum[i] + s->cum[i + rest - np]);
+}
+
+/* The most pieces from piece i on whose cost stays within limit (binary search: costs are > 0). */
+static size_t fit_span(const source *s, size_t i, double limit)
+{
+    if (limit < s->min_cost)
+        return 0;
+    size_t lo = 0, hi = (size_t)(limit / s->min_cost) + 1; /* span_cost(lo) <= limit < span_cost(hi) */
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (span_cost(s, i, mid) <= limit)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Appends corpus words from piece i on to dst, each after a space (none before the first when
+ * leading_space is 0): exactly n words uncalibrated; calibrated, words while their costs fit
+ * budget (to the nearest token), a word that would overshoot skipped. The run of words that fits
+ * whole is one copy of the flat text; only the prompt's last few words, after the first that
+ * overshoots, go one by one. Returns the end. */
+static char *put_window(const source *s, size_t i, char *dst, double budget, long n, int leading_space,
+                        double *spent)
+{
+    size_t np = corpus_pieces(s->text);
+    size_t take = s->cum ? fit_span(s, i, budget + 0.5) : (size_t)n;
+    double acc = s->cum ? span_cost(s, i, take) : (double)take;
+    if (take > 0) {
+        if (leading_space)
+            *dst++ = ' ';
+        dst += corpus_copy(s->text, i, take, dst);
+    }
+    size_t taken = take;
     int skips = 0;
-    uint32_t bits = 0;
-    for (long i = 0; budget - acc >= s->min_cost - 0.5 && skips < MAX_SKIPS; i++) {
-        if ((i & 3) == 0)
-            bits = (uint32_t)gsl_rng_get(rng);
-        unsigned k = bits & 0xff;
-        bits >>= 8;
-        double c = word_cost(s, k);
+    /* Piece i + take overshoots (or the budget is spent): the same rule, word by word, from it. */
+    for (size_t k = (i + take) % np; s->cum && budget - acc >= s->min_cost - 0.5 && skips < MAX_SKIPS;
+         k = k + 1 == np ? 0 : k + 1) {
+        double c = piece_cost(s, k);
         if (acc + c > budget + 0.5) {
             skips++;
             continue;
         }
-        int skip = !(leading_space || acc > 0);
-        memcpy(dst, s->words[k] + skip, WORD_SLOT - 1);
-        dst += s->word_len[k] - skip;
+        size_t len;
+        const char *w = corpus_piece(s->text, k, &len);
+        if (leading_space || taken > 0)
+            *dst++ = ' ';
+        memcpy(dst, w, len);
+        dst += len;
         acc += c;
+        taken++;
     }
     *spent = acc;
     return dst;
@@ -152,23 +213,6 @@ static long draw(gsl_rng *rng, double mean, double sd, long lo, long hi)
     return lround(x);
 }
 
-/* Appends n vocabulary words, each preceded by a space when dst is not at the prompt's start.
- * Writes up to WORD_SLOT bytes past the returned end (the caller's buffer has that slack). */
-static char *put_words(const source *s, gsl_rng *rng, char *dst, long n, int leading_space)
-{
-    uint32_t bits = 0;
-    for (long i = 0; i < n; i++) {
-        if ((i & 3) == 0)
-            bits = (uint32_t)gsl_rng_get(rng);
-        unsigned k = bits & 0xff;
-        bits >>= 8;
-        int skip = !(leading_space || i > 0); /* the prompt's first word has no space */
-        memcpy(dst, s->words[k] + skip, WORD_SLOT - 1);
-        dst += s->word_len[k] - skip;
-    }
-    return dst;
-}
-
 static int check_counts(const char *what, double mean, double sd, long lo, long hi, char *err,
                         size_t errlen)
 {
@@ -191,8 +235,9 @@ static long upper_bound(double mean, double sd, long lo, long hi)
     return top < (double)hi ? (long)top : hi;
 }
 
-/* Dataset prompts in a seeded random order, repeated when the run outlasts the file: the same seed
- * replays the same sequence, and different benchmarks of a sweep see the same prompts. */
+/* Dataset prompts in the configured order: a seeded shuffle (default) or file order, repeated
+ * when the run outlasts the file, or independent seeded draws. The same seed replays the same
+ * sequence, and different benchmarks of a sweep see the same prompts. */
 static int source_create_dataset(source **out, const config_data *d, uint64_t seed, char *err, size_t errlen)
 {
     source *s = calloc(1, sizeof *s);
@@ -200,25 +245,94 @@ static int source_create_dataset(source **out, const config_data *d, uint64_t se
         snprintf(err, errlen, "out of memory");
         return LL_ENOMEM;
     }
-    int rc = dataset_load(&s->ds, d->path, (long)d->output_tokens, err, errlen);
-    if (rc != 0) {
-        free(s);
-        return rc;
+    if (d->dataset) {
+        s->ds = d->dataset;
+    } else {
+        int rc = dataset_load(&s->own_ds, d->path, (long)d->output_tokens, d->max_records, err, errlen);
+        if (rc != 0) {
+            free(s);
+            return rc;
+        }
+        s->ds = s->own_ds;
     }
     size_t n = dataset_size(s->ds);
-    s->order = malloc(n * sizeof *s->order);
+    s->sampling = d->sampling;
     s->rng = gsl_rng_alloc(gsl_rng_mt19937);
-    if (!s->order || !s->rng) {
+    s->rbuf = malloc(dataset_buf_bytes(s->ds));
+    if (s->sampling == CONFIG_SAMPLING_SHUFFLE)
+        s->order = malloc(n * sizeof *s->order);
+    if (!s->rng || !s->rbuf || (s->sampling == CONFIG_SAMPLING_SHUFFLE && !s->order)) {
         source_destroy(s);
         snprintf(err, errlen, "out of memory");
         return LL_ENOMEM;
     }
     gsl_rng_set(s->rng, rng_seed(seed, 0x6461746173ULL));
-    for (size_t i = 0; i < n; i++)
-        s->order[i] = i;
-    gsl_ran_shuffle(s->rng, s->order, n, sizeof *s->order);
+    if (s->order) {
+        for (size_t i = 0; i < n; i++)
+            s->order[i] = i;
+        gsl_ran_shuffle(s->rng, s->order, n, sizeof *s->order);
+    }
     s->max_bytes = dataset_max_prompt_bytes(s->ds);
     *out = s;
+    return 0;
+}
+
+/* The piece costs under s->costs as running sums, and the cheapest piece. */
+static int cost_pieces(source *s)
+{
+    size_t np = corpus_pieces(s->text);
+    s->cum = malloc((np + 1) * sizeof *s->cum);
+    if (!s->cum)
+        return LL_ENOMEM;
+    s->min_cost = MAX_WORD_COST;
+    s->cum[0] = 0;
+    for (size_t i = 0; i < np; i++) {
+        size_t len;
+        const char *w = corpus_piece(s->text, i, &len);
+        double c = source_word_cost(s->costs, w, len);
+        s->cum[i + 1] = s->cum[i] + c;
+        if (c < s->min_cost)
+            s->min_cost = c;
+    }
+    return 0;
+}
+
+/* The prefixes: passages starting at sentences spread evenly over the text from a seeded place,
+ * so K prefixes are K different passages (a block-wise cache shares nothing between them). */
+static int build_prefixes(source *s, size_t k, uint64_t seed)
+{
+    s->n_prefixes = k;
+    s->prefix_off = calloc(k, sizeof *s->prefix_off);
+    s->prefix_len = calloc(k, sizeof *s->prefix_len);
+    s->prefix_cost = calloc(k, sizeof *s->prefix_cost);
+    if (!s->prefix_off || !s->prefix_len || !s->prefix_cost)
+        return LL_ENOMEM;
+    if (s->prefix_tokens == 0)
+        return 0;
+    /* Uncalibrated: prefix_tokens words; calibrated: at most (prefix_tokens + 0.5) / min_cost. */
+    size_t words = s->cum ? (size_t)(((double)s->prefix_tokens + 0.5) / s->min_cost) + 1 : (size_t)s->prefix_tokens;
+    size_t one = corpus_window_bytes(s->text, words + MAX_SKIPS) + 1;
+    s->prefixes = malloc(one * k);
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    if (!s->prefixes || !r) {
+        if (r)
+            gsl_rng_free(r);
+        return LL_ENOMEM;
+    }
+    gsl_rng_set(r, rng_seed(seed, 0x70726566697800ULL));
+    size_t ns = corpus_sentences(s->text);
+    size_t base = gsl_rng_uniform_int(r, ns);
+    gsl_rng_free(r);
+    char *p = s->prefixes;
+    for (size_t j = 0; j < k; j++) {
+        size_t sent = (base + j * ns / k) % ns;
+        char *e = put_window(s, corpus_sentence(s->text, sent), p, (double)s->prefix_tokens, s->prefix_tokens, 0,
+                             &s->prefix_cost[j]);
+        *e++ = ' ';
+        s->prefix_off[j] = (size_t)(p - s->prefixes);
+        s->prefix_len[j] = (size_t)(e - p);
+        p = e;
+    }
     return 0;
 }
 
@@ -237,18 +351,23 @@ int source_create(source **out, const config_data *d, uint64_t seed, char *err, 
                  d->prefix_tokens, d->prompt_tokens_max - 1);
         return LL_EUSAGE;
     }
+    long k = d->prefix_count < 1 ? 1 : d->prefix_count;
+    if (k > 1000 || (k > 1 && d->prefix_tokens == 0)) {
+        snprintf(err, errlen, "data spec: prefix_count %ld must be from 1 to 1000, and above 1 only with "
+                              "prefix_tokens", d->prefix_count);
+        return LL_EUSAGE;
+    }
 
     source *s = calloc(1, sizeof *s);
     if (!s)
         return LL_ENOMEM;
-    gsl_rng *prefix_rng = NULL;
     s->p_mean = d->prompt_tokens;
     s->p_sd = d->prompt_tokens_stdev;
     s->o_mean = d->output_tokens;
     s->o_sd = d->output_tokens_stdev;
     s->prefix_tokens = d->prefix_tokens;
     s->turn_pt = d->turn_prompt_tokens;
-    /* A prompt holds the prefix and the unique word at least: raise the floor to fit them. */
+    /* A prompt holds the prefix and the unique marker at least: raise the floor to fit them. */
     s->p_lo = d->prompt_tokens_min;
     if (s->p_lo < d->prefix_tokens + 1)
         s->p_lo = d->prefix_tokens + 1;
@@ -266,50 +385,32 @@ int source_create(source **out, const config_data *d, uint64_t seed, char *err, 
         return LL_EUSAGE;
     }
     s->rng = gsl_rng_alloc(gsl_rng_mt19937);
-    prefix_rng = gsl_rng_alloc(gsl_rng_mt19937);
-    if (!s->rng || !prefix_rng)
+    s->pick = gsl_rng_alloc(gsl_rng_mt19937);
+    if (!s->rng || !s->pick || corpus_create(&s->text) != 0)
         goto nomem;
     gsl_rng_set(s->rng, rng_seed(seed, 0));
-    /* Its own stream, so changing prefix_tokens does not change the requests' lengths. */
-    gsl_rng_set(prefix_rng, rng_seed(seed, 0x70726566697800ULL));
-
-    size_t filler = (size_t)(s->p_hi - s->prefix_tokens - 1);
-    size_t prefix_words = (size_t)s->prefix_tokens;
+    gsl_rng_set(s->pick, rng_seed(seed, 0x7069636bULL));
     s->costs = d->costs;
-    if (s->costs) {
-        /* Counts are tokens: a prompt holds at most tokens / (cheapest word) words. */
-        s->min_cost = MAX_WORD_COST;
-        for (unsigned k = 0; k < 256; k++)
-            if (word_cost(s, k) < s->min_cost)
-                s->min_cost = word_cost(s, k);
-        /* A word is added while the total stays within budget + 0.5, and the budget is at most
-         * p_hi (the overhead is a count, clamped at 0): (p_hi + 0.5) / min_cost words, rounded up. */
-        filler = (size_t)(((double)s->p_hi + 0.5) / s->min_cost) + 2;
-        prefix_words = (size_t)(((double)s->prefix_tokens + 0.5) / s->min_cost) + 2;
-    }
-    s->max_bytes = prefix_words * (VOCAB_MAX_LEN + 1) + UNIQUE_LEN + filler * (VOCAB_MAX_LEN + 1);
-    for (unsigned k = 0; k < 256; k++) {
-        size_t n = strlen(vocab[k]);
-        s->words[k][0] = ' ';
-        memcpy(s->words[k] + 1, vocab[k], n);
-        s->word_len[k] = (uint8_t)(n + 1);
-    }
-    s->buf = malloc(s->max_bytes + 1 + WORD_SLOT);
+    if (s->costs && cost_pieces(s) != 0)
+        goto nomem;
+    if (build_prefixes(s, (size_t)k, seed) != 0)
+        goto nomem;
+    /* Words after the marker: uncalibrated p_hi - prefix - 1; calibrated, the budget is at most
+     * p_hi (the overhead is a count, clamped at 0) and a word is added while the total stays within
+     * budget + 0.5: (p_hi + 0.5) / min_cost words. Skipped words lie inside the window too. */
+    size_t filler = s->costs ? (size_t)(((double)s->p_hi + 0.5) / s->min_cost) + 1
+                             : (size_t)(s->p_hi - s->prefix_tokens - 1);
+    size_t longest = 0;
+    for (size_t j = 0; j < s->n_prefixes; j++)
+        if (s->prefix_len[j] > longest)
+            longest = s->prefix_len[j];
+    s->max_bytes = longest + UNIQUE_LEN + corpus_window_bytes(s->text, filler + MAX_SKIPS);
+    s->buf = malloc(s->max_bytes + 1);
     if (!s->buf)
         goto nomem;
-    char *end = s->costs ? put_words_costed(s, prefix_rng, s->buf, (double)s->prefix_tokens, 0, &s->prefix_cost)
-                         : put_words(s, prefix_rng, s->buf, s->prefix_tokens, 0);
-    if (end > s->buf)
-        *end++ = ' ';
-    s->prefix_len = (size_t)(end - s->buf);
-    /* Now exact for the prefix, which every prompt carries whole. */
-    s->max_bytes = s->prefix_len + UNIQUE_LEN + filler * (VOCAB_MAX_LEN + 1);
-    gsl_rng_free(prefix_rng);
     *out = s;
     return 0;
 nomem:
-    if (prefix_rng)
-        gsl_rng_free(prefix_rng);
     source_destroy(s);
     return LL_ENOMEM;
 }
@@ -320,10 +421,42 @@ void source_destroy(source *s)
         return;
     if (s->rng)
         gsl_rng_free(s->rng);
+    if (s->pick)
+        gsl_rng_free(s->pick);
+    corpus_destroy(s->text);
+    free(s->cum);
+    free(s->prefixes);
+    free(s->prefix_off);
+    free(s->prefix_len);
+    free(s->prefix_cost);
     free(s->buf);
     free(s->order);
-    dataset_destroy(s->ds);
+    free(s->rbuf);
+    dataset_destroy(s->own_ds);
     free(s);
+}
+
+static int next_record(source *s, source_request *out)
+{
+    size_t n = dataset_size(s->ds), i;
+    switch (s->sampling) {
+    case CONFIG_SAMPLING_SEQUENTIAL: i = s->pos++ % n; break;
+    case CONFIG_SAMPLING_RANDOM: i = (size_t)gsl_rng_uniform_int(s->rng, n); break;
+    default: i = s->order[s->pos++ % n]; break;
+    }
+    dataset_entry e;
+    int rc = dataset_read(s->ds, i, s->rbuf, &e);
+    if (rc != 0)
+        return rc;
+    out->prompt = e.prompt;
+    out->prompt_len = e.prompt_len;
+    out->prompt_tokens = e.prompt_tokens;
+    out->max_tokens = e.output_tokens;
+    out->prompt_tokens_asked = e.prompt_tokens;
+    out->more_turns = e.more_turns;
+    out->n_more_turns = e.n_more_turns;
+    out->from_dataset = 1;
+    return 0;
 }
 
 static int next_synthetic(source *s, source_request *out, long forced_pt);
@@ -343,23 +476,25 @@ int source_next_turn(source *s, source_request *out)
     return next_synthetic(s, out, s->ds ? 0 : pt);
 }
 
+int source_multi_turn(const source *s)
+{
+    return s->ds ? dataset_multi_turn(s->ds) : 0;
+}
+
+/* A synthetic prompt (or the dataset's next record); forced_pt > 0 sets its length (a session's
+ * later turn, config_data.turn_prompt_tokens). */
 static int next_synthetic(source *s, source_request *out, long forced_pt)
 {
-    if (s->ds) {
-        const dataset_entry *e = dataset_at(s->ds, s->order[s->pos++ % dataset_size(s->ds)]);
-        out->prompt = e->prompt;
-        out->prompt_len = e->prompt_len;
-        out->prompt_tokens = e->prompt_tokens;
-        out->max_tokens = e->output_tokens;
-        out->prompt_tokens_asked = e->prompt_tokens;
-        out->entry = e;
-        return 0;
-    }
+    if (s->ds)
+        return next_record(s, out);
     long pt = draw(s->rng, s->p_mean, s->p_sd, s->p_lo, s->p_hi);
     if (forced_pt > 0)
         pt = forced_pt; /* drawn all the same, so the run's later draws do not shift */
     long ot = draw(s->rng, s->o_mean, s->o_sd, s->o_lo, s->o_hi);
-    char *p = s->buf + s->prefix_len;
+    size_t start = corpus_sentence(s->text, (size_t)gsl_rng_uniform_int(s->rng, corpus_sentences(s->text)));
+    size_t j = s->n_prefixes > 1 ? (size_t)gsl_rng_uniform_int(s->pick, s->n_prefixes) : 0;
+    memcpy(s->buf, s->prefixes ? s->prefixes + s->prefix_off[j] : "", s->prefix_len[j]);
+    char *p = s->buf + s->prefix_len[j];
     static const char hex[] = "0123456789abcdef";
     /* splitmix64 is a bijection, so ids stay unique, and they differ from the first character:
      * consecutive prompts share nothing after the prefix that a block-wise cache could reuse. */
@@ -368,12 +503,12 @@ static int next_synthetic(source *s, source_request *out, long forced_pt)
     *p++ = 'd';
     for (int i = 15; i >= 0; i--)
         *p++ = hex[(id >> (i * 4)) & 0xf];
+    double spent;
     if (s->costs) {
-        double spent;
         double overhead = s->costs->overhead > 0 ? s->costs->overhead : 0;
-        p = put_words_costed(s, s->rng, p, (double)pt - overhead - s->prefix_cost, 1, &spent);
+        p = put_window(s, start, p, (double)pt - overhead - s->prefix_cost[j], 0, 1, &spent);
     } else {
-        p = put_words(s, s->rng, p, pt - s->prefix_tokens - 1, 1);
+        p = put_window(s, start, p, 0, pt - s->prefix_tokens - 1, 1, &spent);
     }
     *p = '\0';
     out->prompt = s->buf;
@@ -381,17 +516,9 @@ static int next_synthetic(source *s, source_request *out, long forced_pt)
     out->prompt_tokens = pt;
     out->max_tokens = ot;
     out->prompt_tokens_asked = pt;
-    out->entry = NULL;
-    return 0;
-}
-
-int source_multi_turn(const source *s)
-{
-    if (!s->ds)
-        return 0;
-    for (size_t i = 0; i < dataset_size(s->ds); i++)
-        if (dataset_at(s->ds, i)->n_more_turns)
-            return 1;
+    out->more_turns = NULL;
+    out->n_more_turns = 0;
+    out->from_dataset = 0;
     return 0;
 }
 

@@ -26,6 +26,7 @@ typedef struct calibrate_result {
     const char *template_source; /* static: "tokenize", "apply-template", "probe", or "none" */
     source_costs costs;          /* valid when method != CALIBRATE_NONE */
     double overhead_text;        /* tokens of the bare marker without the chat template */
+    double tokens_per_word;      /* the mean cost of a corpus word under costs */
     int requests;                /* requests the calibration sent */
     int checks;                  /* built prompts counted by the server afterwards */
     double error_pct_mean;       /* mean |server count - asked| / asked of those, in % */

@@ -40,6 +40,12 @@ typedef enum config_schedule {
 /* --ramp-up: the curve the rate (or a closed loop's streams) follows to the target (arrival.h's
  * arrival_ramp has the same values and the exact curves). */
 typedef enum config_ramp { CONFIG_RAMP_NONE = 0, CONFIG_RAMP_LINEAR, CONFIG_RAMP_EXPONENTIAL } config_ramp;
+/* The order dataset records are sent in (--data-sampling). */
+typedef enum config_sampling {
+    CONFIG_SAMPLING_SHUFFLE = 0, /* a seeded permutation, repeated when the run outlasts the file */
+    CONFIG_SAMPLING_SEQUENTIAL,  /* file order, repeated */
+    CONFIG_SAMPLING_RANDOM       /* each request an independent seeded draw (with replacement) */
+} config_sampling;
 
 /* Synthetic data: token counts drawn from a normal distribution, clamped to [min, max] and
  * rounded; stdev 0 means every request gets the mean. Or a dataset file (path set). */
@@ -54,6 +60,9 @@ typedef struct config_data {
     long output_tokens_min;     /* default 1 */
     long output_tokens_max;     /* default 1000000 */
     long prefix_tokens;         /* shared prefix in every prompt (prefix-cache studies), default 0 */
+    long prefix_count;          /* different prefixes, one picked per request (seeded), default 1 */
+    int sampling;               /* dataset order: config_sampling, default CONFIG_SAMPLING_SHUFFLE */
+    long max_records;           /* dataset: use at most this many records (the file's first); 0 = all */
     /* Added: the target's per-word token costs (calibrate.h), so synthetic prompts are built to
      * token counts as the server counts them; NULL (default) = one token per word. Borrowed: set
      * by the run command after calibrating, valid for the run; config_data_free leaves it. */
@@ -64,6 +73,10 @@ typedef struct config_data {
     double think_time;
     double think_time_stdev;
     long turn_prompt_tokens;    /* prompt length of turns 2.. (0: drawn as turn 1's), default 0 */
+    /* Added: the dataset file (path) loaded once by the run command, shared read-only by every
+     * benchmark's and worker's source (dataset_read), so a large file is indexed once, before any
+     * start time is set. Borrowed, valid for the run; NULL: each source loads path itself. */
+    const struct dataset *dataset;
 } config_data;
 
 typedef struct config {

@@ -2,14 +2,19 @@
  * source.h - where request contents come from (config -> source -> scheduler).
  *
  * Synthetic: prompt and output lengths drawn from GSL normals per config_data, with a seeded RNG
- * so the same seed gives the same requests. Prompts are built from a fixed vocabulary of common
- * English words, uncalibrated one word per asked token (whitespace-separated words). Each prompt starts with a per-request unique word so a
- * server's prefix cache does not hide prefill work (after config_data.prefix_tokens shared words).
- * With config_data.path, prompts come from a dataset file instead (dataset.h), in a seeded random
- * order, cycled when the run outlasts the file; output lengths from the file, else output_tokens.
- * Calibrated (config_data.costs set, from calibrate.h): the drawn length is a token count as the
- * target counts it; words are added while their measured costs fit what is left after the fixed
- * overhead (chat template, marker, special tokens), so prompts land on the asked count.
+ * so the same seed gives the same requests. Prompts are real English prose (corpus.h: a
+ * public-domain novel compiled in): the shared prefix (config_data.prefix_tokens, one of
+ * prefix_count different passages picked per request), then a per-request unique marker (so no two
+ * prompts share more than the prefix and a prefix cache cannot hide prefill work), then a window
+ * of the text starting at a seeded random sentence. Uncalibrated, a prompt is one
+ * whitespace-separated word per asked token. Calibrated (config_data.costs set, from
+ * calibrate.h): the drawn length is a token count as the target counts it; each word's cost comes
+ * from its letter runs' byte lengths and its punctuation, and words are added while they fit what
+ * is left after the fixed overhead (chat template, marker, special tokens), a word that would
+ * overshoot skipped, so prompts land on the asked count.
+ * With config_data.path, prompts come from a dataset file instead (dataset.h), in the order
+ * config_data.sampling says (default a seeded shuffle, cycled when the run outlasts the file), at
+ * most config_data.max_records of them; output lengths from the file, else output_tokens.
  */
 #ifndef LLMLOAD_SOURCE_H
 #define LLMLOAD_SOURCE_H
@@ -27,22 +32,40 @@ typedef struct source_request {
     long prompt_tokens;   /* the asked length (the record's count until the server's usage says) */
     long max_tokens;      /* output length to ask for */
     long prompt_tokens_asked; /* the drawn length (synthetic); the counting rule's (dataset) */
-    const struct dataset_entry *entry; /* dataset: the record (its later user turns make a
-                                        * session, session.h); NULL for synthetic. Borrowed, valid
-                                        * until source_destroy */
+    /* dataset: the record's later user turns (they make a session, session.h); NULL and 0 for a
+     * single-turn record and for synthetic prompts. Borrowed from the dataset, which keeps later
+     * turns in memory: valid until the dataset is destroyed (after the run), unlike prompt. */
+    const struct dataset_turn *more_turns;
+    size_t n_more_turns;
+    int from_dataset;     /* the request is a dataset record (a session then has 1 + n_more_turns turns) */
 } source_request;
 
+#define SOURCE_RUN_CLASSES 33 /* run lengths 1..32; index 0 unused */
 #define SOURCE_VOCAB_SIZE 256
 
-/* What the target charges for a synthetic prompt (calibrate.h fills it): tokens = overhead +
- * the sum of word[k] over the prompt's vocabulary words. */
+/* What the target charges for a synthetic prompt (calibrate.h fills it): tokens = overhead + the
+ * sum of its words' costs, a word costing run[n] for each run of n word bytes in it (corpus.h's
+ * classes; a run past 32 bytes costs run[32] per 32) and punct for each other byte. */
 typedef struct source_costs {
-    double overhead;               /* template, uniqueness marker and special tokens of every prompt */
-    double word[SOURCE_VOCAB_SIZE]; /* each vocabulary word, with its separating space */
+    double overhead;                 /* template, uniqueness marker and special tokens of every prompt */
+    double run[SOURCE_RUN_CLASSES];  /* a run of n letters/digits, with its separating space */
+    double punct;                    /* one punctuation byte */
+    /* Each word of the fixed vocabulary (source_vocab_word), as run and punct price it (filled by
+     * source_costs_derive_words): for callers that build text from that vocabulary. */
+    double word[SOURCE_VOCAB_SIZE];
 } source_costs;
 
-/* Vocabulary word k (< SOURCE_VOCAB_SIZE), lowercase ASCII letters; static string. */
+/* Fills costs->word from costs->run and costs->punct. */
+void source_costs_derive_words(source_costs *costs);
+
+/* Vocabulary word k (< SOURCE_VOCAB_SIZE): 256 common lowercase English words; static string.
+ * Synthetic prompts are cut from the corpus; the list stays for text that must be a pure function
+ * of a key, such as trace replay's shared blocks. */
 const char *source_vocab_word(size_t k);
+
+/* What costs say one word (piece) of len bytes at p costs, clamped to [0.25, 64] tokens so that
+ * a measuring accident cannot make the prompt bound unsound. */
+double source_word_cost(const source_costs *costs, const char *p, size_t len);
 
 /* Creates a source; *out owned by caller (source_destroy). LL_EUSAGE + err for a bad spec,
  * LL_ENOMEM. */

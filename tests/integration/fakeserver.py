@@ -93,6 +93,8 @@ class _Handler(socketserver.BaseRequestHandler):
             body += got
         with srv.lock:
             srv.headers_seen.append(headers)
+            if method == "POST":
+                srv.bodies_seen.append(body)
         if method == "GET":
             b = json.dumps({"object": "list", "data": [{"id": srv.model_id, "object": "model"}]}).encode()
             sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
@@ -249,6 +251,7 @@ class FakeServer:
         self.posts = 0
         self.served = {}
         self.headers_seen = []
+        self.bodies_seen = []  # each POST's body, in arrival order
         self.tls_failures = 0
         self.tls = None
         if certfile:

@@ -48,14 +48,15 @@ static void test_fit_degenerate(void **state)
     assert_int_equal(calibrate_fit_line(x, y, 1, &a, &b), LL_EINVAL);
 }
 
-/* Costs as calibration finds them on the simulator: each word's sub-word count, and an overhead
- * of template + marker ("id" and 16 hex digits: 5 tokens). */
+/* Costs as calibration finds them on the simulator: a run of n letters costs ceil(n/4), a
+ * punctuation byte 1, and an overhead of template + marker ("id" and 16 hex digits: 5 tokens). */
 static void sim_costs(source_costs *c, double template_tokens)
 {
     memset(c, 0, sizeof *c);
     c->overhead = template_tokens + 5;
-    for (size_t k = 0; k < SOURCE_VOCAB_SIZE; k++)
-        c->word[k] = (double)sim_tokenize_count(source_vocab_word(k), strlen(source_vocab_word(k)));
+    for (size_t n = 1; n < SOURCE_RUN_CLASSES; n++)
+        c->run[n] = (double)((n + 3) / 4);
+    c->punct = 1;
 }
 
 static long built_count(const source_costs *costs, double asked, double template_tokens, long prefix, int *max_err)
@@ -94,7 +95,7 @@ static void test_calibrated_prompts_land(void **state)
     for (size_t i = 0; i < 3; i++) {
         int worst;
         built_count(&c, asked[i], 27, 0, &worst);
-        /* The simulator's costs are whole tokens and some words cost 1: the fill is exact. */
+        /* The simulator's costs are whole tokens and many words cost 1: the fill is exact. */
         if (worst > 0)
             fail_msg("asked %g: a built prompt missed by %d tokens", asked[i], worst);
     }
@@ -124,13 +125,14 @@ static void test_uncalibrated_prompts_miss(void **state)
 static void test_fractional_costs(void **state)
 {
     (void)state;
-    /* A BPE-like target: words about 1.1 tokens, 31 tokens of overhead. The built prompt's cost
-     * by the same table lands within half a token plus one word of the ask. */
+    /* A BPE-like target: runs about 1.1 tokens, punctuation 0.7, 31 tokens of overhead. The built
+     * prompt's cost by the same table lands within half a token plus one word of the ask. */
     source_costs c;
     memset(&c, 0, sizeof c);
     c.overhead = 31;
-    for (size_t k = 0; k < SOURCE_VOCAB_SIZE; k++)
-        c.word[k] = 1.0 + (double)(k % 3) * 0.1;
+    for (size_t n = 1; n < SOURCE_RUN_CLASSES; n++)
+        c.run[n] = 1.0 + (double)(n % 3) * 0.1;
+    c.punct = 0.7;
     config_data d;
     config_data_init(&d);
     d.prompt_tokens = 300;
@@ -142,22 +144,34 @@ static void test_fractional_costs(void **state)
         source_request r;
         assert_int_equal(source_next(s, &r), 0);
         double cost = c.overhead;
-        /* Words after the marker: look each up in the vocabulary. */
+        /* Words after the marker, each by the same rule. */
         const char *p = memchr(r.prompt, ' ', r.prompt_len);
         while (p && p < r.prompt + r.prompt_len) {
             const char *w = p + 1, *e = memchr(w, ' ', (size_t)(r.prompt + r.prompt_len - w));
             size_t n = e ? (size_t)(e - w) : (size_t)(r.prompt + r.prompt_len - w);
-            for (size_t k = 0; k < SOURCE_VOCAB_SIZE; k++)
-                if (strlen(source_vocab_word(k)) == n && memcmp(source_vocab_word(k), w, n) == 0) {
-                    cost += c.word[k];
-                    break;
-                }
+            cost += source_word_cost(&c, w, n);
             p = e;
         }
         if (fabs(cost - 300) > 0.5 + 1.2)
             fail_msg("prompt %d costs %g for 300 asked", i, cost);
     }
     source_destroy(s);
+}
+
+/* The fixed vocabulary's costs follow from the classes (trace replay builds its blocks from it). */
+static void test_vocabulary_costs(void **state)
+{
+    (void)state;
+    source_costs c;
+    sim_costs(&c, 0);
+    source_costs_derive_words(&c);
+    for (size_t k = 0; k < SOURCE_VOCAB_SIZE; k++) {
+        const char *w = source_vocab_word(k);
+        assert_true(strlen(w) >= 2);
+        assert_float_equal(c.word[k], (double)sim_tokenize_count(w, strlen(w)), 1e-9);
+    }
+    assert_string_equal(source_vocab_word(0), "the");
+    assert_string_equal(source_vocab_word(SOURCE_VOCAB_SIZE), "");
 }
 
 static void test_method_names(void **state)
@@ -177,6 +191,7 @@ int main(void)
         cmocka_unit_test(test_calibrated_prompts_land),
         cmocka_unit_test(test_uncalibrated_prompts_miss),
         cmocka_unit_test(test_fractional_costs),
+        cmocka_unit_test(test_vocabulary_costs),
         cmocka_unit_test(test_method_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,10 +1,17 @@
 /* Unit tests for dataset files: each format, the record shapes (prompt/text, OpenAI messages,
- * ShareGPT conversations), output lengths, CSV quoting, and one-line errors naming the file/line. */
+ * ShareGPT conversations), output lengths, CSV quoting, and one-line errors naming the file/line;
+ * streamed .jsonl prompts read back exactly as cJSON decodes them (every escape, \u with
+ * surrogates, a \u0000 ending the string), from memory and from a file, and --data-max. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
 
 #include "llmload/dataset.h"
 #include "llmload/error.h"
@@ -19,13 +26,77 @@ static dataset *parse_ok(const char *text, const char *name, long def)
     return d;
 }
 
-static void expect(const dataset *d, size_t i, const char *prompt, long ptok, long otok)
+static void expect(dataset *d, size_t i, const char *prompt, long ptok, long otok)
 {
-    const dataset_entry *e = dataset_at(d, i);
-    assert_int_equal(e->prompt_len, strlen(prompt));
-    assert_string_equal(e->prompt, prompt);
-    assert_int_equal(e->prompt_tokens, ptok);
-    assert_int_equal(e->output_tokens, otok);
+    dataset_entry e;
+    assert_int_equal(dataset_get(d, i, &e), 0);
+    assert_int_equal(e.prompt_len, strlen(prompt));
+    assert_string_equal(e.prompt, prompt);
+    assert_int_equal(e.prompt_tokens, ptok);
+    assert_int_equal(e.output_tokens, otok);
+}
+
+/* Lines whose prompts need every kind of unescaping; what cJSON decodes is the truth. */
+static const char *const escaped[] = {
+    "{\"prompt\": \"tab\\there \\\"q\\\" back\\\\slash \\/ \\b\\f\\r\\n end\"}",
+    "{\"id\": \"caf\\u00e9\", \"prompt\": \"caf\\u00e9 \\u4e2d \\ud83d\\ude00 smile\"}",
+    "{\"text\": \"cut\\u0000after\"}",
+    "{\"messages\": [{\"role\": \"user\", \"content\": \"raw \u00e9\u00e8 utf8\"}]}",
+    "{\"prompt\": \"prompt\"}",
+};
+
+static void check_escaped(dataset *d)
+{
+    assert_int_equal(dataset_size(d), sizeof escaped / sizeof escaped[0]);
+    for (size_t i = 0; i < sizeof escaped / sizeof escaped[0]; i++) {
+        cJSON *o = cJSON_Parse(escaped[i]);
+        assert_non_null(o);
+        const cJSON *p = cJSON_GetObjectItemCaseSensitive(o, "prompt");
+        if (!p)
+            p = cJSON_GetObjectItemCaseSensitive(o, "text");
+        if (!p)
+            p = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(o, "messages"), 0),
+                                                 "content");
+        dataset_entry e;
+        assert_int_equal(dataset_get(d, i, &e), 0);
+        assert_string_equal(e.prompt, p->valuestring);
+        assert_int_equal(e.prompt_len, strlen(p->valuestring));
+        cJSON_Delete(o);
+    }
+}
+
+static void test_jsonl_escapes(void **state)
+{
+    (void)state;
+    size_t total = 0;
+    for (size_t i = 0; i < sizeof escaped / sizeof escaped[0]; i++)
+        total += strlen(escaped[i]) + 1;
+    char *text = malloc(total + 1), *p = text;
+    assert_non_null(text);
+    for (size_t i = 0; i < sizeof escaped / sizeof escaped[0]; i++)
+        p += sprintf(p, "%s\n", escaped[i]);
+    dataset *d = parse_ok(text, "x.jsonl", 10);
+    check_escaped(d);
+    dataset_destroy(d);
+
+    /* The same from a file: read back with pread, in any order, the file left open. */
+    char path[] = "/tmp/llmload-test-dataset-XXXXXX.jsonl";
+    int fd = mkstemps(path, 6);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    char err[256] = "";
+    assert_int_equal(dataset_load(&d, path, 10, 0, err, sizeof err), 0);
+    check_escaped(d);
+    dataset_entry e;
+    assert_int_equal(dataset_get(d, 0, &e), 0);
+    dataset_destroy(d);
+    /* --data-max 2: the first two records only. */
+    assert_int_equal(dataset_load(&d, path, 10, 2, err, sizeof err), 0);
+    assert_int_equal(dataset_size(d), 2);
+    dataset_destroy(d);
+    unlink(path);
+    free(text);
 }
 
 static void test_jsonl_shapes(void **state)
@@ -100,7 +171,7 @@ static void test_errors(void **state)
     }
     dataset *d;
     char err[256];
-    assert_int_equal(dataset_load(&d, "/nonexistent/p.jsonl", 10, err, sizeof err), LL_ENOENT);
+    assert_int_equal(dataset_load(&d, "/nonexistent/p.jsonl", 10, 0, err, sizeof err), LL_ENOENT);
     assert_non_null(strstr(err, "/nonexistent/p.jsonl"));
 }
 
@@ -109,6 +180,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_jsonl_shapes),
         cmocka_unit_test(test_json_csv_txt),
+        cmocka_unit_test(test_jsonl_escapes),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
