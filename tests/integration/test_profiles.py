@@ -27,13 +27,16 @@ with Sim("--ttft-ms", 2, "--itl-ms", 1, "--max-num-seqs", 64) as sim:
             prof = json.load(f)
         ok(f"`{name}`" in doc and prof.get("description"), f"{name}: documented in docs/profiles.md, with a description",
            "")
-        sched = prof.get("schedule", "synchronous")
+        # --users N is the closed loop concurrent@N (multi-turn sessions, docs/workloads.md).
+        sched = prof.get("schedule", "concurrent" if prof.get("users") else "synchronous")
         # Short and small, whatever the profile says: 2 points for a sweep, one rate otherwise.
         rate = {"sweep": 2, "concurrent": 4, "constant": 20, "poisson": 20}.get(sched)
         args = ["run", path, "--target", sim.url, "--max-seconds", 2, "--max-requests", 6, "--warmup", 0,
                 "--cooldown", 0, "--data", "output_tokens=4,output_tokens_min=1", "--no-progress", "--quiet",
                 "--out", os.path.join(tmp, name)]
-        if rate is not None:
+        if prof.get("users"):
+            args += ["--users", 2]  # a profile of users: fewer of them, not a --rate beside --users
+        elif rate is not None:
             args += ["--rate", rate]
         t0 = time.monotonic()
         r = run(args, timeout=120)
