@@ -5,10 +5,10 @@
 # Each executable runs under `timeout`, scaled by LLMLOAD_TEST_TIMEOUT_MULTIPLIER on slow machines.
 #
 # The integration files are wall-clock bound (they wait on simulated prefill and decode, at about
-# a fifth of a core), so each build's files run in a lane of their own, the lanes side by side:
-# the suite takes the longest lane's time instead of the sum. Files in EXCLUSIVE make load on
-# purpose (busy loops pinned to a core) and run alone after the lanes, so they neither disturb
-# nor are disturbed by the others' timing checks.
+# a fifth of a core), so each build's files run in lanes of their own (LLMLOAD_TEST_LANES per
+# build, default 2), the lanes side by side: the suite takes the longest lane's time, not the sum.
+# Files in EXCLUSIVE make load on purpose (busy loops pinned to a core) and run alone after the
+# lanes, so they neither disturb nor are disturbed by the others' timing checks.
 set -u
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-/usr/bin/python3}
@@ -102,9 +102,18 @@ for build in "$@"; do
   run_units "$build" >"$lanes/units-$k"
   k=$((k + 1))
 done
+# Each build's files are dealt round-robin into LANES lanes (default 2 per build: 4 on two builds),
+# all side by side: the files wait on the simulator far more than they compute, so four lanes on
+# two cores keep the machine at about one core busy while the suite takes a quarter of the sum.
+LANES=${LLMLOAD_TEST_LANES:-2}
 k=0
 for build in "$@"; do
-  run_integration "$build" "${shared[@]}" >"$lanes/lane-$k" &
+  for ((j = 0; j < LANES; j++)); do
+    part=()
+    for ((i = j; i < ${#shared[@]}; i += LANES)); do part+=("${shared[i]}"); done
+    [ ${#part[@]} -gt 0 ] || continue
+    run_integration "$build" "${part[@]}" >"$lanes/lane-$k-$j" &
+  done
   k=$((k + 1))
 done
 wait
@@ -116,7 +125,7 @@ pass=0 fail=0 failed_names=""
 k=0
 for build in "$@"; do
   echo "== tests: $(basename "$build") =="
-  for part in "$lanes/units-$k" "$lanes/lane-$k"; do
+  for part in "$lanes/units-$k" "$lanes/lane-$k"-*; do
     grep -v '^COUNT ' "$part"
   done
   k=$((k + 1))
