@@ -104,10 +104,11 @@ static int write_outputs(const char *dir, const cJSON *doc, const bench_result *
     static const struct {
         const char *file;
         int (*writer)(const cJSON *, FILE *);
+        int (*wanted)(const cJSON *); /* NULL: always written */
     } outputs[] = {
-        {"report.json", report_write_json},     {"summary.csv", report_write_summary_csv},
-        {"report.html", report_write_html},     {"metrics.prom", report_write_prometheus},
-        {"requests.csv", NULL},
+        {"report.json", report_write_json, NULL},         {"summary.csv", report_write_summary_csv, NULL},
+        {"report.html", report_write_html, NULL},         {"metrics.prom", report_write_prometheus, NULL},
+        {"requests.csv", NULL, NULL},                     {"breakdown.csv", report_write_breakdown_csv, report_has_breakdown},
     };
     int rc = make_dir(dir, err, errlen);
     outfile_set *set = NULL;
@@ -115,6 +116,8 @@ static int write_outputs(const char *dir, const cJSON *doc, const bench_result *
         rc = outfile_create(&set, dir, err, errlen);
     for (size_t i = 0; rc == 0 && i < sizeof outputs / sizeof outputs[0]; i++) {
         FILE *f;
+        if (outputs[i].wanted && !outputs[i].wanted(doc))
+            continue;
         if ((rc = outfile_begin(set, outputs[i].file, &f, err, errlen)) != 0)
             break;
         int wrc = outputs[i].writer ? outputs[i].writer(doc, f) : write_requests(res, n, shards, f);

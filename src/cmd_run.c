@@ -184,18 +184,22 @@ static int write_outputs(const config *cfg, const cJSON *doc, const bench_result
     static const struct {
         const char *file;
         int (*writer)(const cJSON *, FILE *);
+        int (*wanted)(const cJSON *); /* NULL: always written */
     } outputs[] = {
-        {"report.json", report_write_json},
-        {"summary.csv", report_write_summary_csv},
-        {"report.html", report_write_html},
-        {"metrics.prom", report_write_prometheus},
-        {"requests.csv", NULL},
+        {"report.json", report_write_json, NULL},
+        {"summary.csv", report_write_summary_csv, NULL},
+        {"report.html", report_write_html, NULL},
+        {"metrics.prom", report_write_prometheus, NULL},
+        {"requests.csv", NULL, NULL},
+        {"breakdown.csv", report_write_breakdown_csv, report_has_breakdown}, /* sessions, model mixes */
     };
     outfile_set *set = NULL;
     if ((rc = outfile_create(&set, cfg->out_dir, err, errlen)) != 0)
         return rc;
     for (size_t i = 0; i < sizeof outputs / sizeof outputs[0] && rc == 0; i++) {
         FILE *f;
+        if (outputs[i].wanted && !outputs[i].wanted(doc))
+            continue;
         if ((rc = outfile_begin(set, outputs[i].file, &f, err, errlen)) != 0)
             break;
         int wrc = outputs[i].writer ? outputs[i].writer(doc, f)
@@ -975,8 +979,8 @@ int cmd_run(int argc, char **argv)
                 fprintf(stderr, "llmload run: %s\n", err);
                 exit_code = EXIT_RUNTIME;
             } else if (!cfg.quiet) {
-                fprintf(stderr, "reports written to %s/ (report.json, summary.csv, report.html, metrics.prom, requests.csv)%s\n",
-                        cfg.out_dir, partial ? " [partial]" : "");
+                fprintf(stderr, "reports written to %s/ (report.json, summary.csv, report.html, metrics.prom, requests.csv%s)%s\n",
+                        cfg.out_dir, report_has_breakdown(doc) ? ", breakdown.csv" : "", partial ? " [partial]" : "");
             }
         }
         /* Pushed whatever the verdict: a broken SLO or a signal's partial report is exactly what a

@@ -291,13 +291,16 @@ static int load_csv(merge_shard *s, const char *path, char *err, size_t errlen)
             return LL_EPARSE;
         }
     }
-    /* Optional (older files lack them): which session and turn a request was (docs/workloads.md). */
-    int col_session = -1, col_turn = -1;
+    /* Optional (older files lack them): which session and turn a request was, and which model of a
+     * --model mix it asked (docs/workloads.md). */
+    int col_session = -1, col_turn = -1, col_model = -1;
     for (int i = 0; i < nf; i++) {
         if (strcmp(f[i], "session") == 0)
             col_session = i;
         else if (strcmp(f[i], "turn") == 0)
             col_turn = i;
+        else if (strcmp(f[i], "model") == 0)
+            col_model = i;
     }
     const cJSON *benches = cJSON_GetObjectItemCaseSensitive(s->doc, "benchmarks");
     size_t bi = 0, line = 1;
@@ -341,6 +344,11 @@ static int load_csv(merge_shard *s, const char *path, char *err, size_t errlen)
             r.session = sess <= UINT32_MAX ? (uint32_t)sess : 0;
             r.turn = turn <= UINT16_MAX ? (uint16_t)turn : 0;
         }
+        for (size_t m = 0; col_model >= 0 && m < s->n_models; m++)
+            if (strcmp(f[col_model], s->model_names[m]) == 0) {
+                r.model = (uint8_t)m;
+                break;
+            }
         if (record_log_append(&s->results[bi].records, &r, r.status == RECORD_ERROR ? v[C_ERROR] : "") != 0) {
             snprintf(err, errlen, "out of memory reading %s", path);
             rc = LL_ENOMEM;
@@ -348,6 +356,30 @@ static int load_csv(merge_shard *s, const char *path, char *err, size_t errlen)
     }
     free(text);
     return rc;
+}
+
+/* A --model mix's names from config.models (report.json's [{name, weight}...]), for requests.csv's
+ * model column to index and every result to name (report.json's by_model). 0 or LL_ENOMEM. */
+static int model_names(merge_shard *s)
+{
+    const cJSON *models = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(s->doc, "config"), "models");
+    size_t n = (size_t)cJSON_GetArraySize(models);
+    if (n < 2)
+        return 0;
+    if (n > 256)
+        n = 256; /* record.model is one byte */
+    if (!(s->model_names = calloc(n, sizeof *s->model_names)))
+        return LL_ENOMEM;
+    for (size_t m = 0; m < n; m++) {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(models, (int)m), "name");
+        s->model_names[m] = cJSON_IsString(name) ? name->valuestring : "";
+    }
+    s->n_models = n;
+    for (size_t i = 0; i < s->n; i++) {
+        s->results[i].model_names = s->model_names;
+        s->results[i].n_model_names = n;
+    }
+    return 0;
 }
 
 int merge_shard_load(const char *path, merge_shard **out, char *err, size_t errlen)
@@ -391,6 +423,10 @@ int merge_shard_load(const char *path, merge_shard **out, char *err, size_t errl
                          i);
             goto fail;
         }
+    if ((rc = model_names(s)) != 0) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
     /* requests.csv beside report.json */
     char *csv = malloc(strlen(s->source) + sizeof "requests.csv");
     if (!csv) {
@@ -420,6 +456,7 @@ void merge_shard_free(merge_shard *s)
         bench_result_free(&s->results[i]);
     free(s->results);
     free(s->wall_starts);
+    free(s->model_names);
     cJSON_Delete(s->doc);
     free(s->source);
     free(s);

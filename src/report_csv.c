@@ -190,6 +190,61 @@ int report_write_summary_csv(const cJSON *doc, FILE *f)
     return ferror(f) ? LL_EIO : 0;
 }
 
+static const char *const BREAKDOWN_KEYS[] = {"by_turn", "by_model"};
+
+int report_has_breakdown(const cJSON *doc)
+{
+    const cJSON *b;
+    cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(doc, "benchmarks"))
+    for (size_t k = 0; k < 2; k++)
+        if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(b, BREAKDOWN_KEYS[k])) > 0)
+            return 1;
+    return 0;
+}
+
+int report_write_breakdown_csv(const cJSON *doc, FILE *f)
+{
+    static const char *const counts[] = {"requests", "completed", "errors", "incomplete", "cancelled"};
+    static const char *const dists[] = {"ttft_ms", "itl_ms", "e2e_ms"};
+    static const char *const stats[] = {"mean", "p50", "p90", "p95", "p99"};
+    const cJSON *benches = cJSON_GetObjectItemCaseSensitive(doc, "benchmarks"), *b, *g;
+    if (!cJSON_IsArray(benches))
+        return LL_EPARSE;
+    fputs("benchmark,by,group", f);
+    for (size_t i = 0; i < sizeof counts / sizeof *counts; i++)
+        fprintf(f, ",%s", counts[i]);
+    for (size_t d = 0; d < sizeof dists / sizeof *dists; d++)
+        for (size_t i = 0; i < sizeof stats / sizeof *stats; i++)
+            fprintf(f, ",%s_%s", dists[d], stats[i]);
+    fputs(",output_token_throughput\n", f);
+    cJSON_ArrayForEach(b, benches)
+    for (size_t k = 0; k < 2; k++)
+        cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(b, BREAKDOWN_KEYS[k]))
+        {
+            const char *by = k == 0 ? "turn" : "model";
+            const cJSON *key = cJSON_GetObjectItemCaseSensitive(g, by);
+            put_text(f, str_at(b, "name"));
+            fprintf(f, ",%s,", by);
+            if (cJSON_IsString(key))
+                put_text(f, key->valuestring);
+            else
+                put_num(f, cJSON_IsNumber(key) ? key->valuedouble : NAN);
+            for (size_t i = 0; i < sizeof counts / sizeof *counts; i++) {
+                fputc(',', f);
+                put_num(f, num_at(g, counts[i], NULL));
+            }
+            for (size_t d = 0; d < sizeof dists / sizeof *dists; d++)
+                for (size_t i = 0; i < sizeof stats / sizeof *stats; i++) {
+                    fputc(',', f);
+                    put_num(f, num_at(g, dists[d], stats[i]));
+                }
+            fputc(',', f);
+            put_num(f, num_at(g, "output_token_throughput", NULL));
+            fputc('\n', f);
+        }
+    return ferror(f) ? LL_EIO : 0;
+}
+
 /* ns as a decimal of unit_ns units with 6 decimals, trailing zeros dropped: the text put_num
  * would print, from integers (a million rows of %f cost more than the whole run's parsing). */
 static void put_ns(FILE *f, uint64_t ns, uint64_t unit_ns)

@@ -26,6 +26,10 @@ typedef struct merge_shard {
     double *wall_starts;       /* each benchmark's wall-clock start (epoch s); owned */
     size_t n;
     int index, count;          /* its --shard I/N (0/1 for an unsharded run) */
+    /* A --model mix's names (config.models), in order: record.model indexes them and every
+     * result's model_names points here. Owned array of strings borrowed from doc; NULL for one model. */
+    const char **model_names;
+    size_t n_models;
 } merge_shard;
 
 /* Reads path: a directory holding report.json and requests.csv, or a report.json with

@@ -30,6 +30,12 @@ int report_load(const char *path, struct cJSON **out, char *err, size_t errlen);
 /* Writers; each returns 0 or LL_EIO. */
 int report_write_json(const struct cJSON *doc, FILE *f);
 int report_write_summary_csv(const struct cJSON *doc, FILE *f);
+/* breakdown.csv: one row per group of report.json's benchmarks[].by_turn and by_model (sessions,
+ * --model mixes; docs/report.md): benchmark, by (turn or model), group, the counts, then mean and
+ * percentiles of TTFT, ITL and E2E in ms, then output tokens/s. report_has_breakdown says whether
+ * any benchmark has a breakdown (the run writes the file only then). 0 or LL_EIO / LL_EPARSE. */
+int report_write_breakdown_csv(const struct cJSON *doc, FILE *f);
+int report_has_breakdown(const struct cJSON *doc);
 int report_write_markdown(const struct cJSON *doc, FILE *f);
 /* Prometheus text exposition (metrics.prom): what a Pushgateway receives. */
 int report_write_prometheus(const struct cJSON *doc, FILE *f);

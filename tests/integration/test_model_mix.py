@@ -99,6 +99,51 @@ with Sim("--model", "fast:20:4", "--model", "slow:80:12", "--model", "plain", "-
         slow_ttft = median([float(x["ttft_ms"]) for x in rows if x["model"] == "slow"])
         near(slow_ttft, 80.0, 4.0 * ASAN_SLACK, "curl: slow's TTFT p50")
 
+    # 4b. Two shards of a mix, merged: the model column and config.models come back, so the merged
+    # report names each request's model (requests.csv) and splits by model (by_model, models).
+    shard_dirs = []
+    for k in (0, 1):
+        d = os.path.join(tmp, f"shard{k}")
+        r = run(["run", "--target", sim.url, "--out", d, "--no-progress", "--no-calibrate", "--quiet",
+                 "--data", "prompt_tokens=16,output_tokens=8", "--model", "fast=1,slow=1", "--schedule",
+                 "concurrent", "--rate", 4, "--max-requests", 40, "--max-seconds", 60, "--shard", f"{k}/2"],
+                timeout=120)
+        ok(r.returncode == 0, f"mix shard {k}/2 exits 0", r.stderr[-300:])
+        shard_dirs.append(d)
+    merged = os.path.join(tmp, "merged")
+    r = run(["merge", "-o", merged, "--quiet", *shard_dirs], timeout=120)
+    if ok(r.returncode == 0, "merge of two mix shards exits 0", r.stderr[-300:]):
+        with open(os.path.join(merged, "requests.csv"), newline="") as f:
+            mrows = list(csv.DictReader(f))
+        names = {x["model"] for x in mrows}
+        ok(names == {"fast", "slow"} and len(mrows) == 40, "merged requests.csv: every row names its model",
+           (names, len(mrows)))
+        with open(os.path.join(merged, "report.json")) as f:
+            b = json.load(f)["benchmarks"][0]
+        by = {g.get("model"): g for g in b.get("by_model") or []}
+        ok(set(by) == {"fast", "slow"} and sum(g["requests"] for g in by.values()) == 40,
+           "merged report.json: by_model splits the 40 requests between fast and slow", list(by))
+        ok(by.get("slow", {}).get("ttft_ms", {}).get("p50", 0) > by.get("fast", {}).get("ttft_ms", {}).get("p50", 1e9),
+           "merged by_model: slow's TTFT above fast's", by)
+        # breakdown.csv: the same split as rows pandas reads, in the merge and in each shard.
+        import pandas
+        for d in (merged, shard_dirs[0]):
+            path = os.path.join(d, "breakdown.csv")
+            if ok(os.path.exists(path), f"{os.path.basename(d)}: breakdown.csv written for a mix"):
+                df = pandas.read_csv(path)
+                rows_m = df[df["by"] == "model"]
+                ok(sorted(rows_m["group"]) == ["fast", "slow"] and
+                   rows_m.set_index("group")["ttft_ms_p50"]["slow"] > rows_m.set_index("group")["ttft_ms_p50"]["fast"],
+                   f"{os.path.basename(d)}: breakdown.csv has a row per model, slow's TTFT above fast's",
+                   df.to_dict())
+    single = os.path.join(tmp, "single")
+    r = run(["run", "--target", sim.url, "--out", single, "--no-progress", "--no-calibrate", "--quiet",
+             "--data", "prompt_tokens=16,output_tokens=4", "--model", "plain", "--max-requests", 4,
+             "--max-seconds", 60], timeout=60)
+    ok(r.returncode == 0 and os.path.exists(os.path.join(single, "report.json"))
+       and not os.path.exists(os.path.join(single, "breakdown.csv")),
+       "one model, no sessions: no breakdown.csv (nothing to split)", r.stderr[-300:])
+
 # 5. A malformed mix is one usage line and exit 2, before any request.
 for bad, word in (("a=0.5,b", "weight"), ("a,a", "twice"), ("a=-1,b=1", "positive")):
     r = run(["run", "--target", "http://127.0.0.1:9", "--model", bad], timeout=20)
