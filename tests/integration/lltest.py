@@ -9,6 +9,7 @@ instrumented binary is several times slower.
 import http.client
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -151,6 +152,32 @@ def run(args, timeout=60.0, env=None, input=None):
         e.update(env)
     return subprocess.run([BIN, *map(str, args)], capture_output=True, text=True,
                           timeout=timeout * MULT, env=e, input=input)
+
+
+def stderr_until(proc, want, timeout):
+    """Reads proc's stderr until a line containing want arrives, the process ends or timeout
+    passes; returns (that line or None, every line read). Reads the pipe's descriptor itself: a
+    text wrapper's readline buffers a chunk holding several lines, and select() cannot see the
+    lines left in that buffer (the one a test waits for could sit there until the run's end)."""
+    fd, buf, seen = proc.stderr.fileno(), b"", []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and len(seen) < 1000:
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if not r:
+            if proc.poll() is not None:
+                break
+            continue
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        buf += chunk
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            text = line.decode(errors="replace") + "\n"
+            seen.append(text)
+            if want in text:
+                return text, seen
+    return None, seen
 
 
 def sse_events(raw):

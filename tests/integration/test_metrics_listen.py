@@ -5,14 +5,13 @@ import http.client
 import json
 import os
 import re
-import select
 import shutil
 import socket
 import subprocess
 import tempfile
 import time
 
-from lltest import ASAN_SLACK, BIN, MULT, Sim, done, ok, run
+from lltest import ASAN_SLACK, BIN, MULT, Sim, done, ok, run, stderr_until
 
 tmp = tempfile.mkdtemp(prefix="llmload-test-live-")
 PROMTOOL = shutil.which("promtool")
@@ -39,22 +38,10 @@ def values(text):
 
 
 def wait_for_url(proc, timeout):
-    """Reads stderr lines until `metrics on http://...`; returns (url, lines read)."""
-    seen = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and len(seen) < 20:
-        r, _, _ = select.select([proc.stderr], [], [], 0.2)
-        if not r:
-            if proc.poll() is not None:
-                break
-            continue
-        line = proc.stderr.readline()
-        if not line:
-            break
-        seen.append(line)
-        if line.startswith("metrics on http://"):
-            return line.split("metrics on ", 1)[1].strip(), seen
-    return None, seen
+    """The `metrics on http://...` line's URL (stderr_until: not hidden in a reader's buffer), and
+    the lines read."""
+    line, seen = stderr_until(proc, "metrics on http://", timeout)
+    return (line.split("metrics on ", 1)[1].strip() if line else None), seen
 
 
 with Sim("--ttft-ms", 30, "--itl-ms", 10, "--seed", 4) as sim:

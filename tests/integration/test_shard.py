@@ -17,7 +17,6 @@ import csv
 import json
 import os
 import re
-import select
 import shutil
 import signal
 import subprocess
@@ -26,7 +25,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from lltest import ASAN, BIN, MULT, Sim, done, near, ok, run  # noqa: E402
+from lltest import ASAN, BIN, MULT, Sim, done, near, ok, run, stderr_until  # noqa: E402
 
 RATE = 60          # total req/s: the simulator serves it with a few streams in flight
 SECONDS = 10       # 600 requests: a p99 from 6 samples, not 2
@@ -238,11 +237,8 @@ def main():
             args.remove("--quiet")
             wp = subprocess.Popen([BIN, *map(str, args)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                   text=True)
-            seen, deadline = "", time.monotonic() + 30 * MULT
-            while "waiting" not in seen and time.monotonic() < deadline and wp.poll() is None:
-                r, _, _ = select.select([wp.stderr], [], [], 0.2)
-                if r:
-                    seen += wp.stderr.readline()
+            _, lines = stderr_until(wp, "waiting", 30 * MULT)
+            seen = "".join(lines)
             wp.send_signal(signal.SIGTERM)
             try:
                 wp.wait(timeout=20 * MULT)
