@@ -904,11 +904,14 @@ int runner_run(runner *r, const bench_plan *plan, bench_result *res, char *err, 
     atomic_store_explicit(&r->a_in_flight, 0, memory_order_relaxed);
     atomic_store_explicit(&r->a_sched_end, 0, memory_order_relaxed);
 
-    /* Worker loops share one start time, so their schedules line up and merge exactly. */
+    /* Worker loops share one start time, so their schedules line up and merge exactly. A loop
+     * whose thread got going after that instant (a loaded machine) keeps it all the same: its
+     * arrivals already due go out at once and their lateness shows as schedule lag, where taking
+     * its own later start would shift its whole share of the schedule against the others'. */
     uint64_t now0 = clock_now_ns();
-    uint64_t t0 = plan->start_ns > now0 ? plan->start_ns : now0;
+    uint64_t t0 = plan->start_ns ? plan->start_ns : now0;
     res->t0_ns = t0;
-    res->wall_start = clock_wall_s() + (double)(t0 - now0) / 1e9;
+    res->wall_start = clock_wall_s() + (double)(int64_t)(t0 - now0) / 1e9;
     res->window_start_ns = t0 + (uint64_t)(plan->warmup_s * 1e9);
     res->window_end_ns = plan->max_seconds > 0 ? t0 + (uint64_t)((plan->max_seconds - plan->cooldown_s) * 1e9)
                                                : UINT64_MAX;
