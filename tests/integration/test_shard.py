@@ -114,10 +114,16 @@ def main():
             sched = sorted(float(x["scheduled_s"]) for x in rows(merged) if x["benchmark"] == mb["name"])
             gaps = sorted(b - a for a, b in zip(sched, sched[1:]))
             med = gaps[len(gaps) // 2] if gaps else 0
-            near(med * 1000, 1000 / RATE, 0.15 * 1000 / RATE, "merged arrivals: median gap is 1/rate")
-            small = sum(1 for g in gaps if g < 0.3 / RATE)
+            # The grid is as even as the shards' starts were together: a shard that started late
+            # (a loaded machine, the sanitizer build) shifts its third of the grid by that much, so
+            # the margins widen by the spread of the start errors each shard reports.
+            errs = [x.get("shard", {}).get("start_error_s", 0) for x in reps]
+            spread = max(errs) - min(errs) if errs else 0
+            near(med * 1000, 1000 / RATE, (0.15 / RATE + spread) * 1000,
+                 f"merged arrivals: median gap is 1/rate (starts {spread * 1000:.1f} ms apart)")
+            small = sum(1 for g in gaps if g < 0.3 / RATE - spread)
             ok(small <= len(gaps) // 20, "merged arrivals do not coincide (shards interleave)",
-               f"{small} of {len(gaps)} gaps under 0.3/rate")
+               f"{small} of {len(gaps)} gaps under 0.3/rate less the start spread")
             near(mb["achieved_rate"], RATE, 0.05 * RATE, "merged achieved rate within 5% of the asked total")
             mrows = rows(merged)
             ok(len(mrows) == sum(len(rows(d)) for d in dirs), "merged requests.csv holds every shard's rows",
